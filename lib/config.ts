@@ -1,0 +1,339 @@
+/**
+ * The one typed config of the pipeline, shared by the CDK app (`bin/app.ts`) and the local runner
+ * (`local/`). It has no CDK imports: it reads values through a getter, so CDK context, `cdk.json` and the
+ * local CLI all feed it the same way.
+ *
+ * Keys are dotted paths (`jobs.sent-received.batchSize`). A value may come flat (`-c jobs.sent-received.batchSize=500`)
+ * or nested in `cdk.json` context (`{"jobs": {"sent-received": {"batchSize": 500}}}`). Strings from `-c` are
+ * parsed as numbers and booleans where the key expects one. An invalid value throws a `ConfigError` that
+ * names the key, the value received and what is allowed.
+ */
+import { TABLES, TOPICS, DEFAULT_KEYSPACE, assertIdentifier, type JobName, type TableName } from '../schema';
+
+export type KafkaMode = 'provisioned' | 'serverless';
+export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
+
+/** The names of Lambda's `StartingPosition` for Kafka event sources. */
+export type StartingPosition = 'LATEST' | 'TRIM_HORIZON' | 'AT_TIMESTAMP';
+export const STARTING_POSITIONS: readonly StartingPosition[] = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'];
+
+export type TimeFormat = 'tutorial' | 'iso';
+export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
+
+/**
+ * The micro-batch knobs, named as CDK's `ManagedKafkaEventSource` props so that a reader of either finds the
+ * same word. The local runner honours every one of them.
+ */
+export interface EventSourceConfig {
+  /** Records per batch, at most 10,000 (the MSK event source's limit). */
+  readonly batchSize: number;
+  /** The batching window in seconds, at most 300: the micro-batch interval. */
+  readonly maxBatchingWindowSeconds: number;
+  readonly startingPosition: StartingPosition;
+  /** Epoch seconds; required with AT_TIMESTAMP and refused otherwise. */
+  readonly startingPositionTimestamp: number | undefined;
+  /** The consumer group id; defaults to `<stage>-<job>`. */
+  readonly consumerGroupId: string;
+  /** Retries of a failed batch before it goes to the on-failure destination; -1 retries until the record expires. */
+  readonly retryAttempts: number;
+  /** Records older than this are not retried; -1 means no limit. */
+  readonly maxRecordAgeSeconds: number;
+  /** Split a failing batch in two and retry each half. */
+  readonly bisectBatchOnError: boolean;
+  /** Let the handler report the failed records instead of failing the whole batch. */
+  readonly reportBatchItemFailures: boolean;
+}
+
+export interface RuntimeJobConfig {
+  /** Fail the batch when records below the first offset were lost to retention (Spark's `failOnDataLoss`). */
+  readonly failOnDataLoss: boolean;
+}
+
+export interface SentReceivedConfig extends EventSourceConfig, RuntimeJobConfig {
+  /** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
+  readonly timeFormat: TimeFormat;
+}
+
+export interface SensorStatsConfig extends EventSourceConfig, RuntimeJobConfig {
+  /** Tumbling window size in seconds. */
+  readonly windowSeconds: number;
+  /** Slide in seconds; equal to windowSeconds for tumbling windows. */
+  readonly slideSeconds: number;
+  /** The watermark is the largest event time seen minus this. */
+  readonly allowedLatenessSeconds: number;
+}
+
+export interface JobsConfig {
+  readonly 'sent-received': SentReceivedConfig;
+  readonly 'sensor-stats': SensorStatsConfig;
+}
+
+export interface TopicConfig {
+  readonly partitions: number;
+  readonly replicationFactor: number;
+}
+
+export interface PipelineConfig {
+  /** Prefixes every resource name; one stage per deployment. */
+  readonly stage: string;
+  readonly kafka: {
+    readonly mode: KafkaMode;
+    /** The MSK Kafka version (provisioned mode only). */
+    readonly version: string;
+    readonly brokerInstanceType: string;
+    /** Brokers across the AZs; a multiple of the AZ count. */
+    readonly brokerCount: number;
+  };
+  readonly topics: Readonly<Record<string, TopicConfig>>;
+  readonly jobs: JobsConfig;
+  readonly keyspace: {
+    readonly name: string;
+    readonly pointInTimeRecovery: boolean;
+    /** TTL in seconds per table; 0 keeps rows forever. */
+    readonly ttlSeconds: Readonly<Record<TableName, number>>;
+  };
+  readonly producer: {
+    readonly enabled: boolean;
+    /** Messages per second to topic `test`. */
+    readonly ratePerSecond: number;
+  };
+  /** Alarm notifications go here when set. */
+  readonly alarmEmail: string | undefined;
+  readonly logRetentionDays: number;
+}
+
+/** Raised for an invalid config value; `key` is the dotted context key. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly key: string,
+    readonly received: unknown,
+    expected: string,
+  ) {
+    super(
+      `Invalid config '${key}': received ${JSON.stringify(received)}; expected ${expected}. ` +
+        `Set it in cdk.json context or with -c ${key}=<value>.`,
+    );
+  }
+}
+
+/** Reads one raw value by dotted key. */
+export type ContextGetter = (key: string) => unknown;
+
+/** A getter over a plain object: a flat dotted key wins, else the nested path is followed. */
+export function objectGetter(context: Record<string, unknown>): ContextGetter {
+  return (key) => {
+    if (key in context) return context[key];
+    let node: unknown = context;
+    for (const part of key.split('.')) {
+      if (node === null || typeof node !== 'object' || !(part in node)) return undefined;
+      node = (node as Record<string, unknown>)[part];
+    }
+    return node;
+  };
+}
+
+class Reader {
+  constructor(private readonly get: ContextGetter) {}
+
+  raw(key: string): unknown {
+    const v = this.get(key);
+    return v === '' ? undefined : v;
+  }
+
+  int(key: string, fallback: number, min: number, max: number, extra: readonly number[] = []): number {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+    const allowed = `an integer from ${min} to ${max}${extra.length ? ` or ${extra.join(', ')}` : ''}`;
+    if (typeof n !== 'number' || !Number.isInteger(n)) throw new ConfigError(key, v, allowed);
+    if (!extra.includes(n) && (n < min || n > max)) throw new ConfigError(key, v, allowed);
+    return n;
+  }
+
+  intIn(key: string, fallback: number, allowed: readonly number[]): number {
+    const n = this.int(key, fallback, Math.min(...allowed), Math.max(...allowed));
+    if (!allowed.includes(n)) throw new ConfigError(key, this.raw(key), `one of ${allowed.join(', ')}`);
+    return n;
+  }
+
+  bool(key: string, fallback: boolean): boolean {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    throw new ConfigError(key, v, 'true or false');
+  }
+
+  oneOf<T extends string>(key: string, fallback: T, allowed: readonly T[]): T {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+    throw new ConfigError(key, v, `one of ${allowed.join(', ')}`);
+  }
+
+  str(key: string, fallback: string, pattern: RegExp, describe: string): string {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return fallback;
+    if (typeof v === 'string' && pattern.test(v)) return v;
+    throw new ConfigError(key, v, describe);
+  }
+
+  optionalStr(key: string, pattern: RegExp, describe: string): string | undefined {
+    const v = this.raw(key);
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string' && pattern.test(v)) return v;
+    throw new ConfigError(key, v, describe);
+  }
+}
+
+/** The retention periods CloudWatch Logs accepts, up to a year. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365] as const;
+
+const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
+const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
+const GROUP_ID = /^[a-zA-Z0-9._-]{1,200}$/;
+
+function readEventSource(r: Reader, stage: string, job: JobName): EventSourceConfig {
+  const p = `jobs.${job}`;
+  const startingPosition = r.oneOf(`${p}.startingPosition`, 'TRIM_HORIZON', STARTING_POSITIONS);
+  const ts = r.raw(`${p}.startingPositionTimestamp`);
+  let startingPositionTimestamp: number | undefined;
+  if (startingPosition === 'AT_TIMESTAMP') {
+    if (ts === undefined || ts === null) {
+      throw new ConfigError(
+        `${p}.startingPositionTimestamp`,
+        ts,
+        'epoch seconds, required when startingPosition is AT_TIMESTAMP',
+      );
+    }
+    startingPositionTimestamp = r.int(`${p}.startingPositionTimestamp`, 0, 0, 32503680000);
+  } else if (ts !== undefined && ts !== null) {
+    throw new ConfigError(
+      `${p}.startingPositionTimestamp`,
+      ts,
+      `no value unless startingPosition is AT_TIMESTAMP (it is ${startingPosition})`,
+    );
+  }
+  return {
+    batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
+    maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
+    startingPosition,
+    startingPositionTimestamp,
+    consumerGroupId: r.str(
+      `${p}.consumerGroupId`,
+      `${stage}-${job}`,
+      GROUP_ID,
+      'up to 200 letters, digits, dots, dashes or underscores',
+    ),
+    // The MSK event source's ranges: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+    retryAttempts: r.int(`${p}.retryAttempts`, 3, 0, 10_000, [-1]),
+    maxRecordAgeSeconds: r.int(`${p}.maxRecordAgeSeconds`, -1, 60, 604_800, [-1]),
+    bisectBatchOnError: r.bool(`${p}.bisectBatchOnError`, false),
+    reportBatchItemFailures: r.bool(`${p}.reportBatchItemFailures`, false),
+  };
+}
+
+/** Builds and validates the whole config. Throws `ConfigError` on the first invalid value. */
+export function loadConfig(get: ContextGetter): PipelineConfig {
+  const r = new Reader(get);
+  const stage = r.str(
+    'stage',
+    'dev',
+    STAGE,
+    'a lower-case letter then up to 15 lower-case letters, digits or dashes',
+  );
+  const mode = r.oneOf('kafka.mode', 'provisioned', KAFKA_MODES);
+  const brokerCount = r.int('kafka.brokerCount', 2, 2, 30);
+  if (brokerCount % 2 !== 0)
+    throw new ConfigError('kafka.brokerCount', brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
+  const kafka = {
+    mode,
+    version: r.str(
+      'kafka.version',
+      '3.9.x',
+      /^\d+\.\d+\.[\dx]+(\.kraft)?$/,
+      "an MSK Kafka version such as '3.9.x'",
+    ),
+    brokerInstanceType: r.str(
+      'kafka.brokerInstanceType',
+      'kafka.t3.small',
+      /^kafka\.[a-z0-9]+\.[a-z0-9]+$/,
+      "an MSK broker type such as 'kafka.t3.small'",
+    ),
+    brokerCount,
+  };
+
+  const defaultReplication = mode === 'serverless' ? 3 : Math.min(3, brokerCount);
+  const topics: Record<string, TopicConfig> = {};
+  for (const topic of TOPICS) {
+    const replicationFactor = r.int(`topics.${topic.name}.replicationFactor`, defaultReplication, 1, 3);
+    if (mode === 'provisioned' && replicationFactor > brokerCount) {
+      throw new ConfigError(
+        `topics.${topic.name}.replicationFactor`,
+        replicationFactor,
+        `at most kafka.brokerCount (${brokerCount})`,
+      );
+    }
+    topics[topic.name] = {
+      partitions: r.int(`topics.${topic.name}.partitions`, topic.partitions, 1, 1000),
+      replicationFactor,
+    };
+  }
+
+  const runtime = (job: JobName): RuntimeJobConfig => ({
+    failOnDataLoss: r.bool(`jobs.${job}.failOnDataLoss`, false),
+  });
+  const windowSeconds = r.int('jobs.sensor-stats.windowSeconds', 60, 1, 86_400);
+  const slideSeconds = r.int('jobs.sensor-stats.slideSeconds', windowSeconds, 1, windowSeconds);
+  if (windowSeconds % slideSeconds !== 0) {
+    throw new ConfigError(
+      'jobs.sensor-stats.slideSeconds',
+      slideSeconds,
+      `a divisor of windowSeconds (${windowSeconds})`,
+    );
+  }
+  const jobs: JobsConfig = {
+    'sent-received': {
+      ...readEventSource(r, stage, 'sent-received'),
+      ...runtime('sent-received'),
+      timeFormat: r.oneOf('jobs.sent-received.timeFormat', 'tutorial', TIME_FORMATS),
+    },
+    'sensor-stats': {
+      ...readEventSource(r, stage, 'sensor-stats'),
+      ...runtime('sensor-stats'),
+      windowSeconds,
+      slideSeconds,
+      allowedLatenessSeconds: r.int('jobs.sensor-stats.allowedLatenessSeconds', 10, 0, 86_400),
+    },
+  };
+
+  const keyspaceName = r.str(
+    'keyspace.name',
+    DEFAULT_KEYSPACE,
+    /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/,
+    'a letter then up to 47 letters, digits or underscores',
+  );
+  assertIdentifier('keyspace', keyspaceName);
+  const ttlSeconds = Object.fromEntries(
+    TABLES.map((t) => [t.name, r.int(`keyspace.ttlSeconds.${t.name}`, t.defaultTtlSeconds, 0, 630_720_000)]),
+  ) as Record<TableName, number>;
+
+  return {
+    stage,
+    kafka,
+    topics,
+    jobs,
+    keyspace: {
+      name: keyspaceName,
+      pointInTimeRecovery: r.bool('keyspace.pointInTimeRecovery', true),
+      ttlSeconds,
+    },
+    producer: {
+      enabled: r.bool('producer.enabled', true),
+      ratePerSecond: r.int('producer.ratePerSecond', 1, 1, 100),
+    },
+    alarmEmail: r.optionalStr('alarmEmail', EMAIL, 'an email address'),
+    logRetentionDays: r.intIn('logRetentionDays', 14, LOG_RETENTION_DAYS),
+  };
+}

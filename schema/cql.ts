@@ -1,0 +1,94 @@
+import { regularColumns, type TableDef } from './tables';
+
+/**
+ * Renders the CQL DDL of the typed schema. Apache Cassandra and Keyspaces differ in two places:
+ * - Keyspaces needs `custom_properties` for client-side timestamps and ignores the replication strategy;
+ * - a local single node needs SimpleStrategy with replication factor 1.
+ */
+export type CqlTarget = 'cassandra' | 'keyspaces';
+
+export interface RenderOptions {
+  readonly target: CqlTarget;
+  /** TTL override in seconds; defaults to the table's own `defaultTtlSeconds`. */
+  readonly ttlSeconds?: number;
+}
+
+/** Keyspace and table names must be plain identifiers: we never quote user input into DDL. */
+const IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
+
+export function assertIdentifier(kind: string, value: string): void {
+  if (!IDENTIFIER.test(value)) {
+    throw new Error(
+      `Invalid ${kind} '${value}': use a letter followed by up to 47 letters, digits or underscores ` +
+        `(the rule Cassandra and Keyspaces share).`,
+    );
+  }
+}
+
+/**
+ * Quotes a column name. The schema avoids reserved words (no `count`, `partition`, `offset`), and quoting all
+ * lower-case names changes nothing, so a future column named after a keyword cannot break a statement.
+ */
+export function col(name: string): string {
+  return `"${name}"`;
+}
+
+export function qualified(keyspace: string, table: TableDef | string): string {
+  const name = typeof table === 'string' ? table : table.name;
+  assertIdentifier('keyspace', keyspace);
+  assertIdentifier('table', name);
+  return `${keyspace}.${name}`;
+}
+
+export function renderCreateKeyspace(keyspace: string, target: CqlTarget): string {
+  assertIdentifier('keyspace', keyspace);
+  // Keyspaces always replicates across three AZs; it accepts SingleRegionStrategy only.
+  const replication =
+    target === 'keyspaces'
+      ? "{'class': 'SingleRegionStrategy'}"
+      : "{'class': 'SimpleStrategy', 'replication_factor': 1}";
+  return `CREATE KEYSPACE IF NOT EXISTS ${keyspace} WITH replication = ${replication}`;
+}
+
+export function renderCreateTable(keyspace: string, table: TableDef, options: RenderOptions): string {
+  const columns = table.columns.map((c) => `  ${col(c.name)} ${c.type}`);
+  const partition = table.partitionKey.map(col).join(', ');
+  const clustering = table.clustering.map((c) => col(c.name));
+  const primaryKey = `  PRIMARY KEY ((${partition})${clustering.length ? ', ' + clustering.join(', ') : ''})`;
+  const withClauses: string[] = [];
+  if (table.clustering.length) {
+    withClauses.push(
+      `CLUSTERING ORDER BY (${table.clustering.map((c) => `${col(c.name)} ${c.order}`).join(', ')})`,
+    );
+  }
+  const ttl = options.ttlSeconds ?? table.defaultTtlSeconds;
+  if (ttl > 0) withClauses.push(`default_time_to_live = ${ttl}`);
+  if (options.target === 'keyspaces') {
+    const props: string[] = [];
+    if (table.clientSideTimestamps) props.push("'client_side_timestamps': {'status': 'enabled'}");
+    if (ttl > 0) props.push("'ttl': {'status': 'enabled'}");
+    if (props.length) withClauses.push(`custom_properties = {${props.join(', ')}}`);
+  }
+  return (
+    `CREATE TABLE IF NOT EXISTS ${qualified(keyspace, table)} (\n${[...columns, primaryKey].join(',\n')}\n)` +
+    (withClauses.length ? ` WITH ${withClauses.join(' AND ')}` : '')
+  );
+}
+
+/** A prepared upsert of every column, optionally `USING TIMESTAMP ?` (bound last). */
+export function renderInsert(
+  keyspace: string,
+  table: TableDef,
+  options: { usingTimestamp: boolean },
+): string {
+  const names = table.columns.map((c) => col(c.name));
+  const using = options.usingTimestamp ? ' USING TIMESTAMP ?' : '';
+  return `INSERT INTO ${qualified(keyspace, table)} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})${using}`;
+}
+
+/** The key columns, in primary-key order. */
+export function keyColumns(table: TableDef): string[] {
+  return [...table.partitionKey, ...table.clustering.map((c) => c.name)];
+}
+
+export { regularColumns };

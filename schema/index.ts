@@ -1,0 +1,3 @@
+export * from './tables';
+export * from './topics';
+export * from './cql';

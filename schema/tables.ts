@@ -1,0 +1,189 @@
+/**
+ * The one definition of every table the pipeline uses.
+ *
+ * Plain data with no CDK or driver imports: the CDK stacks build `AWS::Cassandra::Table` from it, the local
+ * setup renders its CQL DDL (see `cql.ts`), and the handlers prepare their statements from the same column
+ * lists. Change a table here and all three follow.
+ */
+
+/** The CQL types the pipeline uses. Keyspaces supports each of them. */
+export type CqlType = 'text' | 'int' | 'bigint' | 'double' | 'timestamp' | 'boolean';
+
+export interface ColumnDef {
+  readonly name: string;
+  readonly type: CqlType;
+  /** Why the column exists, shown in the README and in the DDL comments. */
+  readonly doc: string;
+}
+
+export interface ClusteringDef {
+  readonly name: string;
+  readonly order: 'ASC' | 'DESC';
+}
+
+export interface TableDef {
+  readonly name: string;
+  readonly doc: string;
+  readonly columns: readonly ColumnDef[];
+  /** Partition key columns, in order. */
+  readonly partitionKey: readonly string[];
+  /** Clustering columns, in order. */
+  readonly clustering: readonly ClusteringDef[];
+  /**
+   * Default time to live in seconds; 0 keeps rows forever. The config can override it per table.
+   */
+  readonly defaultTtlSeconds: number;
+  /**
+   * Whether writes carry `USING TIMESTAMP`. The sink tables do, so that a replayed write is byte-identical to
+   * the first one and a stale writer can never overwrite a newer state (see lambda/runtime/checkpoint.ts).
+   * Keyspaces accepts `USING TIMESTAMP` only on tables created with client-side timestamps on.
+   * https://docs.aws.amazon.com/keyspaces/latest/devguide/client-side-timestamps-how-it-works.html
+   */
+  readonly clientSideTimestamps: boolean;
+}
+
+const DAY = 24 * 60 * 60;
+
+/** The tutorial's table, exactly: `test_time.sent_received (time_sent text PRIMARY KEY, time_received text)`. */
+export const SENT_RECEIVED: TableDef = {
+  name: 'sent_received',
+  doc: 'The tutorial: when each record was sent, and when the pipeline received it.',
+  columns: [
+    { name: 'time_sent', type: 'text', doc: 'The record value: the time the producer sent it.' },
+    { name: 'time_received', type: 'text', doc: 'The processing time of the micro-batch that took it.' },
+  ],
+  partitionKey: ['time_sent'],
+  clustering: [],
+  defaultTtlSeconds: 0,
+  clientSideTimestamps: true,
+};
+
+/**
+ * Partial aggregates of the `sensor-stats` job, one row per (sensor, window, topic, partition).
+ * Keeping one partial per Kafka partition (instead of a counter) lets each partition's writer be idempotent on
+ * its own; readers merge the partitions. `window_spec` is in the partition key so that a change of window size
+ * starts a new series instead of corrupting the old one.
+ */
+export const SENSOR_STATS: TableDef = {
+  name: 'sensor_stats',
+  doc: 'sensor-stats: count, sum, min and max per sensor and event-time window, one partial per Kafka partition.',
+  columns: [
+    { name: 'sensor_id', type: 'text', doc: 'The sensor.' },
+    { name: 'window_spec', type: 'text', doc: "The window definition, e.g. 'tumbling:60000'." },
+    { name: 'window_start', type: 'timestamp', doc: 'Inclusive start of the event-time window.' },
+    { name: 'topic', type: 'text', doc: 'Kafka topic of the partial.' },
+    { name: 'kafka_partition', type: 'int', doc: 'Kafka partition of the partial.' },
+    { name: 'window_end', type: 'timestamp', doc: 'Exclusive end of the window.' },
+    { name: 'reading_count', type: 'bigint', doc: 'Readings in the window.' },
+    { name: 'value_sum', type: 'double', doc: 'Sum of the readings.' },
+    { name: 'value_min', type: 'double', doc: 'Smallest reading.' },
+    { name: 'value_max', type: 'double', doc: 'Largest reading.' },
+    {
+      name: 'covered_offset',
+      type: 'bigint',
+      doc: 'The last offset folded into this partial; records at or below it are never folded again.',
+    },
+  ],
+  partitionKey: ['sensor_id', 'window_spec'],
+  clustering: [
+    { name: 'window_start', order: 'ASC' },
+    { name: 'topic', order: 'ASC' },
+    { name: 'kafka_partition', order: 'ASC' },
+  ],
+  defaultTtlSeconds: 30 * DAY,
+  clientSideTimestamps: true,
+};
+
+/** The offset checkpoint: the next offset to read, per (job, topic, partition). Only ever changed by LWT. */
+export const OFFSET_CHECKPOINTS: TableDef = {
+  name: 'offset_checkpoints',
+  doc: 'Exactly-once bookkeeping: the next offset to read per (job, topic, partition), and the open claim.',
+  columns: [
+    { name: 'job', type: 'text', doc: 'The job name.' },
+    { name: 'topic', type: 'text', doc: 'Kafka topic.' },
+    { name: 'kafka_partition', type: 'int', doc: 'Kafka partition.' },
+    { name: 'next_offset', type: 'bigint', doc: 'The next offset to read: last applied + 1.' },
+    { name: 'watermark_ms', type: 'bigint', doc: 'Event-time watermark at next_offset, in epoch ms.' },
+    { name: 'claim_id', type: 'text', doc: 'The batch that claimed [next_offset, claim_until).' },
+    { name: 'claim_until', type: 'bigint', doc: 'Exclusive end of the claimed offset range.' },
+    {
+      name: 'claim_time',
+      type: 'timestamp',
+      doc: 'The processing time pinned for the claimed range, so a replay writes identical rows.',
+    },
+    { name: 'updated_at', type: 'timestamp', doc: 'Wall-clock time of the last change.' },
+  ],
+  partitionKey: ['job', 'topic', 'kafka_partition'],
+  clustering: [],
+  defaultTtlSeconds: 0,
+  clientSideTimestamps: false,
+};
+
+/** One row per micro-batch: what the status CLI and the status page read. */
+export const BATCH_LEDGER: TableDef = {
+  name: 'batch_ledger',
+  doc: 'One row per micro-batch: offset ranges, counts, duration, watermark.',
+  columns: [
+    { name: 'job', type: 'text', doc: 'The job name.' },
+    { name: 'day', type: 'text', doc: 'UTC day (YYYY-MM-DD) of started_at: bounds the partition size.' },
+    { name: 'started_at', type: 'timestamp', doc: 'When the batch started.' },
+    { name: 'batch_id', type: 'text', doc: 'Unique batch id.' },
+    { name: 'duration_ms', type: 'int', doc: 'Wall-clock duration of the batch.' },
+    { name: 'records_in', type: 'int', doc: 'Records in the event.' },
+    { name: 'written', type: 'int', doc: 'Records whose effects were written.' },
+    { name: 'duplicates', type: 'int', doc: 'Records skipped because they were below the checkpoint.' },
+    { name: 'dead_lettered', type: 'int', doc: 'Records sent to the dead letters (late ones included).' },
+    { name: 'late', type: 'int', doc: 'Records behind the watermark.' },
+    { name: 'offset_ranges', type: 'text', doc: 'JSON: [{topic, partition, fromOffset, untilOffset}].' },
+    { name: 'watermark_ms', type: 'bigint', doc: 'Smallest partition watermark after the batch, epoch ms.' },
+  ],
+  partitionKey: ['job', 'day'],
+  clustering: [
+    { name: 'started_at', order: 'DESC' },
+    { name: 'batch_id', order: 'ASC' },
+  ],
+  defaultTtlSeconds: 30 * DAY,
+  clientSideTimestamps: false,
+};
+
+/** Records that could not be applied, with the reason. Keyed by offset, so a replay rewrites the same row. */
+export const DEAD_LETTERS: TableDef = {
+  name: 'dead_letters',
+  doc: 'Records that could not be applied: topic, partition, offset, reason and raw payload.',
+  columns: [
+    { name: 'job', type: 'text', doc: 'The job name.' },
+    { name: 'topic', type: 'text', doc: 'Kafka topic.' },
+    { name: 'kafka_partition', type: 'int', doc: 'Kafka partition.' },
+    { name: 'kafka_offset', type: 'bigint', doc: 'Kafka offset.' },
+    { name: 'reason', type: 'text', doc: 'Machine-readable reason, e.g. invalid-json, schema, late.' },
+    { name: 'detail', type: 'text', doc: 'Human-readable detail: what is wrong and how to fix it.' },
+    { name: 'key_b64', type: 'text', doc: 'Raw key, base64, or null.' },
+    { name: 'value_b64', type: 'text', doc: 'Raw value, base64, or null.' },
+    { name: 'record_timestamp', type: 'timestamp', doc: 'Kafka record timestamp.' },
+  ],
+  partitionKey: ['job', 'topic', 'kafka_partition'],
+  clustering: [{ name: 'kafka_offset', order: 'ASC' }],
+  defaultTtlSeconds: 0,
+  clientSideTimestamps: true,
+};
+
+export const TABLES = [SENT_RECEIVED, SENSOR_STATS, OFFSET_CHECKPOINTS, BATCH_LEDGER, DEAD_LETTERS] as const;
+
+export type TableName = (typeof TABLES)[number]['name'];
+
+/** The keyspace of the tutorial. The config can rename it (e.g. one keyspace per stage). */
+export const DEFAULT_KEYSPACE = 'test_time';
+
+export function tableByName(name: string): TableDef {
+  const table = TABLES.find((t) => t.name === name);
+  if (!table) {
+    throw new Error(`Unknown table '${name}'. Known tables: ${TABLES.map((t) => t.name).join(', ')}.`);
+  }
+  return table;
+}
+
+/** The regular (non-key) columns of a table, in definition order. */
+export function regularColumns(table: TableDef): readonly ColumnDef[] {
+  const keys = new Set([...table.partitionKey, ...table.clustering.map((c) => c.name)]);
+  return table.columns.filter((c) => !keys.has(c.name));
+}
