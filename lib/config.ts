@@ -13,9 +13,33 @@ import { TABLES, TOPICS, DEFAULT_KEYSPACE, assertIdentifier, type JobName, type 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
 
+export type KeyspaceRemovalPolicy = 'retain' | 'destroy';
+export const KEYSPACE_REMOVAL_POLICIES: readonly KeyspaceRemovalPolicy[] = ['retain', 'destroy'];
+
 /** The names of Lambda's `StartingPosition` for Kafka event sources. */
 export type StartingPosition = 'LATEST' | 'TRIM_HORIZON' | 'AT_TIMESTAMP';
 export const STARTING_POSITIONS: readonly StartingPosition[] = ['LATEST', 'TRIM_HORIZON', 'AT_TIMESTAMP'];
+
+/**
+ * Provisioned event pollers for one job's event source mapping. Lambda offers the error-handling controls
+ * (retryAttempts, maxRecordAgeSeconds, bisectBatchOnError, reportBatchItemFailures) on Kafka event sources
+ * only in provisioned mode: https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+ * Provisioned pollers are billed per event poller unit hour: https://aws.amazon.com/lambda/pricing/
+ */
+export interface ProvisionedPollersConfig {
+  /** At least 1, at most 200 (the ESM's ProvisionedPollerConfig.MinimumPollers range). */
+  readonly minimumPollers: number;
+  /** At least minimumPollers, at most 2,000. */
+  readonly maximumPollers: number;
+}
+
+/** The error-handling knobs that need provisioned pollers on an MSK event source. */
+export const PROVISIONED_ONLY_KNOBS = [
+  'retryAttempts',
+  'maxRecordAgeSeconds',
+  'bisectBatchOnError',
+  'reportBatchItemFailures',
+] as const;
 
 export type TimeFormat = 'tutorial' | 'iso';
 export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
@@ -34,14 +58,22 @@ export interface EventSourceConfig {
   readonly startingPositionTimestamp: number | undefined;
   /** The consumer group id; defaults to `<stage>-<job>`. */
   readonly consumerGroupId: string;
-  /** Retries of a failed batch before it goes to the on-failure destination; -1 retries until the record expires. */
+  /**
+   * Retries of a failed batch before it goes to the on-failure destination; -1 retries until the record expires.
+   * Settable only with provisioned pollers; with on-demand pollers it is -1, which is what Lambda does there.
+   */
   readonly retryAttempts: number;
-  /** Records older than this are not retried; -1 means no limit. */
+  /** Records older than this are not retried; -1 means no limit. Provisioned pollers only (else -1). */
   readonly maxRecordAgeSeconds: number;
-  /** Split a failing batch in two and retry each half. */
+  /** Split a failing batch in two and retry each half. Provisioned pollers only (else false). */
   readonly bisectBatchOnError: boolean;
-  /** Let the handler report the failed records instead of failing the whole batch. */
+  /** Let the handler report the failed records instead of failing the whole batch. Provisioned pollers only. */
   readonly reportBatchItemFailures: boolean;
+  /**
+   * Provisioned pollers (`jobs.<job>.minimumPollers` / `maximumPollers`); `undefined` keeps Lambda's on-demand
+   * pollers, which cost nothing extra but refuse the four error-handling knobs above.
+   */
+  readonly provisionedPollers: ProvisionedPollersConfig | undefined;
 }
 
 export interface RuntimeJobConfig {
@@ -83,6 +115,8 @@ export interface PipelineConfig {
     readonly brokerInstanceType: string;
     /** Brokers across the AZs; a multiple of the AZ count. */
     readonly brokerCount: number;
+    /** EBS storage per broker in GiB (provisioned mode only). */
+    readonly brokerStorageGiB: number;
   };
   readonly topics: Readonly<Record<string, TopicConfig>>;
   readonly jobs: JobsConfig;
@@ -91,6 +125,8 @@ export interface PipelineConfig {
     readonly pointInTimeRecovery: boolean;
     /** TTL in seconds per table; 0 keeps rows forever. */
     readonly ttlSeconds: Readonly<Record<TableName, number>>;
+    /** What `cdk destroy` does to the keyspace and its tables: `retain` keeps the data, `destroy` deletes it. */
+    readonly removalPolicy: KeyspaceRemovalPolicy;
   };
   readonly producer: {
     readonly enabled: boolean;
@@ -215,6 +251,23 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
       `no value unless startingPosition is AT_TIMESTAMP (it is ${startingPosition})`,
     );
   }
+  const provisionedPollers = readProvisionedPollers(r, p);
+  if (provisionedPollers === undefined) {
+    // On-demand pollers: Lambda does not offer these knobs for MSK, so a value would be silently ignored.
+    for (const knob of PROVISIONED_ONLY_KNOBS) {
+      const raw = r.raw(`${p}.${knob}`);
+      if (raw !== undefined && raw !== null) {
+        throw new ConfigError(
+          `${p}.${knob}`,
+          raw,
+          `no value while ${p} uses on-demand pollers: Lambda supports ${knob} on MSK event sources only ` +
+            `in provisioned mode (set ${p}.minimumPollers, see ` +
+            'https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html)',
+        );
+      }
+    }
+  }
+  const provisioned = provisionedPollers !== undefined;
   return {
     batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
     maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
@@ -227,11 +280,30 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
       'up to 200 letters, digits, dots, dashes or underscores',
     ),
     // The MSK event source's ranges: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
-    retryAttempts: r.int(`${p}.retryAttempts`, 3, 0, 10_000, [-1]),
-    maxRecordAgeSeconds: r.int(`${p}.maxRecordAgeSeconds`, -1, 60, 604_800, [-1]),
-    bisectBatchOnError: r.bool(`${p}.bisectBatchOnError`, false),
-    reportBatchItemFailures: r.bool(`${p}.reportBatchItemFailures`, false),
+    // With on-demand pollers the values are what Lambda does there: retry until the record expires, no split.
+    retryAttempts: provisioned ? r.int(`${p}.retryAttempts`, 3, 0, 10_000, [-1]) : -1,
+    maxRecordAgeSeconds: provisioned ? r.int(`${p}.maxRecordAgeSeconds`, -1, 60, 604_800, [-1]) : -1,
+    bisectBatchOnError: provisioned ? r.bool(`${p}.bisectBatchOnError`, false) : false,
+    reportBatchItemFailures: provisioned ? r.bool(`${p}.reportBatchItemFailures`, false) : false,
+    provisionedPollers,
   };
+}
+
+/** Provisioned pollers when either bound is set; the ranges of the ESM's ProvisionedPollerConfig. */
+function readProvisionedPollers(r: Reader, p: string): ProvisionedPollersConfig | undefined {
+  const min = r.raw(`${p}.minimumPollers`);
+  const max = r.raw(`${p}.maximumPollers`);
+  if ((min === undefined || min === null) && (max === undefined || max === null)) return undefined;
+  const minimumPollers = r.int(`${p}.minimumPollers`, 1, 1, 200);
+  const maximumPollers = r.int(`${p}.maximumPollers`, Math.max(minimumPollers, 2), 1, 2_000);
+  if (maximumPollers < minimumPollers) {
+    throw new ConfigError(
+      `${p}.maximumPollers`,
+      maximumPollers,
+      `at least ${p}.minimumPollers (${minimumPollers})`,
+    );
+  }
+  return { minimumPollers, maximumPollers };
 }
 
 /** Builds and validates the whole config. Throws `ConfigError` on the first invalid value. */
@@ -262,6 +334,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
       "an MSK broker type such as 'kafka.t3.small'",
     ),
     brokerCount,
+    brokerStorageGiB: r.int('kafka.brokerStorageGiB', 10, 1, 16_384),
   };
 
   const defaultReplication = mode === 'serverless' ? 3 : Math.min(3, brokerCount);
@@ -273,6 +346,14 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
         `topics.${topic.name}.replicationFactor`,
         replicationFactor,
         `at most kafka.brokerCount (${brokerCount})`,
+      );
+    }
+    if (mode === 'serverless' && replicationFactor !== 3) {
+      // MSK Serverless fixes the replication factor at 3: https://docs.aws.amazon.com/msk/latest/developerguide/serverless-config.html
+      throw new ConfigError(
+        `topics.${topic.name}.replicationFactor`,
+        replicationFactor,
+        '3 when kafka.mode is serverless (MSK Serverless always replicates 3 times)',
       );
     }
     topics[topic.name] = {
@@ -328,6 +409,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
       name: keyspaceName,
       pointInTimeRecovery: r.bool('keyspace.pointInTimeRecovery', true),
       ttlSeconds,
+      removalPolicy: r.oneOf('keyspace.removalPolicy', 'retain', KEYSPACE_REMOVAL_POLICIES),
     },
     producer: {
       enabled: r.bool('producer.enabled', true),

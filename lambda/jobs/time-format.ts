@@ -1,0 +1,29 @@
+/**
+ * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
+ * and ISO-8601 with milliseconds.
+ */
+import type { TimeFormat } from '../../lib/config';
+
+const TUTORIAL = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+export function formatTime(date: Date, format: TimeFormat): string {
+  const iso = date.toISOString();
+  return format === 'iso' ? iso : `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** Parses either format into epoch ms; `undefined` when the text is neither. */
+export function parseTime(text: string): number | undefined {
+  const tutorial = TUTORIAL.exec(text);
+  if (tutorial) {
+    const [, y, mo, d, h, mi, s] = tutorial.map(Number) as number[];
+    const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
+    // Date.UTC rolls 2026-02-31 over into March; a real timestamp survives the round trip.
+    return formatTime(new Date(ms), 'tutorial') === text ? ms : undefined;
+  }
+  if (ISO.test(text)) {
+    const ms = Date.parse(text);
+    return Number.isNaN(ms) ? undefined : ms;
+  }
+  return undefined;
+}

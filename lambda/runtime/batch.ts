@@ -1,0 +1,129 @@
+/**
+ * One micro-batch: every partition of the event through the exactly-once protocol, then one progress line,
+ * one ledger row and one set of metrics. The Lambda handler and the local runner both call `runMicroBatch`.
+ */
+import { randomUUID } from 'node:crypto';
+import { RuntimeConfigError } from './errors';
+import type { MicroBatch } from './event';
+import type { Job } from './job';
+import { processPartition, type PartitionOutcome } from './checkpoint';
+import type { CheckpointStore, LedgerEntry, OffsetRange, SinkStore } from './store';
+
+export interface BatchDeps {
+  readonly checkpoints: CheckpointStore;
+  readonly sink: SinkStore;
+  /** @default - `() => new Date()` */
+  readonly clock?: () => Date;
+  /** Where the progress line and warnings go. @default - one JSON line on stdout */
+  readonly log?: (line: Record<string, unknown>) => void;
+  /** Called with the finished report, e.g. to publish EMF metrics. @default - nothing */
+  readonly onReport?: (report: BatchReport) => void | Promise<void>;
+  /** @default - a random UUID */
+  readonly batchId?: string;
+}
+
+export interface BatchReport {
+  readonly job: string;
+  readonly batchId: string;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly recordsIn: number;
+  readonly written: number;
+  readonly duplicates: number;
+  readonly deadLettered: number;
+  readonly late: number;
+  readonly lost: bigint;
+  readonly offsetRanges: readonly OffsetRange[];
+  /** The smallest partition watermark (the one a global event-time clock would use). */
+  readonly watermarkMs: number | null;
+  readonly partitions: readonly PartitionOutcome[];
+}
+
+export function jsonLine(line: Record<string, unknown>): void {
+  process.stdout.write(
+    `${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
+  );
+}
+
+export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps): Promise<BatchReport> {
+  const clock = deps.clock ?? (() => new Date());
+  const log = deps.log ?? jsonLine;
+  const batchId = deps.batchId ?? randomUUID();
+  const startedAt = clock();
+  const started = performance.now();
+
+  const foreign = batch.partitions.filter((p) => !job.topics.includes(p.topic));
+  if (foreign.length) {
+    throw new RuntimeConfigError(
+      `Job ${job.name} reads ${job.topics.join(', ')} but the event has records of ${[...new Set(foreign.map((p) => p.topic))].join(', ')}. ` +
+        'Point the event source mapping at the job’s own topics.',
+    );
+  }
+
+  // Partitions are independent: each has its own checkpoint, so they run side by side.
+  const partitions = await Promise.all(
+    batch.partitions.map((part) =>
+      processPartition(job, part, {
+        checkpoints: deps.checkpoints,
+        sink: deps.sink,
+        clock,
+        batchId,
+        warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
+      }),
+    ),
+  );
+
+  const sum = (f: (p: PartitionOutcome) => number) => partitions.reduce((n, p) => n + f(p), 0);
+  const watermarks = partitions.map((p) => p.watermarkMs).filter((w): w is number => w !== null);
+  const report: BatchReport = {
+    job: job.name,
+    batchId,
+    startedAt,
+    durationMs: Math.round(performance.now() - started),
+    recordsIn: batch.recordCount,
+    written: sum((p) => p.written),
+    duplicates: sum((p) => p.duplicates),
+    deadLettered: sum((p) => p.deadLettered),
+    late: sum((p) => p.late),
+    lost: partitions.reduce((n, p) => n + p.lost, 0n),
+    offsetRanges: partitions.map(({ topic, partition, fromOffset, untilOffset }) => ({
+      topic,
+      partition,
+      fromOffset,
+      untilOffset,
+    })),
+    watermarkMs: watermarks.length ? Math.min(...watermarks) : null,
+    partitions,
+  };
+
+  log(progressLine(report));
+  const entry: LedgerEntry = { ...report };
+  try {
+    await deps.sink.recordBatch(entry);
+  } catch (error) {
+    // The effects and checkpoints are committed; failing now would only make the event source redeliver a
+    // batch that is all duplicates. The ledger is a report, so a failure to write it is logged, not thrown.
+    log({ level: 'WARN', message: 'could not write the batch ledger row', batchId, error: String(error) });
+  }
+  await deps.onReport?.(report);
+  return report;
+}
+
+/** The structured progress line: Spark's offset ranges plus the batch's counts. */
+export function progressLine(report: BatchReport): Record<string, unknown> {
+  return {
+    level: 'INFO',
+    message: 'micro-batch',
+    job: report.job,
+    batchId: report.batchId,
+    offsetRanges: report.offsetRanges,
+    recordsIn: report.recordsIn,
+    written: report.written,
+    duplicates: report.duplicates,
+    deadLettered: report.deadLettered,
+    late: report.late,
+    lost: report.lost,
+    durationMs: report.durationMs,
+    watermark: report.watermarkMs === null ? null : new Date(report.watermarkMs).toISOString(),
+  };
+}

@@ -1,0 +1,81 @@
+/**
+ * The runtime's errors. Each sets `name`, passes `cause`, and says whether retrying can help, so the caller
+ * knows whether to fail the batch (retriable: the event source retries it) or to dead-letter the record.
+ */
+
+export abstract class MicroBatchError extends Error {
+  abstract readonly retriable: boolean;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The Lambda event is not an MSK event. `path` names the field at fault, e.g. `records["test-0"][2].offset`. */
+export class EventShapeError extends MicroBatchError {
+  readonly retriable = false;
+  constructor(
+    readonly path: string,
+    problem: string,
+  ) {
+    super(`Malformed MSK event at ${path}: ${problem}`);
+  }
+}
+
+/** Why a single record cannot be applied; it goes to the dead letters with `reason`. */
+export type DeadLetterReason =
+  'null-value' | 'oversized' | 'invalid-utf8' | 'invalid-json' | 'schema' | 'late' | 'sink-rejected';
+
+/** A record that cannot be decoded, validated or written. Never retriable: retrying gives the same answer. */
+export class RecordError extends MicroBatchError {
+  readonly retriable = false;
+  constructor(
+    readonly reason: DeadLetterReason,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A sink failure. Timeouts, overload and unavailability are retriable; the rest dead-letter the record. */
+export class SinkError extends MicroBatchError {
+  constructor(
+    message: string,
+    readonly retriable: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Records below the batch's first offset were never applied (lost to retention) and `failOnDataLoss` is on. */
+export class DataLossError extends MicroBatchError {
+  readonly retriable = false;
+  constructor(
+    readonly topic: string,
+    readonly partition: number,
+    readonly expectedOffset: bigint,
+    readonly firstOffset: bigint,
+  ) {
+    super(
+      `Data loss on ${topic}-${partition}: the checkpoint expects offset ${expectedOffset} but the batch starts at ` +
+        `${firstOffset}, so ${firstOffset - expectedOffset} record(s) were never applied (retention or a skipped ` +
+        `batch). Set failOnDataLoss=false to log this and go on, or replay from an earlier position.`,
+    );
+  }
+}
+
+/** Another invocation kept winning the checkpoint race; the batch is retried by the event source. */
+export class ContentionError extends MicroBatchError {
+  readonly retriable = true;
+}
+
+/** The runtime was set up wrong (missing env, bad job config). */
+export class RuntimeConfigError extends MicroBatchError {
+  readonly retriable = false;
+}
+
+export function isRetriable(error: unknown): boolean {
+  return error instanceof MicroBatchError && error.retriable;
+}

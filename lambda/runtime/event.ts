@@ -1,0 +1,215 @@
+/**
+ * The event boundary: an `unknown` Lambda event in, typed per-partition record lists out.
+ *
+ * The shape is the MSK event source's (`MSKEvent` in `@types/aws-lambda`): `records` is keyed
+ * `"<topic>-<partition>"`, keys and values are base64 (either may be absent or null), headers are a list of
+ * `{name: byte[]}` maps, and offsets are JSON numbers. Offsets become `bigint` here, once, so that nothing
+ * downstream does arithmetic on a float.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-sample-event
+ */
+import type { MSKEvent } from 'aws-lambda';
+import { EventShapeError } from './errors';
+
+export interface KafkaHeader {
+  readonly key: string;
+  readonly value: Buffer;
+}
+
+export interface KafkaRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  /** Epoch milliseconds. */
+  readonly timestamp: number;
+  readonly timestampType: 'CREATE_TIME' | 'LOG_APPEND_TIME' | string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers: readonly KafkaHeader[];
+}
+
+/** The records of one partition, sorted by offset and free of repeated offsets. */
+export interface PartitionRecords {
+  readonly topic: string;
+  readonly partition: number;
+  readonly records: readonly KafkaRecord[];
+}
+
+export interface MicroBatch {
+  readonly eventSource: 'aws:kafka' | 'SelfManagedKafka';
+  readonly eventSourceArn: string | undefined;
+  readonly bootstrapServers: string | undefined;
+  readonly partitions: readonly PartitionRecords[];
+  readonly recordCount: number;
+}
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function decodeBase64(path: string, v: unknown): Buffer | null {
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string' || v.length % 4 !== 0 || !BASE64.test(v)) {
+    throw new EventShapeError(path, `expected a base64 string or null, received ${preview(v)}`);
+  }
+  return Buffer.from(v, 'base64');
+}
+
+function preview(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function parseHeaders(path: string, v: unknown): KafkaHeader[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) throw new EventShapeError(path, `expected an array, received ${preview(v)}`);
+  const out: KafkaHeader[] = [];
+  v.forEach((entry, i) => {
+    if (!isObject(entry))
+      throw new EventShapeError(`${path}[${i}]`, `expected an object, received ${preview(entry)}`);
+    for (const [key, bytes] of Object.entries(entry)) {
+      if (!Array.isArray(bytes) || !bytes.every((b) => Number.isInteger(b) && b >= -128 && b <= 255)) {
+        throw new EventShapeError(`${path}[${i}].${key}`, 'expected an array of bytes');
+      }
+      // Java signs its bytes; the MSK event carries them as -128..127.
+      out.push({ key, value: Buffer.from(bytes.map((b: number) => b & 0xff)) });
+    }
+  });
+  return out;
+}
+
+function parseOffset(path: string, v: unknown): bigint {
+  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
+  if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
+  throw new EventShapeError(path, `expected a non-negative integer offset, received ${preview(v)}`);
+}
+
+function parseRecord(path: string, groupTopic: string, groupPartition: number, v: unknown): KafkaRecord {
+  if (!isObject(v)) throw new EventShapeError(path, `expected a record object, received ${preview(v)}`);
+  const { topic, partition, offset, timestamp, timestampType } = v;
+  if (topic !== groupTopic) {
+    throw new EventShapeError(
+      `${path}.topic`,
+      `expected '${groupTopic}' (from the records key), received ${preview(topic)}`,
+    );
+  }
+  if (partition !== groupPartition) {
+    throw new EventShapeError(
+      `${path}.partition`,
+      `expected ${groupPartition} (from the records key), received ${preview(partition)}`,
+    );
+  }
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
+    throw new EventShapeError(
+      `${path}.timestamp`,
+      `expected epoch milliseconds, received ${preview(timestamp)}`,
+    );
+  }
+  if (typeof timestampType !== 'string') {
+    throw new EventShapeError(
+      `${path}.timestampType`,
+      `expected CREATE_TIME or LOG_APPEND_TIME, received ${preview(timestampType)}`,
+    );
+  }
+  return {
+    topic: groupTopic,
+    partition: groupPartition,
+    offset: parseOffset(`${path}.offset`, offset),
+    timestamp,
+    timestampType,
+    key: decodeBase64(`${path}.key`, v.key),
+    value: decodeBase64(`${path}.value`, v.value),
+    headers: parseHeaders(`${path}.headers`, v.headers),
+  };
+}
+
+/** Splits `"<topic>-<partition>"` at the last dash: topic names may contain dashes themselves. */
+export function splitRecordsKey(key: string): { topic: string; partition: number } {
+  const dash = key.lastIndexOf('-');
+  const partition = Number(key.slice(dash + 1));
+  if (dash <= 0 || !/^\d+$/.test(key.slice(dash + 1)) || !Number.isSafeInteger(partition)) {
+    throw new EventShapeError(
+      `records[${JSON.stringify(key)}]`,
+      "expected a key of the form '<topic>-<partition>'",
+    );
+  }
+  return { topic: key.slice(0, dash), partition };
+}
+
+/** Checks an `unknown` event and returns the typed micro-batch. Throws `EventShapeError` naming the field. */
+export function parseMskEvent(event: unknown): MicroBatch {
+  if (!isObject(event)) throw new EventShapeError('event', `expected an object, received ${preview(event)}`);
+  const { eventSource, eventSourceArn, bootstrapServers, records } = event;
+  if (eventSource !== 'aws:kafka' && eventSource !== 'SelfManagedKafka') {
+    throw new EventShapeError(
+      'eventSource',
+      `expected 'aws:kafka' or 'SelfManagedKafka', received ${preview(eventSource)}`,
+    );
+  }
+  if (eventSourceArn !== undefined && typeof eventSourceArn !== 'string') {
+    throw new EventShapeError('eventSourceArn', `expected a string, received ${preview(eventSourceArn)}`);
+  }
+  if (bootstrapServers !== undefined && typeof bootstrapServers !== 'string') {
+    throw new EventShapeError('bootstrapServers', `expected a string, received ${preview(bootstrapServers)}`);
+  }
+  if (!isObject(records))
+    throw new EventShapeError(
+      'records',
+      `expected an object keyed '<topic>-<partition>', received ${preview(records)}`,
+    );
+
+  const partitions: PartitionRecords[] = [];
+  let recordCount = 0;
+  for (const [key, list] of Object.entries(records)) {
+    const { topic, partition } = splitRecordsKey(key);
+    const path = `records[${JSON.stringify(key)}]`;
+    if (!Array.isArray(list))
+      throw new EventShapeError(path, `expected an array of records, received ${preview(list)}`);
+    const parsed = list.map((r, i) => parseRecord(`${path}[${i}]`, topic, partition, r));
+    parsed.sort((a, b) => (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0));
+    // The same offset twice in one event is a redelivery inside the batch: keep the first.
+    const unique = parsed.filter((r, i) => i === 0 || r.offset !== parsed[i - 1]!.offset);
+    recordCount += unique.length;
+    if (unique.length) partitions.push({ topic, partition, records: unique });
+  }
+  return {
+    eventSource,
+    eventSourceArn: eventSourceArn as string | undefined,
+    bootstrapServers: bootstrapServers as string | undefined,
+    partitions,
+    recordCount,
+  };
+}
+
+/** Serialises records back into the MSK event format: what the local runner sends and the fixtures hold. */
+export function toMskEvent(
+  records: readonly KafkaRecord[],
+  source: { eventSourceArn: string; bootstrapServers: string },
+): MSKEvent {
+  const grouped: MSKEvent['records'] = {};
+  for (const r of records) {
+    const key = `${r.topic}-${r.partition}`;
+    (grouped[key] ??= []).push({
+      topic: r.topic,
+      partition: r.partition,
+      offset: Number(r.offset),
+      timestamp: r.timestamp,
+      timestampType: r.timestampType as 'CREATE_TIME' | 'LOG_APPEND_TIME',
+      key: r.key === null ? (undefined as unknown as string) : r.key.toString('base64'),
+      value: r.value === null ? (undefined as unknown as string) : r.value.toString('base64'),
+      headers: r.headers.map((h) => ({ [h.key]: [...h.value].map((b) => (b > 127 ? b - 256 : b)) })),
+    });
+  }
+  return {
+    eventSource: 'aws:kafka',
+    eventSourceArn: source.eventSourceArn,
+    bootstrapServers: source.bootstrapServers,
+    records: grouped,
+  };
+}
+
+/** The size of an event as the 6 MB invocation payload cap counts it. */
+export function eventPayloadBytes(event: MSKEvent): number {
+  return Buffer.byteLength(JSON.stringify(event));
+}

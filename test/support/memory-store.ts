@@ -1,0 +1,184 @@
+/**
+ * An in-memory model of the two store interfaces with Cassandra's semantics: compare-and-set on the checkpoint,
+ * last-write-wins by write timestamp on the sink. It is for the property tests of the protocol (no network);
+ * the integration tests run the same cases on real Cassandra.
+ *
+ * It also detects what Cassandra would hide: two writes of the same cell at the same timestamp with different
+ * values (`conflicts`). Cassandra would silently keep the larger value; here it is a test failure, because it
+ * means a replay was not deterministic.
+ */
+import { keyColumns, SENSOR_STATS, type TableDef } from '../../schema';
+import { SinkError } from '../../lambda/runtime/errors';
+import {
+  partialId,
+  type Checkpoint,
+  type CheckpointStore,
+  type LedgerEntry,
+  type PartialKey,
+  type PartitionRef,
+  type RejectedWrite,
+  type SinkStore,
+  type SinkWrite,
+  type StoredPartial,
+} from '../../lambda/runtime/store';
+
+export interface StoredRow {
+  readonly values: Readonly<Record<string, unknown>>;
+  readonly writeTimestamp: bigint;
+}
+
+const refKey = (ref: PartitionRef) => `${ref.job}|${ref.topic}|${ref.partition}`;
+
+function stable(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    typeof x === 'bigint' ? `${x}n` : x instanceof Date ? x.toISOString() : x,
+  );
+}
+
+/** Yields to the event loop so that concurrent invocations interleave at every await, as they would on a network. */
+export type Scheduler = () => Promise<void>;
+export const immediate: Scheduler = () => new Promise((resolve) => setImmediate(resolve));
+
+export class MemoryCheckpointStore implements CheckpointStore {
+  readonly rows = new Map<string, Checkpoint>();
+  casCalls = 0;
+  constructor(private readonly yieldPoint: Scheduler = immediate) {}
+
+  async read(ref: PartitionRef): Promise<Checkpoint | undefined> {
+    await this.yieldPoint();
+    const row = this.rows.get(refKey(ref));
+    return row && { ...row };
+  }
+
+  async create(ref: PartitionRef, checkpoint: Checkpoint): Promise<boolean> {
+    await this.yieldPoint();
+    if (this.rows.has(refKey(ref))) return false;
+    this.rows.set(refKey(ref), { ...checkpoint });
+    return true;
+  }
+
+  async compareAndSet(
+    ref: PartitionRef,
+    expected: { nextOffset: bigint; claimId: string | null },
+    next: Checkpoint,
+  ): Promise<boolean> {
+    await this.yieldPoint();
+    this.casCalls++;
+    const row = this.rows.get(refKey(ref));
+    if (!row || row.nextOffset !== expected.nextOffset || (row.claim?.id ?? null) !== expected.claimId)
+      return false;
+    this.rows.set(refKey(ref), { ...next });
+    return true;
+  }
+}
+
+export class MemorySinkStore implements SinkStore {
+  readonly tables = new Map<string, Map<string, StoredRow>>();
+  readonly ledger: LedgerEntry[] = [];
+  conflicts: string[] = [];
+  writeCalls = 0;
+  /** Makes the sink refuse, for good, any write the predicate picks. */
+  rejectWhen: ((write: SinkWrite) => boolean) | undefined;
+  constructor(private readonly yieldPoint: Scheduler = immediate) {}
+
+  table(name: string): Map<string, StoredRow> {
+    let t = this.tables.get(name);
+    if (!t) this.tables.set(name, (t = new Map()));
+    return t;
+  }
+
+  rows(table: TableDef): Array<Readonly<Record<string, unknown>>> {
+    return [...this.table(table.name).values()].map((r) => r.values);
+  }
+
+  async write(writes: readonly SinkWrite[]): Promise<RejectedWrite[]> {
+    const rejected: RejectedWrite[] = [];
+    for (const write of writes) {
+      await this.yieldPoint();
+      this.writeCalls++;
+      if (this.rejectWhen?.(write)) {
+        rejected.push({
+          write,
+          error: new SinkError(`rejected by the test for offset ${write.offset}`, false),
+        });
+        continue;
+      }
+      const pk = keyColumns(write.table)
+        .map((c) => stable(write.values[c]))
+        .join('|');
+      const t = this.table(write.table.name);
+      const existing = t.get(pk);
+      if (
+        existing &&
+        existing.writeTimestamp === write.writeTimestamp &&
+        stable(existing.values) !== stable(write.values)
+      ) {
+        this.conflicts.push(
+          `${write.table.name}[${pk}] @${write.writeTimestamp}: ${stable(existing.values)} vs ${stable(write.values)}`,
+        );
+      }
+      if (!existing || existing.writeTimestamp <= write.writeTimestamp) {
+        t.set(pk, { values: { ...write.values }, writeTimestamp: write.writeTimestamp });
+      }
+    }
+    return rejected;
+  }
+
+  async readPartials(
+    table: TableDef,
+    windowSpec: string,
+    topic: string,
+    partition: number,
+    keys: readonly PartialKey[],
+  ): Promise<Map<string, StoredPartial>> {
+    await this.yieldPoint();
+    const out = new Map<string, StoredPartial>();
+    for (const key of keys) {
+      const pk = [key.key, windowSpec, new Date(key.windowStart), topic, partition].map(stable).join('|');
+      const row = this.table(table.name).get(pk);
+      if (!row) continue;
+      const v = row.values;
+      out.set(partialId(key), {
+        count: Number(v.reading_count as bigint),
+        sum: v.value_sum as number,
+        min: v.value_min as number,
+        max: v.value_max as number,
+        coveredOffset: v.covered_offset as bigint,
+      });
+    }
+    return out;
+  }
+
+  async recordBatch(entry: LedgerEntry): Promise<void> {
+    this.ledger.push(entry);
+  }
+}
+
+/** Reads the merged result per (sensor, windowStart) across Kafka partitions, as the query function does. */
+export function mergedWindows(
+  sink: MemorySinkStore,
+): Map<string, { count: number; sum: number; min: number; max: number }> {
+  const out = new Map<string, { count: number; sum: number; min: number; max: number }>();
+  for (const v of sink.rows(SENSOR_STATS)) {
+    const id = `${v.sensor_id as string}|${(v.window_start as Date).getTime()}`;
+    const cur = out.get(id);
+    const p = {
+      count: Number(v.reading_count as bigint),
+      sum: v.value_sum as number,
+      min: v.value_min as number,
+      max: v.value_max as number,
+    };
+    out.set(
+      id,
+      cur
+        ? {
+            count: cur.count + p.count,
+            sum: cur.sum + p.sum,
+            min: Math.min(cur.min, p.min),
+            max: Math.max(cur.max, p.max),
+          }
+        : p,
+    );
+  }
+  return out;
+}
