@@ -1,0 +1,476 @@
+/**
+ * Local Kafka + Cassandra for development and tests.
+ *
+ *   import { up, down, status, reset, resolveEndpoints } from './local/services';
+ *
+ * Modes (see ./mode.ts): native JVM processes (default without Docker), docker compose
+ * (default with a Docker engine), or external services given by env endpoints.
+ * State lives in .local/ (git-ignored): cache/ (jars), data/, logs/, run/ (PID files).
+ */
+import { mkdirSync, rmSync } from 'node:fs';
+import * as path from 'node:path';
+import { ensureArtifacts } from './artifacts';
+import { CASSANDRA_PORTS, cassandraJavaArgs, renderCassandraConfig } from './cassandra';
+import { compose, composeServiceRunning, findCompose } from './compose';
+import { DEFAULT_ENDPOINTS, type Endpoints, overriddenEndpointVars, resolveEndpoints } from './endpoints';
+import {
+  ConfigError,
+  HealthTimeoutError,
+  PortInUseError,
+  ServicesError,
+  ServiceStartError,
+  ServiceStopError,
+  type ServiceName,
+  UnsupportedOperationError,
+  UpFailedError,
+  describe,
+} from './errors';
+import { checkCassandra, checkKafka, waitUntilHealthy } from './health';
+import { type JavaResolution, resolveJava17 } from './java';
+import { KAFKA_PORTS, formatKafkaStorageIfNeeded, kafkaJavaArgs, renderKafkaConfig } from './kafka';
+import { withLock } from './lock';
+import { resolveMode, type ServicesMode } from './mode';
+import {
+  type Layout,
+  layout,
+  libDir,
+  mainLogFile,
+  outLogFile,
+  pidFile,
+  renderedConfDir,
+  serviceDataDir,
+} from './paths';
+import { isAlive, livePid, logTail, portOpen, removePidFile, spawnDetached, stopProcess } from './proc';
+
+export { resolveEndpoints, DEFAULT_ENDPOINTS, type Endpoints } from './endpoints';
+export { resolveMode, dockerEngineAvailable, SERVICES_MODES, type ServicesMode } from './mode';
+export { resolveJava17 } from './java';
+export { ensureArtifacts } from './artifacts';
+export * from './errors';
+
+export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'cassandra'];
+
+export type Log = (line: string) => void;
+
+export interface CommonOptions {
+  /** Defaults to resolveMode(): MICROBATCH_SERVICES, else compose with a Docker engine, else native. */
+  mode?: ServicesMode;
+  log?: Log;
+  /** Repository root (tests); defaults to the checkout this file is in. */
+  root?: string;
+}
+
+export interface UpOptions extends CommonOptions {
+  /** Per-service limit for becoming healthy, in ms. */
+  timeoutMs?: Partial<Record<ServiceName, number>>;
+}
+
+export interface UpResult {
+  mode: ServicesMode;
+  /** Started by this call. */
+  started: ServiceName[];
+  /** Already running and healthy (or already starting), left as they were. */
+  reused: ServiceName[];
+  endpoints: Endpoints;
+}
+
+export interface DownOptions extends CommonOptions {
+  /** Only these services (default: all). */
+  services?: readonly ServiceName[];
+  /** Per-service time between SIGTERM and SIGKILL, in ms (native mode). */
+  graceMs?: Partial<Record<ServiceName, number>>;
+}
+
+export interface DownResult {
+  stopped: ServiceName[];
+  notRunning: ServiceName[];
+}
+
+export interface ServiceStatus {
+  service: ServiceName;
+  mode: ServicesMode;
+  /** A process (native) or container (compose) is running; in external mode, same as healthy. */
+  running: boolean;
+  healthy: boolean;
+  /** Native mode: the PID from .local/run/<service>.pid, if that process is alive and ours. */
+  pid?: number;
+  endpoint: string;
+  /** Health-check answer, or its error. */
+  detail: string;
+}
+
+/** Defaults for becoming healthy: Cassandra's first start on 2 cores takes tens of seconds. */
+const DEFAULT_UP_TIMEOUT_MS: Record<ServicesMode, Record<ServiceName, number>> = {
+  native: { kafka: 90_000, cassandra: 240_000 },
+  compose: { kafka: 120_000, cassandra: 300_000 },
+  external: { kafka: 30_000, cassandra: 30_000 },
+};
+const DEFAULT_GRACE_MS: Record<ServiceName, number> = { kafka: 30_000, cassandra: 60_000 };
+const QUICK_CHECK_MS = 3000;
+
+interface Ctx {
+  mode: ServicesMode;
+  l: Layout;
+  log: Log;
+}
+
+function ctxOf(o: CommonOptions | undefined): Ctx {
+  return { mode: o?.mode ?? resolveMode(), l: layout(o?.root), log: o?.log ?? (() => undefined) };
+}
+
+/**
+ * Native and compose mode serve on fixed local addresses. If the env points elsewhere the
+ * rest of the app would talk to different services than the ones we manage: refuse.
+ */
+function endpointsFor(mode: ServicesMode): Endpoints {
+  if (mode === 'external') return resolveEndpoints();
+  const over = overriddenEndpointVars();
+  if (over.length) {
+    throw new ConfigError(
+      `${over.join(', ')} ${over.length > 1 ? 'are' : 'is'} set, but ${mode} mode serves Kafka on ` +
+        `${DEFAULT_ENDPOINTS.kafkaBrokers.join(',')} and Cassandra on ${DEFAULT_ENDPOINTS.cassandraContactPoints.join(',')} ` +
+        `(DC ${DEFAULT_ENDPOINTS.cassandraLocalDataCenter}). Unset ${over.length > 1 ? 'them' : 'it'}, ` +
+        'or set MICROBATCH_SERVICES=external to use those endpoints.',
+    );
+  }
+  return {
+    kafkaBrokers: [...DEFAULT_ENDPOINTS.kafkaBrokers],
+    cassandraContactPoints: [...DEFAULT_ENDPOINTS.cassandraContactPoints],
+    cassandraLocalDataCenter: DEFAULT_ENDPOINTS.cassandraLocalDataCenter,
+  };
+}
+
+export function endpointOf(service: ServiceName, e: Endpoints): string {
+  return service === 'kafka' ? e.kafkaBrokers.join(',') : e.cassandraContactPoints.join(',');
+}
+
+function check(service: ServiceName, e: Endpoints, timeoutMs: number): Promise<string> {
+  return service === 'kafka'
+    ? checkKafka(e.kafkaBrokers, timeoutMs)
+    : checkCassandra(e.cassandraContactPoints, e.cassandraLocalDataCenter, timeoutMs);
+}
+
+async function quickCheck(service: ServiceName, e: Endpoints): Promise<{ healthy: boolean; detail: string }> {
+  try {
+    return { healthy: true, detail: await check(service, e, QUICK_CHECK_MS) };
+  } catch (err) {
+    return { healthy: false, detail: describe(err) };
+  }
+}
+
+/** The string that marks a process as ours in its command line: its rendered config path. */
+function marker(l: Layout, s: ServiceName): string {
+  return path.join(renderedConfDir(l, s), s === 'kafka' ? 'server.properties' : 'cassandra.yaml');
+}
+
+// ---------------------------------------------------------------------------------------
+// up
+
+/**
+ * Start whatever is not already healthy, and wait until both services answer real client
+ * requests. Idempotent: a healthy service is reused, never restarted.
+ * Throws UpFailedError (listing what it did start) if any service fails.
+ */
+export async function up(opts?: UpOptions): Promise<UpResult> {
+  const ctx = ctxOf(opts);
+  const endpoints = endpointsFor(ctx.mode);
+  const timeouts = { ...DEFAULT_UP_TIMEOUT_MS[ctx.mode], ...opts?.timeoutMs };
+  switch (ctx.mode) {
+    case 'native':
+      return withLock(ctx.l, ctx.log, () => upNative(ctx, endpoints, timeouts));
+    case 'compose':
+      return upCompose(ctx, endpoints, timeouts);
+    case 'external':
+      return upExternal(ctx, endpoints, timeouts);
+  }
+}
+
+async function upExternal(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, number>): Promise<UpResult> {
+  const results = await Promise.allSettled(
+    SERVICE_NAMES.map((s) =>
+      waitUntilHealthy(
+        (t) => check(s, e, t),
+        { timeoutMs: timeouts[s] },
+        (last) => {
+          return new HealthTimeoutError(s, endpointOf(s, e), timeouts[s], undefined, last);
+        },
+      ).then((detail) => ctx.log(`${s}: healthy at ${endpointOf(s, e)} (${detail}), external`)),
+    ),
+  );
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [asServicesError(r.reason)] : []));
+  if (failures.length) throw new UpFailedError(failures, []);
+  return { mode: 'external', started: [], reused: [...SERVICE_NAMES], endpoints: e };
+}
+
+async function upCompose(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, number>): Promise<UpResult> {
+  const before = await Promise.all(SERVICE_NAMES.map((s) => quickCheck(s, e)));
+  const reused = SERVICE_NAMES.filter((_, i) => before[i]?.healthy);
+  const toStart = SERVICE_NAMES.filter((s) => !reused.includes(s));
+  if (toStart.length === 0) return { mode: 'compose', started: [], reused, endpoints: e };
+  const c = findCompose();
+  // `up` of the whole file: compose leaves running, unchanged containers alone.
+  await compose(ctx.l, c, ['up', '-d', ...(c.supportsWait ? ['--wait'] : [])], ctx.log);
+  const results = await Promise.allSettled(
+    toStart.map((s) =>
+      waitUntilHealthy(
+        (t) => check(s, e, t),
+        { timeoutMs: timeouts[s] },
+        (last) => {
+          return new HealthTimeoutError(s, endpointOf(s, e), timeouts[s], undefined, last);
+        },
+      ),
+    ),
+  );
+  const failures = results.flatMap((r) => (r.status === 'rejected' ? [asServicesError(r.reason)] : []));
+  if (failures.length) throw new UpFailedError(failures, []);
+  return { mode: 'compose', started: toStart, reused, endpoints: e };
+}
+
+type Plan =
+  | { s: ServiceName; action: 'reuse'; detail: string }
+  | { s: ServiceName; action: 'wait'; pid: number }
+  | { s: ServiceName; action: 'start' };
+
+async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, number>): Promise<UpResult> {
+  const { l, log } = ctx;
+  const failures: ServicesError[] = [];
+
+  // 1. What is already there?
+  const plans: Plan[] = [];
+  for (const s of SERVICE_NAMES) {
+    const h = await quickCheck(s, e);
+    const pid = livePid(pidFile(l, s), marker(l, s));
+    if (h.healthy) {
+      log(
+        `${s}: already healthy at ${endpointOf(s, e)} (${h.detail})${pid ? `, pid ${pid}` : ', not started by this project'}`,
+      );
+      plans.push({ s, action: 'reuse', detail: h.detail });
+    } else if (pid !== undefined) {
+      log(`${s}: pid ${pid} is running but not healthy yet; waiting for it`);
+      plans.push({ s, action: 'wait', pid });
+    } else {
+      const ports = s === 'kafka' ? KAFKA_PORTS : CASSANDRA_PORTS;
+      const busy = (
+        await Promise.all(ports.map(async (p) => ((await portOpen('127.0.0.1', p)) ? p : undefined)))
+      ).find((p) => p !== undefined);
+      if (busy !== undefined) failures.push(new PortInUseError(s, busy));
+      else plans.push({ s, action: 'start' });
+    }
+  }
+
+  // 2. Prepare and spawn, one at a time (Maven and StorageTool are CPU-heavy on 2 cores).
+  let java: JavaResolution | undefined;
+  const waiting: { s: ServiceName; pid: number; spawned: boolean }[] = [];
+  for (const p of plans) {
+    if (p.action === 'wait') waiting.push({ s: p.s, pid: p.pid, spawned: false });
+    if (p.action !== 'start') continue;
+    try {
+      java ??= resolveJava17();
+      const pid = await startNative(ctx, p.s, java);
+      waiting.push({ s: p.s, pid, spawned: true });
+    } catch (err) {
+      failures.push(asServicesError(err, p.s));
+    }
+  }
+
+  // 3. Wait for health, both at once.
+  const started: ServiceName[] = [];
+  await Promise.all(
+    waiting.map(async (w) => {
+      const t0 = Date.now();
+      try {
+        const detail = await waitUntilHealthy(
+          (t) => check(w.s, e, t),
+          {
+            timeoutMs: timeouts[w.s],
+            abortCheck: () => {
+              if (!isAlive(w.pid)) {
+                removePidFile(pidFile(l, w.s));
+                throw new ServiceStartError(
+                  w.s,
+                  `${w.s} (pid ${w.pid}) exited during startup. Last log lines:\n${lastLines(l, w.s)}`,
+                  mainLogFile(l, w.s),
+                );
+              }
+            },
+          },
+          (last) => new HealthTimeoutError(w.s, endpointOf(w.s, e), timeouts[w.s], mainLogFile(l, w.s), last),
+        );
+        log(`${w.s}: healthy after ${((Date.now() - t0) / 1000).toFixed(1)} s (${detail}), pid ${w.pid}`);
+        if (w.spawned) started.push(w.s);
+      } catch (err) {
+        failures.push(asServicesError(err, w.s));
+        if (w.spawned && isAlive(w.pid)) {
+          // Ours, and not healthy in time: do not leave a half-started JVM behind.
+          log(`${w.s}: stopping pid ${w.pid}, which did not become healthy`);
+          await stopProcess(w.pid, DEFAULT_GRACE_MS[w.s]).catch(() => undefined);
+          removePidFile(pidFile(l, w.s));
+        }
+      }
+    }),
+  );
+
+  if (failures.length) throw new UpFailedError(failures, started);
+  const reused = SERVICE_NAMES.filter((s) => !started.includes(s));
+  return { mode: 'native', started: SERVICE_NAMES.filter((s) => started.includes(s)), reused, endpoints: e };
+}
+
+async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Promise<number> {
+  const { l, log } = ctx;
+  const lib = await ensureArtifacts(l, s, log);
+  mkdirSync(serviceDataDir(l, s), { recursive: true });
+  let args: string[];
+  if (s === 'kafka') {
+    const files = renderKafkaConfig(l);
+    await formatKafkaStorageIfNeeded(l, java.bin, lib, files, log);
+    args = kafkaJavaArgs(lib, files);
+  } else {
+    args = cassandraJavaArgs(l, lib, renderCassandraConfig(l));
+  }
+  const pid = await spawnDetached(java.bin, args, {
+    cwd: l.root,
+    logFile: outLogFile(l, s),
+    pidFile: pidFile(l, s),
+  });
+  log(
+    `${s}: started pid ${pid} with ${java.bin} (${java.source}); log ${path.relative(l.root, mainLogFile(l, s))}`,
+  );
+  return pid;
+}
+
+function lastLines(l: Layout, s: ServiceName): string {
+  const main = logTail(mainLogFile(l, s), 15);
+  const out = s === 'cassandra' ? logTail(outLogFile(l, s), 10) : '';
+  return (
+    [main, out && `--- ${path.relative(l.root, outLogFile(l, s))}:\n${out}`].filter(Boolean).join('\n') ||
+    '(log is empty)'
+  );
+}
+
+function asServicesError(err: unknown, s?: ServiceName): ServicesError {
+  if (err instanceof ServicesError) return err;
+  return s
+    ? new ServiceStartError(s, `${s}: ${describe(err)}`, undefined, { cause: err })
+    : new ServicesError(describe(err), { cause: err });
+}
+
+// ---------------------------------------------------------------------------------------
+// down / reset / status
+
+/** Stop services: SIGTERM, then SIGKILL after a grace period (native); `compose down` (compose). */
+export async function down(opts?: DownOptions): Promise<DownResult> {
+  const ctx = ctxOf(opts);
+  const services = opts?.services ?? SERVICE_NAMES;
+  switch (ctx.mode) {
+    case 'native':
+      return withLock(ctx.l, ctx.log, () =>
+        downNative(ctx, services, { ...DEFAULT_GRACE_MS, ...opts?.graceMs }),
+      );
+    case 'compose':
+      return downCompose(ctx, services, false);
+    case 'external':
+      ctx.log('external mode: services are not ours to stop');
+      return { stopped: [], notRunning: [] };
+  }
+}
+
+async function downNative(
+  ctx: Ctx,
+  services: readonly ServiceName[],
+  grace: Record<ServiceName, number>,
+): Promise<DownResult> {
+  const { l, log } = ctx;
+  const result: DownResult = { stopped: [], notRunning: [] };
+  await Promise.all(
+    services.map(async (s) => {
+      const pid = livePid(pidFile(l, s), marker(l, s));
+      if (pid === undefined) {
+        result.notRunning.push(s);
+        return;
+      }
+      const t0 = Date.now();
+      let outcome;
+      try {
+        outcome = await stopProcess(pid, grace[s]);
+      } catch (err) {
+        throw new ServiceStopError(s, pid, { cause: err });
+      }
+      removePidFile(pidFile(l, s));
+      log(`${s}: pid ${pid} ${outcome} after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      result.stopped.push(s);
+    }),
+  );
+  const order = (xs: ServiceName[]): ServiceName[] => SERVICE_NAMES.filter((s) => xs.includes(s));
+  return { stopped: order(result.stopped), notRunning: order(result.notRunning) };
+}
+
+async function downCompose(
+  ctx: Ctx,
+  services: readonly ServiceName[],
+  volumes: boolean,
+): Promise<DownResult> {
+  const c = findCompose();
+  const running = services.filter((s) => composeServiceRunning(ctx.l, c, s));
+  const all = SERVICE_NAMES.every((s) => services.includes(s));
+  if (all) await compose(ctx.l, c, ['down', ...(volumes ? ['-v'] : [])], ctx.log);
+  else await compose(ctx.l, c, ['rm', '-s', '-f', ...(volumes ? ['-v'] : []), ...services], ctx.log);
+  return { stopped: running, notRunning: services.filter((s) => !running.includes(s)) };
+}
+
+/** down, then wipe the data (native: .local/data/<service>; compose: the named volumes). Jars stay cached. */
+export async function reset(opts?: CommonOptions): Promise<DownResult> {
+  const ctx = ctxOf(opts);
+  switch (ctx.mode) {
+    case 'native':
+      return withLock(ctx.l, ctx.log, async () => {
+        const r = await downNative(ctx, SERVICE_NAMES, DEFAULT_GRACE_MS);
+        for (const s of SERVICE_NAMES) {
+          rmSync(serviceDataDir(ctx.l, s), { recursive: true, force: true });
+          ctx.log(`${s}: wiped ${path.relative(ctx.l.root, serviceDataDir(ctx.l, s))}`);
+        }
+        return r;
+      });
+    case 'compose':
+      return downCompose(ctx, SERVICE_NAMES, true);
+    case 'external':
+      throw new UnsupportedOperationError(
+        'reset is not available in external mode: the services and their data belong to someone else. ' +
+          'Drop the keyspaces and topics you created instead.',
+      );
+  }
+}
+
+export async function status(opts?: CommonOptions): Promise<ServiceStatus[]> {
+  const ctx = ctxOf(opts);
+  const e = ctx.mode === 'external' ? resolveEndpoints() : endpointsFor(ctx.mode);
+  const c = ctx.mode === 'compose' ? findCompose() : undefined;
+  return Promise.all(
+    SERVICE_NAMES.map(async (s): Promise<ServiceStatus> => {
+      const h = await quickCheck(s, e);
+      const base = {
+        service: s,
+        mode: ctx.mode,
+        healthy: h.healthy,
+        endpoint: endpointOf(s, e),
+        detail: h.detail,
+      };
+      if (ctx.mode === 'native') {
+        const pid = livePid(pidFile(ctx.l, s), marker(ctx.l, s));
+        return { ...base, running: pid !== undefined, ...(pid !== undefined ? { pid } : {}) };
+      }
+      if (c) return { ...base, running: composeServiceRunning(ctx.l, c, s) };
+      return { ...base, running: h.healthy };
+    }),
+  );
+}
+
+/** Fetch both services' jars now (so that a later `up` does not have to). */
+export async function fetchArtifacts(opts?: Omit<CommonOptions, 'mode'>): Promise<string[]> {
+  const l = layout(opts?.root);
+  const log = opts?.log ?? (() => undefined);
+  const dirs: string[] = [];
+  for (const s of SERVICE_NAMES) dirs.push(await ensureArtifacts(l, s, log));
+  return dirs;
+}
+
+export { libDir };

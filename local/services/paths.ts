@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import type { ServiceName } from './errors';
+
+/** Where everything of the service manager lives. All of .local/ is git-ignored. */
+export interface Layout {
+  root: string;
+  /** local/config: the project's own config templates. */
+  configDir: string;
+  /** local/maven/pom.xml: what to fetch from Maven Central. */
+  pomFile: string;
+  /** docker-compose.yml for compose mode. */
+  composeFile: string;
+  /** .local/cache/<service>/lib: fetched jars (survives `reset`). */
+  cacheDir: string;
+  /** .local/data/<service>: Kafka log dirs / Cassandra data (wiped by `reset`). */
+  dataDir: string;
+  /** .local/logs/*.log */
+  logDir: string;
+  /** .local/run: PID files, rendered configs, the lock file. */
+  runDir: string;
+}
+
+/** The repository root: two levels up from local/services. */
+export function projectRoot(): string {
+  return path.resolve(__dirname, '..', '..');
+}
+
+export function layout(root: string = projectRoot()): Layout {
+  const local = path.join(root, '.local');
+  return {
+    root,
+    configDir: path.join(root, 'local', 'config'),
+    pomFile: path.join(root, 'local', 'maven', 'pom.xml'),
+    composeFile: path.join(root, 'docker-compose.yml'),
+    cacheDir: path.join(local, 'cache'),
+    dataDir: path.join(local, 'data'),
+    logDir: path.join(local, 'logs'),
+    runDir: path.join(local, 'run'),
+  };
+}
+
+export function libDir(l: Layout, s: ServiceName): string {
+  return path.join(l.cacheDir, s, 'lib');
+}
+export function serviceDataDir(l: Layout, s: ServiceName): string {
+  return path.join(l.dataDir, s);
+}
+export function pidFile(l: Layout, s: ServiceName): string {
+  return path.join(l.runDir, `${s}.pid`);
+}
+/** The JVM's stdout/stderr. For Kafka this is also its log (log4j writes to stdout). */
+export function outLogFile(l: Layout, s: ServiceName): string {
+  return path.join(l.logDir, s === 'kafka' ? 'kafka.log' : 'cassandra.out.log');
+}
+/** The file to read when a service misbehaves. Cassandra's logback writes cassandra.log. */
+export function mainLogFile(l: Layout, s: ServiceName): string {
+  return path.join(l.logDir, `${s}.log`);
+}
+export function renderedConfDir(l: Layout, s: ServiceName): string {
+  return path.join(l.runDir, 'conf', s);
+}
