@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what the tests need that npm does not, when it is missing, and fetches the
+# Maven artifacts of the native services. Idempotent and quiet; when everything is
+# present it only runs a few `command -v` checks and a stamp-file comparison.
+#
+#   bash scripts/ensure-test-tools.sh
+#
+# Needs: root (or passwordless sudo) for apt-get on Debian/Ubuntu, when something is missing.
+# - docker-compose (Debian's): validates docker-compose.yml in test/local/services.
+# - Java 17 + Maven: run Kafka and Cassandra natively for the integration tests
+#   (Cassandra 5.0 cannot run on Java 24+, so a newer default JDK is not enough).
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v mvn >/dev/null 2>&1 || missing+=(maven)
+if [[ -z "${JAVA17_HOME:-}" ]] && ! ls /usr/lib/jvm/java-17-openjdk-*/bin/java >/dev/null 2>&1; then
+  missing+=(openjdk-17-jre-headless)
+fi
+
+if ((${#missing[@]})); then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "ensure-test-tools: missing ${missing[*]}, and there is no apt-get here: install them with your package manager." >&2
+    exit 1
+  fi
+  sudo=()
+  if [[ $(id -u) -ne 0 ]]; then
+    if sudo -n true 2>/dev/null; then sudo=(sudo -n); else
+      echo "ensure-test-tools: missing ${missing[*]}; run as root: apt-get install -y ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+  echo "ensure-test-tools: installing ${missing[*]} ..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt_log=$(mktemp)
+  if ! { "${sudo[@]}" apt-get update -qq && "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "ensure-test-tools: apt-get install ${missing[*]} failed (output above)." >&2
+    rm -f "$apt_log"
+    exit 1
+  fi
+  rm -f "$apt_log"
+fi
+
+# Kafka and Cassandra jars into .local/cache (skipped when the cache matches the pom).
+node_modules/.bin/tsx local/services/main.ts fetch
