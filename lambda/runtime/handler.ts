@@ -1,0 +1,85 @@
+/**
+ * `handlerFor(job)`: the Lambda entry point of a job. It checks the `unknown` event at the boundary, builds the
+ * Cassandra client once per execution environment (reused across invocations), and hands the typed batch to
+ * `runMicroBatch`, the same function the local runner calls.
+ */
+import type { Client } from 'cassandra-driver';
+import { loadConfig, objectGetter, type PipelineConfig } from '../../lib/config';
+import { jobTables, type Job } from './job';
+import { parseMskEvent } from './event';
+import { runMicroBatch, type BatchReport } from './batch';
+import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
+import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
+import { RuntimeConfigError } from './errors';
+import { emfReporter } from './metrics';
+import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS } from '../../schema';
+
+/** The pipeline config as the stack passed it in the environment (see lib/ for the variables). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
+  const job = env.MICROBATCH_JOB;
+  let jobConfig: unknown = {};
+  if (env.MICROBATCH_JOB_CONFIG) {
+    try {
+      jobConfig = JSON.parse(env.MICROBATCH_JOB_CONFIG);
+    } catch (cause) {
+      throw new RuntimeConfigError(
+        'MICROBATCH_JOB_CONFIG is not JSON; the stack sets it from the typed config.',
+        { cause },
+      );
+    }
+  }
+  return loadConfig(
+    objectGetter({
+      stage: env.MICROBATCH_STAGE,
+      keyspace: { name: env.MICROBATCH_KEYSPACE },
+      ...(job ? { jobs: { [job]: jobConfig } } : {}),
+    }),
+  );
+}
+
+interface Runtime {
+  readonly client: Client;
+  readonly checkpoints: CassandraCheckpointStore;
+  readonly sink: CassandraSinkStore;
+  readonly onReport: (report: BatchReport) => void;
+}
+
+async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
+  const target = targetFromEnv();
+  const client = await createCassandraClient(target);
+  if (target.kind === 'keyspaces') {
+    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, BATCH_LEDGER, DEAD_LETTERS].map((t) => t.name);
+    await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
+  }
+  return {
+    client,
+    checkpoints: new CassandraCheckpointStore(client, config.keyspace.name),
+    sink: new CassandraSinkStore(client, config.keyspace.name),
+    onReport: process.env.AWS_LAMBDA_FUNCTION_NAME ? emfReporter() : () => undefined,
+  };
+}
+
+export type JobFactory = (config: PipelineConfig) => Job;
+
+export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => Promise<void> {
+  let runtime: Promise<Runtime> | undefined;
+  let job: Job | undefined;
+  return async (event: unknown) => {
+    const batch = parseMskEvent(event);
+    if (!job) {
+      job = typeof jobOrFactory === 'function' ? jobOrFactory(configFromEnv()) : jobOrFactory;
+    }
+    const current = job;
+    // One client per execution environment; a failed start is forgotten so the next invocation tries again.
+    runtime ??= createRuntime(current, configFromEnv()).catch((error: unknown) => {
+      runtime = undefined;
+      throw error;
+    });
+    const rt = await runtime;
+    await runMicroBatch(current, batch, {
+      checkpoints: rt.checkpoints,
+      sink: rt.sink,
+      onReport: rt.onReport,
+    });
+  };
+}

@@ -1,0 +1,185 @@
+/**
+ * Reads the results back, for the query function, the local `query` CLI and the status page alike.
+ * Window results are merged across Kafka partitions here, on read (see `sensor_stats` in the schema).
+ */
+import type { Client } from 'cassandra-driver';
+import { BATCH_LEDGER, SENSOR_STATS, SENT_RECEIVED, DEAD_LETTERS, qualified } from '../../schema';
+import { mergePartials } from './windows';
+
+export interface SentReceivedRow {
+  readonly timeSent: string;
+  readonly timeReceived: string;
+}
+
+/**
+ * The newest rows of the tutorial table. Its only key is `time_sent`, so Cassandra cannot order it: this reads
+ * up to `scanLimit` rows and sorts them. Fine at the tutorial's scale; the limit keeps it bounded.
+ */
+export async function recentSentReceived(
+  client: Client,
+  keyspace: string,
+  limit = 20,
+  scanLimit = 10_000,
+): Promise<{ rows: SentReceivedRow[]; scanned: number; total: number | undefined }> {
+  const rows: SentReceivedRow[] = [];
+  const query = `SELECT time_sent, time_received FROM ${qualified(keyspace, SENT_RECEIVED)}`;
+  let scanned = 0;
+  let complete = true;
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(query, [], {
+      prepare: true,
+      fetchSize: Math.min(1000, scanLimit - scanned + 1),
+      pageState,
+    });
+    for (const row of rs.rows) {
+      if (scanned++ >= scanLimit) {
+        complete = false;
+        break;
+      }
+      rows.push({
+        timeSent: row.get('time_sent') as string,
+        timeReceived: row.get('time_received') as string,
+      });
+    }
+    pageState = complete ? rs.pageState : undefined;
+  } while (pageState);
+  rows.sort((a, b) => (a.timeSent < b.timeSent ? 1 : a.timeSent > b.timeSent ? -1 : 0));
+  return {
+    rows: rows.slice(0, limit),
+    scanned: Math.min(scanned, scanLimit),
+    total: complete ? scanned : undefined,
+  };
+}
+
+export interface WindowResult {
+  readonly sensorId: string;
+  readonly windowStart: Date;
+  readonly windowEnd: Date;
+  readonly count: number;
+  readonly sum: number;
+  readonly min: number;
+  readonly max: number;
+  readonly mean: number;
+  /** How many Kafka partitions contributed. */
+  readonly partitions: number;
+}
+
+export async function sensorWindows(
+  client: Client,
+  keyspace: string,
+  args: { sensorId: string; windowSpec: string; from: Date; to: Date },
+): Promise<WindowResult[]> {
+  const rs = await client.execute(
+    `SELECT window_start, window_end, reading_count, value_sum, value_min, value_max FROM ${qualified(keyspace, SENSOR_STATS)} ` +
+      'WHERE sensor_id = ? AND window_spec = ? AND window_start >= ? AND window_start < ?',
+    [args.sensorId, args.windowSpec, args.from, args.to],
+    { prepare: true, fetchSize: 5000 },
+  );
+  const byWindow = new Map<
+    number,
+    { end: Date; partials: Array<{ count: number; sum: number; min: number; max: number }> }
+  >();
+  for (const row of rs.rows) {
+    const start = (row.get('window_start') as Date).getTime();
+    let entry = byWindow.get(start);
+    if (!entry) byWindow.set(start, (entry = { end: row.get('window_end') as Date, partials: [] }));
+    entry.partials.push({
+      count: Number(row.get('reading_count') as bigint),
+      sum: row.get('value_sum') as number,
+      min: row.get('value_min') as number,
+      max: row.get('value_max') as number,
+    });
+  }
+  return [...byWindow.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([start, { end, partials }]) => ({
+      sensorId: args.sensorId,
+      windowStart: new Date(start),
+      windowEnd: end,
+      partitions: partials.length,
+      ...mergePartials(partials)!,
+    }));
+}
+
+export interface LedgerRow {
+  readonly job: string;
+  readonly batchId: string;
+  readonly startedAt: Date;
+  readonly durationMs: number;
+  readonly recordsIn: number;
+  readonly written: number;
+  readonly duplicates: number;
+  readonly deadLettered: number;
+  readonly late: number;
+  readonly offsetRanges: Array<{ topic: string; partition: number; fromOffset: number; untilOffset: number }>;
+  readonly watermarkMs: number | null;
+}
+
+/** The newest batches of a job, from today's and yesterday's ledger partitions. */
+export async function recentBatches(
+  client: Client,
+  keyspace: string,
+  job: string,
+  limit = 20,
+  now = new Date(),
+): Promise<LedgerRow[]> {
+  const days = [0, 1].map((d) => new Date(now.getTime() - d * 86_400_000).toISOString().slice(0, 10));
+  const out: LedgerRow[] = [];
+  for (const day of days) {
+    if (out.length >= limit) break;
+    const rs = await client.execute(
+      `SELECT * FROM ${qualified(keyspace, BATCH_LEDGER)} WHERE job = ? AND day = ? LIMIT ?`,
+      [job, day, limit - out.length],
+      { prepare: true },
+    );
+    for (const r of rs.rows) {
+      out.push({
+        job,
+        batchId: r.get('batch_id') as string,
+        startedAt: r.get('started_at') as Date,
+        durationMs: r.get('duration_ms') as number,
+        recordsIn: r.get('records_in') as number,
+        written: r.get('written') as number,
+        duplicates: r.get('duplicates') as number,
+        deadLettered: r.get('dead_lettered') as number,
+        late: r.get('late') as number,
+        offsetRanges: JSON.parse((r.get('offset_ranges') as string) ?? '[]') as LedgerRow['offsetRanges'],
+        watermarkMs: r.get('watermark_ms') === null ? null : Number(r.get('watermark_ms') as bigint),
+      });
+    }
+  }
+  return out;
+}
+
+export interface DeadLetterRow {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: bigint;
+  readonly reason: string;
+  readonly detail: string;
+  readonly valueBase64: string | null;
+}
+
+export async function deadLetters(
+  client: Client,
+  keyspace: string,
+  job: string,
+  topic: string,
+  partition: number,
+  limit = 100,
+): Promise<DeadLetterRow[]> {
+  const rs = await client.execute(
+    `SELECT kafka_offset, reason, detail, value_b64 FROM ${qualified(keyspace, DEAD_LETTERS)} WHERE job = ? AND topic = ? AND kafka_partition = ? LIMIT ?`,
+    [job, topic, partition, limit],
+    { prepare: true },
+  );
+  return rs.rows.map((r) => ({
+    topic,
+    partition,
+    offset: r.get('kafka_offset') as bigint,
+    reason: r.get('reason') as string,
+    detail: r.get('detail') as string,
+    valueBase64: r.get('value_b64') as string | null,
+  }));
+}

@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import { createSensorStatsJob, validateReading } from '../../../lambda/jobs/sensor-stats';
+import { formatTime, parseTime } from '../../../lambda/jobs/time-format';
+import { parseMskEvent } from '../../../lambda/runtime/event';
+import { RecordError } from '../../../lambda/runtime/errors';
+import { SchemaViolation } from '../../../lambda/runtime/decoders';
+import { fixtureEvent } from '../../support/fixtures';
+
+describe('time formats', () => {
+  it("formats the tutorial's 'YYYY-MM-DD HH:MM:SS' in UTC, and ISO with milliseconds", () => {
+    const d = new Date(Date.UTC(2026, 4, 21, 2, 20, 3, 250));
+    expect(formatTime(d, 'tutorial')).toBe('2026-05-21 02:20:03');
+    expect(formatTime(d, 'iso')).toBe('2026-05-21T02:20:03.250Z');
+  });
+
+  it('parses both, and refuses dates that do not exist', () => {
+    expect(parseTime('2026-05-21 02:20:03')).toBe(Date.UTC(2026, 4, 21, 2, 20, 3));
+    expect(parseTime('2026-05-21T02:20:03.250Z')).toBe(Date.UTC(2026, 4, 21, 2, 20, 3, 250));
+    expect(parseTime('2026-02-31 00:00:00')).toBeUndefined();
+    expect(parseTime('yesterday')).toBeUndefined();
+  });
+});
+
+describe('sent-received', () => {
+  const job = createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: false });
+  const records = parseMskEvent(fixtureEvent('sent-received')).partitions.flatMap((p) => p.records);
+  const processingTime = new Date(Date.UTC(2026, 4, 21, 2, 21, 0));
+
+  it('writes (time_sent, time_received) with the batch processing time', () => {
+    const rows = job.transform(job.decoder.decode(records[0]!), { record: records[0]!, processingTime });
+    expect(rows).toEqual([
+      {
+        table: expect.objectContaining({ name: 'sent_received' }),
+        values: { time_sent: '2026-05-21 02:20:00', time_received: '2026-05-21 02:21:00' },
+      },
+    ]);
+  });
+
+  it('accepts an ISO send time as it is', () => {
+    const iso = records.find((r) => r.value!.toString().includes('T'))!;
+    expect(job.transform(job.decoder.decode(iso), { record: iso, processingTime })[0]!.values.time_sent).toBe(
+      '2026-05-21T02:20:03.250Z',
+    );
+  });
+
+  it.each([
+    ['a null value', 21n, 'null-value'],
+    ['a value that is not a time', 22n, 'schema'],
+    ['invalid UTF-8', 24n, 'invalid-utf8'],
+  ])('rejects %s with reason %s', (_name, offset, reason) => {
+    const bad = parseMskEvent(fixtureEvent('sent-received-bad-payloads')).partitions[0]!.records.find(
+      (r) => r.offset === offset,
+    )!;
+    const error = (() => {
+      try {
+        job.transform(job.decoder.decode(bad), { record: bad, processingTime });
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(RecordError);
+    expect(error).toMatchObject({ reason });
+  });
+});
+
+describe('sensor-stats', () => {
+  it('validates readings, naming the field at fault', () => {
+    expect(validateReading({ sensorId: 's1', ts: 5, value: 1.5 })).toEqual({
+      sensorId: 's1',
+      ts: 5,
+      value: 1.5,
+    });
+    expect(validateReading({ sensorId: 's1', ts: '1970-01-01T00:00:01Z', value: 0 }).ts).toBe(1000);
+    expect(() => validateReading({ sensorId: '', ts: 5, value: 1 })).toThrow(/\$\.sensorId/);
+    expect(() => validateReading({ sensorId: 's', ts: 'soon', value: 1 })).toThrow(/\$\.ts/);
+    expect(() => validateReading({ sensorId: 's', ts: 5, value: null })).toThrow(SchemaViolation);
+    expect(() => validateReading([1])).toThrow(/expected an object/);
+  });
+
+  it('turns bad JSON and schema violations into dead-letter reasons', () => {
+    const job = createSensorStatsJob({
+      windowSeconds: 60,
+      slideSeconds: 60,
+      allowedLatenessSeconds: 5,
+      failOnDataLoss: false,
+    });
+    const p0 = parseMskEvent(fixtureEvent('sensor-stats')).partitions[0]!.records;
+    expect(job.decoder.decode(p0[0]!)).toMatchObject({ sensorId: 's1', value: 20.5 });
+    expect(() => job.decoder.decode(p0[2]!)).toThrow(expect.objectContaining({ reason: 'invalid-json' }));
+    expect(() => job.decoder.decode(p0[3]!)).toThrow(
+      expect.objectContaining({ reason: 'schema', message: expect.stringMatching(/\$\.value/) }),
+    );
+  });
+
+  it('fails to build with a window slide that does not divide the size', () => {
+    expect(() =>
+      createSensorStatsJob({
+        windowSeconds: 60,
+        slideSeconds: 7,
+        allowedLatenessSeconds: 5,
+        failOnDataLoss: false,
+      }),
+    ).toThrow(/slideMs must divide sizeMs/);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { errors } from 'cassandra-driver';
+import { isRetriableDriverError, mapBounded, withRetry } from '../../../lambda/runtime/cassandra-store';
+import { SinkError } from '../../../lambda/runtime/errors';
+
+const responseError = (code: number) => new errors.ResponseError(code, `code ${code}`);
+
+describe('isRetriableDriverError', () => {
+  it.each([
+    ['a write timeout', responseError(0x1100), true],
+    ['overload', responseError(0x1001), true],
+    ['unavailable', responseError(0x1000), true],
+    ['a client timeout', new errors.OperationTimedOutError('slow'), true],
+    ['an invalid query', responseError(0x2200), false],
+    ['unauthorized', responseError(0x2100), false],
+    ['a plain Error', new Error('boom'), false],
+  ])('%s -> %s', (_name, error, expected) => {
+    expect(isRetriableDriverError(error)).toBe(expected);
+  });
+});
+
+describe('withRetry', () => {
+  const fast = { attempts: 3, baseDelayMs: 1, maxDelayMs: 2 };
+
+  it('retries a retriable error, then succeeds', async () => {
+    let calls = 0;
+    const result = await withRetry(
+      'x',
+      async () => {
+        if (++calls < 3) throw responseError(0x1100);
+        return 'ok';
+      },
+      fast,
+    );
+    expect(result).toBe('ok');
+    expect(calls).toBe(3);
+  });
+
+  it('gives up after the attempts with a retriable SinkError that carries the cause', async () => {
+    const error = await withRetry(
+      'writing t',
+      async () => {
+        throw responseError(0x1001);
+      },
+      fast,
+    ).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({
+      retriable: true,
+      message: expect.stringMatching(/writing t failed after 3 attempts/),
+    });
+    expect((error as SinkError).cause).toBeInstanceOf(errors.ResponseError);
+  });
+
+  it('does not retry a non-retriable error', async () => {
+    let calls = 0;
+    const error = await withRetry(
+      'x',
+      async () => {
+        calls++;
+        throw responseError(0x2200);
+      },
+      fast,
+    ).catch((e: unknown) => e);
+    expect(calls).toBe(1);
+    expect(error).toMatchObject({ retriable: false });
+  });
+});
+
+describe('mapBounded', () => {
+  it('keeps input order and never exceeds the limit', async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const out = await mapBounded([5, 1, 4, 2, 3], 2, async (n) => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((r) => setTimeout(r, n));
+      inFlight--;
+      return n * 10;
+    });
+    expect(out).toEqual([50, 10, 40, 20, 30]);
+    expect(peak).toBe(2);
+  });
+});

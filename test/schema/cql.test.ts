@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import {
+  keyColumns,
+  renderCreateKeyspace,
+  renderCreateTable,
+  renderInsert,
+  SENT_RECEIVED,
+  SENSOR_STATS,
+  TABLES,
+  assertIdentifier,
+} from '../../schema';
+
+describe('the typed schema', () => {
+  it.each(TABLES.map((t) => [t.name, t]))('%s: every key column is a column', (_name, table) => {
+    const names = table.columns.map((c) => c.name);
+    for (const key of keyColumns(table)) expect(names).toContain(key);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it("renders the tutorial's table exactly", () => {
+    expect(renderCreateTable('test_time', SENT_RECEIVED, { target: 'cassandra' })).toBe(
+      'CREATE TABLE IF NOT EXISTS test_time.sent_received (\n  "time_sent" text,\n  "time_received" text,\n  PRIMARY KEY (("time_sent"))\n)',
+    );
+  });
+
+  it('renders clustering order and TTL, and Keyspaces custom properties only for Keyspaces', () => {
+    const local = renderCreateTable('ks', SENSOR_STATS, { target: 'cassandra' });
+    expect(local).toContain('CLUSTERING ORDER BY ("window_start" ASC, "topic" ASC, "kafka_partition" ASC)');
+    expect(local).toContain(`default_time_to_live = ${SENSOR_STATS.defaultTtlSeconds}`);
+    expect(local).not.toContain('custom_properties');
+    expect(renderCreateTable('ks', SENSOR_STATS, { target: 'keyspaces', ttlSeconds: 60 })).toContain(
+      "custom_properties = {'client_side_timestamps': {'status': 'enabled'}, 'ttl': {'status': 'enabled'}}",
+    );
+  });
+
+  it('renders replication per target', () => {
+    expect(renderCreateKeyspace('ks', 'cassandra')).toContain("'SimpleStrategy', 'replication_factor': 1");
+    expect(renderCreateKeyspace('ks', 'keyspaces')).toContain("'SingleRegionStrategy'");
+  });
+
+  it('binds USING TIMESTAMP last on tables with client-side timestamps', () => {
+    expect(renderInsert('ks', SENT_RECEIVED, { usingTimestamp: true })).toBe(
+      'INSERT INTO ks.sent_received ("time_sent", "time_received") VALUES (?, ?) USING TIMESTAMP ?',
+    );
+  });
+
+  it('fails on an identifier that could inject CQL, saying what is allowed', () => {
+    expect(() => assertIdentifier('keyspace', 'ks; DROP TABLE x')).toThrow(
+      /Invalid keyspace 'ks; DROP TABLE x': use a letter followed by/,
+    );
+  });
+});
