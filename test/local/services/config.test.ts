@@ -1,0 +1,172 @@
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CASSANDRA_MAIN_CLASS,
+  cassandraJavaArgs,
+  renderCassandraConfig,
+} from '../../../local/services/cassandra';
+import {
+  parseJvmOptions,
+  parseProperties,
+  readPinnedVersions,
+  renderTemplate,
+} from '../../../local/services/config';
+import { ConfigError, ServiceStartError } from '../../../local/services/errors';
+import {
+  KAFKA_MAIN_CLASS,
+  kafkaJavaArgs,
+  newClusterId,
+  renderKafkaConfig,
+} from '../../../local/services/kafka';
+import { type Layout, layout, projectRoot } from '../../../local/services/paths';
+
+const repo = layout(projectRoot());
+const tmpRoots: string[] = [];
+
+/** A layout whose .local/ is in a temp dir, reading the repository's real config templates. */
+function tempLayout(name = "dir with space and 'quote'"): Layout {
+  const root = path.join(mkdtempSync(path.join(tmpdir(), 'services-config-')), name);
+  mkdirSync(root, { recursive: true });
+  tmpRoots.push(root);
+  return { ...layout(root), configDir: repo.configDir, pomFile: repo.pomFile };
+}
+
+afterEach(() => {
+  for (const r of tmpRoots.splice(0)) rmSync(path.dirname(r), { recursive: true, force: true });
+});
+
+describe('renderTemplate', () => {
+  it('replaces every placeholder, with or without inner blanks', () => {
+    expect(renderTemplate('a={{X}} b={{ X }} c={{Y}}', { X: '1', Y: '2' })).toBe('a=1 b=1 c=2');
+  });
+
+  it('fails on a placeholder without a value', () => {
+    expect(() => renderTemplate('dir={{DATA}}', {}, 'my.yaml')).toThrow(
+      new ConfigError('my.yaml uses {{DATA}} but no value was given for it.'),
+    );
+  });
+
+  it('fails on a value the template does not use', () => {
+    expect(() => renderTemplate('static', { DATA: '/x' }, 'my.yaml')).toThrow(
+      /has no \{\{DATA\}\} placeholder/,
+    );
+  });
+});
+
+describe('parseJvmOptions', () => {
+  it('keeps flags and skips comments and blank lines', () => {
+    expect(parseJvmOptions('# c\n\n-Xss256k\n  --add-opens=java.base/java.io=ALL-UNNAMED  \n')).toEqual([
+      '-Xss256k',
+      '--add-opens=java.base/java.io=ALL-UNNAMED',
+    ]);
+  });
+
+  it('rejects a line that is not one flag (e.g. the two-word form of --add-opens)', () => {
+    expect(() => parseJvmOptions('--add-opens java.base/java.io=ALL-UNNAMED', 'x.options')).toThrow(
+      /x\.options line 1/,
+    );
+  });
+});
+
+describe('readPinnedVersions (local/maven/pom.xml)', () => {
+  it('pins Kafka to 3.9.x and Cassandra to 5.0.x', () => {
+    const v = readPinnedVersions(repo.pomFile);
+    expect(v.kafka).toMatch(/^3\.9\.\d+$/);
+    expect(v.cassandra).toMatch(/^5\.0\.\d+$/);
+  });
+
+  it('matches the Kafka image tag in docker-compose.yml', () => {
+    const compose = readFileSync(repo.composeFile, 'utf8');
+    expect(compose).toContain(`image: apache/kafka:${readPinnedVersions(repo.pomFile).kafka}\n`);
+  });
+});
+
+describe('Kafka config and command line', () => {
+  it('renders server.properties for a single KRaft node with its data under .local/data/kafka', () => {
+    const l = tempLayout();
+    const files = renderKafkaConfig(l);
+    const props = parseProperties(readFileSync(files.serverProperties, 'utf8'));
+    expect(props.get('process.roles')).toBe('broker,controller');
+    expect(props.get('log.dirs')).toBe(path.join(l.root, '.local', 'data', 'kafka'));
+    expect(props.get('listeners')).toBe('PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093');
+    expect(props.get('controller.quorum.voters')).toBe('1@127.0.0.1:9093');
+    for (const k of [
+      'offsets.topic.replication.factor',
+      'transaction.state.log.replication.factor',
+      'transaction.state.log.min.isr',
+    ]) {
+      expect(props.get(k), k).toBe('1');
+    }
+    expect(props.get('auto.create.topics.enable')).toBe('false');
+  });
+
+  it('runs kafka.Kafka from the cached jars with a bounded heap', () => {
+    const files = { serverProperties: '/r/server.properties', log4jProperties: '/c/log4j.properties' };
+    const args = kafkaJavaArgs('/cache/kafka/lib', files);
+    expect(args.slice(-2)).toEqual([KAFKA_MAIN_CLASS, '/r/server.properties']);
+    expect(args[args.indexOf('-cp') + 1]).toBe('/cache/kafka/lib/*');
+    expect(args).toContain('-Xmx512m');
+    expect(args).toContain('-Dlog4j.configuration=file:/c/log4j.properties');
+  });
+
+  it('makes KRaft cluster ids in the storage tool format: 16 bytes, base64url, no leading dash', () => {
+    for (let i = 0; i < 200; i++) {
+      const id = newClusterId();
+      expect(id).toMatch(/^[A-Za-z0-9_][A-Za-z0-9_-]{21}$/);
+      expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+    }
+  });
+});
+
+describe('Cassandra config and command line', () => {
+  it('renders cassandra.yaml with every directory under .local/data/cassandra, quoted for YAML', () => {
+    const l = tempLayout();
+    const yaml = readFileSync(renderCassandraConfig(l).yaml, 'utf8');
+    expect(yaml).not.toContain('{{');
+    const data = path.join(l.root, '.local', 'data', 'cassandra').replace(/'/g, "''");
+    for (const [key, sub] of [
+      ['commitlog_directory', 'commitlog'],
+      ['hints_directory', 'hints'],
+      ['saved_caches_directory', 'saved_caches'],
+      ['cdc_raw_directory', 'cdc_raw'],
+    ]) {
+      expect(yaml).toContain(`\n${key}: '${data}/${sub}'\n`);
+    }
+    expect(yaml).toContain(`data_file_directories:\n  - '${data}/data'\n`);
+    expect(yaml).toMatch(/\nlisten_address: 127\.0\.0\.1\n/);
+    expect(yaml).toMatch(/\nrpc_address: 127\.0\.0\.1\n/);
+    expect(yaml).toMatch(/\nnative_transport_port: 9042\n/);
+    expect(yaml).toMatch(/\nnum_tokens: 1\n/);
+  });
+
+  it('passes the Java 17 module flags, jamm as agent, our yaml and logback, and CassandraDaemon last', () => {
+    const l = tempLayout('plain');
+    const lib = path.join(l.cacheDir, 'cassandra', 'lib');
+    mkdirSync(lib, { recursive: true });
+    writeFileSync(path.join(lib, 'jamm-0.4.0.jar'), '');
+    const files = renderCassandraConfig(l);
+    const args = cassandraJavaArgs(l, lib, files);
+    expect(args.at(-1)).toBe(CASSANDRA_MAIN_CLASS);
+    expect(args).toContain(`-javaagent:${path.join(lib, 'jamm-0.4.0.jar')}`);
+    expect(args).toContain(`-Dcassandra.config=file://${files.yaml}`);
+    expect(args).toContain(`-Dlogback.configurationFile=file://${files.logback}`);
+    expect(args).toContain(`-Dcassandra.logdir=${l.logDir}`);
+    expect(args).toContain('-Xmx1g');
+    // A sample of the flags that Cassandra 5.0 cannot start without on Java 17.
+    expect(args).toContain('--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED');
+    expect(args).toContain('--add-opens=java.base/sun.nio.ch=ALL-UNNAMED');
+    expect(args).toContain('-Djdk.attach.allowAttachSelf=true');
+    expect(args.filter((a) => a.startsWith('--add-'))).toHaveLength(23);
+  });
+
+  it('fails with a fix when jamm is missing from the jar cache', () => {
+    const l = tempLayout('plain');
+    const lib = path.join(l.cacheDir, 'cassandra', 'lib');
+    mkdirSync(lib, { recursive: true });
+    const run = (): unknown => cassandraJavaArgs(l, lib, renderCassandraConfig(l));
+    expect(run).toThrow(ServiceStartError);
+    expect(run).toThrow(/No jamm-\*\.jar in .*run up again to refetch/);
+  });
+});
