@@ -37,11 +37,11 @@ export function createSensorStatsJob(
     SensorStatsConfig,
     'windowSeconds' | 'slideSeconds' | 'allowedLatenessSeconds' | 'failOnDataLoss'
   >,
-  name = 'sensor-stats',
+  overrides: { readonly name?: string; readonly topics?: readonly string[] } = {},
 ): WindowJob<SensorReading> {
   return defineWindowJob({
-    name,
-    topics: [SENSOR_TOPIC.name],
+    name: overrides.name ?? 'sensor-stats',
+    topics: overrides.topics ?? [SENSOR_TOPIC.name],
     decoder: json(validateReading),
     window: { sizeMs: config.windowSeconds * 1000, slideMs: config.slideSeconds * 1000 },
     allowedLatenessMs: config.allowedLatenessSeconds * 1000,

@@ -11,11 +11,11 @@ import { formatTime, parseTime } from './time-format';
 
 export function createSentReceivedJob(
   config: Pick<SentReceivedConfig, 'timeFormat' | 'failOnDataLoss'>,
-  name = 'sent-received',
+  overrides: { readonly name?: string; readonly topics?: readonly string[] } = {},
 ): TransformJob<string> {
   return defineTransformJob({
-    name,
-    topics: [TEST_TOPIC.name],
+    name: overrides.name ?? 'sent-received',
+    topics: overrides.topics ?? [TEST_TOPIC.name],
     decoder: utf8(),
     sinkTables: [SENT_RECEIVED],
     failOnDataLoss: config.failOnDataLoss,

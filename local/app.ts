@@ -1,0 +1,76 @@
+/**
+ * Wires the handlers to the local services: the same `runMicroBatch` a Lambda runs, with a client for local
+ * Cassandra, fed by the event-source runner with the exact MSK event.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MSKEvent } from 'aws-lambda';
+import type { Client } from 'cassandra-driver';
+import { loadConfig, objectGetter, type PipelineConfig } from '../lib/config';
+import { createCassandraClient } from '../lambda/runtime/cassandra-client';
+import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
+import { parseMskEvent } from '../lambda/runtime/event';
+import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
+import type { Job } from '../lambda/runtime/job';
+import { createSentReceivedJob } from '../lambda/jobs/sent-received';
+import { createSensorStatsJob } from '../lambda/jobs/sensor-stats';
+import type { JobName } from '../schema';
+import type { Endpoints } from './services';
+
+export const REPO_ROOT = join(__dirname, '..');
+
+/**
+ * The config the cloud uses (cdk.json context), with overrides from `-c key=value` style pairs. One config,
+ * so the local runner's knobs are the event source mapping's.
+ */
+export function localConfig(overrides: Record<string, unknown> = {}): PipelineConfig {
+  let context: Record<string, unknown> = {};
+  try {
+    context =
+      (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> })
+        .context ?? {};
+  } catch {
+    // No cdk.json: the typed defaults apply.
+  }
+  const base = objectGetter(context);
+  return loadConfig((key) => (key in overrides ? overrides[key] : base(key)));
+}
+
+export function jobFor(name: JobName, config: PipelineConfig): Job {
+  return name === 'sent-received'
+    ? createSentReceivedJob(config.jobs['sent-received'])
+    : createSensorStatsJob(config.jobs['sensor-stats']);
+}
+
+export interface LocalRuntime {
+  readonly client: Client;
+  readonly keyspace: string;
+  /** The handler for one job: takes the MSK event, as Lambda would send it. */
+  invoker(
+    job: Job,
+    options?: { onReport?: (report: BatchReport) => void; log?: (line: Record<string, unknown>) => void },
+  ): (event: MSKEvent) => Promise<BatchReport>;
+  close(): Promise<void>;
+}
+
+export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): Promise<LocalRuntime> {
+  const client = await createCassandraClient({
+    kind: 'local',
+    contactPoints: endpoints.cassandraContactPoints,
+    localDataCenter: endpoints.cassandraLocalDataCenter,
+  });
+  const checkpoints = new CassandraCheckpointStore(client, keyspace);
+  const sink = new CassandraSinkStore(client, keyspace);
+  return {
+    client,
+    keyspace,
+    invoker: (job, options) => async (event) =>
+      runMicroBatch(job, parseMskEvent(event), {
+        checkpoints,
+        sink,
+        onReport: options?.onReport,
+        log: options?.log,
+      }),
+    close: () => client.shutdown(),
+  };
+}

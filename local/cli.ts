@@ -1,0 +1,566 @@
+/**
+ * `microbatch`: the local mode's one entry point. `microbatch <command> --help` explains each command.
+ */
+import { parseArgs } from 'node:util';
+import { join } from 'node:path';
+import { JOB_NAMES, isJobName, SENSOR_TOPIC, TEST_TOPIC, type JobName } from '../schema';
+import { ConfigError, type PipelineConfig } from '../lib/config';
+import type { BatchReport } from '../lambda/runtime/batch';
+import { recentBatches, recentSentReceived, sensorWindows, deadLetters } from '../lambda/runtime/queries';
+import { windowSpecId } from '../lambda/runtime/windows';
+import * as services from './services';
+import { REPO_ROOT, jobFor, localConfig, openLocalRuntime, type LocalRuntime } from './app';
+import { EventSourceRunner } from './runner';
+import { ensureSchema, ensureTopics, topicPlan } from './setup';
+import { produce, progressBar, type ProduceMode } from './producer';
+import { startStatusPage } from './status-page';
+import { renderTable } from './table';
+
+export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
+
+interface Command {
+  readonly summary: string;
+  readonly usage: string;
+  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
+}
+
+const CONFIG_OPTION = { config: { type: 'string', short: 'c', multiple: true } } as const;
+const CONFIG_HELP = '  -c, --config key=value   override a config key, as with cdk -c (repeatable)';
+
+function configFrom(values: Record<string, unknown>): PipelineConfig {
+  const overrides: Record<string, unknown> = {};
+  for (const pair of (values.config as string[] | undefined) ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`-c takes key=value, received '${pair}'.`);
+    overrides[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return localConfig(overrides);
+}
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function jobsFrom(positionals: string[]): JobName[] {
+  if (!positionals.length) return [...JOB_NAMES];
+  for (const p of positionals)
+    if (!isJobName(p)) throw new UsageError(`Unknown job '${p}'. Jobs: ${JOB_NAMES.join(', ')}.`);
+  return positionals as JobName[];
+}
+
+/** Spark's batch header, then the offset ranges and the counts. */
+export function printBatch(report: BatchReport, n: number): void {
+  const line = '-'.repeat(60);
+  const out = [
+    line,
+    `Batch ${n}: ${report.job}  ${report.startedAt.toISOString()}  (${report.batchId.slice(0, 8)})`,
+    line,
+  ];
+  for (const r of report.offsetRanges)
+    out.push(
+      `OffsetRange(topic: '${r.topic}', partition: ${r.partition}, range: [${r.fromOffset} -> ${r.untilOffset}])`,
+    );
+  out.push(
+    `records in ${report.recordsIn}, written ${report.written}, duplicates ${report.duplicates}, dead-lettered ${report.deadLettered}, ` +
+      `late ${report.late}${report.lost ? `, lost ${report.lost}` : ''}, ${report.durationMs} ms` +
+      (report.watermarkMs === null ? '' : `, watermark ${new Date(report.watermarkMs).toISOString()}`),
+  );
+  console.log(out.join('\n'));
+}
+
+async function setup(config: PipelineConfig, rt: LocalRuntime, endpoints: services.Endpoints): Promise<void> {
+  await ensureSchema(rt.client, config);
+  await ensureTopics(endpoints.kafkaBrokers, topicPlan(config));
+}
+
+/** Starts one runner per job, each calling the same handler code as Lambda. */
+async function startRunners(
+  jobs: readonly JobName[],
+  config: PipelineConfig,
+  rt: LocalRuntime,
+  endpoints: services.Endpoints,
+  json: boolean,
+): Promise<EventSourceRunner[]> {
+  const runners: EventSourceRunner[] = [];
+  let n = 0;
+  for (const name of jobs) {
+    const job = jobFor(name, config);
+    const runner = new EventSourceRunner({
+      jobName: name,
+      topics: job.topics,
+      source: config.jobs[name],
+      brokers: endpoints.kafkaBrokers,
+      onFailureDir: ON_FAILURE_DIR,
+      invoke: rt.invoker(job, {
+        log: logFor(json),
+        onReport: json ? undefined : (report) => printBatch(report, ++n),
+      }),
+    });
+    await runner.start();
+    runners.push(runner);
+  }
+  return runners;
+}
+
+/** First Ctrl-C: graceful stop. Second: exit now. */
+function onSignals(stop: () => Promise<void>, force: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    let signals = 0;
+    const handler = (signal: NodeJS.Signals) => {
+      if (++signals > 1) {
+        console.error(`\n${signal} again: exiting without waiting for the batch in flight.`);
+        force();
+        process.exit(130);
+      }
+      console.error(
+        `\n${signal}: stopping gracefully (finishing the batch in flight, committing). Press Ctrl-C again to force.`,
+      );
+      void stop().then(resolve);
+    };
+    process.on('SIGINT', handler);
+    process.on('SIGTERM', handler);
+  });
+}
+
+/** Warnings and errors as JSON on stderr; the INFO progress line only in --json mode (the human view prints its own block). */
+function logFor(json: boolean): (line: Record<string, unknown>) => void {
+  return (line) => {
+    const text = JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+    if (json) console.log(text);
+    else if (line.level !== 'INFO') console.error(text);
+  };
+}
+
+const commands: Record<string, Command> = {
+  up: {
+    summary: 'start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs',
+    usage: 'microbatch up [--mode native|compose|external]',
+    options: { mode: { type: 'string' } },
+    async run(values) {
+      const result = await services.up({
+        mode: values.mode as services.ServicesMode | undefined,
+        log: (l) => console.error(l),
+      });
+      console.log(
+        `services ${result.mode}: started [${result.started.join(', ')}], reused [${result.reused.join(', ')}]`,
+      );
+      console.log(
+        `kafka ${result.endpoints.kafkaBrokers.join(',')}  cassandra ${result.endpoints.cassandraContactPoints.join(',')}`,
+      );
+      return 0;
+    },
+  },
+  down: {
+    summary: 'stop the services gracefully',
+    usage: 'microbatch down [--mode native|compose|external]',
+    options: { mode: { type: 'string' } },
+    async run(values) {
+      await services.down({
+        mode: values.mode as services.ServicesMode | undefined,
+        log: (l) => console.error(l),
+      });
+      return 0;
+    },
+  },
+  status: {
+    summary: 'show the services and the last batches of each job',
+    usage: 'microbatch status [-c key=value]...',
+    options: { ...CONFIG_OPTION },
+    async run(values) {
+      const config = configFrom(values);
+      const st = await services.status();
+      console.log(JSON.stringify(st, null, 2));
+      const endpoints = services.resolveEndpoints();
+      const rt = await openLocalRuntime(endpoints, config.keyspace.name).catch(() => undefined);
+      if (!rt) return 0;
+      try {
+        for (const job of JOB_NAMES) {
+          const rows = await recentBatches(rt.client, rt.keyspace, job, 5).catch(() => []);
+          console.log(`\n${job}: last ${rows.length} batch(es)`);
+          console.log(
+            renderTable(
+              rows.map((b) => ({
+                started: b.startedAt.toISOString(),
+                in: b.recordsIn,
+                written: b.written,
+                dup: b.duplicates,
+                dlq: b.deadLettered,
+                ms: b.durationMs,
+                ranges: b.offsetRanges
+                  .map((r) => `${r.topic}-${r.partition}[${r.fromOffset},${r.untilOffset})`)
+                  .join(' '),
+              })),
+            ),
+          );
+        }
+      } finally {
+        await rt.close();
+      }
+      return 0;
+    },
+  },
+  reset: {
+    summary: 'stop the services and wipe their data',
+    usage: 'microbatch reset',
+    options: {},
+    async run() {
+      await services.reset({ log: (l) => console.error(l) });
+      return 0;
+    },
+  },
+  setup: {
+    summary: 'create the keyspace, tables and topics from the typed schema (idempotent)',
+    usage: 'microbatch setup [-c key=value]...',
+    options: { ...CONFIG_OPTION },
+    async run(values) {
+      const config = configFrom(values);
+      const endpoints = services.resolveEndpoints();
+      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      try {
+        await setup(config, rt, endpoints);
+      } finally {
+        await rt.close();
+      }
+      console.log(
+        `keyspace ${config.keyspace.name} and topics ${topicPlan(config)
+          .map((t) => t.topic)
+          .join(', ')} are ready`,
+      );
+      return 0;
+    },
+  },
+  run: {
+    summary: 'run the event-source runners for the jobs (all by default) until Ctrl-C',
+    usage: 'microbatch run [job...] [--json] [-c key=value]...',
+    options: { json: { type: 'boolean' }, ...CONFIG_OPTION },
+    async run(values, positionals) {
+      const config = configFrom(values);
+      const jobs = jobsFrom(positionals);
+      const endpoints = services.resolveEndpoints();
+      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      await setup(config, rt, endpoints);
+      const runners = await startRunners(jobs, config, rt, endpoints, Boolean(values.json));
+      console.error(`running ${jobs.join(', ')}; Ctrl-C stops gracefully`);
+      await onSignals(
+        async () => {
+          await Promise.all(runners.map((r) => r.stop()));
+        },
+        () => runners.forEach((r) => r.force()),
+      );
+      await rt.close();
+      return 0;
+    },
+  },
+  produce: {
+    summary: "produce records: the tutorial's current time each second, a load, or sensor readings",
+    usage:
+      'microbatch produce [--mode tutorial|load|sensor] [--topic T] [--rate N] [--count N] [--keys N] [--payload-bytes N]',
+    options: {
+      mode: { type: 'string' },
+      topic: { type: 'string' },
+      rate: { type: 'string' },
+      count: { type: 'string' },
+      keys: { type: 'string' },
+      'payload-bytes': { type: 'string' },
+    },
+    async run(values) {
+      const mode = (values.mode as string | undefined) ?? 'tutorial';
+      if (!['tutorial', 'load', 'sensor'].includes(mode))
+        throw new UsageError(`--mode must be tutorial, load or sensor; received '${mode}'.`);
+      const num = (name: string): number | undefined => {
+        const raw = values[name] as string | undefined;
+        if (raw === undefined) return undefined;
+        const n = Number(raw);
+        if (!Number.isFinite(n) || n < 0)
+          throw new UsageError(`--${name} must be a non-negative number, received '${raw}'.`);
+        return n;
+      };
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      process.once('SIGTERM', () => abort.abort());
+      const result = await produce({
+        brokers: services.resolveEndpoints().kafkaBrokers,
+        mode: mode as ProduceMode,
+        topic: values.topic as string | undefined,
+        rate: num('rate'),
+        count: num('count'),
+        keys: num('keys'),
+        payloadBytes: num('payload-bytes'),
+        signal: abort.signal,
+        onProgress: mode === 'tutorial' ? (sent) => console.log(`sent ${sent}`) : progressBar(mode),
+      });
+      console.error(`sent ${result.sent} records in ${result.seconds.toFixed(1)} s`);
+      return 0;
+    },
+  },
+  query: {
+    summary: 'print table contents, like Spark’s data.show()',
+    usage:
+      'microbatch query [sent-received|sensor|batches|dead-letters] [--limit N] [--sensor ID] [--from ISO] [--to ISO] [--job J] [--partition P]',
+    options: {
+      limit: { type: 'string' },
+      sensor: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
+      job: { type: 'string' },
+      partition: { type: 'string' },
+      ...CONFIG_OPTION,
+    },
+    async run(values, positionals) {
+      const config = configFrom(values);
+      const view = positionals[0] ?? 'sent-received';
+      const limit = Number((values.limit as string | undefined) ?? 20);
+      if (!Number.isInteger(limit) || limit < 1)
+        throw new UsageError(`--limit must be a positive integer, received '${String(values.limit)}'.`);
+      const rt = await openLocalRuntime(services.resolveEndpoints(), config.keyspace.name);
+      try {
+        if (view === 'sent-received') {
+          const { rows, total } = await recentSentReceived(rt.client, rt.keyspace, limit);
+          console.log(
+            renderTable(rows.map((r) => ({ time_sent: r.timeSent, time_received: r.timeReceived }))),
+          );
+          console.log(
+            total === undefined
+              ? `showing the newest ${rows.length} rows`
+              : `showing ${rows.length} of ${total} rows`,
+          );
+        } else if (view === 'sensor') {
+          if (!values.sensor)
+            throw new UsageError('query sensor needs --sensor <id>, e.g. --sensor sensor-1');
+          const to = values.to ? new Date(values.to as string) : new Date();
+          const from = values.from ? new Date(values.from as string) : new Date(to.getTime() - 3_600_000);
+          if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
+            throw new UsageError('--from and --to take ISO-8601 times, e.g. 2026-05-21T02:00:00Z');
+          const s = config.jobs['sensor-stats'];
+          const rows = await sensorWindows(rt.client, rt.keyspace, {
+            sensorId: values.sensor as string,
+            windowSpec: windowSpecId({ sizeMs: s.windowSeconds * 1000, slideMs: s.slideSeconds * 1000 }),
+            from,
+            to,
+          });
+          console.log(
+            renderTable(
+              rows
+                .slice(-limit)
+                .map((w) => ({
+                  window_start: w.windowStart.toISOString(),
+                  count: w.count,
+                  mean: w.mean.toFixed(3),
+                  min: w.min,
+                  max: w.max,
+                  sum: w.sum,
+                  partitions: w.partitions,
+                })),
+            ),
+          );
+        } else if (view === 'batches') {
+          const job = (values.job as string | undefined) ?? 'sent-received';
+          const rows = await recentBatches(rt.client, rt.keyspace, job, limit);
+          console.log(
+            renderTable(
+              rows.map((b) => ({
+                started: b.startedAt.toISOString(),
+                batch: b.batchId.slice(0, 8),
+                in: b.recordsIn,
+                written: b.written,
+                dup: b.duplicates,
+                dlq: b.deadLettered,
+                late: b.late,
+                ms: b.durationMs,
+              })),
+            ),
+          );
+        } else if (view === 'dead-letters') {
+          const job = (values.job as string | undefined) ?? 'sent-received';
+          const topic = job === 'sensor-stats' ? SENSOR_TOPIC.name : TEST_TOPIC.name;
+          const partitions =
+            values.partition !== undefined
+              ? [Number(values.partition)]
+              : Array.from({ length: config.topics[topic]!.partitions }, (_, i) => i);
+          const rows = (
+            await Promise.all(
+              partitions.map((p) => deadLetters(rt.client, rt.keyspace, job, topic, p, limit)),
+            )
+          ).flat();
+          console.log(
+            renderTable(
+              rows.map((d) => ({
+                topic: d.topic,
+                partition: d.partition,
+                offset: d.offset.toString(),
+                reason: d.reason,
+                detail: d.detail.slice(0, 80),
+              })),
+            ),
+          );
+        } else {
+          throw new UsageError(
+            `Unknown view '${view}'. Views: sent-received, sensor, batches, dead-letters.`,
+          );
+        }
+      } finally {
+        await rt.close();
+      }
+      return 0;
+    },
+  },
+  replay: {
+    summary: 're-run a job over past data through the same handler; the checkpoints make it idempotent',
+    usage: 'microbatch replay <job> --from <ISO timestamp|earliest> [-c key=value]...',
+    options: { from: { type: 'string' }, ...CONFIG_OPTION },
+    async run(values, positionals) {
+      const config = configFrom(values);
+      const [name] = jobsFrom(positionals.slice(0, 1));
+      if (positionals.length !== 1)
+        throw new UsageError(
+          'replay takes exactly one job, e.g. microbatch replay sent-received --from earliest',
+        );
+      const from = values.from as string | undefined;
+      if (!from)
+        throw new UsageError(
+          "replay needs --from: 'earliest' or an ISO-8601 time such as 2026-05-21T02:00:00Z",
+        );
+      const at = from === 'earliest' ? undefined : Date.parse(from);
+      if (at !== undefined && Number.isNaN(at))
+        throw new UsageError(`--from must be 'earliest' or an ISO-8601 time, received '${from}'.`);
+      const endpoints = services.resolveEndpoints();
+      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      const job = jobFor(name!, config);
+      let n = 0;
+      // A fresh consumer group reads the past again; the job name (and so the checkpoints) stays the same.
+      const runner = new EventSourceRunner({
+        jobName: name!,
+        topics: job.topics,
+        source: {
+          ...config.jobs[name!],
+          consumerGroupId: `${config.jobs[name!].consumerGroupId}-replay-${Date.now()}`,
+          startingPosition: at === undefined ? 'TRIM_HORIZON' : 'AT_TIMESTAMP',
+          startingPositionTimestamp: at === undefined ? undefined : Math.floor(at / 1000),
+          maxBatchingWindowSeconds: 0,
+        },
+        brokers: endpoints.kafkaBrokers,
+        onFailureDir: ON_FAILURE_DIR,
+        stopWhenCaughtUp: true,
+        invoke: rt.invoker(job, { log: logFor(false), onReport: (report) => printBatch(report, ++n) }),
+      });
+      await runner.start();
+      await runner.stopped;
+      await rt.close();
+      console.log(
+        `replay of ${name} done: ${runner.stats.records} records in ${runner.stats.batches} batches`,
+      );
+      return 0;
+    },
+  },
+  local: {
+    summary:
+      'the whole tutorial: services, topics and tables, the producer, the runners and the status page on :4040',
+    usage: 'microbatch local [--no-producer] [--port 4040] [-c key=value]...',
+    options: { 'no-producer': { type: 'boolean' }, port: { type: 'string' }, ...CONFIG_OPTION },
+    async run(values) {
+      const config = configFrom(values);
+      const up = await services.up({ log: (l) => console.error(l) });
+      console.error(
+        `services (${up.mode}): started [${up.started.join(', ')}], reused [${up.reused.join(', ')}]`,
+      );
+      const rt = await openLocalRuntime(up.endpoints, config.keyspace.name);
+      await setup(config, rt, up.endpoints);
+      const runners = await startRunners(JOB_NAMES, config, rt, up.endpoints, false);
+      const port = Number((values.port as string | undefined) ?? 4040);
+      const page = await startStatusPage(rt.client, rt.keyspace, port).catch((error: unknown) => {
+        console.error(`status page not started on :${port}: ${String(error)}`);
+        return undefined;
+      });
+      if (page) console.error(`status page: http://localhost:${port}`);
+      const abort = new AbortController();
+      const producing = values['no-producer']
+        ? Promise.resolve()
+        : produce({
+            brokers: up.endpoints.kafkaBrokers,
+            mode: 'tutorial',
+            rate: config.producer.ratePerSecond,
+            signal: abort.signal,
+          }).then(() => undefined);
+      console.error('producing the current time to topic test every second; Ctrl-C stops gracefully');
+      await onSignals(
+        async () => {
+          abort.abort();
+          await producing;
+          await Promise.all(runners.map((r) => r.stop()));
+        },
+        () => runners.forEach((r) => r.force()),
+      );
+      page?.close();
+      await rt.close();
+      console.error('stopped; the services keep running (npm run local:down stops them)');
+      return 0;
+    },
+  },
+};
+
+function help(): string {
+  const width = Math.max(...Object.keys(commands).map((c) => c.length));
+  return [
+    'microbatch: Kafka -> micro-batches -> Cassandra, on your machine, with the handlers that run in Lambda.',
+    '',
+    'Commands:',
+    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `microbatch <command> --help` for its options. Kafka is at localhost:9092 and Cassandra at localhost:9042',
+    'unless KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS or MICROBATCH_SERVICES=external say otherwise.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 1;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`Unknown command '${name}'.\n\n${help()}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { help: { type: 'boolean', short: 'h' }, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+    if (values.help) {
+      const extra = 'config' in (command.options ?? {}) ? `\n${CONFIG_HELP}` : '';
+      console.log(
+        `${command.summary}\n\nUsage: ${command.usage}${extra}\n  -h, --help               show this help`,
+      );
+      return 0;
+    }
+    return await command.run(values as Record<string, unknown>, positionals);
+  } catch (error) {
+    if (
+      error instanceof UsageError ||
+      error instanceof ConfigError ||
+      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+    ) {
+      console.error(`${(error as Error).message}\n\nUsage: ${command.usage}`);
+      return 2;
+    }
+    if (error instanceof services.ServicesError) {
+      console.error(error.message);
+      return 1;
+    }
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

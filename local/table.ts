@@ -1,0 +1,12 @@
+/** Renders rows as a text table, like Spark's `DataFrame.show()`. */
+export function renderTable(rows: ReadonlyArray<Record<string, unknown>>): string {
+  if (!rows.length) return '(no rows)';
+  const columns = Object.keys(rows[0]!);
+  const cells = rows.map((r) =>
+    columns.map((c) => (r[c] === null || r[c] === undefined ? 'null' : String(r[c]))),
+  );
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => row[i]!.length)));
+  const rule = `+${widths.map((w) => '-'.repeat(w + 2)).join('+')}+`;
+  const line = (values: string[]) => `| ${values.map((v, i) => v.padStart(widths[i]!)).join(' | ')} |`;
+  return [rule, line(columns), rule, ...cells.map(line), rule].join('\n');
+}

@@ -1,0 +1,182 @@
+/**
+ * The exactly-once protocol on real Cassandra: LWT checkpoints, SERIAL reads and offset write timestamps, with
+ * crashes injected around the real stores.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Client } from 'cassandra-driver';
+import { processPartition } from '../../../lambda/runtime/checkpoint';
+import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/runtime/cassandra-store';
+import type { KafkaRecord, PartitionRecords } from '../../../lambda/runtime/event';
+import type { CheckpointStore, SinkStore } from '../../../lambda/runtime/store';
+import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import { SendClock } from '../../../local/producer';
+import { closeCassandra, freshKeyspace, uniqueName } from '../../support/integration';
+
+afterAll(closeCassandra);
+
+class Crash extends Error {}
+
+function records(
+  topic: string,
+  from: number,
+  until: number,
+  values: (o: number) => string,
+): PartitionRecords {
+  const list: KafkaRecord[] = [];
+  for (let o = from; o < until; o++) {
+    list.push({
+      topic,
+      partition: 0,
+      offset: BigInt(o),
+      timestamp: Date.now(),
+      timestampType: 'CREATE_TIME',
+      key: null,
+      value: Buffer.from(values(o)),
+      headers: [],
+    });
+  }
+  return { topic, partition: 0, records: list };
+}
+
+async function rows(
+  client: Client,
+  keyspace: string,
+): Promise<Map<string, { received: string; writetime: bigint }>> {
+  const rs = await client.execute(
+    `SELECT time_sent, time_received, WRITETIME(time_received) AS wt FROM ${keyspace}.sent_received`,
+  );
+  return new Map(
+    rs.rows.map((r) => [
+      r.get('time_sent') as string,
+      { received: r.get('time_received') as string, writetime: r.get('wt') as bigint },
+    ]),
+  );
+}
+
+async function setup() {
+  const { client, keyspace } = await freshKeyspace();
+  const checkpoints = new CassandraCheckpointStore(client, keyspace);
+  const sink = new CassandraSinkStore(client, keyspace);
+  const job = createSentReceivedJob(
+    { timeFormat: 'iso', failOnDataLoss: false },
+    { name: uniqueName('job-') },
+  );
+  const clock = new SendClock();
+  const sent = Array.from({ length: 40 }, () => clock.now());
+  const part = records('test', 0, 40, (o) => sent[o]!);
+  let tick = Date.now();
+  const deps = (overrides: { checkpoints?: CheckpointStore; sink?: SinkStore } = {}) => ({
+    checkpoints,
+    sink,
+    clock: () => new Date((tick += 1000)),
+    batchId: uniqueName('b-'),
+    warn: () => undefined,
+    ...overrides,
+  });
+  return { client, keyspace, checkpoints, sink, job, part, deps };
+}
+
+describe('the checkpoint protocol on Cassandra', () => {
+  it('writes each effect with its offset as write time and moves the checkpoint by LWT', async () => {
+    const { client, keyspace, checkpoints, job, part, deps } = await setup();
+    const outcome = await processPartition(job, part, deps());
+    expect(outcome).toMatchObject({ applied: 40, written: 40, duplicates: 0 });
+    const stored = await rows(client, keyspace);
+    expect(stored.size).toBe(40);
+    part.records.forEach((r) => expect(stored.get(r.value!.toString())!.writetime).toBe(r.offset));
+    expect(await checkpoints.read({ job: job.name, topic: 'test', partition: 0 })).toMatchObject({
+      nextOffset: 40n,
+      claim: null,
+    });
+  });
+
+  it('skips a batch delivered twice', async () => {
+    const { job, part, deps } = await setup();
+    await processPartition(job, part, deps());
+    expect(await processPartition(job, part, deps())).toMatchObject({ applied: 0, duplicates: 40 });
+  });
+
+  it('after a crash between the effects and the checkpoint, the retry leaves every row as it was', async () => {
+    const { client, keyspace, checkpoints, job, part, deps } = await setup();
+    let cas = 0;
+    const crashing: CheckpointStore = {
+      read: (ref) => checkpoints.read(ref),
+      create: (ref, cp) => checkpoints.create(ref, cp),
+      compareAndSet: async (ref, expected, next) => {
+        if (++cas === 2) throw new Crash('crash before the commit');
+        return checkpoints.compareAndSet(ref, expected, next);
+      },
+    };
+    await expect(processPartition(job, part, deps({ checkpoints: crashing }))).rejects.toThrow(Crash);
+    const before = await rows(client, keyspace);
+
+    const retry = await processPartition(job, part, deps());
+
+    expect(retry).toMatchObject({ applied: 40 });
+    expect(await rows(client, keyspace)).toEqual(before);
+  });
+
+  it('after a crash in the middle of the effects, the retry completes them with the same processing time', async () => {
+    const { client, keyspace, sink, job, part, deps } = await setup();
+    const crashing: SinkStore = {
+      readPartials: (...args) => sink.readPartials(...args),
+      recordBatch: (entry) => sink.recordBatch(entry),
+      write: async (writes) => {
+        await sink.write(writes.slice(0, 13));
+        throw new Crash('crash after 13 writes');
+      },
+    };
+    await expect(processPartition(job, part, deps({ sink: crashing }))).rejects.toThrow(Crash);
+    const half = await rows(client, keyspace);
+    expect(half.size).toBe(13);
+
+    await processPartition(job, part, deps());
+
+    const all = await rows(client, keyspace);
+    expect(all.size).toBe(40);
+    expect(new Set([...all.values()].map((r) => r.received)).size).toBe(1);
+    for (const [sent, row] of half) expect(all.get(sent)).toEqual(row);
+  });
+
+  it('concurrent invocations on one partition apply each offset once', async () => {
+    const { client, keyspace, job, part, deps } = await setup();
+    const outcomes = await Promise.all([1, 2, 3].map(() => processPartition(job, part, deps())));
+    expect(outcomes.reduce((n, o) => n + o.applied, 0)).toBe(40);
+    const stored = await rows(client, keyspace);
+    expect(stored.size).toBe(40);
+    expect(new Set([...stored.values()].map((r) => r.received)).size).toBe(1);
+  });
+
+  it('window partials from concurrent invocations add up to each reading once', async () => {
+    const { client, keyspace, deps } = await setup();
+    const job = createSensorStatsJob(
+      { windowSeconds: 60, slideSeconds: 60, allowedLatenessSeconds: 60, failOnDataLoss: false },
+      { name: uniqueName('stats-') },
+    );
+    const t0 = Date.UTC(2026, 4, 21, 2, 0, 0);
+    const part = records('sensor-readings', 0, 50, (o) =>
+      JSON.stringify({ sensorId: `s${o % 3}`, ts: t0 + o * 100, value: o }),
+    );
+    await Promise.all([
+      processPartition(job, { ...part, records: part.records.slice(0, 30) }, deps()),
+      processPartition(job, part, deps()),
+      processPartition(job, part, deps()),
+    ]);
+    const rs = await client.execute(
+      `SELECT sensor_id, reading_count, value_sum FROM ${keyspace}.sensor_stats`,
+    );
+    const got = Object.fromEntries(
+      rs.rows.map((r) => [
+        r.get('sensor_id') as string,
+        [Number(r.get('reading_count') as bigint), r.get('value_sum') as number],
+      ]),
+    );
+    const expected: Record<string, [number, number]> = {};
+    for (let o = 0; o < 50; o++) {
+      const cur = expected[`s${o % 3}`] ?? [0, 0];
+      expected[`s${o % 3}`] = [cur[0] + 1, cur[1] + o];
+    }
+    expect(got).toEqual(expected);
+  });
+});

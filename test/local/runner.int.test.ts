@@ -1,0 +1,429 @@
+/**
+ * The event-source runner end to end, against the real local Kafka and Cassandra: the MSK event it builds
+ * goes through the same `runMicroBatch` a Lambda runs.
+ */
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MSKEvent } from 'aws-lambda';
+import type { Client } from 'cassandra-driver';
+import { EventSourceRunner } from '../../local/runner';
+import { produce } from '../../local/producer';
+import { CassandraCheckpointStore, CassandraSinkStore } from '../../lambda/runtime/cassandra-store';
+import { runMicroBatch, type BatchReport } from '../../lambda/runtime/batch';
+import { parseMskEvent } from '../../lambda/runtime/event';
+import type { Job } from '../../lambda/runtime/job';
+import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
+import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
+import { parseTime } from '../../lambda/jobs/time-format';
+import { recentBatches, sensorWindows } from '../../lambda/runtime/queries';
+import { advanceWatermark, isLate, windowStartsFor } from '../../lambda/runtime/windows';
+import type { EventSourceConfig } from '../../lib/config';
+import {
+  closeCassandra,
+  count,
+  endpoints,
+  freshKeyspace,
+  freshTopic,
+  sendValues,
+  source,
+  uniqueName,
+  waitFor,
+} from '../support/integration';
+
+afterAll(closeCassandra);
+
+interface Harness {
+  client: Client;
+  keyspace: string;
+  reports: BatchReport[];
+  start(
+    overrides?: Partial<EventSourceConfig>,
+    wrap?: (invoke: (e: MSKEvent) => Promise<unknown>) => (e: MSKEvent) => Promise<unknown>,
+  ): Promise<EventSourceRunner>;
+  onFailureDir: string;
+}
+
+async function harness(job: Job, topic: string): Promise<Harness> {
+  const { client, keyspace } = await freshKeyspace();
+  const checkpoints = new CassandraCheckpointStore(client, keyspace);
+  const sink = new CassandraSinkStore(client, keyspace);
+  const reports: BatchReport[] = [];
+  const onFailureDir = mkdtempSync(join(tmpdir(), 'on-failure-'));
+  const group = uniqueName('it-group-');
+  return {
+    client,
+    keyspace,
+    reports,
+    onFailureDir,
+    async start(overrides = {}, wrap = (i) => i) {
+      const runner = new EventSourceRunner({
+        jobName: job.name,
+        topics: [topic],
+        source: source({ consumerGroupId: group, ...overrides }),
+        brokers: endpoints.kafkaBrokers,
+        onFailureDir,
+        log: () => undefined,
+        retryBaseDelayMs: 20,
+        invoke: wrap(async (event) =>
+          runMicroBatch(job, parseMskEvent(event), {
+            checkpoints,
+            sink,
+            log: () => undefined,
+            onReport: (r) => void reports.push(r),
+          }),
+        ),
+      });
+      await runner.start();
+      onTestFinished(() => runner.stop());
+      return runner;
+    },
+  };
+}
+
+const ledgerWritten = async (h: Harness, job: string) =>
+  (await recentBatches(h.client, h.keyspace, job, 10_000)).reduce((n, b) => n + b.written, 0);
+
+describe('the event-source runner', () => {
+  it('runs the tutorial end to end: N records give exactly N rows, each received after it was sent', async () => {
+    const topic = await freshTopic(3);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    const runner = await h.start();
+
+    const { values } = await produce({
+      brokers: endpoints.kafkaBrokers,
+      mode: 'load',
+      topic,
+      count: 300,
+      rate: 3000,
+      keys: 7,
+    });
+
+    await waitFor('300 rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 300 ? true : undefined,
+    );
+    await runner.stop();
+    const rs = await h.client.execute(`SELECT time_sent, time_received FROM ${h.keyspace}.sent_received`);
+    expect(rs.rows.map((r) => r.get('time_sent') as string).sort()).toEqual([...values].sort());
+    for (const row of rs.rows) {
+      expect(parseTime(row.get('time_received') as string)!).toBeGreaterThanOrEqual(
+        Math.floor(parseTime(row.get('time_sent') as string)!),
+      );
+    }
+    expect(await ledgerWritten(h, job.name)).toBe(300);
+    // Every batch logged Spark-style offset ranges that tile the partitions without overlap.
+    const covered = h.reports
+      .flatMap((r) => r.offsetRanges)
+      .reduce((n, r) => n + Number(r.untilOffset - r.fromOffset), 0);
+    expect(covered).toBe(300);
+  });
+
+  it('computes sensor-stats windows equal to a reference computed from what was produced', async () => {
+    const topic = await freshTopic(2);
+    const job = createSensorStatsJob(
+      { windowSeconds: 10, slideSeconds: 10, allowedLatenessSeconds: 5, failOnDataLoss: false },
+      { name: uniqueName('ss-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    await h.start();
+    const t0 = Date.UTC(2026, 4, 21, 2, 0, 0);
+    // Per key, one partition (the key decides it), readings slightly out of order, some too late.
+    const readings = Array.from({ length: 240 }, (_, i) => ({
+      sensorId: `s${i % 4}`,
+      ts: t0 + i * 250 + ((i * 7919) % 9) * 900 - (i % 40 === 39 ? 20_000 : 0),
+      value: (i * 37) % 101,
+    }));
+    await sendValues(
+      topic,
+      readings.map((r) => ({
+        key: r.sensorId,
+        value: JSON.stringify(r),
+        partition: Number(r.sensorId.slice(1)) % 2,
+      })),
+    );
+
+    await waitFor('every reading handled', async () =>
+      h.reports.reduce((n, r) => n + r.written + r.deadLettered, 0) === 240 ? true : undefined,
+    );
+
+    // The reference: per Kafka partition, in offset order, the same lateness rule.
+    const expected = new Map<string, { count: number; sum: number; min: number; max: number }>();
+    let late = 0;
+    for (const partition of [0, 1]) {
+      let watermark: number | null = null;
+      for (const r of readings.filter((x) => Number(x.sensorId.slice(1)) % 2 === partition)) {
+        if (isLate(watermark, r.ts)) {
+          late++;
+          continue;
+        }
+        watermark = advanceWatermark(watermark, r.ts, 5000);
+        for (const start of windowStartsFor(r.ts, { sizeMs: 10_000, slideMs: 10_000 })) {
+          const id = `${r.sensorId}|${start}`;
+          const cur = expected.get(id);
+          expected.set(
+            id,
+            cur
+              ? {
+                  count: cur.count + 1,
+                  sum: cur.sum + r.value,
+                  min: Math.min(cur.min, r.value),
+                  max: Math.max(cur.max, r.value),
+                }
+              : { count: 1, sum: r.value, min: r.value, max: r.value },
+          );
+        }
+      }
+    }
+    const got = new Map<string, { count: number; sum: number; min: number; max: number }>();
+    for (const sensorId of ['s0', 's1', 's2', 's3']) {
+      for (const w of await sensorWindows(h.client, h.keyspace, {
+        sensorId,
+        windowSpec: 'tumbling:10000',
+        from: new Date(t0 - 3_600_000),
+        to: new Date(t0 + 3_600_000),
+      })) {
+        got.set(`${sensorId}|${w.windowStart.getTime()}`, {
+          count: w.count,
+          sum: w.sum,
+          min: w.min,
+          max: w.max,
+        });
+      }
+    }
+    expect(late).toBeGreaterThan(0);
+    expect(h.reports.reduce((n, r) => n + r.late, 0)).toBe(late);
+    expect(got).toEqual(expected);
+  });
+
+  it('sends a bad record to the dead letters with its reason while the rest goes on', async () => {
+    const topic = await freshTopic(1);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    await h.start();
+    await sendValues(topic, [
+      { value: '2026-05-21 02:20:00' },
+      { value: 'garbage' },
+      { value: null },
+      { value: '2026-05-21 02:20:03' },
+    ]);
+
+    await waitFor('2 rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
+    );
+    const dl = await waitFor('2 dead letters', async () => {
+      const rs = await h.client.execute(
+        `SELECT kafka_offset, reason, value_b64 FROM ${h.keyspace}.dead_letters WHERE job = ? AND topic = ? AND kafka_partition = 0`,
+        [job.name, topic],
+      );
+      return rs.rows.length === 2 ? rs.rows : undefined;
+    });
+    expect(dl.map((r) => [r.get('kafka_offset'), r.get('reason'), r.get('value_b64')])).toEqual([
+      [1n, 'schema', Buffer.from('garbage').toString('base64')],
+      [2n, 'null-value', null],
+    ]);
+  });
+
+  it('stops gracefully in the middle of a stream, losing nothing and duplicating nothing', async () => {
+    const topic = await freshTopic(3);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    const first = await h.start({ batchSize: 40, maxBatchingWindowSeconds: 0 });
+    const producing = produce({
+      brokers: endpoints.kafkaBrokers,
+      mode: 'load',
+      topic,
+      count: 600,
+      rate: 300,
+    });
+    await waitFor('some batches', async () => (h.reports.length >= 3 ? true : undefined));
+
+    await first.stop();
+    const atStop = await count(h.client, h.keyspace, 'sent_received');
+    const { sent } = await producing;
+    expect(atStop).toBeGreaterThan(0);
+    expect(atStop).toBeLessThan(sent);
+
+    await h.start({ batchSize: 40, maxBatchingWindowSeconds: 0 });
+    await waitFor('every row', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === sent ? true : undefined,
+    );
+    expect(await ledgerWritten(h, job.name)).toBe(sent);
+    expect(h.reports.reduce((n, r) => n + r.duplicates, 0)).toBe(0);
+  });
+
+  it('retries a failing handler, then routes the batch to the on-failure destination and moves on', async () => {
+    const topic = await freshTopic(1);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    let attempts = 0;
+    await h.start(
+      { retryAttempts: 2, batchSize: 1, maxBatchingWindowSeconds: 0 },
+      (invoke) => async (event) => {
+        const values = Object.values(event.records)
+          .flat()
+          .map((r) => Buffer.from(r.value, 'base64').toString());
+        if (values.includes('2026-05-21 02:20:01')) {
+          attempts++;
+          throw new Error('the downstream is broken for this record');
+        }
+        return invoke(event);
+      },
+    );
+    await sendValues(topic, [
+      { value: '2026-05-21 02:20:00' },
+      { value: '2026-05-21 02:20:01' },
+      { value: '2026-05-21 02:20:02' },
+    ]);
+
+    await waitFor('the records around the failure', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
+    );
+    const file = join(h.onFailureDir, `${job.name}.jsonl`);
+    await waitFor('the on-failure record', async () => (existsSync(file) ? true : undefined));
+    const [line] = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(attempts).toBe(3);
+    expect(line).toMatchObject({
+      requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+      KafkaBatchInfo: {
+        batchSize: 1,
+        topic,
+        partition: 0,
+        offset: 1,
+        recordsInfo: { firstRecordOffset: '1', lastRecordOffset: '1' },
+      },
+    });
+  });
+
+  it('resumes from the checkpoint after a restart, and a new group replaying everything applies nothing twice', async () => {
+    const topic = await freshTopic(2);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    const first = await h.start();
+    await produce({ brokers: endpoints.kafkaBrokers, mode: 'load', topic, count: 100, rate: 5000 });
+    await waitFor('100 rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 100 ? true : undefined,
+    );
+    await first.stop();
+
+    await produce({ brokers: endpoints.kafkaBrokers, mode: 'load', topic, count: 50, rate: 5000 });
+    const before = h.reports.length;
+    await h.start();
+    await waitFor('150 rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 150 ? true : undefined,
+    );
+    const resumed = h.reports.slice(before);
+    expect(resumed.reduce((n, r) => n + r.written, 0)).toBe(50);
+    expect(resumed.reduce((n, r) => n + r.duplicates, 0)).toBe(0);
+
+    // A brand-new consumer group starts from the beginning of the topic: the checkpoints skip all of it.
+    const replayFrom = h.reports.length;
+    const replay = new EventSourceRunner({
+      jobName: job.name,
+      topics: [topic],
+      source: source({ consumerGroupId: uniqueName('replay-') }),
+      brokers: endpoints.kafkaBrokers,
+      onFailureDir: h.onFailureDir,
+      log: () => undefined,
+      stopWhenCaughtUp: true,
+      invoke: async (event) =>
+        runMicroBatch(job, parseMskEvent(event), {
+          checkpoints: new CassandraCheckpointStore(h.client, h.keyspace),
+          sink: new CassandraSinkStore(h.client, h.keyspace),
+          log: () => undefined,
+          onReport: (r) => void h.reports.push(r),
+        }),
+    });
+    await replay.start();
+    await replay.stopped;
+    const replayed = h.reports.slice(replayFrom);
+    expect(replayed.reduce((n, r) => n + r.duplicates, 0)).toBe(150);
+    expect(replayed.reduce((n, r) => n + r.written, 0)).toBe(0);
+  });
+
+  it('after a SIGKILL in the middle of a batch, a restart loses nothing and applies nothing twice', async () => {
+    const topic = await freshTopic(1);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    const group = uniqueName('it-group-');
+    const { sent } = await produce({
+      brokers: endpoints.kafkaBrokers,
+      mode: 'load',
+      topic,
+      count: 200,
+      rate: 10_000,
+    });
+
+    const child = spawn(
+      process.execPath,
+      [require.resolve('tsx/cli'), join(__dirname, '..', 'support', 'runner-child.ts')],
+      {
+        env: {
+          ...process.env,
+          IT_TOPIC: topic,
+          IT_GROUP: group,
+          IT_KEYSPACE: h.keyspace,
+          IT_JOB: job.name,
+          IT_WRITE_DELAY_MS: '15',
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    onTestFinished(() => void child.kill('SIGKILL'));
+    // Kill it while the second batch is half written.
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (chunk.toString().includes('effects 2'))
+          setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, 300);
+      });
+    });
+    await new Promise((resolve) => child.once('exit', resolve));
+    const afterKill = await count(h.client, h.keyspace, 'sent_received');
+    expect(afterKill).toBeGreaterThan(50);
+    expect(afterKill).toBeLessThan(100);
+    const halfWritten = await h.client.execute(
+      `SELECT time_sent, time_received FROM ${h.keyspace}.sent_received`,
+    );
+
+    await h.start({ consumerGroupId: group });
+    await waitFor('every row', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === sent ? true : undefined,
+    );
+
+    expect(await ledgerWritten(h, job.name)).toBe(sent - 50); // the first batch was committed before the kill
+    const after = new Map(
+      (await h.client.execute(`SELECT time_sent, time_received FROM ${h.keyspace}.sent_received`)).rows.map(
+        (r) => [r.get('time_sent'), r.get('time_received')],
+      ),
+    );
+    // The rows the killed batch wrote were rewritten with the same pinned processing time.
+    for (const row of halfWritten.rows)
+      expect(after.get(row.get('time_sent'))).toBe(row.get('time_received'));
+  });
+});

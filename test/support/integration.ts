@@ -1,0 +1,145 @@
+/**
+ * Helpers for the integration tests, which run against the real local Kafka and Cassandra (the global setup
+ * starts them). Each test gets its own topic, consumer group and keyspace, and registers their cleanup where it
+ * creates them.
+ */
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Client } from 'cassandra-driver';
+import { onTestFinished } from 'vitest';
+import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../lib/config';
+import { createCassandraClient } from '../../lambda/runtime/cassandra-client';
+import { resolveEndpoints } from '../../local/services';
+import { ensureSchema } from '../../local/setup';
+
+export const endpoints = resolveEndpoints();
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+}
+
+let shared: Promise<Client> | undefined;
+
+/** One client for the whole file; closed by the file's afterAll. */
+export function cassandra(): Promise<Client> {
+  shared ??= createCassandraClient({
+    kind: 'local',
+    contactPoints: endpoints.cassandraContactPoints,
+    localDataCenter: endpoints.cassandraLocalDataCenter,
+  });
+  return shared;
+}
+
+export async function closeCassandra(): Promise<void> {
+  if (shared) await (await shared).shutdown();
+  shared = undefined;
+}
+
+export function testConfig(keyspace: string): PipelineConfig {
+  return loadConfig(objectGetter({ keyspace: { name: keyspace } }));
+}
+
+/** A keyspace with every table of the schema, dropped when the test ends. */
+export async function freshKeyspace(): Promise<{ client: Client; keyspace: string; config: PipelineConfig }> {
+  const client = await cassandra();
+  const keyspace = uniqueName('it_');
+  const config = testConfig(keyspace);
+  await ensureSchema(client, config);
+  onTestFinished(async () => {
+    await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`);
+  });
+  return { client, keyspace, config };
+}
+
+export function kafka(): Kafka {
+  return new Kafka({ clientId: 'microbatch-it', brokers: endpoints.kafkaBrokers, logLevel: logLevel.ERROR });
+}
+
+/** A topic of its own, deleted when the test ends. */
+export async function freshTopic(partitions = 3): Promise<string> {
+  const topic = uniqueName('it-');
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
+    });
+  } finally {
+    await admin.disconnect();
+  }
+  onTestFinished(async () => {
+    const cleanup = kafka().admin();
+    await cleanup.connect();
+    try {
+      await cleanup.deleteTopics({ topics: [topic] });
+    } finally {
+      await cleanup.disconnect();
+    }
+  });
+  return topic;
+}
+
+/** The event source knobs for a test: a fresh group, a short window, from the start of the topic. */
+export function source(overrides: Partial<EventSourceConfig> = {}): EventSourceConfig {
+  return {
+    batchSize: 500,
+    maxBatchingWindowSeconds: 1,
+    startingPosition: 'TRIM_HORIZON',
+    startingPositionTimestamp: undefined,
+    consumerGroupId: uniqueName('it-group-'),
+    retryAttempts: 2,
+    maxRecordAgeSeconds: -1,
+    bisectBatchOnError: false,
+    reportBatchItemFailures: false,
+    provisionedPollers: undefined,
+    ...overrides,
+  };
+}
+
+export async function sendValues(
+  topic: string,
+  messages: ReadonlyArray<{ key?: string | null; value: string | null; partition?: number }>,
+): Promise<void> {
+  const producer = kafka().producer();
+  await producer.connect();
+  try {
+    for (let i = 0; i < messages.length; i += 1000) {
+      await producer.send({
+        topic,
+        messages: messages
+          .slice(i, i + 1000)
+          .map((m) => ({ key: m.key ?? null, value: m.value, partition: m.partition })),
+      });
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline)
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+      );
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+export async function count(client: Client, keyspace: string, table: string): Promise<number> {
+  const rs = await client.execute(`SELECT COUNT(*) AS n FROM ${keyspace}.${table}`);
+  return Number(rs.first().get('n') as bigint);
+}
