@@ -15,10 +15,12 @@ export const CASSANDRA_PORTS = [9042, 7000] as const;
 
 /**
  * Heap: fixed (Xms = Xmx, as upstream recommends for G1). cassandra-env.sh would pick
- * max(min(RAM/2, 1G), min(RAM/4, 8G)) = 6G on this machine, far more than a dev node
- * needs. 1G leaves room for the default memtable (1/4 heap) and key cache.
+ * max(min(RAM/2, 1G), min(RAM/4, 8G)) = 6G on a 24 GiB machine, far more than a dev node
+ * needs. 768m holds the default memtable space (1/4 heap) and key cache for test
+ * workloads; measured RSS is about 1.3 GB with it, against 1.57 GB with 1g (Cassandra
+ * also uses ~300 MB off heap: direct buffers, GC structures, metaspace, mapped files).
  */
-export const CASSANDRA_HEAP = '1g';
+export const CASSANDRA_HEAP = '768m';
 
 export interface CassandraFiles {
   yaml: string;

@@ -81,6 +81,7 @@ export interface WaitOptions {
   timeoutMs: number;
   /** Time allowed for one attempt. */
   attemptTimeoutMs?: number;
+  /** Pause between attempts (default 250 ms: a check is cheap, and startup time is what we measure). */
   intervalMs?: number;
   /** Called between attempts; throw from it to stop waiting (e.g. the process died). */
   abortCheck?: () => void;
@@ -106,7 +107,7 @@ export async function waitUntilHealthy<T>(
     } catch (e) {
       lastError = e;
     }
-    const pause = Math.min(o.intervalMs ?? 1000, deadline - Date.now());
+    const pause = Math.min(o.intervalMs ?? 250, deadline - Date.now());
     if (pause > 0) await new Promise((r) => setTimeout(r, pause));
   }
 }

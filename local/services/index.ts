@@ -331,6 +331,12 @@ async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Prom
     cwd: l.root,
     logFile: outLogFile(l, s),
     pidFile: pidFile(l, s),
+    // cassandra-env.sh exports MALLOC_ARENA_MAX=4: glibc's default (8 per core) lets the
+    // native memory of a many-threaded JVM grow for nothing.
+    env:
+      s === 'cassandra'
+        ? { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '4' }
+        : process.env,
   });
   log(
     `${s}: started pid ${pid} with ${java.bin} (${java.source}); log ${path.relative(l.root, mainLogFile(l, s))}`,

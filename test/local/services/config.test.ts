@@ -153,7 +153,7 @@ describe('Cassandra config and command line', () => {
     expect(args).toContain(`-Dcassandra.config=file://${files.yaml}`);
     expect(args).toContain(`-Dlogback.configurationFile=file://${files.logback}`);
     expect(args).toContain(`-Dcassandra.logdir=${l.logDir}`);
-    expect(args).toContain('-Xmx1g');
+    expect(args).toContain('-Xmx768m');
     // A sample of the flags that Cassandra 5.0 cannot start without on Java 17.
     expect(args).toContain('--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED');
     expect(args).toContain('--add-opens=java.base/sun.nio.ch=ALL-UNNAMED');
