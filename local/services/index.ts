@@ -40,7 +40,16 @@ import {
   renderedConfDir,
   serviceDataDir,
 } from './paths';
-import { isAlive, livePid, logTail, portOpen, removePidFile, spawnDetached, stopProcess } from './proc';
+import {
+  fileSize,
+  isAlive,
+  livePid,
+  logTail,
+  portOpen,
+  removePidFile,
+  spawnDetached,
+  stopProcess,
+} from './proc';
 
 export { resolveEndpoints, DEFAULT_ENDPOINTS, type Endpoints } from './endpoints';
 export { resolveMode, dockerEngineAvailable, SERVICES_MODES, type ServicesMode } from './mode';
@@ -260,14 +269,16 @@ async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, nu
 
   // 2. Prepare and spawn, one at a time (Maven and StorageTool are CPU-heavy on 2 cores).
   let java: JavaResolution | undefined;
-  const waiting: { s: ServiceName; pid: number; spawned: boolean }[] = [];
+  const waiting: { s: ServiceName; pid: number; spawned: boolean; logsFrom: LogOffsets }[] = [];
   for (const p of plans) {
-    if (p.action === 'wait') waiting.push({ s: p.s, pid: p.pid, spawned: false });
+    if (p.action === 'wait')
+      waiting.push({ s: p.s, pid: p.pid, spawned: false, logsFrom: { main: 0, out: 0 } });
     if (p.action !== 'start') continue;
     try {
       java ??= resolveJava17();
+      const logsFrom = logOffsets(l, p.s);
       const pid = await startNative(ctx, p.s, java);
-      waiting.push({ s: p.s, pid, spawned: true });
+      waiting.push({ s: p.s, pid, spawned: true, logsFrom });
     } catch (err) {
       failures.push(asServicesError(err, p.s));
     }
@@ -288,7 +299,7 @@ async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, nu
                 removePidFile(pidFile(l, w.s));
                 throw new ServiceStartError(
                   w.s,
-                  `${w.s} (pid ${w.pid}) exited during startup. Last log lines:\n${lastLines(l, w.s)}`,
+                  `${w.s} (pid ${w.pid}) exited during startup.\n${lastLines(l, w.s, w.logsFrom)}`,
                   mainLogFile(l, w.s),
                 );
               }
@@ -344,13 +355,29 @@ async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Prom
   return pid;
 }
 
-function lastLines(l: Layout, s: ServiceName): string {
-  const main = logTail(mainLogFile(l, s), 15);
-  const out = s === 'cassandra' ? logTail(outLogFile(l, s), 10) : '';
-  return (
-    [main, out && `--- ${path.relative(l.root, outLogFile(l, s))}:\n${out}`].filter(Boolean).join('\n') ||
-    '(log is empty)'
-  );
+interface LogOffsets {
+  main: number;
+  out: number;
+}
+
+function logOffsets(l: Layout, s: ServiceName): LogOffsets {
+  return { main: fileSize(mainLogFile(l, s)), out: fileSize(outLogFile(l, s)) };
+}
+
+/** What the service logged since `from`: the JVM's own output first (that is where a JVM that cannot start says why). */
+function lastLines(l: Layout, s: ServiceName, from: LogOffsets): string {
+  const files =
+    s === 'kafka'
+      ? [{ file: mainLogFile(l, s), since: from.main }]
+      : [
+          { file: outLogFile(l, s), since: from.out },
+          { file: mainLogFile(l, s), since: from.main },
+        ];
+  const parts = files.map(({ file, since }) => {
+    const text = logTail(file, 12, since);
+    return text ? `--- last lines of ${path.relative(l.root, file)}:\n${text}` : '';
+  });
+  return parts.filter(Boolean).join('\n') || '(nothing was logged)';
 }
 
 function asServicesError(err: unknown, s?: ServiceName): ServicesError {

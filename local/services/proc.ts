@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 
@@ -155,13 +164,25 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
   });
 }
 
-/** The last `lines` lines of a (possibly large, possibly missing) log file. */
-export function logTail(file: string, lines = 20, maxBytes = 64 * 1024): string {
+/**
+ * The last `lines` lines of a (possibly large, possibly missing) log file, looking only
+ * at what was written after byte `fromOffset` (e.g. since a process was started).
+ */
+export function logTail(file: string, lines = 20, fromOffset = 0, maxBytes = 64 * 1024): string {
   try {
     const buf = readFileSync(file);
-    const text = buf.subarray(Math.max(0, buf.length - maxBytes)).toString('utf8');
+    const text = buf.subarray(Math.max(fromOffset, buf.length - maxBytes)).toString('utf8');
     return text.trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
+  }
+}
+
+/** Current size of a file, 0 if it does not exist. */
+export function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
   }
 }

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { artifactsPresent, mainJarName } from '../../../local/services/artifacts';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { artifactsPresent, assertMavenAvailable, mainJarName } from '../../../local/services/artifacts';
 import { readPinnedVersions } from '../../../local/services/config';
+import { MavenNotFoundError } from '../../../local/services/errors';
 import { layout, libDir, projectRoot } from '../../../local/services/paths';
 
 const repo = layout(projectRoot());
@@ -49,5 +50,23 @@ describe('jar cache', () => {
   it('is incomplete without a stamp (the fetch did not finish)', () => {
     fill('kafka', undefined);
     expect(artifactsPresent(l, 'kafka')).toBe(false);
+  });
+});
+
+describe('assertMavenAvailable', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('passes on this machine (scripts/ensure-test-tools.sh installs Maven)', () => {
+    expect(() => assertMavenAvailable()).not.toThrow();
+  });
+
+  it('says how to install Maven, or which mode needs none, when mvn is not on PATH', () => {
+    vi.stubEnv('PATH', path.join(root, 'empty-bin'));
+    const run = (): unknown => assertMavenAvailable();
+    expect(run).toThrow(MavenNotFoundError);
+    expect(run).toThrow('apt-get install -y maven');
+    expect(run).toThrow('MICROBATCH_SERVICES=compose');
   });
 });

@@ -1,10 +1,11 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   commandLineContains,
+  fileSize,
   isAlive,
   livePid,
   logTail,
@@ -135,5 +136,14 @@ describe('logTail', () => {
     await waitForLog(p.logFile, 'up f');
     expect(logTail(p.logFile, 1)).toBe('up f');
     expect(logTail(path.join(dir, 'missing.log'))).toBe('');
+  });
+
+  it('reads only what was written after an offset', () => {
+    const file = path.join(dir, 'offset.log');
+    writeFileSync(file, 'old run\nold error\n');
+    const from = fileSize(file);
+    appendFileSync(file, 'new run\n');
+    expect(logTail(file, 10, from)).toBe('new run');
+    expect(logTail(file, 10, fileSize(file))).toBe('');
   });
 });
