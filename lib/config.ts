@@ -41,6 +41,14 @@ export const PROVISIONED_ONLY_KNOBS = [
   'reportBatchItemFailures',
 ] as const;
 
+/** What Lambda does with on-demand pollers, where the knobs above cannot be set. */
+export const ON_DEMAND_BEHAVIOUR = {
+  retryAttempts: -1,
+  maxRecordAgeSeconds: -1,
+  bisectBatchOnError: false,
+  reportBatchItemFailures: false,
+} as const satisfies Record<(typeof PROVISIONED_ONLY_KNOBS)[number], number | boolean>;
+
 export type TimeFormat = 'tutorial' | 'iso';
 export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
 
@@ -70,7 +78,7 @@ export interface EventSourceConfig {
   /** Let the handler report the failed records instead of failing the whole batch. Provisioned pollers only. */
   readonly reportBatchItemFailures: boolean;
   /**
-   * Provisioned pollers (`jobs.<job>.minimumPollers` / `maximumPollers`); `undefined` keeps Lambda's on-demand
+   * Provisioned pollers (`jobs.<job>.provisionedPollers.minimumPollers` / `.maximumPollers`); `undefined` keeps Lambda's on-demand
    * pollers, which cost nothing extra but refuse the four error-handling knobs above.
    */
   readonly provisionedPollers: ProvisionedPollersConfig | undefined;
@@ -252,22 +260,26 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
     );
   }
   const provisionedPollers = readProvisionedPollers(r, p);
-  if (provisionedPollers === undefined) {
-    // On-demand pollers: Lambda does not offer these knobs for MSK, so a value would be silently ignored.
+  const provisioned = provisionedPollers !== undefined;
+  if (!provisioned) {
+    // On-demand pollers: Lambda does not offer these knobs for MSK, so any other value would be silently
+    // ignored. The value that matches what Lambda does there (retry until expiry, no split) is accepted, so
+    // that a config can round-trip through JSON (the handlers read MICROBATCH_JOB_CONFIG back).
     for (const knob of PROVISIONED_ONLY_KNOBS) {
       const raw = r.raw(`${p}.${knob}`);
-      if (raw !== undefined && raw !== null) {
+      if (raw === undefined || raw === null) continue;
+      const same = String(raw) === String(ON_DEMAND_BEHAVIOUR[knob]);
+      if (!same) {
         throw new ConfigError(
           `${p}.${knob}`,
           raw,
-          `no value while ${p} uses on-demand pollers: Lambda supports ${knob} on MSK event sources only ` +
-            `in provisioned mode (set ${p}.minimumPollers, see ` +
+          `no value (or ${ON_DEMAND_BEHAVIOUR[knob]}) while ${p} uses on-demand pollers: Lambda supports ${knob} ` +
+            `on MSK event sources only in provisioned mode (set ${p}.provisionedPollers.minimumPollers, see ` +
             'https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html)',
         );
       }
     }
   }
-  const provisioned = provisionedPollers !== undefined;
   return {
     batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
     maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
@@ -281,26 +293,35 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
     ),
     // The MSK event source's ranges: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
     // With on-demand pollers the values are what Lambda does there: retry until the record expires, no split.
-    retryAttempts: provisioned ? r.int(`${p}.retryAttempts`, 3, 0, 10_000, [-1]) : -1,
-    maxRecordAgeSeconds: provisioned ? r.int(`${p}.maxRecordAgeSeconds`, -1, 60, 604_800, [-1]) : -1,
-    bisectBatchOnError: provisioned ? r.bool(`${p}.bisectBatchOnError`, false) : false,
-    reportBatchItemFailures: provisioned ? r.bool(`${p}.reportBatchItemFailures`, false) : false,
+    retryAttempts: provisioned
+      ? r.int(`${p}.retryAttempts`, 3, 0, 10_000, [-1])
+      : ON_DEMAND_BEHAVIOUR.retryAttempts,
+    maxRecordAgeSeconds: provisioned
+      ? r.int(`${p}.maxRecordAgeSeconds`, -1, 60, 604_800, [-1])
+      : ON_DEMAND_BEHAVIOUR.maxRecordAgeSeconds,
+    bisectBatchOnError: provisioned
+      ? r.bool(`${p}.bisectBatchOnError`, false)
+      : ON_DEMAND_BEHAVIOUR.bisectBatchOnError,
+    reportBatchItemFailures: provisioned
+      ? r.bool(`${p}.reportBatchItemFailures`, false)
+      : ON_DEMAND_BEHAVIOUR.reportBatchItemFailures,
     provisionedPollers,
   };
 }
 
 /** Provisioned pollers when either bound is set; the ranges of the ESM's ProvisionedPollerConfig. */
 function readProvisionedPollers(r: Reader, p: string): ProvisionedPollersConfig | undefined {
-  const min = r.raw(`${p}.minimumPollers`);
-  const max = r.raw(`${p}.maximumPollers`);
+  const k = `${p}.provisionedPollers`;
+  const min = r.raw(`${k}.minimumPollers`);
+  const max = r.raw(`${k}.maximumPollers`);
   if ((min === undefined || min === null) && (max === undefined || max === null)) return undefined;
-  const minimumPollers = r.int(`${p}.minimumPollers`, 1, 1, 200);
-  const maximumPollers = r.int(`${p}.maximumPollers`, Math.max(minimumPollers, 2), 1, 2_000);
+  const minimumPollers = r.int(`${k}.minimumPollers`, 1, 1, 200);
+  const maximumPollers = r.int(`${k}.maximumPollers`, Math.max(minimumPollers, 2), 1, 2_000);
   if (maximumPollers < minimumPollers) {
     throw new ConfigError(
-      `${p}.maximumPollers`,
+      `${k}.maximumPollers`,
       maximumPollers,
-      `at least ${p}.minimumPollers (${minimumPollers})`,
+      `at least ${k}.minimumPollers (${minimumPollers})`,
     );
   }
   return { minimumPollers, maximumPollers };
