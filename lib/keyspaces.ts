@@ -1,0 +1,207 @@
+/**
+ * `KeyspacesSchema`: the keyspace and one `AWS::Cassandra::Table` per table of the typed schema (`schema/`).
+ * Nothing here names a column: columns, key order, clustering order and client-side timestamps all come from
+ * the `TableDef`s, the same ones the local DDL and the handlers use.
+ *
+ * Every table: on-demand capacity (no provisioned-capacity surprises), point-in-time recovery as configured
+ * (on by default), encryption at rest with the AWS owned key (explicit, so it is visible in the template), the
+ * default TTL from the config, and client-side timestamps where the schema writes `USING TIMESTAMP`.
+ * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-table.html
+ *
+ * IAM: `cassandra:Select` and `cassandra:Modify` on table ARNs
+ * (`arn:<partition>:cassandra:<region>:<account>:/keyspace/<keyspace>/table/<table>`), and `cassandra:Select` on
+ * the system tables a client reads (see `KEYSPACES_SYSTEM_TABLES`).
+ */
+import { CfnDeletionPolicy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import * as cassandra from 'aws-cdk-lib/aws-cassandra';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, type IConstruct } from 'constructs';
+import { assertIdentifier, regularColumns, type TableDef } from '../schema';
+
+/**
+ * The system tables read with `cassandra:Select`, and why:
+ * - `system.local`, `system.peers`: the cassandra-driver's control connection reads them on connect (and
+ *   `system.peers_v2`, which Keyspaces does not have, so the driver falls back to `peers`);
+ * - `system_schema.*`: the driver's schema metadata (keyspaces on connect; tables, columns, types, functions,
+ *   aggregates, indexes, views when a statement is prepared or metadata is asked for): the queries of
+ *   cassandra-driver 4.10 (`lib/metadata/schema-parser.js`);
+ * - `system_schema_mcs.keyspaces|tables|columns`: Keyspaces' own metadata, read by `GetTable` ("Select on the
+ *   table and the system keyspace") and by the runtime's fallback query on `system_schema_mcs.tables`.
+ * Exact ARNs instead of the `/keyspace/system*` wildcard the Keyspaces guide shows: same reads, no wildcard.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/security_iam_id-based-policy-examples.html
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/working-with-keyspaces.html
+ */
+export const KEYSPACES_SYSTEM_TABLES: Readonly<Record<string, readonly string[]>> = {
+  system: ['local', 'peers', 'peers_v2'],
+  system_schema: ['keyspaces', 'tables', 'columns', 'types', 'functions', 'aggregates', 'indexes', 'views'],
+  system_schema_mcs: ['keyspaces', 'tables', 'columns'],
+};
+
+/** A Keyspaces table the pipeline can grant access to. */
+export interface IKeyspacesTable extends IConstruct {
+  readonly keyspaceName: string;
+  readonly tableName: string;
+  readonly tableArn: string;
+  /** `cassandra:Select`. */
+  grantReadData(grantee: iam.IGrantable): iam.Grant;
+  /** `cassandra:Select` and `cassandra:Modify`. */
+  grantReadWriteData(grantee: iam.IGrantable): iam.Grant;
+}
+
+/** The ARN of a Keyspaces table or, without `table`, of a keyspace (which ends in a slash). */
+export function keyspacesArn(scope: IConstruct, keyspace: string, table?: string): string {
+  return Stack.of(scope).formatArn({
+    service: 'cassandra',
+    resource: '/keyspace',
+    resourceName: table === undefined ? `${keyspace}/` : `${keyspace}/table/${table}`,
+  });
+}
+
+/** `cassandra:Select` on the system tables every driver connection and `GetTable` read. */
+export function grantKeyspacesSystemRead(scope: IConstruct, grantee: iam.IGrantable): iam.Grant {
+  const resourceArns: string[] = [];
+  for (const [keyspace, tables] of Object.entries(KEYSPACES_SYSTEM_TABLES)) {
+    resourceArns.push(keyspacesArn(scope, keyspace));
+    for (const table of tables) resourceArns.push(keyspacesArn(scope, keyspace, table));
+  }
+  return iam.Grant.addToPrincipal({ grantee, actions: ['cassandra:Select'], resourceArns });
+}
+
+class KeyspacesTable extends Construct implements IKeyspacesTable {
+  readonly tableArn: string;
+  constructor(
+    scope: Construct,
+    id: string,
+    readonly keyspaceName: string,
+    readonly tableName: string,
+    readonly resource: cassandra.CfnTable,
+  ) {
+    super(scope, id);
+    this.tableArn = keyspacesArn(this, keyspaceName, tableName);
+  }
+
+  grantReadData(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cassandra:Select'],
+      resourceArns: [this.tableArn],
+    });
+  }
+
+  grantReadWriteData(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['cassandra:Select', 'cassandra:Modify'],
+      resourceArns: [this.tableArn],
+    });
+  }
+}
+
+export interface KeyspacesSchemaProps {
+  readonly keyspaceName: string;
+  /** The typed tables to create, e.g. `TABLES` from `schema/`. */
+  readonly tables: readonly TableDef[];
+  /**
+   * Default TTL per table in seconds, 0 for none.
+   *
+   * @default - each table's `defaultTtlSeconds`
+   */
+  readonly ttlSeconds?: Readonly<Record<string, number>>;
+  /**
+   * @default true
+   */
+  readonly pointInTimeRecovery?: boolean;
+  /**
+   * What stack deletion does to the keyspace and tables. Replacements always retain the old resource.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class KeyspacesSchema extends Construct {
+  readonly keyspaceName: string;
+  readonly keyspace: cassandra.CfnKeyspace;
+  private readonly tables = new Map<string, KeyspacesTable>();
+
+  constructor(scope: Construct, id: string, props: KeyspacesSchemaProps) {
+    super(scope, id);
+    assertIdentifier('keyspace', props.keyspaceName);
+    if (props.tables.length === 0)
+      throw new Error('KeyspacesSchema tables is empty: pass the schema TABLES.');
+    for (const [name, ttl] of Object.entries(props.ttlSeconds ?? {})) {
+      if (!props.tables.some((t) => t.name === name)) {
+        throw new Error(
+          `KeyspacesSchema ttlSeconds names table '${name}', which is not in tables ` +
+            `(${props.tables.map((t) => t.name).join(', ')}).`,
+        );
+      }
+      if (!Token.isUnresolved(ttl) && (!Number.isInteger(ttl) || ttl < 0 || ttl > 630_720_000)) {
+        throw new Error(
+          `KeyspacesSchema ttlSeconds.${name} must be 0 to 630720000 seconds, received ${ttl}.`,
+        );
+      }
+    }
+    this.keyspaceName = props.keyspaceName;
+    const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
+
+    this.keyspace = new cassandra.CfnKeyspace(this, 'Keyspace', {
+      keyspaceName: props.keyspaceName,
+      replicationSpecification: { replicationStrategy: 'SINGLE_REGION' },
+    });
+    this.keyspace.applyRemovalPolicy(removal);
+    this.keyspace.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+
+    for (const def of props.tables) {
+      assertIdentifier('table', def.name);
+      const typeOf = (name: string): string => {
+        const column = def.columns.find((c) => c.name === name);
+        if (!column)
+          throw new Error(`Table '${def.name}' names key column '${name}', which it does not define.`);
+        return column.type;
+      };
+      const ttl = props.ttlSeconds?.[def.name] ?? def.defaultTtlSeconds;
+      const table = new cassandra.CfnTable(this, `Table-${def.name}`, {
+        // The keyspace's Ref is its name: it also orders the table after the keyspace.
+        keyspaceName: this.keyspace.ref,
+        tableName: def.name,
+        partitionKeyColumns: def.partitionKey.map((name) => ({ columnName: name, columnType: typeOf(name) })),
+        clusteringKeyColumns: def.clustering.length
+          ? def.clustering.map((c) => ({
+              column: { columnName: c.name, columnType: typeOf(c.name) },
+              orderBy: c.order,
+            }))
+          : undefined,
+        regularColumns: regularColumns(def).map((c) => ({ columnName: c.name, columnType: c.type })),
+        billingMode: { mode: 'ON_DEMAND' },
+        pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
+        encryptionSpecification: { encryptionType: 'AWS_OWNED_KMS_KEY' },
+        defaultTimeToLive: ttl > 0 ? ttl : undefined,
+        // Only ever true: Keyspaces cannot turn client-side timestamps off once on.
+        clientSideTimestampsEnabled: def.clientSideTimestamps ? true : undefined,
+      });
+      table.applyRemovalPolicy(removal);
+      table.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+      this.tables.set(
+        def.name,
+        new KeyspacesTable(this, `Grants-${def.name}`, props.keyspaceName, def.name, table),
+      );
+    }
+  }
+
+  /** The table of the schema named `name`; throws for a name the schema does not define. */
+  table(name: string): IKeyspacesTable {
+    const table = this.tables.get(name);
+    if (!table) {
+      throw new Error(
+        `KeyspacesSchema has no table '${name}'; it has ${[...this.tables.keys()].join(', ')}.`,
+      );
+    }
+    return table;
+  }
+
+  /** `cassandra:Select` on the system tables a driver connection and `GetTable` read. */
+  grantSystemRead(grantee: iam.IGrantable): iam.Grant {
+    return grantKeyspacesSystemRead(this, grantee);
+  }
+}
