@@ -334,7 +334,7 @@ async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Prom
   if (s === 'kafka') {
     const files = renderKafkaConfig(l);
     await formatKafkaStorageIfNeeded(l, java.bin, lib, files, log);
-    args = kafkaJavaArgs(lib, files);
+    args = kafkaJavaArgs(l, lib, files);
   } else {
     args = cassandraJavaArgs(l, lib, renderCassandraConfig(l));
   }
@@ -366,13 +366,10 @@ function logOffsets(l: Layout, s: ServiceName): LogOffsets {
 
 /** What the service logged since `from`: the JVM's own output first (that is where a JVM that cannot start says why). */
 function lastLines(l: Layout, s: ServiceName, from: LogOffsets): string {
-  const files =
-    s === 'kafka'
-      ? [{ file: mainLogFile(l, s), since: from.main }]
-      : [
-          { file: outLogFile(l, s), since: from.out },
-          { file: mainLogFile(l, s), since: from.main },
-        ];
+  const files = [
+    { file: outLogFile(l, s), since: from.out },
+    { file: mainLogFile(l, s), since: from.main },
+  ];
   const parts = files.map(({ file, since }) => {
     const text = logTail(file, 12, since);
     return text ? `--- last lines of ${path.relative(l.root, file)}:\n${text}` : '';

@@ -55,13 +55,19 @@ export function renderKafkaConfig(l: Layout): KafkaFiles {
   return { serverProperties, log4jProperties: path.join(l.configDir, 'kafka', 'log4j.properties') };
 }
 
-function baseArgs(lib: string, files: KafkaFiles): string[] {
-  // log4j 1.x (reload4j) wants a URL here.
-  return [`-Dlog4j.configuration=file:${files.log4jProperties}`, '-cp', path.join(lib, '*')];
+function baseArgs(l: Layout, lib: string, files: KafkaFiles): string[] {
+  return [
+    // log4j 1.x (reload4j) wants a URL here.
+    `-Dlog4j.configuration=file:${files.log4jProperties}`,
+    // Read by local/config/kafka/log4j.properties (kafka-run-class.sh sets the same property).
+    `-Dkafka.logs.dir=${l.logDir}`,
+    '-cp',
+    path.join(lib, '*'),
+  ];
 }
 
-export function kafkaJavaArgs(lib: string, files: KafkaFiles): string[] {
-  return [...KAFKA_JVM_FLAGS, ...baseArgs(lib, files), KAFKA_MAIN_CLASS, files.serverProperties];
+export function kafkaJavaArgs(l: Layout, lib: string, files: KafkaFiles): string[] {
+  return [...KAFKA_JVM_FLAGS, ...baseArgs(l, lib, files), KAFKA_MAIN_CLASS, files.serverProperties];
 }
 
 /**
@@ -102,7 +108,7 @@ export async function formatKafkaStorageIfNeeded(
   );
   const args = [
     '-Xmx256m',
-    ...baseArgs(lib, files),
+    ...baseArgs(l, lib, files),
     KAFKA_STORAGE_TOOL,
     'format',
     '-t',

@@ -48,11 +48,11 @@ export function serviceDataDir(l: Layout, s: ServiceName): string {
 export function pidFile(l: Layout, s: ServiceName): string {
   return path.join(l.runDir, `${s}.pid`);
 }
-/** The JVM's stdout/stderr. For Kafka this is also its log (log4j writes to stdout). */
+/** The JVM's own stdout/stderr (JVM startup errors land here, not in the service's log). */
 export function outLogFile(l: Layout, s: ServiceName): string {
-  return path.join(l.logDir, s === 'kafka' ? 'kafka.log' : 'cassandra.out.log');
+  return path.join(l.logDir, `${s}.out.log`);
 }
-/** The file to read when a service misbehaves. Cassandra's logback writes cassandra.log. */
+/** The service's log (log4j for Kafka, logback for Cassandra, both size-bounded): the file to read when it misbehaves. */
 export function mainLogFile(l: Layout, s: ServiceName): string {
   return path.join(l.logDir, `${s}.log`);
 }

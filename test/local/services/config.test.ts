@@ -104,11 +104,13 @@ describe('Kafka config and command line', () => {
 
   it('runs kafka.Kafka from the cached jars with a bounded heap', () => {
     const files = { serverProperties: '/r/server.properties', log4jProperties: '/c/log4j.properties' };
-    const args = kafkaJavaArgs('/cache/kafka/lib', files);
+    const l = layout('/r');
+    const args = kafkaJavaArgs(l, '/cache/kafka/lib', files);
     expect(args.slice(-2)).toEqual([KAFKA_MAIN_CLASS, '/r/server.properties']);
     expect(args[args.indexOf('-cp') + 1]).toBe('/cache/kafka/lib/*');
     expect(args).toContain('-Xmx512m');
     expect(args).toContain('-Dlog4j.configuration=file:/c/log4j.properties');
+    expect(args).toContain('-Dkafka.logs.dir=/r/.local/logs');
   });
 
   it('makes KRaft cluster ids in the storage tool format: 16 bytes, base64url, no leading dash', () => {
