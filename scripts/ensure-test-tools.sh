@@ -16,9 +16,13 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v mvn >/dev/null 2>&1 || missing+=(maven)
-if [[ -z "${JAVA17_HOME:-}" ]] && ! ls /usr/lib/jvm/java-17-openjdk-*/bin/java >/dev/null 2>&1; then
-  missing+=(openjdk-17-jre-headless)
-fi
+# The same places local/services/java.ts looks in: JAVA17_HOME, Debian's path, java on PATH.
+java17_present() {
+  [[ -n "${JAVA17_HOME:-}" ]] && return 0
+  ls /usr/lib/jvm/java-17-openjdk-*/bin/java >/dev/null 2>&1 && return 0
+  java -version 2>&1 | grep -q 'version "17[."]'
+}
+java17_present || missing+=(openjdk-17-jre-headless)
 
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then
