@@ -33,7 +33,6 @@ import { resolveMode, type ServicesMode } from './mode';
 import {
   type Layout,
   layout,
-  libDir,
   mainLogFile,
   outLogFile,
   pidFile,
@@ -108,7 +107,10 @@ export interface ServiceStatus {
   detail: string;
 }
 
-/** Defaults for becoming healthy: Cassandra's first start on 2 cores takes tens of seconds. */
+/**
+ * Limits for becoming healthy. Measured on 2 cores: Kafka 2-5 s, Cassandra 6-10 s; the
+ * limits leave room for a loaded CI machine and (compose) for image pulls.
+ */
 const DEFAULT_UP_TIMEOUT_MS: Record<ServicesMode, Record<ServiceName, number>> = {
   native: { kafka: 90_000, cassandra: 240_000 },
   compose: { kafka: 120_000, cassandra: 300_000 },
@@ -231,7 +233,8 @@ async function upCompose(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, n
     ),
   );
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [asServicesError(r.reason)] : []));
-  if (failures.length) throw new UpFailedError(failures, []);
+  // The containers were created by this call even if unhealthy: report them for cleanup.
+  if (failures.length) throw new UpFailedError(failures, toStart);
   return { mode: 'compose', started: toStart, reused, endpoints: e };
 }
 
@@ -502,5 +505,3 @@ export async function fetchArtifacts(opts?: Omit<CommonOptions, 'mode'>): Promis
   for (const s of SERVICE_NAMES) dirs.push(await ensureArtifacts(l, s, log));
   return dirs;
 }
-
-export { libDir };
