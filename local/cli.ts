@@ -341,17 +341,15 @@ const commands: Record<string, Command> = {
           });
           console.log(
             renderTable(
-              rows
-                .slice(-limit)
-                .map((w) => ({
-                  window_start: w.windowStart.toISOString(),
-                  count: w.count,
-                  mean: w.mean.toFixed(3),
-                  min: w.min,
-                  max: w.max,
-                  sum: w.sum,
-                  partitions: w.partitions,
-                })),
+              rows.slice(-limit).map((w) => ({
+                window_start: w.windowStart.toISOString(),
+                count: w.count,
+                mean: w.mean.toFixed(3),
+                min: w.min,
+                max: w.max,
+                sum: w.sum,
+                partitions: w.partitions,
+              })),
             ),
           );
         } else if (view === 'batches') {

@@ -27,6 +27,11 @@ export interface ProduceOptions {
   readonly signal?: AbortSignal;
   /** Called after each send with the records sent so far. */
   readonly onProgress?: (sent: number, total: number | undefined) => void;
+  /**
+   * An endless producer (no `count`) survives a Kafka outage: a failed send is reported here and the same
+   * records are tried again at the next tick. A counted load fails instead. @default - a line on stderr
+   */
+  readonly onSendError?: (error: unknown) => void;
 }
 
 export interface ProduceResult {
@@ -108,9 +113,17 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
             value: pad(value, options.payloadBytes),
           });
         }
-        await producer.send({ topic, messages, compression: CompressionTypes.None });
-        sent += n;
-        options.onProgress?.(sent, total);
+        try {
+          await producer.send({ topic, messages, compression: CompressionTypes.None });
+          sent += n;
+          options.onProgress?.(sent, total);
+        } catch (error) {
+          if (total !== undefined) throw error;
+          if (keep) values.splice(values.length - n, n);
+          (options.onSendError ?? ((e) => console.error(`producer: send failed, retrying: ${String(e)}`)))(
+            error,
+          );
+        }
       }
       if (total !== undefined && sent >= total) break;
       await new Promise((resolve) => setTimeout(resolve, tickMs));
