@@ -90,7 +90,6 @@ describe('toKafkaRecord', () => {
       key: Buffer.from('k'),
       value: null,
       headers: { h: Buffer.from('v'), multi: ['a', 'b'] },
-      size: 0,
     });
     expect(r).toEqual({
       topic: 'test',
