@@ -7,6 +7,9 @@
  *   SCRAM ones.
  * - `MSKSecurityGroup`: an MSK cluster names its security groups (else it gets the VPC's default group), and
  *   no ingress rule of those groups, in any stack, is open to 0.0.0.0/0 or ::/0.
+ * - `SecurityGroupEgress`: a security group states its egress. One rendered without any gets EC2's default
+ *   allow-all egress, which CDK's `allowAllOutbound: false` does not prevent once its egress rules are separate
+ *   resources (see `lib/security-groups.ts`).
  * - `KeyspacesPITR`: point-in-time recovery is on.
  * - `KeyspacesOnDemand`: on-demand capacity, no provisioned throughput or auto scaling.
  * - `KeyspacesEncryption`: the encryption at rest is stated (AWS owned key, or a customer managed key with its
@@ -55,6 +58,12 @@ export class PipelineChecks extends NagPack {
       'The MSK cluster has no security group of its own, or one of its groups is open to the internet.',
       "Brokers must be reachable only by the pipeline's clients and its event source mappings.",
       mskSecurityGroup,
+    );
+    rule(
+      'SecurityGroupEgress',
+      'The security group has no egress rule in its definition, so EC2 gives it the default allow-all egress.',
+      'Create it with lockedSecurityGroup (lib/security-groups.ts), or state its egress rules inline.',
+      securityGroupEgress,
     );
     rule(
       'KeyspacesPITR',
@@ -170,6 +179,14 @@ function mskSecurityGroup(node: CfnResource): NagRuleResult {
     }
   }
   return NagRuleCompliance.COMPLIANT;
+}
+
+function securityGroupEgress(node: CfnResource): NagRuleResult {
+  if (!(node instanceof ec2.CfnSecurityGroup)) return NagRuleCompliance.NOT_APPLICABLE;
+  const egress = resolve(node, node.securityGroupEgress);
+  return Array.isArray(egress) && egress.length > 0
+    ? NagRuleCompliance.COMPLIANT
+    : NagRuleCompliance.NON_COMPLIANT;
 }
 
 function keyspacesPitr(node: CfnResource): NagRuleResult {

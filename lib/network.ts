@@ -18,6 +18,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { lockedSecurityGroup } from './security-groups';
 
 export interface PipelineNetworkProps {
   /** Retention of the flow logs. */
@@ -66,10 +67,9 @@ export class PipelineNetwork extends Construct {
       subnets: [this.subnets],
     });
 
-    this.endpointSecurityGroup = new ec2.SecurityGroup(this, 'EndpointSecurityGroup', {
+    this.endpointSecurityGroup = lockedSecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
       description: 'Interface endpoints (Lambda, STS, SQS): HTTPS from the MSK cluster security group only',
-      allowAllOutbound: false,
     });
 
     const account = Stack.of(this).account;

@@ -14,6 +14,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PipelineFunction } from './functions';
+import { lockedSecurityGroup } from './security-groups';
 import type { IKafkaCluster } from './kafka/cluster';
 import { PRODUCER_ENV } from '../lambda/handlers/producer';
 import { BOOTSTRAP_BROKERS_ENV } from '../lambda/runtime/msk-client';
@@ -61,10 +62,9 @@ export class ScheduledProducer extends Construct {
       );
     }
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = lockedSecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Scheduled producer: MSK brokers (IAM/TLS) only',
-      allowAllOutbound: false,
     });
     // From the client's side: CDK then puts the cluster's ingress rule in this (the client's) stack.
     this.securityGroup.connections.allowToDefaultPort(props.cluster, 'Scheduled producer to the brokers');

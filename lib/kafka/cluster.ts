@@ -29,6 +29,7 @@ import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import type { KafkaMode } from '../config';
+import { lockedSecurityGroup } from '../security-groups';
 
 /** The broker port of the IAM listener, on provisioned clusters and on MSK Serverless. */
 export const IAM_BROKER_PORT = 9098;
@@ -114,10 +115,9 @@ export class MskCluster extends Construct implements IKafkaCluster {
     this.mode = props.mode;
     this.clusterName = props.clusterName;
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = lockedSecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: `MSK ${props.mode} cluster ${props.clusterName}: IAM/TLS on ${IAM_BROKER_PORT} from its own clients only`,
-      allowAllOutbound: false,
     });
     const port = ec2.Port.tcp(IAM_BROKER_PORT);
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: port });

@@ -12,6 +12,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PipelineFunction } from '../functions';
+import { lockedSecurityGroup } from '../security-groups';
 import { BOOTSTRAP_BROKERS_ENV } from '../../lambda/runtime/msk-client';
 import type { IKafkaCluster } from './cluster';
 
@@ -41,11 +42,10 @@ export class KafkaTopics extends Construct {
     super(scope, id);
     validateTopics(props.topics);
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = lockedSecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description:
         'Topic-admin custom resource: MSK brokers (9098) and the CloudFormation response URL (S3, 443)',
-      allowAllOutbound: false,
     });
     // The isolated subnets' only route beyond the VPC is the S3 gateway endpoint, so 443 reaches S3 alone: the
     // pre-signed response URL. The S3 prefix list ID would need a lookup, which would break offline synth.
