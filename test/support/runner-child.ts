@@ -10,7 +10,6 @@ import { parseMskEvent } from '../../lambda/runtime/event';
 import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
 import { EventSourceRunner } from '../../local/runner';
 import { resolveEndpoints } from '../../local/services';
-import { source } from './integration';
 
 async function main(): Promise<void> {
   const env = process.env;
@@ -44,7 +43,19 @@ async function main(): Promise<void> {
   const runner = new EventSourceRunner({
     jobName: env.IT_JOB!,
     topics: [env.IT_TOPIC!],
-    source: source({ consumerGroupId: env.IT_GROUP!, batchSize: 50, maxBatchingWindowSeconds: 0 }),
+    // Written out here: the vitest helpers cannot be loaded outside a test.
+    source: {
+      batchSize: 50,
+      maxBatchingWindowSeconds: 0,
+      startingPosition: 'TRIM_HORIZON',
+      startingPositionTimestamp: undefined,
+      consumerGroupId: env.IT_GROUP!,
+      retryAttempts: -1,
+      maxRecordAgeSeconds: -1,
+      bisectBatchOnError: false,
+      reportBatchItemFailures: false,
+      provisionedPollers: undefined,
+    },
     brokers: endpoints.kafkaBrokers,
     onFailureDir: '/tmp',
     log: () => undefined,
@@ -54,4 +65,7 @@ async function main(): Promise<void> {
   await runner.start();
 }
 
-void main();
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
