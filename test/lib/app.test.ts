@@ -1,0 +1,145 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lib/config';
+import { PipelineChecks } from '../../lib/guardrails';
+import { normaliseAssetHashes, synthPipeline, type TestPipeline } from './support';
+
+const MODES = ['provisioned', 'serverless'] as const;
+const STACKS = ['network', 'kafka', 'keyspaces', 'pipeline'] as const;
+/** The bundle budget of a handler, minified. */
+const MAX_BUNDLE_BYTES = 1024 * 1024;
+
+describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
+  let t: TestPipeline;
+  let outdir: string;
+  beforeAll(() => {
+    t = synthPipeline({ bundle: true, context: { 'kafka.mode': mode } });
+    outdir = t.app.synth().directory;
+  });
+
+  it.each(STACKS)('matches the %s snapshot, whatever the Lambda sources hash to', (stack) => {
+    expect(normaliseAssetHashes(t.templates[stack].toJSON())).toMatchSnapshot();
+  });
+
+  it('has no unacknowledged cdk-nag AwsSolutions finding', () => {
+    expect(new AwsSolutionsChecks().validateScope(t.app).violations).toEqual([]);
+  });
+
+  it('has no finding of the pipeline checks', () => {
+    expect(new PipelineChecks().validateScope(t.app).violations).toEqual([]);
+  });
+
+  it('prefixes every stack name with the stage', () => {
+    expect(STACKS.map((s) => t.stacks[s].stackName)).toEqual([
+      'dev-microbatch-network',
+      'dev-microbatch-kafka',
+      'dev-microbatch-keyspaces',
+      'dev-microbatch-pipeline',
+    ]);
+  });
+
+  describe('Lambda bundles', () => {
+    /** Every handler of the app: its stack and logical ID, and its bundled index.js (`asset.<hash>/`). */
+    function bundles(): { path: string; file: string }[] {
+      return STACKS.flatMap((s) =>
+        Object.entries(t.templates[s].findResources('AWS::Lambda::Function'))
+          .filter(([id]) => id.includes('HandlerFunction'))
+          .map(([id, fn]) => ({
+            path: `${s}/${id}`,
+            file: join(
+              outdir,
+              `asset.${String(fn['Properties']['Code']['S3Key']).replace(/\.zip$/, '')}`,
+              'index.js',
+            ),
+          })),
+      );
+    }
+
+    it('bundles every pipeline handler', () => {
+      expect(
+        bundles()
+          .map((b) => b.path.replace(/HandlerFunction.*$/, ''))
+          .sort(),
+      ).toEqual(
+        [
+          'kafka/Topics',
+          'pipeline/Consumersensorstats',
+          'pipeline/Consumersentreceived',
+          'pipeline/Producer',
+          'pipeline/Query',
+        ].sort(),
+      );
+      for (const b of bundles()) expect(existsSync(b.file)).toBe(true);
+    });
+
+    it('keeps each bundle under 1 MB', () => {
+      for (const b of bundles())
+        expect({ path: b.path, bytes: statSync(b.file).size < MAX_BUNDLE_BYTES }).toEqual({
+          path: b.path,
+          bytes: true,
+        });
+    });
+
+    it('never needs the AWS SDK v2', () => {
+      for (const b of bundles()) {
+        const code = readFileSync(b.file, 'utf8');
+        expect({ path: b.path, v2: /require\(["']aws-sdk(\/[^"']*)?["']\)/.test(code) }).toEqual({
+          path: b.path,
+          v2: false,
+        });
+      }
+    });
+
+    it('carries the SDK v3 it uses instead of relying on the runtime', () => {
+      for (const b of bundles()) {
+        const code = readFileSync(b.file, 'utf8');
+        expect({
+          path: b.path,
+          external: /require\(["']@aws-sdk\/(client-|credential-providers)/.test(code),
+        }).toEqual({
+          path: b.path,
+          external: false,
+        });
+      }
+    });
+  });
+});
+
+describe('the app config', () => {
+  it('renames stacks and the cluster after the stage', () => {
+    const t = synthPipeline({ context: { stage: 'prod' } });
+    expect(t.stacks.pipeline.stackName).toBe('prod-microbatch-pipeline');
+    t.templates.kafka.hasResourceProperties('AWS::MSK::Cluster', { ClusterName: 'prod-microbatch' });
+  });
+
+  it('fails on an unknown Kafka mode, naming key, value and the allowed values', () => {
+    expect(() => synthPipeline({ context: { 'kafka.mode': 'kraft' } })).toThrow(ConfigError);
+    expect(() => synthPipeline({ context: { 'kafka.mode': 'kraft' } })).toThrow(
+      /Invalid config 'kafka.mode': received "kraft"; expected one of provisioned, serverless/,
+    );
+  });
+
+  it('fails on a stage that cannot prefix resource names', () => {
+    expect(() => synthPipeline({ context: { stage: 'Prod_1' } })).toThrow(
+      /Invalid config 'stage': received "Prod_1"/,
+    );
+  });
+
+  it('fails on a log retention CloudWatch does not offer', () => {
+    expect(() => synthPipeline({ context: { logRetentionDays: '10' } })).toThrow(
+      /Invalid config 'logRetentionDays': received "10"; expected one of 1, 3, 5, 7, 14/,
+    );
+  });
+
+  it('fails synth on an unacknowledged cdk-nag finding', () => {
+    // GIVEN the app with a queue that breaks two AwsSolutions rules
+    const t = synthPipeline();
+    new sqs.Queue(t.stacks.pipeline, 'Careless');
+
+    // THEN synthesis refuses it
+    expect(() => t.app.synth({ force: true })).toThrow(/SQS queue does not require requests to use SSL/);
+  });
+});

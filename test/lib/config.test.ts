@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, objectGetter, ON_DEMAND_BEHAVIOUR } from '../../lib/config';
+
+const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context));
+
+describe('config: event source pollers', () => {
+  it('defaults to on-demand pollers, with the error-handling knobs at what Lambda does there', () => {
+    // WHEN
+    const job = load().jobs['sent-received'];
+
+    // THEN
+    expect(job.provisionedPollers).toBeUndefined();
+    expect({
+      retryAttempts: job.retryAttempts,
+      maxRecordAgeSeconds: job.maxRecordAgeSeconds,
+      bisectBatchOnError: job.bisectBatchOnError,
+      reportBatchItemFailures: job.reportBatchItemFailures,
+    }).toEqual(ON_DEMAND_BEHAVIOUR);
+  });
+
+  it('turns provisioned pollers on with a minimum, and then takes the knobs with their defaults', () => {
+    // WHEN
+    const job = load({ 'jobs.sensor-stats.provisionedPollers.minimumPollers': '1' }).jobs['sensor-stats'];
+
+    // THEN
+    expect(job.provisionedPollers).toEqual({ minimumPollers: 1, maximumPollers: 2 });
+    expect(job.retryAttempts).toBe(3);
+  });
+
+  it('reads nested cdk.json context for provisioned pollers and the knobs', () => {
+    // WHEN
+    const job = load({
+      jobs: {
+        'sent-received': {
+          provisionedPollers: { minimumPollers: 2, maximumPollers: 4 },
+          retryAttempts: 5,
+          maxRecordAgeSeconds: 3600,
+          bisectBatchOnError: true,
+          reportBatchItemFailures: true,
+        },
+      },
+    }).jobs['sent-received'];
+
+    // THEN
+    expect(job).toMatchObject({
+      provisionedPollers: { minimumPollers: 2, maximumPollers: 4 },
+      retryAttempts: 5,
+      maxRecordAgeSeconds: 3600,
+      bisectBatchOnError: true,
+      reportBatchItemFailures: true,
+    });
+  });
+
+  it.each([
+    ['jobs.sent-received.retryAttempts', '2'],
+    ['jobs.sent-received.maxRecordAgeSeconds', '600'],
+    ['jobs.sent-received.bisectBatchOnError', 'true'],
+    ['jobs.sent-received.reportBatchItemFailures', 'true'],
+  ])('fails when %s is set without provisioned pollers, naming the key and the fix', (key, value) => {
+    expect(() => load({ [key]: value })).toThrow(ConfigError);
+    expect(() => load({ [key]: value })).toThrow(
+      new RegExp(
+        `Invalid config '${key}': received "${value}"; expected no value .*provisionedPollers.minimumPollers`,
+      ),
+    );
+  });
+
+  it('accepts the on-demand value itself, so a job config round-trips through JSON', () => {
+    // GIVEN the JSON the stack passes to a handler (MICROBATCH_JOB_CONFIG)
+    const json = JSON.stringify(load().jobs['sent-received']);
+
+    // WHEN the handler loads it back
+    const again = load({ jobs: { 'sent-received': JSON.parse(json) } }).jobs['sent-received'];
+
+    // THEN
+    expect(again).toEqual(load().jobs['sent-received']);
+  });
+
+  it('round-trips a provisioned job config through JSON', () => {
+    const provisioned = {
+      'jobs.sensor-stats.provisionedPollers.minimumPollers': 1,
+      'jobs.sensor-stats.retryAttempts': 7,
+    };
+    const job = load(provisioned).jobs['sensor-stats'];
+    const again = load({ jobs: { 'sensor-stats': JSON.parse(JSON.stringify(job)) } }).jobs['sensor-stats'];
+    expect(again).toEqual(job);
+  });
+
+  it('fails when maximumPollers is below minimumPollers', () => {
+    expect(() =>
+      load({
+        'jobs.sent-received.provisionedPollers.minimumPollers': 5,
+        'jobs.sent-received.provisionedPollers.maximumPollers': 2,
+      }),
+    ).toThrow(/maximumPollers': received 2; expected at least .*minimumPollers \(5\)/);
+  });
+
+  it('fails on a minimumPollers out of the ESM range', () => {
+    expect(() => load({ 'jobs.sent-received.provisionedPollers.minimumPollers': 0 })).toThrow(
+      /minimumPollers': received 0; expected an integer from 1 to 200/,
+    );
+  });
+});
+
+describe('config: added keys', () => {
+  it('defaults broker storage to 10 GiB and keeps the keyspace on delete', () => {
+    const config = load();
+    expect(config.kafka.brokerStorageGiB).toBe(10);
+    expect(config.keyspace.removalPolicy).toBe('retain');
+  });
+
+  it('fails on an unknown keyspace removal policy, listing the allowed values', () => {
+    expect(() => load({ 'keyspace.removalPolicy': 'snapshot' })).toThrow(
+      /keyspace.removalPolicy': received "snapshot"; expected one of retain, destroy/,
+    );
+  });
+
+  it('fails on a replication factor other than 3 in serverless mode', () => {
+    expect(() => load({ 'kafka.mode': 'serverless', 'topics.test.replicationFactor': 2 })).toThrow(
+      /topics.test.replicationFactor': received 2; expected 3 when kafka.mode is serverless/,
+    );
+  });
+});
