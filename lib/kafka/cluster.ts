@@ -171,6 +171,7 @@ export class MskCluster extends Construct implements IKafkaCluster {
     // A replacement (e.g. a renamed cluster) must never delete the old cluster and its topics' data; stack
     // deletion (`cdk destroy`) still deletes the cluster.
     this.resource.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
+    this.resource.cfnOptions.deletionPolicy = CfnDeletionPolicy.DELETE;
     Validations.of(this.resource).acknowledge({
       id: 'CloudFormation-Validate::W3011',
       reason:
