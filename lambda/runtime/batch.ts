@@ -7,7 +7,7 @@ import { RuntimeConfigError } from './errors';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
 import { processPartition, type PartitionOutcome } from './checkpoint';
-import type { CheckpointStore, LedgerEntry, OffsetRange, SinkStore } from './store';
+import type { CheckpointStore, LedgerEntry, SinkStore } from './store';
 
 export interface BatchDeps {
   readonly checkpoints: CheckpointStore;
@@ -22,20 +22,9 @@ export interface BatchDeps {
   readonly batchId?: string;
 }
 
-export interface BatchReport {
-  readonly job: string;
-  readonly batchId: string;
-  readonly startedAt: Date;
-  readonly durationMs: number;
-  readonly recordsIn: number;
-  readonly written: number;
-  readonly duplicates: number;
-  readonly deadLettered: number;
-  readonly late: number;
+/** The ledger row of the batch, plus what only the logs and metrics carry. */
+export interface BatchReport extends LedgerEntry {
   readonly lost: bigint;
-  readonly offsetRanges: readonly OffsetRange[];
-  /** The smallest partition watermark (the one a global event-time clock would use). */
-  readonly watermarkMs: number | null;
   readonly partitions: readonly PartitionOutcome[];
 }
 
@@ -97,9 +86,8 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
   };
 
   log(progressLine(report));
-  const entry: LedgerEntry = { ...report };
   try {
-    await deps.sink.recordBatch(entry);
+    await deps.sink.recordBatch(report);
   } catch (error) {
     // The effects and checkpoints are committed; failing now would only make the event source redeliver a
     // batch that is all duplicates. The ledger is a report, so a failure to write it is logged, not thrown.

@@ -5,6 +5,7 @@
 import type { Client } from 'cassandra-driver';
 import { BATCH_LEDGER, SENSOR_STATS, SENT_RECEIVED, DEAD_LETTERS, qualified } from '../../schema';
 import { mergePartials } from './windows';
+import type { LedgerEntry } from './store';
 
 export interface SentReceivedRow {
   readonly timeSent: string;
@@ -102,18 +103,9 @@ export async function sensorWindows(
     }));
 }
 
-export interface LedgerRow {
-  readonly job: string;
-  readonly batchId: string;
-  readonly startedAt: Date;
-  readonly durationMs: number;
-  readonly recordsIn: number;
-  readonly written: number;
-  readonly duplicates: number;
-  readonly deadLettered: number;
-  readonly late: number;
+/** A ledger row as read back: offsets come back from JSON as numbers. */
+export interface LedgerRow extends Omit<LedgerEntry, 'offsetRanges'> {
   readonly offsetRanges: Array<{ topic: string; partition: number; fromOffset: number; untilOffset: number }>;
-  readonly watermarkMs: number | null;
 }
 
 /** The newest batches of a job, from today's and yesterday's ledger partitions. */

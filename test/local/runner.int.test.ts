@@ -19,7 +19,7 @@ import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
 import { parseTime } from '../../lambda/jobs/time-format';
 import { recentBatches, sensorWindows } from '../../lambda/runtime/queries';
-import { advanceWatermark, isLate, windowStartsFor } from '../../lambda/runtime/windows';
+import { referenceWindows } from '../support/reference';
 import type { EventSourceConfig } from '../../lib/config';
 import {
   closeCassandra,
@@ -153,33 +153,11 @@ describe('the event-source runner', () => {
     );
 
     // The reference: per Kafka partition, in offset order, the same lateness rule.
-    const expected = new Map<string, { count: number; sum: number; min: number; max: number }>();
-    let late = 0;
-    for (const partition of [0, 1]) {
-      let watermark: number | null = null;
-      for (const r of readings.filter((x) => Number(x.sensorId.slice(1)) % 2 === partition)) {
-        if (isLate(watermark, r.ts)) {
-          late++;
-          continue;
-        }
-        watermark = advanceWatermark(watermark, r.ts, 5000);
-        for (const start of windowStartsFor(r.ts, { sizeMs: 10_000, slideMs: 10_000 })) {
-          const id = `${r.sensorId}|${start}`;
-          const cur = expected.get(id);
-          expected.set(
-            id,
-            cur
-              ? {
-                  count: cur.count + 1,
-                  sum: cur.sum + r.value,
-                  min: Math.min(cur.min, r.value),
-                  max: Math.max(cur.max, r.value),
-                }
-              : { count: 1, sum: r.value, min: r.value, max: r.value },
-          );
-        }
-      }
-    }
+    const { windows: expected, late } = referenceWindows(
+      [0, 1].map((partition) => readings.filter((x) => Number(x.sensorId.slice(1)) % 2 === partition)),
+      { sizeMs: 10_000 },
+      5000,
+    );
     const got = new Map<string, { count: number; sum: number; min: number; max: number }>();
     for (const sensorId of ['s0', 's1', 's2', 's3']) {
       for (const w of await sensorWindows(h.client, h.keyspace, {

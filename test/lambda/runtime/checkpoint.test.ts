@@ -15,7 +15,7 @@ import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
 import { formatTime } from '../../../lambda/jobs/time-format';
 import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore, mergedWindows } from '../../support/memory-store';
-import { advanceWatermark, isLate, windowStartsFor } from '../../../lambda/runtime/windows';
+import { referenceWindows, type Reading } from '../../support/reference';
 
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
@@ -326,37 +326,6 @@ describe('processPartition: windows', () => {
   });
 });
 
-/** Brute force: every record once, in offset order, with the same lateness rule. */
-function referenceWindows(records: readonly KafkaRecord[], sizeMs: number, latenessMs: number) {
-  const out = new Map<string, { count: number; sum: number; min: number; max: number }>();
-  let watermark: number | null = null;
-  for (const r of records) {
-    const { sensorId, ts, value } = JSON.parse(r.value!.toString()) as {
-      sensorId: string;
-      ts: number;
-      value: number;
-    };
-    if (isLate(watermark, ts)) continue;
-    watermark = advanceWatermark(watermark, ts, latenessMs);
-    for (const start of windowStartsFor(ts, { sizeMs, slideMs: sizeMs })) {
-      const id = `${sensorId}|${start}`;
-      const cur = out.get(id);
-      out.set(
-        id,
-        cur
-          ? {
-              count: cur.count + 1,
-              sum: cur.sum + value,
-              min: Math.min(cur.min, value),
-              max: Math.max(cur.max, value),
-            }
-          : { count: 1, sum: value, min: value, max: value },
-      );
-    }
-  }
-  return out;
-}
-
 /** One delivery of offsets [from, from+length), which may crash at a chosen step or run alongside a twin. */
 const deliveryArb = fc.record({
   from: fc.nat({ max: 30 }),
@@ -448,7 +417,8 @@ describe('processPartition: properties', () => {
             claim: null,
           });
           expect(h.sink.conflicts).toEqual([]);
-          expect(mergedWindows(h.sink)).toEqual(referenceWindows(all.slice(firstOffset), 5000, 3000));
+          const applied = all.slice(firstOffset).map((r) => JSON.parse(r.value!.toString()) as Reading);
+          expect(mergedWindows(h.sink)).toEqual(referenceWindows([applied], { sizeMs: 5000 }, 3000).windows);
         },
       ),
       { numRuns: 150 },
