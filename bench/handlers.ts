@@ -1,0 +1,161 @@
+/**
+ * The handlers as Lambda gets them: each `lambda/handlers/*.ts` is bundled by the project's own
+ * `PipelineFunction` construct (lib/functions.ts) in a throwaway CDK app, so the bundle is byte for byte the one
+ * `cdk deploy` uploads (same esbuild options, externals and feature flags), never a re-typed copy of them.
+ * Then each bundle is required by fresh `node` processes, and the median import time is its cold import time.
+ */
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { median } from './stats';
+
+export interface HandlerMeasure {
+  readonly handler: string;
+  readonly entry: string;
+  readonly bytes: number;
+  /** Median time of `require(bundle)` in a fresh process, ms. */
+  readonly importMs: number;
+  /** Median wall time of the whole fresh process (Node start, require, exit), ms. */
+  readonly processMs: number;
+  readonly importRuns: readonly number[];
+  /** Whether the bundle exports a `handler` function. */
+  readonly exportsHandler: boolean;
+}
+
+export interface HandlersResult {
+  readonly bundler: string;
+  readonly bundleSeconds: number;
+  readonly nodeForImport: string;
+  readonly handlers: readonly HandlerMeasure[];
+}
+
+export function handlerEntries(root: string): string[] {
+  return readdirSync(join(root, 'lambda', 'handlers'))
+    .filter((f) => f.endsWith('.ts'))
+    .sort()
+    .map((f) => `lambda/handlers/${f}`);
+}
+
+/** Synthesizes one stack per handler with `PipelineFunction`; returns each handler's bundled index.js. */
+export async function bundleWithCdk(
+  root: string,
+  outDir: string,
+  entries: readonly string[],
+): Promise<Map<string, string>> {
+  // Loaded here only: aws-cdk-lib takes seconds to load, and only this phase needs it.
+  const { App, Stack } = await import('aws-cdk-lib');
+  const logs = await import('aws-cdk-lib/aws-logs');
+  const { PipelineFunction } = await import('../lib/functions.js');
+  const context = (
+    JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> }
+  ).context;
+  const app = new App({ outdir: outDir, context: context ?? {} });
+  const stacks = entries.map((entry) => {
+    const name = basename(entry, '.ts');
+    const stack = new Stack(app, `bench-${name}`, { env: { account: '000000000000', region: 'us-east-1' } });
+    new PipelineFunction(stack, 'Handler', { entry, logRetention: logs.RetentionDays.ONE_WEEK });
+    return { name, stackName: stack.stackName };
+  });
+  const assembly = app.synth();
+  const out = new Map<string, string>();
+  for (const { name, stackName } of stacks) {
+    const template = assembly.getStackByName(stackName).template as {
+      Resources: Record<string, { Type: string; Properties: { Code?: { S3Key?: unknown } } }>;
+    };
+    const fn = Object.values(template.Resources).find((r) => r.Type === 'AWS::Lambda::Function');
+    const key = fn?.Properties.Code?.S3Key;
+    if (typeof key !== 'string')
+      throw new Error(`No bundled Lambda function in the synthesized stack of ${name}.`);
+    out.set(name, join(assembly.directory, `asset.${key.replace(/\.zip$/, '')}`, 'index.js'));
+  }
+  return out;
+}
+
+/** Runs bench/bundle-child.ts: CDK's bundling prints to the console, and its library is large. */
+function bundleInChild(root: string, outDir: string): Map<string, string> {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(root, 'bench', 'bundle-child.ts'), root, outDir],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 600_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
+  if (r.status !== 0)
+    throw new Error(
+      `Bundling the handlers with CDK failed: ${(r.stderr || r.error?.message || '').slice(-4000)}`,
+    );
+  const lastLine = r.stdout.trim().split('\n').pop() ?? '{}';
+  return new Map(Object.entries(JSON.parse(lastLine) as Record<string, string>));
+}
+
+const IMPORT_PROBE =
+  'const t0 = process.hrtime.bigint();' +
+  'const m = require(process.argv[1]);' +
+  'const t1 = process.hrtime.bigint();' +
+  "process.stdout.write(JSON.stringify({ ms: Number(t1 - t0) / 1e6, handler: typeof m.handler === 'function' }));";
+
+/** Requires `file` in a fresh Node process: the time of the require alone, and of the whole process. */
+export function coldImport(file: string): { importMs: number; processMs: number; exportsHandler: boolean } {
+  const started = performance.now();
+  // A clean environment, like a new execution environment: no loaders or options inherited from this process.
+  const r = spawnSync(process.execPath, ['-e', IMPORT_PROBE, file], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+  });
+  const processMs = performance.now() - started;
+  if (r.status !== 0)
+    throw new Error(`Importing ${file} failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+  const parsed = JSON.parse(r.stdout) as { ms: number; handler: boolean };
+  return { importMs: parsed.ms, processMs, exportsHandler: parsed.handler };
+}
+
+export async function measureHandlers(options: {
+  readonly root: string;
+  readonly outDir: string;
+  readonly runs: number;
+  readonly onProgress?: (done: number, detail: string) => void;
+}): Promise<HandlersResult> {
+  const entries = handlerEntries(options.root);
+  const started = performance.now();
+  const bundles = bundleInChild(options.root, options.outDir);
+  const bundleSeconds = (performance.now() - started) / 1000;
+  const handlers: HandlerMeasure[] = [];
+  let done = 0;
+  for (const entry of entries) {
+    const name = basename(entry, '.ts');
+    const file = bundles.get(name)!;
+    const imports: number[] = [];
+    const processes: number[] = [];
+    let exportsHandler = true;
+    for (let i = 0; i < options.runs; i++) {
+      const r = coldImport(file);
+      imports.push(r.importMs);
+      processes.push(r.processMs);
+      exportsHandler &&= r.exportsHandler;
+      options.onProgress?.(++done, name);
+    }
+    handlers.push({
+      handler: name,
+      entry,
+      bytes: statSync(file).size,
+      importMs: round1(median(imports)),
+      processMs: round1(median(processes)),
+      importRuns: imports.map(round1),
+      exportsHandler,
+    });
+  }
+  return {
+    bundler: 'PipelineFunction (lib/functions.ts) via CDK synth',
+    bundleSeconds: round1(bundleSeconds),
+    nodeForImport: process.version,
+    handlers,
+  };
+}
+
+function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,56 @@
+/**
+ * The Kafka ceiling: raw consumption of the pre-loaded topic with the pipeline's client (kafkajs, configured
+ * as the event-source runner configures it) and an empty handler. Timed from the moment the consumer has
+ * joined its group until every record has been handed to the handler.
+ */
+import { MAX_PAYLOAD_BYTES } from '../local/runner';
+import { kafkaClient, until } from './fixtures';
+
+export interface KafkaCeiling {
+  readonly records: number;
+  readonly seconds: number;
+  readonly rate: number;
+}
+
+export async function kafkaCeiling(options: {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly groupId: string;
+  readonly expected: number;
+  readonly timeoutMs: number;
+  readonly onProgress?: (done: number) => void;
+}): Promise<KafkaCeiling> {
+  const consumer = kafkaClient(options.brokers, 'microbatch-bench-kafka-ceiling').consumer({
+    groupId: options.groupId,
+    // The runner's settings (local/runner.ts): fetches of up to one 6 MB batch per partition.
+    maxBytesPerPartition: MAX_PAYLOAD_BYTES,
+  });
+  let seen = 0;
+  let finishedAt = 0;
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      partitionsConsumedConcurrently: 64,
+      // The empty handler: count and let kafkajs move on.
+      eachBatch: async ({ batch }) => {
+        seen += batch.messages.length;
+        if (seen >= options.expected && !finishedAt) finishedAt = performance.now();
+      },
+    });
+    // consumer.run() resolves once the group is joined: fetching starts now.
+    const started = performance.now();
+    await until(
+      'the Kafka ceiling consumer to read every record',
+      () => finishedAt > 0,
+      options.timeoutMs,
+      10,
+      () => options.onProgress?.(seen),
+    );
+    const seconds = (finishedAt - started) / 1000;
+    return { records: seen, seconds: Math.round(seconds * 1000) / 1000, rate: Math.round(seen / seconds) };
+  } finally {
+    await consumer.disconnect();
+  }
+}

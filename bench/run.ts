@@ -1,0 +1,502 @@
+/**
+ * `npm run bench`: how fast the pipeline is on this machine, and how close it comes to the limits of its Kafka
+ * and Cassandra. A benchmark script, not a timed test: it always exits 0 once it has measured, whatever the
+ * numbers; `--smoke` runs it small inside `npm test` so that it never rots.
+ *
+ * Phases (each on a keyspace, topics and consumer groups of this run only, removed at the end):
+ * 1. Cassandra ceiling: raw prepared INSERTs into a twin of sent_received, best of a few concurrency levels.
+ * 2. Kafka ceiling: raw kafkajs consumption of the pre-loaded topic with an empty handler. As a diagnostic,
+ *    the event-source runner with an empty handler too.
+ * 3. Pipeline: the runner and the sent-received job with the exactly-once checkpoints, over the same pre-loaded
+ *    topic, until every row and checkpoint is in Cassandra.
+ * 4. Latency: a producer at half the pipeline's throughput; send time to row written, p50/p95/p99.
+ * 5. Handlers: each bundle as CDK builds it, its size and cold import time.
+ * See bench/README.md for the method and the numbers.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { join, relative } from 'node:path';
+import type { Client } from 'cassandra-driver';
+import type { EventSourceConfig } from '../lib/config';
+import { createCassandraClient } from '../lambda/runtime/cassandra-client';
+import { localConfig, REPO_ROOT } from '../local/app';
+import { produce } from '../local/producer';
+import { resolveMode, up, type Endpoints } from '../local/services';
+import { readPinnedVersions } from '../local/services/config';
+import { cassandraCeiling } from './cassandra-ceiling';
+import { renderChart } from './chart';
+import { cleanupKafka, createKeyspace, createTopic, dropKeyspace, retrying, runId, until } from './fixtures';
+import { measureHandlers } from './handlers';
+import { kafkaCeiling } from './kafka-ceiling';
+import { CpuSampler, machineInfo, servicePids } from './machine';
+import { CpuProfile } from './profile';
+import { parseOptions, USAGE, type BenchOptions } from './options';
+import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
+import type { ProduceChildArgs } from './produce-child';
+import { progress as createProgress, type Progress } from './progress';
+import {
+  fmt,
+  renderSummary,
+  targetsOf,
+  type BatchStats,
+  type BenchReport,
+  type LatencyResult,
+  type PipelineResult,
+} from './report';
+import { distribution, percentileTimeline, rateTimeline } from './stats';
+
+function batchStats(batches: readonly BatchSample[]): BatchStats {
+  const n = batches.length;
+  return {
+    count: n,
+    meanRecords: n ? Math.round(batches.reduce((s, b) => s + b.records, 0) / n) : 0,
+    meanDurationMs: n ? Math.round(batches.reduce((s, b) => s + b.durationMs, 0) / n) : 0,
+  };
+}
+
+const round3 = (x: number): number => Math.round(x * 1000) / 1000;
+
+export async function runBench(options: BenchOptions, progress: Progress): Promise<BenchReport> {
+  const startedAt = new Date();
+  const id = runId();
+  const keyspace = `bench_${id}`;
+  const loadTopic = `bench-${id}-load`;
+  const latencyTopic = `bench-${id}-latency`;
+  const groups: string[] = [];
+  const group = (name: string): string => {
+    const g = `bench-${id}-${name}`;
+    groups.push(g);
+    return g;
+  };
+  const machine = machineInfo();
+  const skip = new Set(options.skip);
+  const log = (line: string): void => {
+    process.stderr.write(`bench: ${line}\n`);
+  };
+
+  progress.phase('services');
+  // Idempotent: reuses running services, starts what is missing, never stops anything.
+  const services = await retrying('starting the local services', () => up({ log: () => undefined }), {
+    onRetry: log,
+  });
+  const endpoints: Endpoints = services.endpoints;
+  const pids = servicePids(REPO_ROOT);
+  const versions = readPinnedVersions(join(REPO_ROOT, 'local', 'maven', 'pom.xml'));
+  const client: Client = await retrying(
+    'connecting to Cassandra',
+    () =>
+      createCassandraClient({
+        kind: 'local',
+        contactPoints: endpoints.cassandraContactPoints,
+        localDataCenter: endpoints.cassandraLocalDataCenter,
+      }),
+    { onRetry: log },
+  );
+  const cassandraVersion = String(
+    (await client.execute('SELECT release_version FROM system.local')).first().get('release_version'),
+  );
+  progress.done(`${services.mode}: Kafka ${versions.kafka}, Cassandra ${cassandraVersion}`);
+
+  const config = localConfig();
+  const base = config.jobs['sent-received'];
+  const source = (groupId: string): EventSourceConfig => ({
+    ...base,
+    batchSize: options.batchSize ?? base.batchSize,
+    maxBatchingWindowSeconds: options.windowSeconds ?? base.maxBatchingWindowSeconds,
+    startingPosition: 'TRIM_HORIZON',
+    startingPositionTimestamp: undefined,
+    consumerGroupId: groupId,
+  });
+  const settings = source('settings');
+  const Runner = await loadRunner(options.runnerModule);
+  const onFailureDir = join(options.outDir, 'on-failure');
+  const topics: string[] = [];
+
+  let cassandra: BenchReport['cassandraCeiling'] = null;
+  let kafka: BenchReport['kafkaCeiling'] = null;
+  let runnerEmpty: BenchReport['runnerEmptyHandler'] = null;
+  let pipeline: PipelineResult | null = null;
+  let latency: LatencyResult | null = null;
+  let handlers: BenchReport['handlers'] = null;
+  try {
+    await retrying('creating the bench keyspace', () => createKeyspace(client, keyspace), { onRetry: log });
+    topics.push(loadTopic);
+    await retrying(
+      'creating the bench topic',
+      () => createTopic(endpoints.kafkaBrokers, loadTopic, options.partitions),
+      {
+        onRetry: log,
+      },
+    );
+
+    // 1. The Cassandra ceiling.
+    if (!skip.has('cassandra')) {
+      progress.phase('Cassandra ceiling', options.ceilingLevels.length * options.ceilingWritesPerLevel);
+      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      const result = await cassandraCeiling(client, keyspace, {
+        levels: options.ceilingLevels,
+        writesPerLevel: options.ceilingWritesPerLevel,
+        onProgress: (done, detail) => progress.update(done, detail),
+      });
+      cassandra = { ...result, cpu: cpu.stop() };
+      progress.done(`${fmt(result.best.rate)} writes/s at ${result.best.concurrency} in flight`);
+    }
+
+    const needLoad = !skip.has('kafka') || !skip.has('runner') || !skip.has('pipeline');
+    if (needLoad) {
+      progress.phase('loading the topic', options.count);
+      const loaded = await produce({
+        brokers: endpoints.kafkaBrokers,
+        mode: 'load',
+        topic: loadTopic,
+        count: options.count,
+        // As fast as the producer goes: the throughput phases read a backlog.
+        rate: 1e9,
+        payloadBytes: options.payloadBytes,
+        onProgress: (sent) => progress.update(sent),
+      });
+      progress.done(
+        `${fmt(loaded.sent)} records of ${options.payloadBytes} B in ${loaded.seconds.toFixed(1)} s`,
+      );
+    }
+    const phaseTimeoutMs = Math.max(120_000, options.count * 2);
+
+    // 2. The Kafka ceiling, and the runner alone.
+    if (!skip.has('kafka')) {
+      progress.phase('Kafka ceiling', options.count);
+      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      const result = await kafkaCeiling({
+        brokers: endpoints.kafkaBrokers,
+        topic: loadTopic,
+        groupId: group('kafka-ceiling'),
+        expected: options.count,
+        timeoutMs: phaseTimeoutMs,
+        onProgress: (n) => progress.update(n),
+      });
+      kafka = { ...result, cpu: cpu.stop() };
+      progress.done(`${fmt(result.rate)} records/s`);
+    }
+    if (!skip.has('runner')) {
+      progress.phase('runner, empty handler', options.count);
+      const put = new PipelineUnderTest({
+        endpoints,
+        keyspace,
+        topic: loadTopic,
+        source: source(group('runner-empty')),
+        onFailureDir,
+        Runner,
+        emptyHandler: true,
+      });
+      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      try {
+        await put.start();
+        await until(
+          'the runner to hand every record to the empty handler',
+          () => put.records >= options.count,
+          phaseTimeoutMs,
+          20,
+          () => progress.update(put.records),
+        );
+      } finally {
+        await put.stop();
+      }
+      const seconds = (put.lastBatchAt() - put.startedAt) / 1000;
+      runnerEmpty = {
+        records: put.records,
+        seconds: round3(seconds),
+        rate: Math.round(put.records / seconds),
+        batches: batchStats(put.batches),
+        cpu: cpu.stop(),
+      };
+      progress.done(`${fmt(runnerEmpty.rate)} records/s`);
+    }
+
+    // 3. The pipeline.
+    if (!skip.has('pipeline')) {
+      progress.phase('pipeline', options.count);
+      const put = new PipelineUnderTest({
+        endpoints,
+        keyspace,
+        topic: loadTopic,
+        source: source(group('pipeline')),
+        onFailureDir,
+        writeConcurrency: options.writeConcurrency,
+        Runner,
+      });
+      const profile = options.cpuProfile ? new CpuProfile() : undefined;
+      await profile?.start();
+      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      let use;
+      try {
+        await put.start();
+        await until(
+          'the pipeline to write every record',
+          () => put.written >= options.count,
+          phaseTimeoutMs,
+          20,
+          () => progress.update(put.ackAt.length),
+        );
+        use = cpu.stop();
+      } finally {
+        await put.stop();
+        if (profile) {
+          mkdirSync(options.outDir, { recursive: true });
+          await profile.stop(join(options.outDir, `pipeline-${id}.cpuprofile`));
+        }
+      }
+      try {
+        const seconds = (put.lastBatchAt() - put.startedAt) / 1000;
+        const verified = await put.verify(options.partitions);
+        const rate = Math.round(put.written / seconds);
+        pipeline = {
+          records: put.written,
+          seconds: round3(seconds),
+          rate,
+          ratioToCassandra: cassandra ? round3(rate / cassandra.best.rate) : null,
+          ratioToKafka: kafka ? round3(rate / kafka.rate) : null,
+          batches: batchStats(put.batches),
+          verified: { rows: verified.rows, checkpointed: Number(verified.checkpointed) },
+          timeline: rateTimeline(put.ackAt, put.startedAt, 1000),
+          cpu: use,
+          warnings: put.warnings,
+        };
+      } finally {
+        await put.close();
+      }
+      progress.done(
+        `${fmt(pipeline.rate)} records/s, ${pipeline.batches.count} batches; verified ${fmt(pipeline.verified.rows)} rows`,
+      );
+    }
+
+    // 4. Latency at a fixed rate: half the pipeline's measured throughput.
+    if (!skip.has('latency')) {
+      const rate = Math.min(
+        options.latencyRate ?? Math.max(1, Math.round((pipeline?.rate ?? 2000) / 2)),
+        options.latencyMaxRate,
+      );
+      const count = rate * options.latencySeconds;
+      topics.push(latencyTopic);
+      await createTopic(endpoints.kafkaBrokers, latencyTopic, options.partitions);
+      progress.phase('latency', count);
+      const put = new PipelineUnderTest({
+        endpoints,
+        keyspace,
+        topic: latencyTopic,
+        source: source(group('latency')),
+        onFailureDir,
+        writeConcurrency: options.writeConcurrency,
+        Runner,
+        trackCommits: true,
+      });
+      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      let use;
+      let sent = 0;
+      try {
+        await put.start();
+        sent = await produceInChild(
+          {
+            brokers: endpoints.kafkaBrokers,
+            topic: latencyTopic,
+            rate,
+            count,
+            payloadBytes: options.payloadBytes,
+          },
+          (pid) => cpu.add('producer', pid),
+          (n) =>
+            progress.update(
+              Math.min(n, put.ackAt.length),
+              `sent ${fmt(n)}, written ${fmt(put.ackAt.length)}`,
+            ),
+          options.latencySeconds * 1000 * 3 + 60_000,
+        );
+        await until(
+          'the pipeline to write every record of the latency phase',
+          () => put.written >= sent,
+          phaseTimeoutMs,
+          20,
+          () => progress.update(put.ackAt.length, `written ${fmt(put.ackAt.length)}`),
+        );
+        use = cpu.stop();
+      } finally {
+        await put.stop();
+        await put.close();
+      }
+      let first = Infinity;
+      for (const s of put.sentAt) first = Math.min(first, s);
+      const cutoff = first + options.latencyWarmupSeconds * 1000;
+      const rows: Array<{ t: number; v: number }> = [];
+      put.ackAt.forEach((ack, i) => {
+        const s = put.sentAt[i]!;
+        if (s >= cutoff) rows.push({ t: s, v: ack - s });
+      });
+      const committed = put.commitLatency.filter((c) => c.t >= cutoff).map((c) => c.v);
+      latency = {
+        rate,
+        seconds: options.latencySeconds,
+        sent,
+        windowSeconds: settings.maxBatchingWindowSeconds,
+        warmupSeconds: options.latencyWarmupSeconds,
+        rowWrittenMs: roundDistribution(distribution(rows.map((r) => r.v))),
+        batchCommittedMs: roundDistribution(distribution(committed)),
+        batches: batchStats(put.batches),
+        timeline: percentileTimeline(rows, first, 1000).map((s) => ({
+          t: s.t,
+          p50: Math.round(s.p50),
+          p99: Math.round(s.p99),
+          max: Math.round(s.max),
+        })),
+        cpu: use,
+        warnings: put.warnings,
+      };
+      progress.done(
+        `p50 ${fmt(latency.rowWrittenMs.p50)} ms, p95 ${fmt(latency.rowWrittenMs.p95)} ms, p99 ${fmt(latency.rowWrittenMs.p99)} ms at ${fmt(rate)}/s`,
+      );
+    }
+  } finally {
+    progress.phase('cleanup');
+    const problems = await cleanupKafka(endpoints.kafkaBrokers, topics, groups);
+    await dropKeyspace(client, keyspace).catch((e: unknown) =>
+      problems.push(`keyspace ${keyspace}: ${String(e)}`),
+    );
+    await client.shutdown();
+    progress.done(
+      problems.length
+        ? `left behind: ${problems.join('; ')}`
+        : `dropped ${keyspace}, deleted ${topics.length} topics`,
+    );
+  }
+
+  // 5. The handlers, last: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
+  if (!skip.has('handlers')) {
+    progress.phase('handlers', 5 * options.importRuns);
+    handlers = await measureHandlers({
+      root: REPO_ROOT,
+      outDir: join(os.tmpdir(), `microbatch-bench-${id}`),
+      runs: options.importRuns,
+      onProgress: (done, name) => progress.update(done, name),
+    });
+    progress.done(
+      handlers.handlers.map((h) => `${h.handler} ${(h.bytes / 2 ** 20).toFixed(2)} MB`).join(', '),
+    );
+  }
+
+  const report: Omit<BenchReport, 'targets' | 'files'> = {
+    version: 1,
+    mode: options.smoke ? 'smoke' : 'full',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: {
+      ...machine,
+      kafka: versions.kafka,
+      cassandra: cassandraVersion,
+      servicesMode: resolveMode(),
+      loadAverage1mAtEnd: Math.round(os.loadavg()[0]! * 100) / 100,
+    },
+    settings: {
+      count: options.count,
+      payloadBytes: options.payloadBytes,
+      partitions: options.partitions,
+      batchSize: settings.batchSize,
+      windowSeconds: settings.maxBatchingWindowSeconds,
+      writeConcurrency: options.writeConcurrency ?? 'default',
+      runner: options.runnerModule ?? 'local/runner.ts',
+    },
+    cassandraCeiling: cassandra,
+    kafkaCeiling: kafka,
+    runnerEmptyHandler: runnerEmpty,
+    pipeline,
+    latency,
+    handlers,
+  };
+  mkdirSync(options.outDir, { recursive: true });
+  const stamp = `${report.startedAt.replace(/[:.]/g, '-')}${options.smoke ? '-smoke' : ''}`;
+  const files = {
+    json: join(options.outDir, `bench-${stamp}.json`),
+    chart: join(options.outDir, `bench-${stamp}.svg`),
+  };
+  const full: BenchReport = { ...report, targets: targetsOf(report), files };
+  writeFileSync(files.json, `${JSON.stringify(full, null, 2)}\n`);
+  writeFileSync(files.chart, renderChart(full));
+  return full;
+}
+
+function roundDistribution<T extends object>(d: T): T {
+  return Object.fromEntries(
+    Object.entries(d).map(([k, v]) => [k, typeof v === 'number' ? Math.round(v * 10) / 10 : v]),
+  ) as T;
+}
+
+/** Runs bench/produce-child.ts in its own process; resolves with the records it sent. */
+function produceInChild(
+  args: ProduceChildArgs,
+  onPid: (pid: number) => void,
+  onSent: (sent: number) => void,
+  timeoutMs: number,
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'bench', 'produce-child.ts'), JSON.stringify(args)],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    if (child.pid) onPid(child.pid);
+    let sent = 0;
+    let done = false;
+    let stderr = '';
+    let buffer = '';
+    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      buffer += chunk;
+      let nl: number;
+      while ((nl = buffer.indexOf('\n')) >= 0) {
+        const line = buffer.slice(0, nl);
+        buffer = buffer.slice(nl + 1);
+        try {
+          const msg = JSON.parse(line) as { sent?: number; done?: boolean };
+          if (typeof msg.sent === 'number') sent = msg.sent;
+          if (msg.done) done = true;
+          onSent(sent);
+        } catch {
+          // Not a progress line: ignore.
+        }
+      }
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (code === 0 && done) resolve(sent);
+      else reject(new Error(`The latency producer exited with ${code}: ${stderr.trim()}`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const parsed = parseOptions(process.argv.slice(2), REPO_ROOT);
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const progress = createProgress({ enabled: parsed.progress });
+  const report = await runBench(parsed, progress);
+  console.log(
+    renderSummary({
+      ...report,
+      files: {
+        json: relative(process.cwd(), report.files.json),
+        chart: relative(process.cwd(), report.files.chart),
+      },
+    }),
+  );
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exit(1);
+  });
+}
