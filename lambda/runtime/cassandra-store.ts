@@ -2,6 +2,17 @@
  * The checkpoint and sink stores on Cassandra and Keyspaces. Every statement is prepared from the typed
  * schema, every table name is fully qualified, writes run with bounded concurrency, and retriable errors are
  * retried with backoff before they fail the batch.
+ *
+ * Keyspaces quotas (https://docs.aws.amazon.com/keyspaces/latest/devguide/quotas.html), and how they are kept:
+ * - statements per batch: no CQL batches are used; every effect is one single-row upsert, so no batch can
+ *   outgrow the quota, whatever the micro-batch size;
+ * - 1 MB per row: decoders refuse values over 1,000,000 bytes (dead letter `oversized`), and a dead letter keeps
+ *   at most 256 KB of payload (see `DEAD_LETTER_MAX_PAYLOAD_BYTES`);
+ * - 3,000 queries per second per connection: at most `writeConcurrency` requests are in flight per batch, and
+ *   the driver opens a connection to each of the endpoint's peers;
+ * - throughput per partition: writes spread over the tables' partition keys (send time, sensor and window,
+ *   job and Kafka partition); a throttled write is a retriable error, retried with backoff here and then by
+ *   the event source.
  */
 import { errors, types, type Client } from 'cassandra-driver';
 import { BATCH_LEDGER, OFFSET_CHECKPOINTS, col, qualified, renderInsert, type TableDef } from '../../schema';

@@ -245,7 +245,26 @@ export function writeTimestampFor(offset: bigint): bigint {
   return offset;
 }
 
+/**
+ * The most of a payload a dead letter keeps, in raw bytes. Keyspaces rows are at most 1 MB and base64 adds a
+ * third, so an oversized record's dead letter would itself be refused, and block its partition, if it kept
+ * everything. The full record stays in Kafka at the topic, partition and offset the row names.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/quotas.html
+ */
+export const DEAD_LETTER_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+function keptPayload(bytes: Buffer | null): { b64: string | null; note: string } {
+  if (bytes === null) return { b64: null, note: '' };
+  if (bytes.length <= DEAD_LETTER_MAX_PAYLOAD_BYTES) return { b64: bytes.toString('base64'), note: '' };
+  return {
+    b64: bytes.subarray(0, DEAD_LETTER_MAX_PAYLOAD_BYTES).toString('base64'),
+    note: ` (payload cut to its first ${DEAD_LETTER_MAX_PAYLOAD_BYTES} of ${bytes.length} bytes; the whole record is in Kafka at this offset)`,
+  };
+}
+
 export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordError): SinkWrite {
+  const key = keptPayload(record.key);
+  const value = keptPayload(record.value);
   return {
     table: DEAD_LETTERS,
     offset: record.offset,
@@ -256,9 +275,9 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
       kafka_partition: record.partition,
       kafka_offset: record.offset,
       reason: error.reason,
-      detail: error.message,
-      key_b64: record.key?.toString('base64') ?? null,
-      value_b64: record.value?.toString('base64') ?? null,
+      detail: `${error.message}${key.note}${value.note}`,
+      key_b64: key.b64,
+      value_b64: value.b64,
       record_timestamp: new Date(record.timestamp),
     },
   };

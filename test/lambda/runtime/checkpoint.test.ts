@@ -5,7 +5,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { processPartition, type PartitionDeps } from '../../../lambda/runtime/checkpoint';
+import {
+  DEAD_LETTER_MAX_PAYLOAD_BYTES,
+  processPartition,
+  type PartitionDeps,
+} from '../../../lambda/runtime/checkpoint';
 import { DataLossError } from '../../../lambda/runtime/errors';
 import type { KafkaRecord, PartitionRecords } from '../../../lambda/runtime/event';
 import type { Job } from '../../../lambda/runtime/job';
@@ -227,6 +231,22 @@ describe('processPartition: the cases of the invariant', () => {
       [2n, 'null-value'],
     ]);
     expect(letters[0]!.value_b64).toBe(Buffer.from('not a time').toString('base64'));
+  });
+
+  it('dead-letters an oversized record with a payload cut to fit a row, saying so', async () => {
+    const h = harness();
+    const part = range(0, 2);
+    const big = Buffer.alloc(1_500_000, 0x41);
+    const records = [part.records[0]!, { ...part.records[1]!, value: big }];
+    await h.run(tutorial, { ...part, records });
+    const [letter] = h.sink.rows(DEAD_LETTERS);
+    expect(letter).toMatchObject({ kafka_offset: 1n, reason: 'oversized' });
+    expect(Buffer.from(letter!.value_b64 as string, 'base64').length).toBe(DEAD_LETTER_MAX_PAYLOAD_BYTES);
+    // Base64 of the kept part stays well inside Keyspaces' 1 MB row.
+    expect((letter!.value_b64 as string).length).toBeLessThan(1_000_000);
+    expect(letter!.detail).toMatch(
+      /first 262144 of 1500000 bytes; the whole record is in Kafka at this offset/,
+    );
   });
 
   it('dead-letters a record whose write the sink refuses for good, and goes on', async () => {
