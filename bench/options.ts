@@ -49,7 +49,8 @@ bundle sizes and cold import times. Writes bench/results/<time>.json and .svg.
   --write-concurrency N    the sink's writes in flight (default: the sink's default, 64)
   --levels A,B,...         Cassandra ceiling concurrency levels (default 16,32,64,128,256)
   --ceiling-writes N       writes per ceiling level (default min(count, 100000); smoke 2000)
-  --latency-seconds S      how long the latency phase produces (default 30; smoke 4)
+  --latency-seconds S      the latency phase's measured interval (default 30; smoke 4), after a 3 s
+                           warm-up (none in smoke) and before a cool-down of one window + 2 s
   --latency-rate N         records/s of the latency phase (default: half the pipeline's throughput)
   --import-runs N          fresh processes per handler for the cold import time (default 9; smoke 3)
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts

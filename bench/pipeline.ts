@@ -43,6 +43,32 @@ export interface BatchSample {
   readonly written: number;
   readonly durationMs: number;
   readonly partitions: number;
+  /** Where the batch's time went (ms): the runner between batches (previous batch done to this invoke)... */
+  readonly gapMs: number;
+  /** ...the handler before its first row write (event parsing, checkpoint read and claim, transform)... */
+  readonly beforeWritesMs: number;
+  /** ...from the first row write issued to the last acknowledged... */
+  readonly writingMs: number;
+  /** ...and after it (the checkpoint CAS and the ledger row). */
+  readonly afterWritesMs: number;
+}
+
+/** Count and mean latency of the statements of one kind. */
+export interface StatementStats {
+  count: number;
+  totalMs: number;
+}
+
+/** The kind of a statement the pipeline sends, from its text. */
+function statementKind(query: string, rowInsert: string): string {
+  if (query === rowInsert) return 'row INSERT';
+  if (query.includes('offset_checkpoints')) {
+    if (query.startsWith('SELECT')) return 'checkpoint read (SERIAL)';
+    if (query.includes('IF NOT EXISTS')) return 'checkpoint create (LWT)';
+    return 'checkpoint CAS (LWT)';
+  }
+  if (query.includes('batch_ledger')) return 'ledger INSERT';
+  return 'other';
 }
 
 export interface PipelineOptions {
@@ -68,8 +94,11 @@ export class PipelineUnderTest {
   readonly commitLatency: Array<{ t: number; v: number }> = [];
   readonly batches: BatchSample[] = [];
   readonly warnings: string[] = [];
+  readonly statements: Record<string, StatementStats> = {};
   records = 0;
   written = 0;
+  private current = { invokeAt: 0, firstIssue: Number.POSITIVE_INFINITY, lastAck: 0 };
+  private previousDone = 0;
   startedAt = 0;
   private runner: InstanceType<RunnerClass> | undefined;
   private client: Client | undefined;
@@ -97,6 +126,10 @@ export class PipelineUnderTest {
           written: 0,
           durationMs: 0,
           partitions: Object.keys(event.records).length,
+          gapMs: 0,
+          beforeWritesMs: 0,
+          writingMs: 0,
+          afterWritesMs: 0,
         });
       };
     } else {
@@ -106,18 +139,24 @@ export class PipelineUnderTest {
         localDataCenter: endpoints.cassandraLocalDataCenter,
       });
       this.client = client;
-      const checkpoints = new CassandraCheckpointStore(client, keyspace);
-      const sink = new CassandraSinkStore(this.observed(client), keyspace, {
+      const observed = this.observed(client);
+      const checkpoints = new CassandraCheckpointStore(observed, keyspace);
+      const sink = new CassandraSinkStore(observed, keyspace, {
         ...(this.options.writeConcurrency ? { writeConcurrency: this.options.writeConcurrency } : {}),
       });
       const job = createSentReceivedJob({ timeFormat: 'iso', failOnDataLoss: false }, { topics: [topic] });
       invoke = async (event) => {
+        const invokeAt = performance.now();
+        this.current = { invokeAt, firstIssue: Number.POSITIVE_INFINITY, lastAck: 0 };
         const report: BatchReport = await runMicroBatch(job, parseMskEvent(event), {
           checkpoints,
           sink,
           log,
         });
         const doneAt = Date.now();
+        const done = performance.now();
+        const { firstIssue, lastAck } = this.current;
+        const wrote = Number.isFinite(firstIssue) && lastAck > 0;
         this.records += report.recordsIn;
         this.written += report.written;
         this.batches.push({
@@ -126,7 +165,12 @@ export class PipelineUnderTest {
           written: report.written,
           durationMs: report.durationMs,
           partitions: report.partitions.length,
+          gapMs: this.previousDone ? invokeAt - this.previousDone : 0,
+          beforeWritesMs: wrote ? firstIssue - invokeAt : done - invokeAt,
+          writingMs: wrote ? lastAck - firstIssue : 0,
+          afterWritesMs: wrote ? done - lastAck : 0,
         });
+        this.previousDone = done;
         if (this.options.trackCommits) {
           for (const records of Object.values(event.records)) {
             for (const r of records) {
@@ -151,21 +195,28 @@ export class PipelineUnderTest {
     this.startedAt = Date.now();
   }
 
-  /** The client the sink writes with, with each `sent_received` INSERT's acknowledgement timed. */
+  /** The client the stores use, with every statement timed and each `sent_received` row's acknowledgement recorded. */
   private observed(client: Client): Client {
     const insert = renderInsert(this.options.keyspace, SENT_RECEIVED, { usingTimestamp: true });
     const execute = ((query: string, params?: unknown[], options?: object) => {
+      const issued = performance.now();
       const result = client.execute(query, params, options);
-      if (query === insert && params) {
-        const timeSent = params[0] as string;
-        void result.then(
-          () => {
+      const kind = statementKind(query, insert);
+      if (kind === 'row INSERT') this.current.firstIssue = Math.min(this.current.firstIssue, issued);
+      void result.then(
+        () => {
+          const acked = performance.now();
+          const stats = (this.statements[kind] ??= { count: 0, totalMs: 0 });
+          stats.count++;
+          stats.totalMs += acked - issued;
+          if (kind === 'row INSERT' && params) {
+            this.current.lastAck = acked;
             this.ackAt.push(Date.now());
-            this.sentAt.push(sendTimeMs(timeSent));
-          },
-          () => undefined,
-        );
-      }
+            this.sentAt.push(sendTimeMs(params[0] as string));
+          }
+        },
+        () => undefined,
+      );
       return result;
     }) as Client['execute'];
     return new Proxy(client, {

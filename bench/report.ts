@@ -16,6 +16,11 @@ export interface BatchStats {
   readonly count: number;
   readonly meanRecords: number;
   readonly meanDurationMs: number;
+  /** Mean ms per batch: runner between batches, handler before the writes, writing, after the writes. */
+  readonly meanGapMs: number;
+  readonly meanBeforeWritesMs: number;
+  readonly meanWritingMs: number;
+  readonly meanAfterWritesMs: number;
 }
 
 export interface PipelineResult extends Throughput {
@@ -26,6 +31,10 @@ export interface PipelineResult extends Throughput {
   readonly verified: { readonly rows: number; readonly checkpointed: number };
   readonly timeline: ReadonlyArray<{ readonly t: number; readonly rate: number }>;
   readonly cpu: CpuUse;
+  /** CPU time per record written, µs, per process (from `cpu`). */
+  readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+  /** Per statement kind: how many, and their mean latency in ms. */
+  readonly statements: Readonly<Record<string, { readonly count: number; readonly meanMs: number }>>;
   readonly warnings: readonly string[];
 }
 
@@ -34,7 +43,10 @@ export interface LatencyResult {
   readonly seconds: number;
   readonly sent: number;
   readonly windowSeconds: number;
+  /** Records sent in the first `warmupSeconds` are not measured... */
   readonly warmupSeconds: number;
+  /** ...nor those of the `cooldownSeconds` the producer runs on after `seconds`. */
+  readonly cooldownSeconds: number;
   /** Send time to the INSERT of the record's row acknowledged by Cassandra. */
   readonly rowWrittenMs: Distribution;
   /** Send time to the record's batch done: rows written and checkpoint moved. */
@@ -60,6 +72,8 @@ export interface Target {
 export interface BenchReport {
   readonly version: 1;
   readonly mode: 'smoke' | 'full';
+  /** The run's id: its keyspace was `bench_<id>`, its topics and groups `bench-<id>-...` (all removed). */
+  readonly id: string;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly machine: MachineInfo & {
@@ -77,7 +91,12 @@ export interface BenchReport {
     readonly writeConcurrency: number | 'default';
     readonly runner: string;
   };
-  readonly cassandraCeiling: (CassandraCeiling & { readonly cpu: CpuUse }) | null;
+  readonly cassandraCeiling:
+    | (CassandraCeiling & {
+        readonly cpu: CpuUse;
+        readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+      })
+    | null;
   readonly kafkaCeiling: (KafkaCeiling & { readonly cpu: CpuUse }) | null;
   /** The event-source runner with an empty handler: what the runner itself costs over raw consumption. */
   readonly runnerEmptyHandler: (Throughput & { readonly batches: BatchStats; readonly cpu: CpuUse }) | null;
@@ -132,10 +151,15 @@ export function pct(ratio: number | null): string {
   return ratio === null || !Number.isFinite(ratio) ? 'n/a' : `${(ratio * 100).toFixed(1)}%`;
 }
 
-function cpuText(cpu: CpuUse | undefined): string {
+function cpuText(cpu: CpuUse | undefined, perRecord?: Readonly<Record<string, number>>): string {
   if (!cpu) return '';
   const parts = Object.entries(cpu.byProcess).map(([name, cores]) => `${name} ${cores.toFixed(2)}`);
-  return `${parts.join(', ')}, other ${cpu.other.toFixed(2)} (of ${cpu.machine.toFixed(2)} busy)`;
+  const text = `${parts.join(', ')}, other ${cpu.other.toFixed(2)} (of ${cpu.machine.toFixed(2)} busy)`;
+  if (!perRecord) return text;
+  const us = ['bench', 'cassandra']
+    .filter((k) => k in perRecord)
+    .map((k) => `${k} ${perRecord[k]!.toFixed(0)}`);
+  return `${text}; µs/record: ${us.join(', ')}`;
 }
 
 /** The terminal summary: one table of measures and one of targets. */
@@ -151,7 +175,7 @@ export function renderSummary(report: BenchReport): string {
       'Cassandra ceiling',
       `${fmt(c.best.rate)}/s`,
       `best at ${c.best.concurrency} in flight; ${c.levels.map((l) => `${l.concurrency}: ${fmt(l.rate)}`).join(', ')}`,
-      cpuText(c.cpu),
+      cpuText(c.cpu, c.cpuMicrosPerRecord),
     );
   }
   const k = report.kafkaCeiling;
@@ -176,8 +200,9 @@ export function renderSummary(report: BenchReport): string {
       'pipeline',
       `${fmt(p.rate)}/s`,
       `${fmt(p.records)} records in ${p.seconds.toFixed(2)} s; ${pct(p.ratioToCassandra)} of Cassandra, ${pct(p.ratioToKafka)} of Kafka; ` +
-        `${p.batches.count} batches of ${fmt(p.batches.meanRecords)} records, ${fmt(p.batches.meanDurationMs)} ms each`,
-      cpuText(p.cpu),
+        `${p.batches.count} batches of ${fmt(p.batches.meanRecords)} records, ${fmt(p.batches.meanDurationMs)} ms each ` +
+        `(runner ${fmt(p.batches.meanGapMs)} + before writes ${fmt(p.batches.meanBeforeWritesMs)} + writing ${fmt(p.batches.meanWritingMs)} + after ${fmt(p.batches.meanAfterWritesMs)} ms)`,
+      cpuText(p.cpu, p.cpuMicrosPerRecord),
     );
   }
   const l = report.latency;

@@ -29,7 +29,7 @@ import { renderChart } from './chart';
 import { cleanupKafka, createKeyspace, createTopic, dropKeyspace, retrying, runId, until } from './fixtures';
 import { measureHandlers } from './handlers';
 import { kafkaCeiling } from './kafka-ceiling';
-import { CpuSampler, machineInfo, servicePids } from './machine';
+import { CpuSampler, machineInfo, servicePids, type CpuUse } from './machine';
 import { CpuProfile } from './profile';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
@@ -48,11 +48,26 @@ import { distribution, percentileTimeline, rateTimeline } from './stats';
 
 function batchStats(batches: readonly BatchSample[]): BatchStats {
   const n = batches.length;
+  const mean = (f: (b: BatchSample) => number): number =>
+    n ? Math.round((batches.reduce((s, b) => s + f(b), 0) / n) * 10) / 10 : 0;
   return {
     count: n,
-    meanRecords: n ? Math.round(batches.reduce((s, b) => s + b.records, 0) / n) : 0,
-    meanDurationMs: n ? Math.round(batches.reduce((s, b) => s + b.durationMs, 0) / n) : 0,
+    meanRecords: Math.round(mean((b) => b.records)),
+    meanDurationMs: Math.round(mean((b) => b.durationMs)),
+    meanGapMs: mean((b) => b.gapMs),
+    meanBeforeWritesMs: mean((b) => b.beforeWritesMs),
+    meanWritingMs: mean((b) => b.writingMs),
+    meanAfterWritesMs: mean((b) => b.afterWritesMs),
   };
+}
+
+/** CPU µs per record, per process: cores × seconds / records. */
+function cpuPerRecord(cpu: CpuUse, records: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const entries: Array<[string, number]> = [...Object.entries(cpu.byProcess), ['machine', cpu.machine]];
+  for (const [name, cores] of entries)
+    out[name] = Math.round(((cores * cpu.seconds) / Math.max(1, records)) * 1e6 * 10) / 10;
+  return out;
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -139,7 +154,12 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         writesPerLevel: options.ceilingWritesPerLevel,
         onProgress: (done, detail) => progress.update(done, detail),
       });
-      cassandra = { ...result, cpu: cpu.stop() };
+      const use = cpu.stop();
+      cassandra = {
+        ...result,
+        cpu: use,
+        cpuMicrosPerRecord: cpuPerRecord(use, options.ceilingLevels.length * options.ceilingWritesPerLevel),
+      };
       progress.done(`${fmt(result.best.rate)} writes/s at ${result.best.concurrency} in flight`);
     }
 
@@ -259,6 +279,13 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           verified: { rows: verified.rows, checkpointed: Number(verified.checkpointed) },
           timeline: rateTimeline(put.ackAt, put.startedAt, 1000),
           cpu: use,
+          cpuMicrosPerRecord: cpuPerRecord(use, put.written),
+          statements: Object.fromEntries(
+            Object.entries(put.statements).map(([kind, st]) => [
+              kind,
+              { count: st.count, meanMs: Math.round((st.totalMs / Math.max(1, st.count)) * 100) / 100 },
+            ]),
+          ),
           warnings: put.warnings,
         };
       } finally {
@@ -275,7 +302,11 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         options.latencyRate ?? Math.max(1, Math.round((pipeline?.rate ?? 2000) / 2)),
         options.latencyMaxRate,
       );
-      const count = rate * options.latencySeconds;
+      // The producer runs on past the measured interval by one window and two seconds, so that the last measured
+      // records meet a steady stream: without it the final partial batch waits out its whole window, an effect of
+      // the stream ending, not of the rate.
+      const cooldownSeconds = settings.maxBatchingWindowSeconds + 2;
+      const count = rate * (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds);
       topics.push(latencyTopic);
       await createTopic(endpoints.kafkaBrokers, latencyTopic, options.partitions);
       progress.phase('latency', count);
@@ -308,7 +339,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
               Math.min(n, put.ackAt.length),
               `sent ${fmt(n)}, written ${fmt(put.ackAt.length)}`,
             ),
-          options.latencySeconds * 1000 * 3 + 60_000,
+          (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds) * 1000 * 3 + 60_000,
         );
         await until(
           'the pipeline to write every record of the latency phase',
@@ -324,19 +355,22 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       }
       let first = Infinity;
       for (const s of put.sentAt) first = Math.min(first, s);
-      const cutoff = first + options.latencyWarmupSeconds * 1000;
+      const from = first + options.latencyWarmupSeconds * 1000;
+      const to = from + options.latencySeconds * 1000;
+      const measured = (t: number): boolean => t >= from && t < to;
       const rows: Array<{ t: number; v: number }> = [];
       put.ackAt.forEach((ack, i) => {
         const s = put.sentAt[i]!;
-        if (s >= cutoff) rows.push({ t: s, v: ack - s });
+        if (measured(s)) rows.push({ t: s, v: ack - s });
       });
-      const committed = put.commitLatency.filter((c) => c.t >= cutoff).map((c) => c.v);
+      const committed = put.commitLatency.filter((c) => measured(c.t)).map((c) => c.v);
       latency = {
         rate,
         seconds: options.latencySeconds,
         sent,
         windowSeconds: settings.maxBatchingWindowSeconds,
         warmupSeconds: options.latencyWarmupSeconds,
+        cooldownSeconds,
         rowWrittenMs: roundDistribution(distribution(rows.map((r) => r.v))),
         batchCommittedMs: roundDistribution(distribution(committed)),
         batches: batchStats(put.batches),
@@ -384,6 +418,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   const report: Omit<BenchReport, 'targets' | 'files'> = {
     version: 1,
     mode: options.smoke ? 'smoke' : 'full',
+    id,
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     machine: {

@@ -1,0 +1,119 @@
+/**
+ * `npm run bench -- --smoke` against the real local services, so that the benchmark never rots: every
+ * section is measured, the numbers are sane, the JSON and the chart are written, and the run leaves nothing
+ * behind in Kafka or Cassandra. The numbers themselves are not asserted: a benchmark is not a timed test.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BenchReport } from '../../bench/report';
+import { cassandra, closeCassandra, kafka } from '../support/integration';
+
+const ROOT = join(__dirname, '..', '..');
+const HANDLERS = ['producer', 'query', 'sensor-stats', 'sent-received', 'topic-admin'];
+
+describe('npm run bench -- --smoke', () => {
+  const out = mkdtempSync(join(tmpdir(), 'microbatch-bench-test-'));
+  afterAll(async () => {
+    rmSync(out, { recursive: true, force: true });
+    await closeCassandra();
+  });
+
+  it('measures every section, writes the JSON and the chart, and cleans up after itself', async () => {
+    // The real entry point, as `npm run bench` runs it (tsx), in a process of its own.
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 110_000,
+      env: { ...process.env, FORCE_COLOR: '0' },
+    });
+    expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({
+      status: 0,
+      stderr: '',
+    });
+    // The terminal table and the targets.
+    expect(run.stdout).toMatch(/\| measure\s+\| value/);
+    expect(run.stdout).toMatch(/Cassandra ceiling/);
+    expect(run.stdout).toMatch(/p99 latency: <= window \+ 250 ms/);
+
+    const jsonFile = /JSON:\s+(\S+)/.exec(run.stdout)?.[1];
+    const chartFile = /Chart:\s+(\S+)/.exec(run.stdout)?.[1];
+    expect(jsonFile && chartFile).toBeTruthy();
+    const report = JSON.parse(readFileSync(join(ROOT, jsonFile!), 'utf8')) as BenchReport;
+    expect(report.mode).toBe('smoke');
+    expect(report.files.json).toBe(join(out, jsonFile!.split('/').pop()!));
+
+    // 1. Cassandra ceiling: every level measured, the best is the fastest.
+    const c = report.cassandraCeiling!;
+    expect(c.levels.length).toBeGreaterThanOrEqual(3);
+    for (const level of c.levels) expect(level.rate).toBeGreaterThan(0);
+    expect(c.best.rate).toBe(Math.max(...c.levels.map((l) => l.rate)));
+
+    // 2. Kafka ceiling and the runner alone read every record.
+    expect(report.kafkaCeiling!.records).toBeGreaterThanOrEqual(report.settings.count);
+    expect(report.kafkaCeiling!.rate).toBeGreaterThan(0);
+    expect(report.runnerEmptyHandler!.records).toBe(report.settings.count);
+
+    // 3. The pipeline wrote every record exactly once, checkpoints included, and its ratios are sane.
+    const p = report.pipeline!;
+    expect(p.records).toBe(report.settings.count);
+    expect(p.verified).toEqual({ rows: report.settings.count, checkpointed: report.settings.count });
+    expect(p.rate).toBeGreaterThan(0);
+    expect(p.ratioToCassandra).toBeGreaterThan(0);
+    expect(p.ratioToKafka).toBeGreaterThan(0);
+    expect(p.ratioToKafka!).toBeLessThanOrEqual(1.5);
+    expect(p.batches.count).toBeGreaterThan(0);
+    expect(p.statements['row INSERT']?.count).toBe(report.settings.count);
+    expect(p.cpu.seconds).toBeGreaterThan(0);
+
+    // 4. Latency: every produced record was written, the percentiles are ordered.
+    const l = report.latency!;
+    expect(l.sent).toBeGreaterThan(0);
+    const d = l.rowWrittenMs;
+    expect(d.count).toBeGreaterThan(0);
+    expect(d.p50).toBeGreaterThan(0);
+    expect(d.p50).toBeLessThanOrEqual(d.p95);
+    expect(d.p95).toBeLessThanOrEqual(d.p99);
+    expect(d.p99).toBeLessThanOrEqual(d.max);
+    expect(l.batchCommittedMs.p50).toBeGreaterThanOrEqual(d.p50);
+
+    // 5. Every handler bundled, under the budget, importable.
+    expect(report.handlers!.handlers.map((h) => h.handler)).toEqual(HANDLERS);
+    for (const h of report.handlers!.handlers) {
+      expect(h.bytes).toBeGreaterThan(100_000);
+      expect(h.importMs).toBeGreaterThan(0);
+      expect(h.exportsHandler).toBe(true);
+    }
+
+    // 6. The targets, and the chart.
+    expect(report.targets.map((t) => t.name)).toEqual([
+      'pipeline throughput',
+      'p99 latency',
+      ...HANDLERS.map((h) => `bundle ${h}`),
+    ]);
+    expect(existsSync(join(ROOT, chartFile!))).toBe(true);
+    const svg = readFileSync(join(ROOT, chartFile!), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toMatch(/Pipeline: rows written per second/);
+    expect(svg).toMatch(/Latency, send to row written/);
+
+    // Nothing left behind: the run's keyspace, topics and groups are gone.
+    const client = await cassandra();
+    const keyspaces = await client.execute('SELECT keyspace_name FROM system_schema.keyspaces');
+    expect(keyspaces.rows.map((r) => r.get('keyspace_name') as string)).not.toContain(`bench_${report.id}`);
+    const admin = kafka().admin();
+    await admin.connect();
+    try {
+      const left = (await admin.listTopics()).filter((t) => t.startsWith(`bench-${report.id}-`));
+      expect(left).toEqual([]);
+      const groups = (await admin.listGroups()).groups.filter((g) =>
+        g.groupId.startsWith(`bench-${report.id}-`),
+      );
+      expect(groups).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+});
