@@ -102,6 +102,8 @@ export function recordBytes(record: KafkaRecord): number {
  */
 export class MicroBatcher {
   private readonly buffer: Buffered[] = [];
+  /** The bytes of every buffered record: kept as a running total, so no wake-up sums the whole buffer. */
+  private bufferedBytes = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -119,7 +121,11 @@ export class MicroBatcher {
   enqueue(records: readonly KafkaRecord[]): Promise<bigint | undefined> {
     return new Promise((resolve) => {
       const waiter: Waiter = { remaining: records.length, lastDone: undefined, resolve };
-      for (const record of records) this.buffer.push({ record, waiter, bytes: recordBytes(record) });
+      for (const record of records) {
+        const bytes = recordBytes(record);
+        this.buffer.push({ record, waiter, bytes });
+        this.bufferedBytes += bytes;
+      }
       this.wake?.();
     });
   }
@@ -131,12 +137,7 @@ export class MicroBatcher {
   async next(stopped: () => boolean): Promise<Buffered[]> {
     while (!this.buffer.length && !stopped()) await this.sleep(250);
     const windowEnd = Date.now() + this.windowMs;
-    while (
-      !stopped() &&
-      this.buffer.length < this.batchSize &&
-      this.fits(this.buffer.length) &&
-      Date.now() < windowEnd
-    ) {
+    while (!stopped() && this.buffer.length < this.batchSize && this.fits() && Date.now() < windowEnd) {
       await this.sleep(Math.min(250, windowEnd - Date.now()));
     }
     // A stop while a batch is still being collected abandons it: nothing of it was sent or committed, so
@@ -145,10 +146,22 @@ export class MicroBatcher {
     return this.take();
   }
 
-  private fits(count: number): boolean {
-    let bytes = this.envelopeBytes;
-    for (let i = 0; i < count; i++) bytes += this.buffer[i]!.bytes;
-    return bytes <= this.maxPayloadBytes;
+  /**
+   * Back-pressure for the fetcher: waits while the buffer holds two batches' worth (in records or bytes), so the
+   * next batch is already fetched when the current one is handled, and memory stays bounded.
+   */
+  async waitForRoom(stopped: () => boolean): Promise<void> {
+    while (
+      !stopped() &&
+      (this.buffer.length >= 2 * this.batchSize || this.bufferedBytes >= 2 * this.maxPayloadBytes)
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** Whether the whole buffer fits in one event. */
+  private fits(): boolean {
+    return this.envelopeBytes + this.bufferedBytes <= this.maxPayloadBytes;
   }
 
   private take(): Buffered[] {
@@ -165,7 +178,9 @@ export class MicroBatcher {
     // A single record over the cap still goes alone, so that it reaches the on-failure path instead of
     // blocking its partition forever.
     if (n === 0 && this.buffer.length) n = 1;
-    return this.buffer.splice(0, n);
+    const taken = this.buffer.splice(0, n);
+    for (const item of taken) this.bufferedBytes -= item.bytes;
+    return taken;
   }
 
   /** Marks records as handled (processed or sent to the on-failure destination). */
@@ -178,6 +193,7 @@ export class MicroBatcher {
 
   /** Releases every waiter without handling its records: they stay uncommitted and come back on restart. */
   abandon(): void {
+    this.bufferedBytes = 0;
     for (const { waiter } of this.buffer.splice(0)) {
       if (waiter.remaining > 0) {
         waiter.remaining = 0;
@@ -229,7 +245,7 @@ export class EventSourceRunner {
     });
     this.consumer = this.kafka.consumer({
       groupId: options.source.consumerGroupId,
-      // Each partition's fetch waits until its records are handled, so keep each fetch about one batch.
+      // About one batch per partition fetch; the batcher's back-pressure bounds what waits in memory.
       maxBytesPerPartition: Math.min(options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES, 6 * 1024 * 1024),
     });
     this.eventSourceArn = `arn:local:kafka:${options.brokers.join(',')}:group/${options.source.consumerGroupId}`;
@@ -283,11 +299,15 @@ export class EventSourceRunner {
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         if (!batch.messages.length || this.stopping) return;
         const records = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
-        // The group coordinator must keep hearing from us while the records wait for their batch.
+        // Hand the records over and let kafkajs fetch on while they wait for their batch: the event source
+        // mapping keeps polling during its window too. `resolveOffset` only moves kafkajs's fetch position;
+        // offsets are committed by `commit()`, after the handler succeeded (autoCommit is off).
+        void this.batcher.enqueue(records);
+        resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+        // Back-pressure: the coordinator must keep hearing from us while we wait for room.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), 3000);
         try {
-          const last = await this.batcher.enqueue(records);
-          if (last !== undefined) resolveOffset(last.toString());
+          await this.batcher.waitForRoom(() => this.stopping);
         } finally {
           clearInterval(beat);
         }
