@@ -8,7 +8,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../lib/config';
 import { renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';
-import { ensureSchema } from '../local/setup';
+import { ensureSchema, ensureTopics } from '../local/setup';
 
 export function runId(): string {
   return randomUUID().replace(/-/g, '').slice(0, 10);
@@ -40,16 +40,7 @@ export async function createTopic(
   topic: string,
   partitions: number,
 ): Promise<void> {
-  const admin = kafkaClient(brokers, 'microbatch-bench').admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(brokers, [{ topic, partitions }]);
 }
 
 /** Deletes what a run created in Kafka; a failure is reported, never thrown (the numbers are what matter). */

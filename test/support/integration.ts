@@ -10,7 +10,7 @@ import { onTestFinished } from 'vitest';
 import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../lib/config';
 import { createCassandraClient } from '../../lambda/runtime/cassandra-client';
 import { resolveEndpoints } from '../../local/services';
-import { ensureSchema } from '../../local/setup';
+import { ensureSchema, ensureTopics } from '../../local/setup';
 
 export const endpoints = resolveEndpoints();
 
@@ -58,16 +58,7 @@ export function kafka(): Kafka {
 /** A topic of its own, deleted when the test ends. */
 export async function freshTopic(partitions = 3): Promise<string> {
   const topic = uniqueName('it-');
-  const admin = kafka().admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [{ topic, numPartitions: partitions, replicationFactor: 1 }],
-    });
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(endpoints.kafkaBrokers, [{ topic, partitions }]);
   onTestFinished(async () => {
     const cleanup = kafka().admin();
     await cleanup.connect();
