@@ -1,0 +1,71 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { emfReporter } from '../../../lambda/runtime/metrics';
+import type { BatchReport } from '../../../lambda/runtime/batch';
+
+const report: BatchReport = {
+  job: 'sent-received',
+  batchId: 'b-1',
+  startedAt: new Date('2026-05-21T02:20:05Z'),
+  durationMs: 42,
+  recordsIn: 10,
+  written: 7,
+  duplicates: 1,
+  deadLettered: 2,
+  late: 1,
+  lost: 0n,
+  offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 5n, untilOffset: 15n }],
+  watermarkMs: Date.parse('2026-05-21T02:20:00Z'),
+  partitions: [],
+};
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('emfReporter', () => {
+  it('writes one EMF line with the batch figures under the job dimension', () => {
+    // Prepare: Powertools writes EMF to stdout, one JSON object per flush.
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(chunk.toString());
+      return true;
+    });
+
+    // Act
+    emfReporter({ namespace: 'MicroBatchTest', serviceName: 'sent-received' })(report);
+
+    // Assess
+    const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => '_aws' in l)!;
+    const directive = (
+      emf._aws as {
+        CloudWatchMetrics: Array<{
+          Namespace: string;
+          Dimensions: string[][];
+          Metrics: Array<{ Name: string; Unit: string }>;
+        }>;
+      }
+    ).CloudWatchMetrics[0]!;
+    expect(directive.Namespace).toBe('MicroBatchTest');
+    expect(directive.Dimensions[0]).toContain('job');
+    expect(directive.Metrics.map((m) => m.Name)).toEqual(
+      expect.arrayContaining([
+        'RecordsIn',
+        'RecordsWritten',
+        'Duplicates',
+        'DeadLettered',
+        'Late',
+        'Lost',
+        'BatchDuration',
+        'WatermarkDelay',
+      ]),
+    );
+    expect(emf).toMatchObject({
+      job: 'sent-received',
+      RecordsIn: 10,
+      RecordsWritten: 7,
+      Duplicates: 1,
+      DeadLettered: 2,
+      Late: 1,
+      BatchDuration: 42,
+      WatermarkDelay: 5000,
+    });
+  });
+});
