@@ -182,6 +182,11 @@ export function parseMskEvent(event: unknown): MicroBatch {
   };
 }
 
+/** Headers as the MSK event carries them: one `{name: bytes}` object each, bytes signed as Java's. */
+export function mskHeaders(headers: readonly KafkaHeader[]): Array<Record<string, number[]>> {
+  return headers.map((h) => ({ [h.key]: [...h.value].map((b) => (b > 127 ? b - 256 : b)) }));
+}
+
 /** Serialises records back into the MSK event format: what the local runner sends and the fixtures hold. */
 export function toMskEvent(
   records: readonly KafkaRecord[],
@@ -198,7 +203,7 @@ export function toMskEvent(
       timestampType: r.timestampType as 'CREATE_TIME' | 'LOG_APPEND_TIME',
       key: r.key === null ? (undefined as unknown as string) : r.key.toString('base64'),
       value: r.value === null ? (undefined as unknown as string) : r.value.toString('base64'),
-      headers: r.headers.map((h) => ({ [h.key]: [...h.value].map((b) => (b > 127 ? b - 256 : b)) })),
+      headers: mskHeaders(r.headers),
     });
   }
   return {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { MicroBatcher, recordBytes, toKafkaRecord } from '../../local/runner';
 import { eventPayloadBytes, toMskEvent, type KafkaRecord } from '../../lambda/runtime/event';
 
@@ -71,6 +72,40 @@ describe('MicroBatcher', () => {
 });
 
 describe('recordBytes', () => {
+  it('equals what the record adds to a serialised MSK event, for any record', () => {
+    const envelope = (records: KafkaRecord[]) =>
+      eventPayloadBytes(toMskEvent(records, { eventSourceArn: 'arn', bootstrapServers: 'b' }));
+    fc.assert(
+      fc.property(
+        fc.record({
+          topic: fc.constantFrom('test', 'sensor-readings', 'ü-topic', 'a"b'),
+          partition: fc.nat({ max: 1000 }),
+          offset: fc.bigInt({ min: 0n, max: 2n ** 53n - 1n }),
+          timestamp: fc.nat({ max: 2 ** 45 }),
+          timestampType: fc.constantFrom('CREATE_TIME', 'LOG_APPEND_TIME'),
+          key: fc.option(
+            fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)),
+            { nil: null },
+          ),
+          value: fc.option(
+            fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+            { nil: null },
+          ),
+          headers: fc.array(
+            fc.record({
+              key: fc.string({ maxLength: 8 }),
+              value: fc.uint8Array({ maxLength: 6 }).map((a) => Buffer.from(a)),
+            }),
+            { maxLength: 3 },
+          ),
+        }),
+        (record) => {
+          expect(recordBytes(record)).toBe(envelope([record]) - envelope([]));
+        },
+      ),
+    );
+  });
+
   it('adds up, with the envelope, to the size of the MSK event', () => {
     const records = [rec(0, 0, 12), rec(0, 1, 300), rec(1, 0, 7)];
     const event = toMskEvent(records, { eventSourceArn: 'arn', bootstrapServers: 'b' });
