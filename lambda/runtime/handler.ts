@@ -62,24 +62,24 @@ async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime>
 export type JobFactory = (config: PipelineConfig) => Job;
 
 export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => Promise<void> {
-  let runtime: Promise<Runtime> | undefined;
-  let job: Job | undefined;
+  let setup: Promise<{ job: Job; runtime: Runtime }> | undefined;
   return async (event: unknown) => {
     const batch = parseMskEvent(event);
-    if (!job) {
-      job = typeof jobOrFactory === 'function' ? jobOrFactory(configFromEnv()) : jobOrFactory;
-    }
-    const current = job;
-    // One client per execution environment; a failed start is forgotten so the next invocation tries again.
-    runtime ??= createRuntime(current, configFromEnv()).catch((error: unknown) => {
-      runtime = undefined;
+    // One config read and one client per execution environment; a failed start is forgotten, so the next
+    // invocation tries again.
+    setup ??= (async () => {
+      const config = configFromEnv();
+      const job = typeof jobOrFactory === 'function' ? jobOrFactory(config) : jobOrFactory;
+      return { job, runtime: await createRuntime(job, config) };
+    })().catch((error: unknown) => {
+      setup = undefined;
       throw error;
     });
-    const rt = await runtime;
-    await runMicroBatch(current, batch, {
-      checkpoints: rt.checkpoints,
-      sink: rt.sink,
-      onReport: rt.onReport,
+    const { job, runtime } = await setup;
+    await runMicroBatch(job, batch, {
+      checkpoints: runtime.checkpoints,
+      sink: runtime.sink,
+      onReport: runtime.onReport,
     });
   };
 }
