@@ -197,7 +197,7 @@ export class PipelineUnderTest {
 
   /** The client the stores use, with every statement timed and each `sent_received` row's acknowledgement recorded. */
   private observed(client: Client): Client {
-    const insert = renderInsert(this.options.keyspace, SENT_RECEIVED, { usingTimestamp: true });
+    const insert = renderInsert(this.options.keyspace, SENT_RECEIVED);
     const execute = ((query: string, params?: unknown[], options?: object) => {
       const issued = performance.now();
       const result = client.execute(query, params, options);

@@ -5,7 +5,8 @@
  *
  * Every table: on-demand capacity (no provisioned-capacity surprises), point-in-time recovery as configured
  * (on by default), encryption at rest with the AWS owned key (explicit, so it is visible in the template), the
- * default TTL from the config, and client-side timestamps where the schema writes `USING TIMESTAMP`.
+ * and the default TTL from the config. No client-side timestamps: Keyspaces accepts them only near the current
+ * time, so the runtime never writes `USING TIMESTAMP` (see schema/tables.ts).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-table.html
  *
  * IAM: `cassandra:Select` and `cassandra:Modify` on table ARNs
@@ -177,8 +178,6 @@ export class KeyspacesSchema extends Construct {
         pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
         encryptionSpecification: { encryptionType: 'AWS_OWNED_KMS_KEY' },
         defaultTimeToLive: ttl > 0 ? ttl : undefined,
-        // Only ever true: Keyspaces cannot turn client-side timestamps off once on.
-        clientSideTimestampsEnabled: def.clientSideTimestamps ? true : undefined,
       });
       table.applyRemovalPolicy(removal);
       table.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;

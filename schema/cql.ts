@@ -63,27 +63,38 @@ export function renderCreateTable(keyspace: string, table: TableDef, options: Re
   }
   const ttl = options.ttlSeconds ?? table.defaultTtlSeconds;
   if (ttl > 0) withClauses.push(`default_time_to_live = ${ttl}`);
-  if (options.target === 'keyspaces') {
-    const props: string[] = [];
-    if (table.clientSideTimestamps) props.push("'client_side_timestamps': {'status': 'enabled'}");
-    if (ttl > 0) props.push("'ttl': {'status': 'enabled'}");
-    if (props.length) withClauses.push(`custom_properties = {${props.join(', ')}}`);
-  }
+  if (options.target === 'keyspaces' && ttl > 0)
+    withClauses.push("custom_properties = {'ttl': {'status': 'enabled'}}");
   return (
     `CREATE TABLE IF NOT EXISTS ${qualified(keyspace, table)} (\n${[...columns, primaryKey].join(',\n')}\n)` +
     (withClauses.length ? ` WITH ${withClauses.join(' AND ')}` : '')
   );
 }
 
-/** A prepared upsert of every column, optionally `USING TIMESTAMP ?` (bound last). */
+/** A prepared upsert of every column; `ifNotExists` makes it a compare-and-set that only creates. */
 export function renderInsert(
   keyspace: string,
   table: TableDef,
-  options: { usingTimestamp: boolean },
+  options: { ifNotExists?: boolean } = {},
 ): string {
   const names = table.columns.map((c) => col(c.name));
-  const using = options.usingTimestamp ? ' USING TIMESTAMP ?' : '';
-  return `INSERT INTO ${qualified(keyspace, table)} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})${using}`;
+  return (
+    `INSERT INTO ${qualified(keyspace, table)} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')})` +
+    (options.ifNotExists ? ' IF NOT EXISTS' : '')
+  );
+}
+
+/**
+ * A compare-and-set update of every regular column, by full primary key, applied only if `ifColumn` still
+ * holds the expected value. Binds the regular columns, then the key columns, then the expected value.
+ */
+export function renderCompareAndSet(keyspace: string, table: TableDef, ifColumn: string): string {
+  const keys = keyColumns(table);
+  const sets = regularColumns(table).map((c) => `${col(c.name)} = ?`);
+  return (
+    `UPDATE ${qualified(keyspace, table)} SET ${sets.join(', ')} WHERE ${keys.map((k) => `${col(k)} = ?`).join(' AND ')} ` +
+    `IF ${col(ifColumn)} = ?`
+  );
 }
 
 /** The key columns, in primary-key order. */

@@ -1,6 +1,12 @@
 /**
  * The one definition of every table the pipeline uses.
  *
+ * No table uses client-side timestamps (`USING TIMESTAMP`): Keyspaces accepts them only within two days before
+ * and five minutes after the current time, so a write time derived from anything but the clock cannot be
+ * replayed there. Idempotence comes from pinned values and compare-and-set instead (see
+ * lambda/runtime/checkpoint.ts).
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/client-side-timestamps-how-to-queries.html
+ *
  * Plain data with no CDK or driver imports: the CDK stacks build `AWS::Cassandra::Table` from it, the local
  * setup renders its CQL DDL (see `cql.ts`), and the handlers prepare their statements from the same column
  * lists. Change a table here and all three follow.
@@ -33,13 +39,6 @@ export interface TableDef {
    * Default time to live in seconds; 0 keeps rows forever. The config can override it per table.
    */
   readonly defaultTtlSeconds: number;
-  /**
-   * Whether writes carry `USING TIMESTAMP`. The sink tables do, so that a replayed write is byte-identical to
-   * the first one and a stale writer can never overwrite a newer state (see lambda/runtime/checkpoint.ts).
-   * Keyspaces accepts `USING TIMESTAMP` only on tables created with client-side timestamps on.
-   * https://docs.aws.amazon.com/keyspaces/latest/devguide/client-side-timestamps-how-it-works.html
-   */
-  readonly clientSideTimestamps: boolean;
 }
 
 const DAY = 24 * 60 * 60;
@@ -55,7 +54,6 @@ export const SENT_RECEIVED: TableDef = {
   partitionKey: ['time_sent'],
   clustering: [],
   defaultTtlSeconds: 0,
-  clientSideTimestamps: true,
 };
 
 /**
@@ -91,7 +89,6 @@ export const SENSOR_STATS: TableDef = {
     { name: 'kafka_partition', order: 'ASC' },
   ],
   defaultTtlSeconds: 30 * DAY,
-  clientSideTimestamps: true,
 };
 
 /** The offset checkpoint: the next offset to read, per (job, topic, partition). Only ever changed by LWT. */
@@ -116,7 +113,6 @@ export const OFFSET_CHECKPOINTS: TableDef = {
   partitionKey: ['job', 'topic', 'kafka_partition'],
   clustering: [],
   defaultTtlSeconds: 0,
-  clientSideTimestamps: false,
 };
 
 /** One row per micro-batch: what the status CLI and the status page read. */
@@ -143,7 +139,6 @@ export const BATCH_LEDGER: TableDef = {
     { name: 'batch_id', order: 'ASC' },
   ],
   defaultTtlSeconds: 30 * DAY,
-  clientSideTimestamps: false,
 };
 
 /** Records that could not be applied, with the reason. Keyed by offset, so a replay rewrites the same row. */
@@ -164,7 +159,6 @@ export const DEAD_LETTERS: TableDef = {
   partitionKey: ['job', 'topic', 'kafka_partition'],
   clustering: [{ name: 'kafka_offset', order: 'ASC' }],
   defaultTtlSeconds: 0,
-  clientSideTimestamps: true,
 };
 
 export const TABLES = [SENT_RECEIVED, SENSOR_STATS, OFFSET_CHECKPOINTS, BATCH_LEDGER, DEAD_LETTERS] as const;

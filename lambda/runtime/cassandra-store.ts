@@ -15,7 +15,17 @@
  *   the event source.
  */
 import { errors, types, type Client } from 'cassandra-driver';
-import { BATCH_LEDGER, OFFSET_CHECKPOINTS, col, qualified, renderInsert, type TableDef } from '../../schema';
+import {
+  BATCH_LEDGER,
+  OFFSET_CHECKPOINTS,
+  col,
+  keyColumns,
+  qualified,
+  regularColumns,
+  renderCompareAndSet,
+  renderInsert,
+  type TableDef,
+} from '../../schema';
 import { SinkError } from './errors';
 import {
   partialId,
@@ -42,15 +52,29 @@ const RETRIABLE_CODES = new Set([
   0x1500, // write failure
 ]);
 
+/**
+ * What to do about a driver error:
+ * - `retry`: transient. Timeouts, overload, unavailability, and any error that is not a server response (a
+ *   socket closed mid-request, a connection reset): retried with backoff, then the batch fails and is retried.
+ * - `record`: the server refused this statement's values (an invalid request that is not about the schema):
+ *   the record goes to the dead letters.
+ * - `fatal`: configuration (credentials, permissions, a missing table or keyspace, a syntax error): the batch
+ *   fails and is retried once it is fixed. Never dead-letter a whole stream because a permission is missing.
+ */
+export type DriverErrorKind = 'retry' | 'record' | 'fatal';
+
+const SCHEMA_PROBLEM = /unconfigured table|does not exist|undefined column|unknown (identifier|keyspace)/i;
+
+export function classifyDriverError(error: unknown): DriverErrorKind {
+  if (error instanceof errors.AuthenticationError) return 'fatal';
+  if (!(error instanceof errors.ResponseError)) return 'retry';
+  if (RETRIABLE_CODES.has(error.code)) return 'retry';
+  if (error.code === 0x2200 && !SCHEMA_PROBLEM.test(error.message)) return 'record';
+  return 'fatal';
+}
+
 export function isRetriableDriverError(error: unknown): boolean {
-  if (
-    error instanceof errors.OperationTimedOutError ||
-    error instanceof errors.NoHostAvailableError ||
-    error instanceof errors.BusyConnectionError
-  ) {
-    return true;
-  }
-  return error instanceof errors.ResponseError && RETRIABLE_CODES.has(error.code);
+  return classifyDriverError(error) === 'retry';
 }
 
 export interface RetryPolicy {
@@ -61,7 +85,10 @@ export interface RetryPolicy {
 
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, baseDelayMs: 50, maxDelayMs: 2000 };
 
-/** Runs `fn`, retrying retriable driver errors with full-jitter exponential backoff. */
+/**
+ * Runs `fn`, retrying transient driver errors with full-jitter exponential backoff. What it throws is a
+ * `SinkError` whose `retriable` says whether the batch should fail (true) or the record be dead-lettered (false).
+ */
 export async function withRetry<T>(
   what: string,
   fn: () => Promise<T>,
@@ -71,12 +98,18 @@ export async function withRetry<T>(
     try {
       return await fn();
     } catch (error) {
-      if (!isRetriableDriverError(error))
-        throw new SinkError(`${what} failed: ${(error as Error).message}`, false, { cause: error });
+      const kind = classifyDriverError(error);
+      const message = (error as Error).message;
+      if (kind === 'record') throw new SinkError(`${what} was refused: ${message}`, false, { cause: error });
+      if (kind === 'fatal') {
+        throw new SinkError(
+          `${what} failed: ${message}. Fix the configuration; the batch will be retried.`,
+          true,
+          { cause: error },
+        );
+      }
       if (attempt >= policy.attempts)
-        throw new SinkError(`${what} failed after ${attempt} attempts: ${(error as Error).message}`, true, {
-          cause: error,
-        });
+        throw new SinkError(`${what} failed after ${attempt} attempts: ${message}`, true, { cause: error });
       const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
       await new Promise((resolve) => setTimeout(resolve, Math.random() * cap));
     }
@@ -115,10 +148,17 @@ export class CassandraCheckpointStore implements CheckpointStore {
   private readonly where = `WHERE ${col('job')} = ? AND ${col('topic')} = ? AND ${col('kafka_partition')} = ?`;
   private readonly table: string;
 
+  /**
+   * @param readConsistency how the checkpoint is read. SERIAL on Cassandra, so an in-flight compare-and-set is
+   *   never missed. Keyspaces accepts only ONE, LOCAL_ONE and LOCAL_QUORUM for reads, and its LOCAL_QUORUM
+   *   reads reflect every write acknowledged before them, lightweight transactions included.
+   *   https://docs.aws.amazon.com/keyspaces/latest/devguide/consistency.html
+   */
   constructor(
     private readonly client: Client,
     keyspace: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
+    private readonly readConsistency: number = types.consistencies.localSerial,
   ) {
     this.table = qualified(keyspace, OFFSET_CHECKPOINTS);
   }
@@ -130,8 +170,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
         this.client.execute(
           `SELECT next_offset, watermark_ms, claim_id, claim_until, claim_time FROM ${this.table} ${this.where}`,
           refParams(ref),
-          // SERIAL: a read that sees any in-flight compare-and-set, so the protocol never acts on a stale row.
-          { consistency: types.consistencies.localSerial },
+          { consistency: this.readConsistency },
         ),
       this.retry,
     );
@@ -210,13 +249,16 @@ export class CassandraSinkStore implements SinkStore {
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
-  private insertFor(table: TableDef): string {
-    let cql = this.inserts.get(table.name);
-    if (!cql)
-      this.inserts.set(
-        table.name,
-        (cql = renderInsert(this.keyspace, table, { usingTimestamp: table.clientSideTimestamps })),
-      );
+  private statement(kind: 'insert' | 'create' | 'cas', table: TableDef): string {
+    const id = `${kind}:${table.name}`;
+    let cql = this.inserts.get(id);
+    if (!cql) {
+      cql =
+        kind === 'cas'
+          ? renderCompareAndSet(this.keyspace, table, 'covered_offset')
+          : renderInsert(this.keyspace, table, { ifNotExists: kind === 'create' });
+      this.inserts.set(id, cql);
+    }
     return cql;
   }
 
@@ -226,11 +268,11 @@ export class CassandraSinkStore implements SinkStore {
       this.concurrency,
       async (write): Promise<RejectedWrite | undefined> => {
         const params: unknown[] = write.table.columns.map((c) => write.values[c.name] ?? null);
-        if (write.table.clientSideTimestamps) params.push(write.writeTimestamp);
         try {
+          // Idempotent by construction (the same values on every attempt), so the driver may retry it too.
           await withRetry(
             `writing ${write.table.name}`,
-            () => this.client.execute(this.insertFor(write.table), params),
+            () => this.client.execute(this.statement('insert', write.table), params, { isIdempotent: true }),
             this.retry,
           );
           return undefined;
@@ -274,6 +316,39 @@ export class CassandraSinkStore implements SinkStore {
     return out;
   }
 
+  async compareAndSetPartial(
+    table: TableDef,
+    row: Readonly<Record<string, unknown>>,
+    expectedCovered: bigint | null,
+  ): Promise<boolean> {
+    const value = (c: string) => row[c] ?? null;
+    const [cql, params] =
+      expectedCovered === null
+        ? [this.statement('create', table), table.columns.map((c) => value(c.name))]
+        : [
+            this.statement('cas', table),
+            [
+              ...regularColumns(table).map((c) => value(c.name)),
+              ...keyColumns(table).map(value),
+              expectedCovered,
+            ],
+          ];
+    try {
+      return (
+        await withRetry(`folding a ${table.name} partial`, () => this.client.execute(cql, params), {
+          ...this.retry,
+          attempts: 1,
+        })
+      ).wasApplied();
+    } catch (error) {
+      // A compare-and-set that timed out may or may not have applied: report "not applied", and the caller
+      // re-reads the partial and decides from what is really there.
+      if (error instanceof SinkError && error.retriable && classifyDriverError(error.cause) === 'retry')
+        return false;
+      throw error;
+    }
+  }
+
   async recordBatch(entry: LedgerEntry): Promise<void> {
     const values: Record<string, unknown> = {
       job: entry.job,
@@ -295,7 +370,7 @@ export class CassandraSinkStore implements SinkStore {
       'writing the batch ledger',
       () =>
         this.client.execute(
-          this.insertFor(BATCH_LEDGER),
+          this.statement('insert', BATCH_LEDGER),
           BATCH_LEDGER.columns.map((c) => values[c.name] ?? null),
         ),
       this.retry,

@@ -21,32 +21,34 @@
  * 4. No open claim: CAS one in, `[C.next, end)` with `time = now`. An open claim is used as it is, whoever
  *    made it: its time is the one every attempt at those offsets must use.
  * 5. Compute the effects of the records in `[C.next, min(claim_until, end))`. They are a pure function of the
- *    records, the claim time, the stored watermark and (for windows) the stored partials, so every attempt at
- *    the same offsets computes the same rows.
- * 6. Write them, each with `USING TIMESTAMP` derived from its offset: a repeat write is byte-identical, and
- *    a window partial is written with the last offset it covers, so a stale partial can never overwrite a newer
- *    one (last write wins by timestamp, not by arrival).
+ *    records, the claim time and the stored watermark, so every attempt at the same offsets computes the same
+ *    rows, and a repeated upsert of them changes nothing.
+ * 6. Write them. A window partial is a compare-and-set on its `covered_offset` (the last offset folded into
+ *    it): read it, fold only the readings above that offset, write only if it still covers what was read, and
+ *    otherwise read again. So a partial never folds a reading twice and a stale partial never overwrites a
+ *    newer one. (Not write timestamps: Keyspaces accepts client timestamps only near the current time.)
  * 7. CAS the checkpoint from `(C.next, claim_id)` to `(stop, watermark)`, closing the claim when `stop` reaches
  *    it. If the CAS fails, someone else moved the checkpoint: go to 1.
  *
  * ## Why it holds
  * - *Same batch twice, overlapping batches:* records below `C.next` are skipped (step 2 and the filter in 5).
  * - *Crash after the effects, before the checkpoint:* the claim is still open, so the retry recomputes the
- *   same rows with the same claim time and rewrites them with the same timestamps: no visible change.
+ *   same rows with the same claim time and upserts them again: no visible change. Its window partials find
+ *   their readings already covered and fold nothing.
  * - *Crash in the middle of the effects:* the same; the rewrite completes the half-written set.
  * - *Crash after the claim, before any effect:* the retry finds the claim and uses its time.
  * - *Two invocations at once:* only one claim can be CASed in over a given `next`; the other reads it and uses
  *   the same time, so both write the same rows. Only one commit CAS over `(C.next, claim_id)` can succeed; the
- *   loser re-reads and finds its records below `next` (or continues after them). Window partials written by
- *   both carry their covered offset as write timestamp, so the larger coverage wins in any order, and a
- *   partial never folds a record at or below its own covered offset.
+ *   loser re-reads and finds its records below `next` (or continues after them). Window partials are
+ *   compare-and-set on their covered offset, which only grows: of two writers folding the same readings, the
+ *   second finds them covered.
  * - *Effects never diverge from the checkpoint:* effects are written before the checkpoint moves, and any
  *   effect written without its checkpoint is rewritten identically by the next attempt (the claim stays open
  *   until the checkpoint passes it).
  * - *Late records:* lateness is decided by the running watermark over the offset sequence, stored with the
  *   checkpoint, so a replay decides it the same way whatever the batch boundaries.
  *
- * Keyspaces supports LWT and client-side timestamps (the sink tables enable them; see `schema/tables.ts`).
+ * Keyspaces supports the lightweight transactions this needs.
  * https://docs.aws.amazon.com/keyspaces/latest/devguide/functional-differences.html#functional-differences.light-transactions
  */
 import { DataLossError, ContentionError, RecordError, SinkError } from './errors';
@@ -103,6 +105,8 @@ export interface PartitionOutcome {
 
 interface Effects {
   readonly writes: SinkWrite[];
+  /** Window jobs: the readings to fold, per partial. */
+  readonly partials?: ReadonlyMap<string, PartialReadings>;
   readonly written: number;
   readonly deadLettered: number;
   readonly late: number;
@@ -180,32 +184,44 @@ export async function processPartition(
     const effects =
       job.kind === 'transform'
         ? transformEffects(job, pending, claim.time, checkpoint.watermarkMs)
-        : await windowEffects(job, part, pending, checkpoint.watermarkMs, deps.sink);
+        : windowEffects(job, pending, checkpoint.watermarkMs);
 
-    const rejected = await deps.sink.write(effects.writes);
-    let sinkDeadLetters = 0;
-    if (rejected.length) {
-      // A write the sink refuses for good must not block the partition: its record goes to the dead letters.
+    // Records whose effects the sink refused for good. They must not block the partition: they go to the
+    // dead letters. A refused dead letter is different: there is nowhere left to put it, so the batch fails.
+    const refused = new Map<bigint, SinkError>();
+    for (const { write, error } of await deps.sink.write(effects.writes)) {
+      if (write.table === DEAD_LETTERS) {
+        throw new SinkError(`The dead-letter table refused a write: ${error.message}`, false, {
+          cause: error,
+        });
+      }
+      refused.set(write.offset, error);
+    }
+    if (job.kind === 'window' && effects.partials) {
+      for (const [offset, error] of (await applyPartials(job, part, effects.partials, deps.sink)).refused)
+        refused.set(offset, error);
+    }
+    if (refused.size) {
       const byOffset = new Map(pending.map((r) => [r.offset, r]));
-      const offsets = [...new Set(rejected.map((r) => r.write.offset))];
-      const letters = offsets.map((offset) => {
-        const error = rejected.find((r) => r.write.offset === offset)!.error;
-        return deadLetterWrite(
+      const letters = [...refused].map(([offset, error]) =>
+        deadLetterWrite(
           job.name,
           byOffset.get(offset)!,
           new RecordError('sink-rejected', error.message, { cause: error }),
-        );
-      });
+        ),
+      );
       const failedAgain = await deps.sink.write(letters);
       if (failedAgain.length) {
         throw new SinkError(
           `The dead-letter table refused a write: ${failedAgain[0]!.error.message}`,
           false,
-          { cause: failedAgain[0]!.error },
+          {
+            cause: failedAgain[0]!.error,
+          },
         );
       }
-      sinkDeadLetters = offsets.length;
     }
+    const sinkDeadLetters = refused.size;
 
     const next: Checkpoint = {
       nextOffset: stop,
@@ -240,11 +256,6 @@ function cas(
   );
 }
 
-/** The write time of an offset's effects: the offset itself, in the microseconds Cassandra counts. */
-export function writeTimestampFor(offset: bigint): bigint {
-  return offset;
-}
-
 /**
  * The most of a payload a dead letter keeps, in raw bytes. Keyspaces rows are at most 1 MB and base64 adds a
  * third, so an oversized record's dead letter would itself be refused, and block its partition, if it kept
@@ -268,7 +279,6 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
   return {
     table: DEAD_LETTERS,
     offset: record.offset,
-    writeTimestamp: writeTimestampFor(record.offset),
     values: {
       job,
       topic: record.topic,
@@ -301,12 +311,7 @@ function transformEffects<T>(
     try {
       const rows = job.transform(job.decoder.decode(record), { record, processingTime });
       for (const row of rows) {
-        writes.push({
-          table: row.table,
-          values: row.values,
-          offset: record.offset,
-          writeTimestamp: writeTimestampFor(record.offset),
-        });
+        writes.push({ table: row.table, values: row.values, offset: record.offset });
       }
       written++;
     } catch (error) {
@@ -322,15 +327,18 @@ interface Reading {
   readonly value: number;
 }
 
-async function windowEffects<T>(
+interface PartialReadings {
+  readonly key: PartialKey;
+  readonly readings: Reading[];
+}
+
+function windowEffects<T>(
   job: WindowJob<T>,
-  part: PartitionRecords,
   records: readonly KafkaRecord[],
   startWatermarkMs: number | null,
-  sink: SinkStore,
-): Promise<Effects> {
+): Effects {
   const writes: SinkWrite[] = [];
-  const readings = new Map<string, { key: PartialKey; readings: Reading[] }>();
+  const partials = new Map<string, PartialReadings>();
   let watermarkMs = startWatermarkMs;
   let written = 0;
   let deadLettered = 0;
@@ -364,50 +372,83 @@ async function windowEffects<T>(
     for (const windowStart of windowStartsFor(eventTime, job.window)) {
       const partialKey = { key, windowStart };
       const id = partialId(partialKey);
-      let entry = readings.get(id);
-      if (!entry) readings.set(id, (entry = { key: partialKey, readings: [] }));
+      let entry = partials.get(id);
+      if (!entry) partials.set(id, (entry = { key: partialKey, readings: [] }));
       entry.readings.push({ offset: record.offset, value: measure });
     }
     written++;
   }
+  return { writes, partials, written, deadLettered, late, watermarkMs };
+}
 
+/**
+ * Folds the readings into their stored partials by compare-and-set on `covered_offset`: read, fold only the
+ * readings above the covered offset, write if the partial still covers what was read, else read again.
+ * Returns the offsets of readings whose partial the sink refused for good, to dead-letter them.
+ */
+async function applyPartials<T>(
+  job: WindowJob<T>,
+  part: PartitionRecords,
+  partials: ReadonlyMap<string, PartialReadings>,
+  sink: SinkStore,
+  maxAttempts = 20,
+): Promise<{ refused: Map<bigint, SinkError> }> {
   const spec = windowSpecId(job.window);
-  const stored = await sink.readPartials(
-    job.table,
-    spec,
-    part.topic,
-    part.partition,
-    [...readings.values()].map((e) => e.key),
-  );
-  for (const [id, entry] of readings) {
-    const before = stored.get(id);
-    let partial: StatsPartial | undefined = before;
-    let covered = before?.coveredOffset ?? -1n;
-    for (const reading of entry.readings) {
-      // A reading at or below the partial's covered offset is already in it (an earlier attempt wrote it).
-      if (reading.offset <= covered) continue;
-      partial = addReading(partial, reading.value);
-      covered = reading.offset;
+  const refused = new Map<bigint, SinkError>();
+  let pending = [...partials.entries()];
+  for (let attempt = 1; pending.length; attempt++) {
+    if (attempt > maxAttempts) {
+      throw new ContentionError(
+        `Gave up folding ${pending.length} window partial(s) of ${part.topic}-${part.partition} for job ${job.name}: ` +
+          'other invocations kept changing them. The event source will retry the batch.',
+      );
     }
-    if (!partial || covered === (before?.coveredOffset ?? -1n)) continue;
-    writes.push({
-      table: job.table,
-      offset: covered,
-      writeTimestamp: writeTimestampFor(covered),
-      values: {
-        sensor_id: entry.key.key,
-        window_spec: spec,
-        window_start: new Date(entry.key.windowStart),
-        topic: part.topic,
-        kafka_partition: part.partition,
-        window_end: new Date(entry.key.windowStart + job.window.sizeMs),
-        reading_count: BigInt(partial.count),
-        value_sum: partial.sum,
-        value_min: partial.min,
-        value_max: partial.max,
-        covered_offset: covered,
-      },
-    });
+    const stored = await sink.readPartials(
+      job.table,
+      spec,
+      part.topic,
+      part.partition,
+      pending.map(([, e]) => e.key),
+    );
+    const lost = await Promise.all(
+      pending.map(async ([id, entry]): Promise<[string, PartialReadings] | undefined> => {
+        const before = stored.get(id);
+        let partial: StatsPartial | undefined = before;
+        let covered = before?.coveredOffset ?? -1n;
+        for (const reading of entry.readings) {
+          // At or below the covered offset: already in the partial (an earlier or concurrent attempt wrote it).
+          if (reading.offset <= covered) continue;
+          partial = addReading(partial, reading.value);
+          covered = reading.offset;
+        }
+        if (!partial || covered === (before?.coveredOffset ?? -1n)) return undefined;
+        const row = {
+          sensor_id: entry.key.key,
+          window_spec: spec,
+          window_start: new Date(entry.key.windowStart),
+          topic: part.topic,
+          kafka_partition: part.partition,
+          window_end: new Date(entry.key.windowStart + job.window.sizeMs),
+          reading_count: BigInt(partial.count),
+          value_sum: partial.sum,
+          value_min: partial.min,
+          value_max: partial.max,
+          covered_offset: covered,
+        };
+        try {
+          return (await sink.compareAndSetPartial(job.table, row, before?.coveredOffset ?? null))
+            ? undefined
+            : [id, entry];
+        } catch (error) {
+          if (!(error instanceof SinkError) || error.retriable) throw error;
+          // Refused for good: every reading it would have folded goes to the dead letters instead.
+          for (const reading of entry.readings)
+            if (reading.offset > (before?.coveredOffset ?? -1n)) refused.set(reading.offset, error);
+          return undefined;
+        }
+      }),
+    );
+    pending = lost.filter((e): e is [string, PartialReadings] => e !== undefined);
   }
-  return { writes, written, deadLettered, late, watermarkMs };
+  return { refused };
 }

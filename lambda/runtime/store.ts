@@ -1,7 +1,7 @@
 /**
  * What the exactly-once protocol needs from storage, as two narrow interfaces. `cassandra-store.ts`
  * implements them on Cassandra and Keyspaces; the property tests run the same protocol on an in-memory model
- * with the same semantics (compare-and-set, last-write-wins by write timestamp).
+ * with the same semantics (compare-and-set on the checkpoint and on window partials, plain upserts otherwise).
  */
 import type { TableDef } from '../../schema';
 import type { SinkError } from './errors';
@@ -46,8 +46,6 @@ export interface CheckpointStore {
 export interface SinkWrite {
   readonly table: TableDef;
   readonly values: Readonly<Record<string, unknown>>;
-  /** The write time; derived from the offset so that a replay is byte-identical and a stale write loses. */
-  readonly writeTimestamp: bigint;
   /** The record this write came from, to dead-letter it if the sink rejects the write. */
   readonly offset: bigint;
 }
@@ -102,6 +100,16 @@ export interface SinkStore {
     partition: number,
     keys: readonly PartialKey[],
   ): Promise<Map<string, StoredPartial>>;
+  /**
+   * Writes a window partial only if the stored one still covers `expectedCovered` (`null`: only if none is
+   * stored). Resolves false when another writer got there first, or when the outcome cannot be known: the
+   * caller re-reads and refolds. Throws a non-retriable `SinkError` when the sink refuses the row for good.
+   */
+  compareAndSetPartial(
+    table: TableDef,
+    row: Readonly<Record<string, unknown>>,
+    expectedCovered: bigint | null,
+  ): Promise<boolean>;
   recordBatch(entry: LedgerEntry): Promise<void>;
 }
 

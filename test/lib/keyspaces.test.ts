@@ -105,10 +105,10 @@ describe('KeyspacesSchema built from the typed schema, default config', () => {
       });
     });
 
-    it('has client-side timestamps exactly where the schema writes USING TIMESTAMP', () => {
+    it('has no client-side timestamps: the runtime never writes USING TIMESTAMP', () => {
       expectTemplate(keyspaces).hasResourceProperties('AWS::Cassandra::Table', {
         TableName: table.name,
-        ClientSideTimestampsEnabled: table.clientSideTimestamps ? true : Match.absent(),
+        ClientSideTimestampsEnabled: Match.absent(),
       });
     });
   });

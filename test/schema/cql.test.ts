@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   keyColumns,
+  renderCompareAndSet,
   renderCreateKeyspace,
   renderCreateTable,
   renderInsert,
@@ -29,7 +30,7 @@ describe('the typed schema', () => {
     expect(local).toContain(`default_time_to_live = ${SENSOR_STATS.defaultTtlSeconds}`);
     expect(local).not.toContain('custom_properties');
     expect(renderCreateTable('ks', SENSOR_STATS, { target: 'keyspaces', ttlSeconds: 60 })).toContain(
-      "custom_properties = {'client_side_timestamps': {'status': 'enabled'}, 'ttl': {'status': 'enabled'}}",
+      "custom_properties = {'ttl': {'status': 'enabled'}}",
     );
   });
 
@@ -38,9 +39,19 @@ describe('the typed schema', () => {
     expect(renderCreateKeyspace('ks', 'keyspaces')).toContain("'SingleRegionStrategy'");
   });
 
-  it('binds USING TIMESTAMP last on tables with client-side timestamps', () => {
-    expect(renderInsert('ks', SENT_RECEIVED, { usingTimestamp: true })).toBe(
-      'INSERT INTO ks.sent_received ("time_sent", "time_received") VALUES (?, ?) USING TIMESTAMP ?',
+  it('renders plain and create-only upserts, never with a client timestamp', () => {
+    expect(renderInsert('ks', SENT_RECEIVED)).toBe(
+      'INSERT INTO ks.sent_received ("time_sent", "time_received") VALUES (?, ?)',
+    );
+    expect(renderInsert('ks', SENT_RECEIVED, { ifNotExists: true })).toMatch(
+      /VALUES \(\?, \?\) IF NOT EXISTS$/,
+    );
+  });
+
+  it('renders a compare-and-set of the regular columns by full key', () => {
+    expect(renderCompareAndSet('ks', SENSOR_STATS, 'covered_offset')).toBe(
+      'UPDATE ks.sensor_stats SET "window_end" = ?, "reading_count" = ?, "value_sum" = ?, "value_min" = ?, "value_max" = ?, "covered_offset" = ? ' +
+        'WHERE "sensor_id" = ? AND "window_spec" = ? AND "window_start" = ? AND "topic" = ? AND "kafka_partition" = ? IF "covered_offset" = ?',
     );
   });
 

@@ -1,11 +1,11 @@
 /**
- * An in-memory model of the two store interfaces with Cassandra's semantics: compare-and-set on the checkpoint,
- * last-write-wins by write timestamp on the sink. It is for the property tests of the protocol (no network);
- * the integration tests run the same cases on real Cassandra.
+ * An in-memory model of the two store interfaces with Cassandra's semantics: compare-and-set on the checkpoint
+ * and on window partials, plain upserts for the other writes. It is for the property tests of the protocol (no
+ * network); the integration tests run the same cases on real Cassandra.
  *
- * It also detects what Cassandra would hide: two writes of the same cell at the same timestamp with different
- * values (`conflicts`). Cassandra would silently keep the larger value; here it is a test failure, because it
- * means a replay was not deterministic.
+ * It also detects what Cassandra would hide: an upsert that changes a row already written (`conflicts`).
+ * Cassandra would silently keep the last value; here it is a test failure, because it means a replay or a
+ * concurrent invocation wrote something different from the first attempt.
  */
 import { keyColumns, SENSOR_STATS, type TableDef } from '../../schema';
 import { SinkError } from '../../lambda/runtime/errors';
@@ -24,7 +24,6 @@ import {
 
 export interface StoredRow {
   readonly values: Readonly<Record<string, unknown>>;
-  readonly writeTimestamp: bigint;
 }
 
 const refKey = (ref: PartitionRef) => `${ref.job}|${ref.topic}|${ref.partition}`;
@@ -108,18 +107,12 @@ export class MemorySinkStore implements SinkStore {
         .join('|');
       const t = this.table(write.table.name);
       const existing = t.get(pk);
-      if (
-        existing &&
-        existing.writeTimestamp === write.writeTimestamp &&
-        stable(existing.values) !== stable(write.values)
-      ) {
+      if (existing && stable(existing.values) !== stable(write.values)) {
         this.conflicts.push(
-          `${write.table.name}[${pk}] @${write.writeTimestamp}: ${stable(existing.values)} vs ${stable(write.values)}`,
+          `${write.table.name}[${pk}]: ${stable(existing.values)} -> ${stable(write.values)}`,
         );
       }
-      if (!existing || existing.writeTimestamp <= write.writeTimestamp) {
-        t.set(pk, { values: { ...write.values }, writeTimestamp: write.writeTimestamp });
-      }
+      t.set(pk, { values: { ...write.values } });
     }
     return rejected;
   }
@@ -147,6 +140,26 @@ export class MemorySinkStore implements SinkStore {
       });
     }
     return out;
+  }
+
+  partialCasCalls = 0;
+
+  async compareAndSetPartial(
+    table: TableDef,
+    row: Readonly<Record<string, unknown>>,
+    expectedCovered: bigint | null,
+  ): Promise<boolean> {
+    await this.yieldPoint();
+    this.partialCasCalls++;
+    const pk = keyColumns(table)
+      .map((c) => stable(row[c]))
+      .join('|');
+    const t = this.table(table.name);
+    const existing = t.get(pk);
+    const covered = existing ? (existing.values.covered_offset as bigint) : null;
+    if (covered !== expectedCovered) return false;
+    t.set(pk, { values: { ...row } });
+    return true;
   }
 
   async recordBatch(entry: LedgerEntry): Promise<void> {

@@ -30,6 +30,7 @@ async function main(): Promise<void> {
   const sink = {
     readPartials: real.readPartials.bind(real),
     recordBatch: real.recordBatch.bind(real),
+    compareAndSetPartial: real.compareAndSetPartial.bind(real),
     write: async (writes: Parameters<typeof real.write>[0]) => {
       process.stdout.write(`effects ${++batches}\n`);
       const out = [];

@@ -1,21 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { errors } from 'cassandra-driver';
-import { isRetriableDriverError, mapBounded, withRetry } from '../../../lambda/runtime/cassandra-store';
+import {
+  classifyDriverError,
+  isRetriableDriverError,
+  mapBounded,
+  withRetry,
+} from '../../../lambda/runtime/cassandra-store';
 import { SinkError } from '../../../lambda/runtime/errors';
 
 const responseError = (code: number) => new errors.ResponseError(code, `code ${code}`);
 
-describe('isRetriableDriverError', () => {
+describe('classifyDriverError', () => {
   it.each([
-    ['a write timeout', responseError(0x1100), true],
-    ['overload', responseError(0x1001), true],
-    ['unavailable', responseError(0x1000), true],
-    ['a client timeout', new errors.OperationTimedOutError('slow'), true],
-    ['an invalid query', responseError(0x2200), false],
-    ['unauthorized', responseError(0x2100), false],
-    ['a plain Error', new Error('boom'), false],
+    ['a write timeout', responseError(0x1100), 'retry'],
+    ['overload', responseError(0x1001), 'retry'],
+    ['unavailable', responseError(0x1000), 'retry'],
+    ['a client timeout', new errors.OperationTimedOutError('slow'), 'retry'],
+    // What the driver throws when a socket closes after a non-idempotent request was written.
+    [
+      'a socket closed mid-request',
+      new (errors.DriverError as unknown as new (message: string) => Error)('Socket was closed'),
+      'retry',
+    ],
+    [
+      'a value the server refuses',
+      new errors.ResponseError(0x2200, 'Invalid null value in condition'),
+      'record',
+    ],
+    ['a missing table', new errors.ResponseError(0x2200, 'unconfigured table sent_received'), 'fatal'],
+    ['a missing permission', responseError(0x2100), 'fatal'],
+    ['bad credentials', new errors.AuthenticationError('Authentication failed'), 'fatal'],
   ])('%s -> %s', (_name, error, expected) => {
-    expect(isRetriableDriverError(error)).toBe(expected);
+    expect(classifyDriverError(error)).toBe(expected);
+    expect(isRetriableDriverError(error)).toBe(expected === 'retry');
   });
 });
 
@@ -52,7 +69,7 @@ describe('withRetry', () => {
     expect((error as SinkError).cause).toBeInstanceOf(errors.ResponseError);
   });
 
-  it('does not retry a non-retriable error', async () => {
+  it('does not retry a value the server refuses, and marks it for the dead letters', async () => {
     let calls = 0;
     const error = await withRetry(
       'x',
@@ -64,6 +81,20 @@ describe('withRetry', () => {
     ).catch((e: unknown) => e);
     expect(calls).toBe(1);
     expect(error).toMatchObject({ retriable: false });
+  });
+
+  it('fails the batch on a configuration error instead of dead-lettering, saying what to fix', async () => {
+    const error = await withRetry(
+      'writing t',
+      async () => {
+        throw responseError(0x2100);
+      },
+      fast,
+    ).catch((e: unknown) => e);
+    expect(error).toMatchObject({
+      retriable: true,
+      message: expect.stringMatching(/Fix the configuration; the batch will be retried/),
+    });
   });
 });
 

@@ -110,13 +110,22 @@ function crashingCheckpoints(inner: CheckpointStore, crashOnCas: number): Checkp
   };
 }
 
+/** A sink that dies after `crashAfterWrites` row writes or partial compare-and-sets, whichever come first. */
 function crashingSink(inner: MemorySinkStore, crashAfterWrites: number): SinkStore {
+  let left = crashAfterWrites;
   return {
     readPartials: (...args) => inner.readPartials(...args),
     recordBatch: (entry) => inner.recordBatch(entry),
     write: async (writes) => {
-      await inner.write(writes.slice(0, crashAfterWrites));
-      throw new Crash(`crash after ${crashAfterWrites} of ${writes.length} writes`);
+      const now = writes.slice(0, left);
+      left -= now.length;
+      const rejected = await inner.write(now);
+      if (now.length < writes.length) throw new Crash(`crash after ${crashAfterWrites} writes`);
+      return rejected;
+    },
+    compareAndSetPartial: async (...args) => {
+      if (left-- <= 0) throw new Crash(`crash after ${crashAfterWrites} writes`);
+      return inner.compareAndSetPartial(...args);
     },
   };
 }
@@ -330,12 +339,54 @@ describe('processPartition: windows', () => {
     expect(h.sink.conflicts).toEqual([]);
   });
 
+  it('a stale partial from a slower concurrent invocation never overwrites a newer one', async () => {
+    const h = harness();
+    const records = [
+      reading(0, 's1', 1, 10),
+      reading(1, 's1', 2, 20),
+      reading(2, 's1', 3, 30),
+      reading(3, 's1', 4, 40),
+    ];
+    const part = { topic: 'sensor-readings', partition: 0, records };
+    let release!: () => void;
+    const ours = new Promise<void>((resolve) => (release = resolve));
+    // The twin reads "no partial" before we write ours, and writes only after we are done.
+    const slowSink: SinkStore = {
+      write: (w) => h.sink.write(w),
+      readPartials: (...args) => h.sink.readPartials(...args),
+      recordBatch: (e) => h.sink.recordBatch(e),
+      compareAndSetPartial: async (...args) => {
+        await ours;
+        return h.sink.compareAndSetPartial(...args);
+      },
+    };
+    let twin: Promise<unknown> | undefined;
+    const startTwinAfterClaim: CheckpointStore = {
+      read: (ref) => h.checkpoints.read(ref),
+      create: (ref, cp) => h.checkpoints.create(ref, cp),
+      compareAndSet: async (ref, expected, next) => {
+        const applied = await h.checkpoints.compareAndSet(ref, expected, next);
+        if (applied && next.claim && !twin)
+          twin = h.run(job, { ...part, records: records.slice(0, 2) }, { sink: slowSink });
+        return applied;
+      },
+    };
+
+    await h.run(job, part, { checkpoints: startTwinAfterClaim });
+    release();
+    await twin;
+
+    expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 4, sum: 100, min: 10, max: 40 });
+  });
+
   it('after a crash in the middle of the partial writes, the retry never folds a reading twice', async () => {
     const h = harness();
     const records = [reading(0, 's1', 1, 10), reading(1, 's2', 2, 20), reading(2, 's1', 3, 30)];
     const part = { topic: 'sensor-readings', partition: 0, records };
-    // The first write is s1's partial (both readings); the crash comes before s2's.
+    // The first compare-and-set is s1's partial (both readings); the crash comes before s2's.
     await expect(h.run(job, part, { sink: crashingSink(h.sink, 1) })).rejects.toThrow(Crash);
+    // A crash does not recall a request already sent: let it land.
+    await new Promise((resolve) => setTimeout(resolve, 20));
     expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 2, sum: 40, min: 10, max: 30 });
 
     await h.run(job, part);
