@@ -48,7 +48,12 @@ export interface LocalRuntime {
   /** The handler for one job: takes the MSK event, as Lambda would send it. */
   invoker(
     job: Job,
-    options?: { onReport?: (report: BatchReport) => void; log?: (line: Record<string, unknown>) => void },
+    options?: {
+      onReport?: (report: BatchReport) => void;
+      log?: (line: Record<string, unknown>) => void;
+      /** `defer` for a replay: see `PartitionDeps.aheadOfCheckpoint`. */
+      aheadOfCheckpoint?: 'lost' | 'defer';
+    },
   ): (event: MSKEvent) => Promise<BatchReport>;
   close(): Promise<void>;
 }
@@ -70,6 +75,7 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
         sink,
         onReport: options?.onReport,
         log: options?.log,
+        aheadOfCheckpoint: options?.aheadOfCheckpoint,
       }),
     close: () => client.shutdown(),
   };

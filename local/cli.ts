@@ -440,7 +440,12 @@ const commands: Record<string, Command> = {
         brokers: endpoints.kafkaBrokers,
         onFailureDir: ON_FAILURE_DIR,
         stopWhenCaughtUp: true,
-        invoke: rt.invoker(job, { log: logFor(false), onReport: (report) => printBatch(report, ++n) }),
+        // A replay may start ahead of the job's own consumer: it must never write those offsets off as lost.
+        invoke: rt.invoker(job, {
+          log: logFor(false),
+          onReport: (report) => printBatch(report, ++n),
+          aheadOfCheckpoint: 'defer',
+        }),
       });
       await runner.start();
       await runner.stopped;

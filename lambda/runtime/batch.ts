@@ -20,6 +20,8 @@ export interface BatchDeps {
   readonly onReport?: (report: BatchReport) => void | Promise<void>;
   /** @default - a random UUID */
   readonly batchId?: string;
+  /** See `PartitionDeps.aheadOfCheckpoint`; a replay passes `defer`. @default 'lost' */
+  readonly aheadOfCheckpoint?: 'lost' | 'defer';
 }
 
 /** The ledger row of the batch, plus what only the logs and metrics carry. */
@@ -49,18 +51,23 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
     );
   }
 
-  // Partitions are independent: each has its own checkpoint, so they run side by side.
-  const partitions = await Promise.all(
+  // Partitions are independent: each has its own checkpoint, so they run side by side. All of them finish
+  // before a failure is reported, so none is still running when the event source retries the batch.
+  const settled = await Promise.allSettled(
     batch.partitions.map((part) =>
       processPartition(job, part, {
         checkpoints: deps.checkpoints,
         sink: deps.sink,
         clock,
         batchId,
+        aheadOfCheckpoint: deps.aheadOfCheckpoint,
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
       }),
     ),
   );
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const partitions = settled.map((s) => (s as PromiseFulfilledResult<PartitionOutcome>).value);
 
   const sum = (f: (p: PartitionOutcome) => number) => partitions.reduce((n, p) => n + f(p), 0);
   const watermarks = partitions.map((p) => p.watermarkMs).filter((w): w is number => w !== null);

@@ -82,6 +82,13 @@ export interface PartitionDeps {
   readonly warn: (message: string, fields: Record<string, unknown>) => void;
   /** @default - 50 attempts at the checkpoint before the batch fails with a retriable ContentionError. */
   readonly maxAttempts?: number;
+  /**
+   * What a batch that starts above the checkpoint means. `lost` (the event source's own batches): the records
+   * in between are gone; count them and move on (or fail, with `failOnDataLoss`). `defer` (a replay, which may
+   * start anywhere): the job's own consumer has not got there yet; apply nothing and move nothing.
+   * @default 'lost'
+   */
+  readonly aheadOfCheckpoint?: 'lost' | 'defer';
 }
 
 export interface PartitionOutcome {
@@ -100,6 +107,8 @@ export interface PartitionOutcome {
   readonly late: number;
   /** Offsets lost below the batch (gap to the checkpoint). */
   readonly lost: bigint;
+  /** Records left to the job's own consumer because this (replay) batch was ahead of the checkpoint. */
+  readonly deferred: number;
   readonly watermarkMs: number | null;
 }
 
@@ -127,6 +136,7 @@ export async function processPartition(
   let deadLettered = 0;
   let late = 0;
   let lost = 0n;
+  let deferred = 0;
   let watermarkMs: number | null = null;
   const maxAttempts = deps.maxAttempts ?? 50;
 
@@ -137,10 +147,11 @@ export async function processPartition(
     untilOffset: end,
     applied,
     written,
-    duplicates: records.length - applied,
+    duplicates: records.length - applied - deferred,
     deadLettered,
     late,
     lost,
+    deferred,
     watermarkMs,
   });
 
@@ -155,6 +166,18 @@ export async function processPartition(
 
     const firstPending = records.find((r) => r.offset >= checkpoint.nextOffset)!.offset;
     if (records[0]!.offset > checkpoint.nextOffset) {
+      if (deps.aheadOfCheckpoint === 'defer') {
+        // A replay ahead of the job's own consumer: those offsets are not lost, just not reached yet.
+        deferred = records.length;
+        deps.warn('replay is ahead of the checkpoint; leaving these records to the job’s own consumer', {
+          job: job.name,
+          topic: part.topic,
+          partition: part.partition,
+          checkpoint: checkpoint.nextOffset.toString(),
+          firstOffset: first.toString(),
+        });
+        return outcome();
+      }
       // Nothing in this batch covers [next, first): those offsets are gone.
       const gap = first - checkpoint.nextOffset;
       if (job.failOnDataLoss)

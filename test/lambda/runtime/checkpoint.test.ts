@@ -218,6 +218,18 @@ describe('processPartition: the cases of the invariant', () => {
     expect([...h.checkpoints.rows.values()][0]!.nextOffset).toBe(10n);
   });
 
+  it('a replay that starts ahead of the checkpoint applies nothing and writes nothing off', async () => {
+    const h = harness();
+    await h.run(tutorial, range(0, 10));
+    const replay = await h.run(tutorial, range(20, 30), { aheadOfCheckpoint: 'defer' });
+    expect(replay).toMatchObject({ applied: 0, deferred: 10, duplicates: 0, lost: 0n });
+    expect([...h.checkpoints.rows.values()][0]!.nextOffset).toBe(10n);
+    // The job's own consumer, arriving later, applies everything from the checkpoint on.
+    const own = await h.run(tutorial, range(10, 30));
+    expect(own).toMatchObject({ applied: 20, duplicates: 0 });
+    expect(sentRows(h.sink).size).toBe(30);
+  });
+
   it('fails on a gap below the batch when failOnDataLoss is set', async () => {
     const h = harness();
     const strict = createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: true });
