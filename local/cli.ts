@@ -103,14 +103,16 @@ async function startRunners(
   return runners;
 }
 
-/** First Ctrl-C: graceful stop. Second: exit now. */
-function onSignals(stop: () => Promise<void>, force: () => void): Promise<void> {
+/**
+ * First Ctrl-C: graceful stop. Second: exit now; nothing is lost, since what was not committed comes back on
+ * the next start and the checkpoints skip what was already applied.
+ */
+function onSignals(stop: () => Promise<void>): Promise<void> {
   return new Promise((resolve) => {
     let signals = 0;
     const handler = (signal: NodeJS.Signals) => {
       if (++signals > 1) {
         console.error(`\n${signal} again: exiting without waiting for the batch in flight.`);
-        force();
         process.exit(130);
       }
       console.error(
@@ -242,12 +244,9 @@ const commands: Record<string, Command> = {
       await setup(config, rt, endpoints);
       const runners = await startRunners(jobs, config, rt, endpoints, Boolean(values.json));
       console.error(`running ${jobs.join(', ')}; Ctrl-C stops gracefully`);
-      await onSignals(
-        async () => {
-          await Promise.all(runners.map((r) => r.stop()));
-        },
-        () => runners.forEach((r) => r.force()),
-      );
+      await onSignals(async () => {
+        await Promise.all(runners.map((r) => r.stop()));
+      });
       await rt.close();
       return 0;
     },
@@ -486,14 +485,11 @@ const commands: Record<string, Command> = {
             signal: abort.signal,
           }).then(() => undefined);
       console.error('producing the current time to topic test every second; Ctrl-C stops gracefully');
-      await onSignals(
-        async () => {
-          abort.abort();
-          await producing;
-          await Promise.all(runners.map((r) => r.stop()));
-        },
-        () => runners.forEach((r) => r.force()),
-      );
+      await onSignals(async () => {
+        abort.abort();
+        await producing;
+        await Promise.all(runners.map((r) => r.stop()));
+      });
       page?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');

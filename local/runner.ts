@@ -216,6 +216,12 @@ export class MicroBatcher {
     }
   }
 
+  /** Puts records taken for a batch back at the front, in order, to try them again. */
+  requeue(items: readonly Buffered[]): void {
+    this.buffer.unshift(...items);
+    for (const item of items) this.bufferedBytes += item.bytes;
+  }
+
   /** Releases every waiter without handling its records: they stay uncommitted and come back on restart. */
   abandon(): void {
     this.bufferedBytes = 0;
@@ -296,8 +302,12 @@ export class EventSourceRunner {
       if (this.options.stopWhenCaughtUp) {
         this.endOffsets = new Map();
         for (const topic of this.options.topics) {
-          for (const p of await admin.fetchTopicOffsets(topic))
+          for (const p of await admin.fetchTopicOffsets(topic)) {
             this.endOffsets.set(`${topic}-${p.partition}`, BigInt(p.high));
+            // A partition with nothing left to read (empty, or truncated by retention) counts as caught up
+            // from its low watermark: it will never deliver a record to commit.
+            this.committed.set(`${topic}-${p.partition}`, BigInt(p.low));
+          }
         }
         const group = await admin.fetchOffsets({
           groupId: this.options.source.consumerGroupId,
@@ -338,7 +348,14 @@ export class EventSourceRunner {
         }
       },
     });
-    this.loop = this.batchLoop();
+    this.loop = this.batchLoop().catch((error: unknown) => {
+      this.log({
+        level: 'ERROR',
+        message: 'the batch loop stopped',
+        job: this.options.jobName,
+        error: String(error),
+      });
+    });
     if (this.isCaughtUp()) void this.stop();
   }
 
@@ -362,8 +379,35 @@ export class EventSourceRunner {
     while (!this.stopping) {
       const items = await this.batcher.next(() => this.stopping);
       if (!items.length) continue;
-      await this.handle(items.map((i) => i.record));
-      await this.commit(items.map((i) => i.record));
+      const records = items.map((i) => i.record);
+      try {
+        await this.handle(records);
+      } catch (error) {
+        // Either a stop arrived while the batch kept failing (it stays uncommitted and comes back on the
+        // next start), or its on-failure record could not be written (then nothing may be committed either).
+        this.log({
+          level: 'ERROR',
+          message: 'batch left uncommitted',
+          job: this.options.jobName,
+          error: String(error),
+        });
+        if (this.stopping) return;
+        this.batcher.requeue(items);
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        continue;
+      }
+      try {
+        await this.commit(records);
+      } catch (error) {
+        // The effects and checkpoints are in Cassandra; an uncommitted Kafka offset only means these records
+        // come back after a restart or rebalance, and the checkpoints skip them.
+        this.log({
+          level: 'WARN',
+          message: 'offset commit failed; the records will be redelivered and skipped as duplicates',
+          job: this.options.jobName,
+          error: String(error),
+        });
+      }
       MicroBatcher.settle(items);
       if (this.isCaughtUp()) void this.stop();
     }
@@ -409,7 +453,9 @@ export class EventSourceRunner {
           await this.handle(records.slice(half), invokes);
           return;
         }
-        if (exhausted || tooOld || (this.stopping && this.forced)) {
+        // A graceful stop does not wait for a failing batch to recover: it stays uncommitted and comes back.
+        if (this.stopping && !exhausted && !tooOld) throw error;
+        if (exhausted || tooOld) {
           await this.sendToOnFailure(
             event,
             records,
@@ -504,8 +550,6 @@ export class EventSourceRunner {
     for (const [key, n] of next) this.committed.set(key, n.offset);
   }
 
-  private forced = false;
-
   /**
    * Graceful stop, like Spark's `stop(stopGracefully=True)`: no new fetches, the batch in flight finishes and
    * is committed, records fetched but not yet batched stay uncommitted (they come back on restart).
@@ -513,15 +557,13 @@ export class EventSourceRunner {
   async stop(): Promise<void> {
     if (this.stopping) return this.stopped;
     this.stopping = true;
-    await this.loop;
-    this.batcher.abandon();
-    await this.consumer.disconnect();
-    this.stoppedResolve?.();
+    try {
+      await this.loop;
+      this.batcher.abandon();
+      await this.consumer.disconnect();
+    } finally {
+      this.stoppedResolve?.();
+    }
     return this.stopped;
-  }
-
-  /** A second Ctrl-C: stop retrying. The caller exits right after. */
-  force(): void {
-    this.forced = true;
   }
 }
