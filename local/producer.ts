@@ -87,12 +87,23 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
   const values: string[] = [];
   const started = Date.now();
   let sent = 0;
+  let skipped = 0;
   try {
     // Send in ticks of at most 100 ms, each with the records due by then: the rate holds without a timer per record.
     const tickMs = Math.max(100, Math.min(1000, 1000 / rate));
     while (!options.signal?.aborted && (total === undefined || sent < total)) {
       const due = Math.floor(((Date.now() - started) / 1000) * rate) + 1;
-      const n = Math.min(Math.max(0, due - sent), total === undefined ? Infinity : total - sent, 5000);
+      let n = Math.min(
+        Math.max(0, due - sent - skipped),
+        total === undefined ? Infinity : total - sent,
+        5000,
+      );
+      // The tutorial's values are the current second: after a stall, catching up would send several records
+      // with the same value, which are one row. It skips the missed seconds instead, as a clock would.
+      if (mode === 'tutorial' && n > Math.ceil(rate)) {
+        skipped += n - Math.ceil(rate);
+        n = Math.ceil(rate);
+      }
       if (n > 0) {
         const messages = [];
         for (let i = 0; i < n; i++) {

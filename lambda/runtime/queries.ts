@@ -153,6 +153,7 @@ export interface DeadLetterRow {
   readonly valueBase64: string | null;
 }
 
+/** The newest dead letters of one Kafka partition, newest first. */
 export async function deadLetters(
   client: Client,
   keyspace: string,
@@ -162,7 +163,7 @@ export async function deadLetters(
   limit = 100,
 ): Promise<DeadLetterRow[]> {
   const rs = await client.execute(
-    `SELECT kafka_offset, reason, detail, value_b64 FROM ${qualified(keyspace, DEAD_LETTERS)} WHERE job = ? AND topic = ? AND kafka_partition = ? LIMIT ?`,
+    `SELECT kafka_offset, reason, detail, value_b64 FROM ${qualified(keyspace, DEAD_LETTERS)} WHERE job = ? AND topic = ? AND kafka_partition = ? ORDER BY kafka_offset DESC LIMIT ?`,
     [job, topic, partition, limit],
     { prepare: true },
   );
