@@ -281,6 +281,26 @@ describe('processPartition: the cases of the invariant', () => {
   });
 });
 
+/**
+ * The harness's checkpoint store, which runs `action` once, right after the first claim lands: the moment the
+ * interleaving tests need a concurrent invocation to start.
+ */
+function afterOurClaim(h: Harness, action: () => Promise<void>): CheckpointStore {
+  let done = false;
+  return {
+    read: (ref) => h.checkpoints.read(ref),
+    create: (ref, cp) => h.checkpoints.create(ref, cp),
+    compareAndSet: async (ref, expected, next) => {
+      const applied = await h.checkpoints.compareAndSet(ref, expected, next);
+      if (applied && next.claim && !done) {
+        done = true;
+        await action();
+      }
+      return applied;
+    },
+  };
+}
+
 describe('processPartition: windows', () => {
   const job = createSensorStatsJob({
     windowSeconds: 10,
@@ -298,6 +318,16 @@ describe('processPartition: windows', () => {
     value: Buffer.from(JSON.stringify({ sensorId, ts: T0 + tsSeconds * 1000, value })),
     headers: [],
   });
+
+  const fourReadingsOfOneSensor = () => {
+    const records = [
+      reading(0, 's1', 1, 10),
+      reading(1, 's1', 2, 20),
+      reading(2, 's1', 3, 30),
+      reading(3, 's1', 4, 40),
+    ];
+    return { records, part: { topic: 'sensor-readings', partition: 0, records } };
+  };
 
   it('aggregates per sensor and window, and dead-letters a reading behind the watermark as late', async () => {
     const h = harness();
@@ -321,27 +351,13 @@ describe('processPartition: windows', () => {
 
   it('a concurrent invocation over a shorter range that finishes inside our claim is never folded twice', async () => {
     const h = harness();
-    const records = [
-      reading(0, 's1', 1, 10),
-      reading(1, 's1', 2, 20),
-      reading(2, 's1', 3, 30),
-      reading(3, 's1', 4, 40),
-    ];
-    const part = { topic: 'sensor-readings', partition: 0, records };
+    const { records, part } = fourReadingsOfOneSensor();
     let twin: Promise<unknown> | undefined;
     // Right after our claim lands, a twin over the first two records runs to the end under that claim.
-    const interleaving: CheckpointStore = {
-      read: (ref) => h.checkpoints.read(ref),
-      create: (ref, cp) => h.checkpoints.create(ref, cp),
-      compareAndSet: async (ref, expected, next) => {
-        const applied = await h.checkpoints.compareAndSet(ref, expected, next);
-        if (applied && next.claim && !twin) {
-          twin = h.run(job, { ...part, records: records.slice(0, 2) });
-          await twin;
-        }
-        return applied;
-      },
-    };
+    const interleaving = afterOurClaim(h, async () => {
+      twin = h.run(job, { ...part, records: records.slice(0, 2) });
+      await twin;
+    });
 
     const outcome = await h.run(job, part, { checkpoints: interleaving });
 
@@ -353,13 +369,7 @@ describe('processPartition: windows', () => {
 
   it('a stale partial from a slower concurrent invocation never overwrites a newer one', async () => {
     const h = harness();
-    const records = [
-      reading(0, 's1', 1, 10),
-      reading(1, 's1', 2, 20),
-      reading(2, 's1', 3, 30),
-      reading(3, 's1', 4, 40),
-    ];
-    const part = { topic: 'sensor-readings', partition: 0, records };
+    const { records, part } = fourReadingsOfOneSensor();
     let release!: () => void;
     const ours = new Promise<void>((resolve) => (release = resolve));
     // The twin reads "no partial" before we write ours, and writes only after we are done.
@@ -373,16 +383,9 @@ describe('processPartition: windows', () => {
       },
     };
     let twin: Promise<unknown> | undefined;
-    const startTwinAfterClaim: CheckpointStore = {
-      read: (ref) => h.checkpoints.read(ref),
-      create: (ref, cp) => h.checkpoints.create(ref, cp),
-      compareAndSet: async (ref, expected, next) => {
-        const applied = await h.checkpoints.compareAndSet(ref, expected, next);
-        if (applied && next.claim && !twin)
-          twin = h.run(job, { ...part, records: records.slice(0, 2) }, { sink: slowSink });
-        return applied;
-      },
-    };
+    const startTwinAfterClaim = afterOurClaim(h, async () => {
+      twin = h.run(job, { ...part, records: records.slice(0, 2) }, { sink: slowSink });
+    });
 
     await h.run(job, part, { checkpoints: startTwinAfterClaim });
     release();
