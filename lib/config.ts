@@ -9,6 +9,12 @@
  * names the key, the value received and what is allowed.
  */
 import { TABLES, TOPICS, DEFAULT_KEYSPACE, assertIdentifier, type JobName, type TableName } from '../schema';
+import {
+  assertKafkaFilter,
+  FilterPatternError,
+  MAX_FILTERS,
+  type FilterPattern,
+} from '../lambda/runtime/filters';
 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
@@ -82,10 +88,21 @@ export interface EventSourceConfig {
    * pollers, which cost nothing extra but refuse the four error-handling knobs above.
    */
   readonly provisionedPollers: ProvisionedPollersConfig | undefined;
+  /**
+   * Lambda event filter patterns on the record value (`jobs.<job>.filters`, a JSON list): the event source
+   * delivers only records that match one of them, and the checkpoint counts the others as filtered. Empty: every
+   * record is delivered. https://docs.aws.amazon.com/lambda/latest/dg/kafka-filtering.html
+   */
+  readonly filters: readonly FilterPattern[];
 }
 
 export interface RuntimeJobConfig {
-  /** Fail the batch when records below the first offset were lost to retention (Spark's `failOnDataLoss`). */
+  /**
+   * Fail the batch when offsets below its first one were never applied (Spark's `failOnDataLoss`), which halts
+   * the partition: on-demand pollers retry it until its records expire; with provisioned pollers the config
+   * requires `retryAttempts` and `maxRecordAgeSeconds` of -1 for the same effect. Off (the default), such a gap is
+   * kept as a skipped range for `redrive`.
+   */
   readonly failOnDataLoss: boolean;
 }
 
@@ -281,6 +298,7 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
     }
   }
   return {
+    filters: readFilters(r, `${p}.filters`),
     batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
     maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
     startingPosition,
@@ -307,6 +325,31 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
       : ON_DEMAND_BEHAVIOUR.reportBatchItemFailures,
     provisionedPollers,
   };
+}
+
+/** Filter patterns: a list in cdk.json, or its JSON text from `-c`. Each is checked as Lambda would. */
+function readFilters(r: Reader, key: string): FilterPattern[] {
+  let raw = r.raw(key);
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw) as unknown;
+    } catch {
+      throw new ConfigError(key, raw, 'a JSON list of filter patterns, e.g. [{"value":{"sensorId":["s-1"]}}]');
+    }
+  }
+  if (!Array.isArray(raw) || raw.length > MAX_FILTERS) {
+    throw new ConfigError(key, raw, `a list of at most ${MAX_FILTERS} filter patterns`);
+  }
+  raw.forEach((pattern, i) => {
+    try {
+      assertKafkaFilter(pattern, `${key}[${i}]`);
+    } catch (error) {
+      if (error instanceof FilterPatternError) throw new ConfigError(key, pattern, error.message);
+      throw error;
+    }
+  });
+  return raw as FilterPattern[];
 }
 
 /** Provisioned pollers when either bound is set; the ranges of the ESM's ProvisionedPollerConfig. */
@@ -386,6 +429,26 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
   const runtime = (job: JobName): RuntimeJobConfig => ({
     failOnDataLoss: r.bool(`jobs.${job}.failOnDataLoss`, false),
   });
+  /**
+   * `failOnDataLoss` must halt the partition, as Spark fails the query. With on-demand pollers Lambda retries a
+   * failing batch until its records expire, which halts it. With provisioned pollers, a finite `retryAttempts` or
+   * `maxRecordAgeSeconds` would send the batch to the on-failure queue and go on, and the next batch would fail
+   * the same way: the stream would drain into the queue. So that combination is refused.
+   * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+   */
+  const halting = <T extends EventSourceConfig & RuntimeJobConfig>(job: JobName, c: T): T => {
+    if (c.failOnDataLoss && c.provisionedPollers && (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)) {
+      const knob = c.retryAttempts !== -1 ? 'retryAttempts' : 'maxRecordAgeSeconds';
+      throw new ConfigError(
+        `jobs.${job}.${knob}`,
+        c[knob],
+        `-1 while jobs.${job}.failOnDataLoss is true with provisioned pollers: a finite value sends the failing ` +
+          'batch to the on-failure queue and the next one fails the same way, draining the stream instead of ' +
+          `halting it (set jobs.${job}.retryAttempts=-1 and jobs.${job}.maxRecordAgeSeconds=-1, or failOnDataLoss=false)`,
+      );
+    }
+    return c;
+  };
   const windowSeconds = r.int('jobs.sensor-stats.windowSeconds', 60, 1, 86_400);
   const slideSeconds = r.int('jobs.sensor-stats.slideSeconds', windowSeconds, 1, windowSeconds);
   if (windowSeconds % slideSeconds !== 0) {
@@ -396,18 +459,18 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     );
   }
   const jobs: JobsConfig = {
-    'sent-received': {
+    'sent-received': halting('sent-received', {
       ...readEventSource(r, stage, 'sent-received'),
       ...runtime('sent-received'),
       timeFormat: r.oneOf('jobs.sent-received.timeFormat', 'tutorial', TIME_FORMATS),
-    },
-    'sensor-stats': {
+    }),
+    'sensor-stats': halting('sensor-stats', {
       ...readEventSource(r, stage, 'sensor-stats'),
       ...runtime('sensor-stats'),
       windowSeconds,
       slideSeconds,
       allowedLatenessSeconds: r.int('jobs.sensor-stats.allowedLatenessSeconds', 10, 0, 86_400),
-    },
+    }),
   };
 
   const keyspaceName = r.str(

@@ -280,14 +280,14 @@ describe('the event-source runner', () => {
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(attempts).toBe(3);
+    // Lambda's record for an SQS destination: https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html
     expect(line).toMatchObject({
       requestContext: { condition: 'RetryAttemptsExhausted', approximateInvokeCount: 3 },
+      responseContext: { functionError: 'Unhandled' },
+      version: '1.0',
       KafkaBatchInfo: {
         batchSize: 1,
-        topic,
-        partition: 0,
-        offset: 1,
-        recordsInfo: { firstRecordOffset: '1', lastRecordOffset: '1' },
+        recordsInfo: { [`${topic}-0`]: { firstRecordOffset: '1', lastRecordOffset: '1' } },
       },
     });
   });

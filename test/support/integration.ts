@@ -84,6 +84,7 @@ export function source(overrides: Partial<EventSourceConfig> = {}): EventSourceC
     bisectBatchOnError: false,
     reportBatchItemFailures: false,
     provisionedPollers: undefined,
+    filters: [],
     ...overrides,
   };
 }

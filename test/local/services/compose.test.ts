@@ -26,7 +26,8 @@ function composeConfig(...args: string[]): string {
   return r.stdout;
 }
 
-describe('docker-compose.yml', () => {
+// Each check starts docker-compose (Python); on two busy cores that alone can take seconds.
+describe('docker-compose.yml', { timeout: 60_000 }, () => {
   it('is a valid Compose file', () => {
     expect(composeConfig('-q')).toBe('');
   });
