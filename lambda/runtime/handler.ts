@@ -12,7 +12,7 @@ import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store'
 import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
 import { RuntimeConfigError } from './errors';
 import { emfReporter } from './metrics';
-import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS } from '../../schema';
+import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS, SKIPPED_RANGES, type JobName } from '../../schema';
 
 /** The pipeline config as the stack passed it in the environment (see lib/ for the variables). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
@@ -48,7 +48,9 @@ async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime>
   const target = targetFromEnv();
   const client = await createCassandraClient(target);
   if (target.kind === 'keyspaces') {
-    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, BATCH_LEDGER, DEAD_LETTERS].map((t) => t.name);
+    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS].map(
+      (t) => t.name,
+    );
     await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
   }
   return {
@@ -68,7 +70,7 @@ async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime>
 export type JobFactory = (config: PipelineConfig) => Job;
 
 export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => Promise<void> {
-  let setup: Promise<{ job: Job; runtime: Runtime }> | undefined;
+  let setup: Promise<{ job: Job; runtime: Runtime; filters: boolean }> | undefined;
   return async (event: unknown) => {
     const batch = parseMskEvent(event);
     // One config read and one client per execution environment; a failed start is forgotten, so the next
@@ -76,16 +78,19 @@ export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => 
     setup ??= (async () => {
       const config = configFromEnv();
       const job = typeof jobOrFactory === 'function' ? jobOrFactory(config) : jobOrFactory;
-      return { job, runtime: await createRuntime(job, config) };
+      // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
+      const filters = (config.jobs[job.name as JobName]?.filters.length ?? 0) > 0;
+      return { job, runtime: await createRuntime(job, config), filters };
     })().catch((error: unknown) => {
       setup = undefined;
       throw error;
     });
-    const { job, runtime } = await setup;
+    const { job, runtime, filters } = await setup;
     await runMicroBatch(job, batch, {
       checkpoints: runtime.checkpoints,
       sink: runtime.sink,
       onReport: runtime.onReport,
+      filters,
     });
   };
 }
