@@ -15,6 +15,7 @@ import { ensureSchema, ensureTopics, topicPlan } from './setup';
 import { produce, progressBar, type ProduceMode } from './producer';
 import { startStatusPage } from './status-page';
 import { renderTable } from './table';
+import { runPlanCommand } from './plan';
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
@@ -135,6 +136,19 @@ function logFor(json: boolean): (line: Record<string, unknown>) => void {
 }
 
 const commands: Record<string, Command> = {
+  plan: {
+    summary: 'what a load takes on AWS: MSK, Lambda and Keyspaces, the limit that binds first, with sources',
+    usage:
+      'microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>]',
+    options: {
+      rate: { type: 'string' },
+      'record-bytes': { type: 'string' },
+      window: { type: 'string' },
+      partitions: { type: 'string' },
+      keys: { type: 'string' },
+    },
+    run: async (values) => runPlanCommand(values, join(REPO_ROOT, 'bench', 'results')),
+  },
   up: {
     summary: 'start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs',
     usage: 'microbatch up [--mode native|compose|external]',
