@@ -70,7 +70,10 @@ export function buildPipeline(app: App, config: PipelineConfig, env?: Environmen
   // The consumers name their tables by ARN, and read the cluster from SSM parameters: neither is a
   // CloudFormation reference, so order the stacks by hand.
   pipeline.addStackDependency(keyspaces, 'The consumers read and write the tables');
-  pipeline.addStackDependency(kafka, 'The pipeline reads the cluster from the SSM parameters of the Kafka stack');
+  pipeline.addStackDependency(
+    kafka,
+    'The pipeline reads the cluster from the SSM parameters of the Kafka stack',
+  );
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new PipelineChecks(app));
   return { network, kafka, keyspaces, pipeline };
 }
