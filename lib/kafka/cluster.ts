@@ -20,9 +20,9 @@
  * are `arn:aws:kafka:<region>:<account>:{cluster|topic|group}/<cluster name>/<cluster uuid>[/<name>]`.
  * https://docs.aws.amazon.com/msk/latest/developerguide/kafka-actions.html
  *
- * Other stacks: `KafkaClusterParameters` (`./parameters.ts`) publishes the cluster's deploy-time identity (ARN,
- * UUID, bootstrap brokers) as SSM parameters, and `MskCluster.fromParameters` reads it back in another stack as
- * an `IKafkaCluster`: why, in docs/cloud.md ("Cross-stack references").
+ * Other stacks: `publishParameters` writes the cluster's deploy-time identity (ARN, UUID, bootstrap brokers) to
+ * SSM parameters, and `MskCluster.fromParameters` reads it back in another stack as an `IKafkaCluster`, which
+ * CloudFormation resolves again at every deploy of that stack: why, in docs/cloud.md ("Cross-stack references").
  */
 import { CfnDeletionPolicy, Duration, Fn, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
