@@ -2,10 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   AvailabilityZoneError,
   MSK_UNSUPPORTED_AZ_IDS,
-  availabilityZoneIdsContextKey,
   mskAvailabilityZones,
 } from '../../../lib/kafka/availability-zones';
-import { synthPipeline } from '../support';
 
 const US_EAST_1 = ['us-east-1a', 'us-east-1b', 'us-east-1c', 'us-east-1d'];
 const choose = (ids: unknown, region = 'us-east-1', names = US_EAST_1) =>
@@ -72,25 +70,5 @@ describe('mskAvailabilityZones', () => {
       'eu-west-1a',
       'eu-west-1b',
     ]);
-  });
-});
-
-describe('the network of the app, in the placeholder account', () => {
-  it('puts its subnets in the AZs whose ID MSK accepts (cdk.json maps us-east-1b to use1-az3)', () => {
-    // GIVEN the cdk.json mapping of the placeholder account
-    const t = synthPipeline();
-    const subnets = Object.values(t.templates.network.findResources('AWS::EC2::Subnet'));
-
-    // THEN
-    expect(subnets.map((s) => s['Properties']['AvailabilityZone']).sort()).toEqual([
-      'us-east-1a',
-      'us-east-1c',
-    ]);
-  });
-
-  it('fails synth in us-east-1 when the account has no AZ ID mapping', () => {
-    expect(() =>
-      synthPipeline({ context: { [availabilityZoneIdsContextKey('000000000000', 'us-east-1')]: null } }),
-    ).toThrow(/MSK refuses client subnets in AZ ID use1-az3/);
   });
 });
