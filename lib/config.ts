@@ -135,7 +135,7 @@ export interface PipelineConfig {
   readonly stage: string;
   readonly kafka: {
     readonly mode: KafkaMode;
-    /** The MSK Kafka version (provisioned mode only). */
+    /** The MSK Kafka version (provisioned mode only), one of `MSK_KAFKA_VERSIONS`. */
     readonly version: string;
     readonly brokerInstanceType: string;
     /** Brokers across the AZs; a multiple of the AZ count. */
@@ -370,6 +370,53 @@ function readProvisionedPollers(r: Reader, p: string): ProvisionedPollersConfig 
   return { minimumPollers, maximumPollers };
 }
 
+/**
+ * The Kafka versions an MSK provisioned cluster with Standard brokers (the `kafka.*` instance types) accepts and
+ * still supports, as MSK names them: `<major>.<minor>.x` runs ZooKeeper, `<major>.<minor>.x.kraft` KRaft (from
+ * 3.7.x on). Kafka 4 has no ZooKeeper mode, so MSK offers 4.x as `.kraft` only.
+ * https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html (3.6.0 and older: end of
+ * support) and https://docs.aws.amazon.com/msk/latest/developerguide/metadata-management.html#kraft-intro
+ */
+export const MSK_KAFKA_VERSIONS = [
+  '3.7.x',
+  '3.7.x.kraft',
+  '3.8.x',
+  '3.8.x.kraft',
+  '3.9.x',
+  '3.9.x.kraft',
+  '4.0.x.kraft',
+  '4.1.x.kraft',
+] as const;
+
+/** Versions MSK offers only on Express brokers (`express.*` instance types), which this pipeline does not size. */
+const MSK_EXPRESS_ONLY_VERSIONS = ['4.2.x.kraft'];
+
+function readKafkaVersion(r: Reader): string {
+  const key = 'kafka.version';
+  const v = r.raw(key);
+  if (v === undefined || v === null) return '3.9.x';
+  if (typeof v === 'string' && (MSK_KAFKA_VERSIONS as readonly string[]).includes(v)) return v;
+  const listed = `one of ${MSK_KAFKA_VERSIONS.join(', ')}`;
+  if (typeof v === 'string') {
+    const zookeeper4 = /^([4-9]|\d{2,})\.\d+\.x$/.exec(v);
+    if (zookeeper4 && MSK_KAFKA_VERSIONS.includes(`${v}.kraft` as (typeof MSK_KAFKA_VERSIONS)[number])) {
+      throw new ConfigError(
+        key,
+        v,
+        `'${v}.kraft': MSK runs Kafka 4 in KRaft mode only, and has no ZooKeeper '${v}' (${listed})`,
+      );
+    }
+    if (MSK_EXPRESS_ONLY_VERSIONS.includes(v)) {
+      throw new ConfigError(
+        key,
+        v,
+        `${listed}; MSK offers ${v} on Express brokers only, not on kafka.* brokers`,
+      );
+    }
+  }
+  throw new ConfigError(key, v, `${listed} (the MSK names; '.kraft' selects KRaft mode)`);
+}
+
 /** Builds and validates the whole config. Throws `ConfigError` on the first invalid value. */
 export function loadConfig(get: ContextGetter): PipelineConfig {
   const r = new Reader(get);
@@ -385,12 +432,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     throw new ConfigError('kafka.brokerCount', brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
   const kafka = {
     mode,
-    version: r.str(
-      'kafka.version',
-      '3.9.x',
-      /^\d+\.\d+\.[\dx]+(\.kraft)?$/,
-      "an MSK Kafka version such as '3.9.x'",
-    ),
+    version: readKafkaVersion(r),
     brokerInstanceType: r.str(
       'kafka.brokerInstanceType',
       'kafka.t3.small',

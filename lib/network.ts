@@ -27,6 +27,13 @@ export interface PipelineNetworkProps {
    * @default '10.40.0.0/16'
    */
   readonly cidr?: string;
+  /**
+   * The AZs of the subnets, by name; exactly `AZ_COUNT` of them (see `mskAvailabilityZones`, which keeps them
+   * out of the AZ IDs MSK refuses).
+   *
+   * @default - the first `AZ_COUNT` AZs of the stack
+   */
+  readonly availabilityZones?: readonly string[];
 }
 
 /** The AZ count: MSK provisioned brokers are spread over these, so `kafka.brokerCount` is a multiple of it. */
@@ -44,9 +51,16 @@ export class PipelineNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineNetworkProps) {
     super(scope, id);
+    if (props.availabilityZones !== undefined && props.availabilityZones.length !== AZ_COUNT) {
+      throw new Error(
+        `PipelineNetwork availabilityZones must name ${AZ_COUNT} AZs, received ${JSON.stringify(props.availabilityZones)}.`,
+      );
+    }
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.40.0.0/16'),
-      maxAzs: AZ_COUNT,
+      ...(props.availabilityZones
+        ? { availabilityZones: [...props.availabilityZones] }
+        : { maxAzs: AZ_COUNT }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       // No resource uses the default security group; strip its rules so nothing can use it by accident.

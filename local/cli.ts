@@ -18,6 +18,7 @@ import { produce, progressBar, type ProduceMode } from './producer';
 import { startStatusPage } from './status-page';
 import { renderTable } from './table';
 import { redriveLocally } from './redrive';
+import { runPlanCommand } from './plan';
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
@@ -206,6 +207,19 @@ function logFor(json: boolean): (line: Record<string, unknown>) => void {
 }
 
 const commands: Record<string, Command> = {
+  plan: {
+    summary: 'what a load takes on AWS: MSK, Lambda and Keyspaces, the limit that binds first, with sources',
+    usage:
+      'microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>]',
+    options: {
+      rate: { type: 'string' },
+      'record-bytes': { type: 'string' },
+      window: { type: 'string' },
+      partitions: { type: 'string' },
+      keys: { type: 'string' },
+    },
+    run: async (values) => runPlanCommand(values, join(REPO_ROOT, 'bench', 'results')),
+  },
   up: {
     summary: 'start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs',
     usage: 'microbatch up [--mode native|compose|external]',

@@ -18,14 +18,19 @@ import {
 } from '../../schema';
 import type { PipelineConfig } from '../config';
 import { MicroBatchConsumer } from '../consumer';
-import type { IKafkaCluster } from '../kafka/cluster';
+import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import type { KeyspacesSchema } from '../keyspaces';
 import { ScheduledProducer } from '../producer';
 import { QueryFunction } from '../query';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
-  readonly cluster: IKafkaCluster;
+  /**
+   * The Kafka stack's cluster. Its ARN, UUID and brokers are read from SSM at every deploy of this stack, so a
+   * replaced cluster never leaves this stack on the old one after the next deploy (docs/cloud.md); the stack
+   * must depend on the Kafka stack.
+   */
+  readonly cluster: KafkaClusterAttributes;
   readonly keyspaces: KeyspacesSchema;
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
@@ -71,7 +76,8 @@ export class PipelineStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
-    const { config, cluster, keyspaces } = props;
+    const { config, keyspaces } = props;
+    const cluster = MskCluster.fromParameters(this, 'Cluster', props.cluster);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     this.key = new kms.Key(this, 'Key', {
