@@ -66,6 +66,7 @@ export function buildPipeline(app: App, config: PipelineConfig, env?: Environmen
     keyspaces: keyspaces.schema,
     vpc: network.network.vpc,
     vpcSubnets: network.network.subnets,
+    endpointSecurityGroup: network.network.endpointSecurityGroup,
   });
   // The consumers name their tables by ARN, and read the cluster from SSM parameters: neither is a
   // CloudFormation reference, so order the stacks by hand.

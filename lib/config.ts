@@ -158,6 +158,13 @@ export interface PipelineConfig {
     /** Messages per second to topic `test`. */
     readonly ratePerSecond: number;
   };
+  readonly redrive: {
+    /**
+     * Minutes between the runs of each job's redrive function (1 to 1440); 0 runs it only on demand. Either way
+     * it can be invoked at any time.
+     */
+    readonly scheduleMinutes: number;
+  };
   /** Alarm notifications go here when set. */
   readonly alarmEmail: string | undefined;
   readonly logRetentionDays: number;
@@ -335,7 +342,11 @@ function readFilters(r: Reader, key: string): FilterPattern[] {
     try {
       raw = JSON.parse(raw) as unknown;
     } catch {
-      throw new ConfigError(key, raw, 'a JSON list of filter patterns, e.g. [{"value":{"sensorId":["s-1"]}}]');
+      throw new ConfigError(
+        key,
+        raw,
+        'a JSON list of filter patterns, e.g. [{"value":{"sensorId":["s-1"]}}]',
+      );
     }
   }
   if (!Array.isArray(raw) || raw.length > MAX_FILTERS) {
@@ -479,7 +490,11 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
    * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
    */
   const halting = <T extends EventSourceConfig & RuntimeJobConfig>(job: JobName, c: T): T => {
-    if (c.failOnDataLoss && c.provisionedPollers && (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)) {
+    if (
+      c.failOnDataLoss &&
+      c.provisionedPollers &&
+      (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)
+    ) {
       const knob = c.retryAttempts !== -1 ? 'retryAttempts' : 'maxRecordAgeSeconds';
       throw new ConfigError(
         `jobs.${job}.${knob}`,
@@ -541,6 +556,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
       enabled: r.bool('producer.enabled', true),
       ratePerSecond: r.int('producer.ratePerSecond', 1, 1, 100),
     },
+    redrive: { scheduleMinutes: r.int('redrive.scheduleMinutes', 15, 0, 1440) },
     alarmEmail: r.optionalStr('alarmEmail', EMAIL, 'an email address'),
     logRetentionDays: r.intIn('logRetentionDays', 14, LOG_RETENTION_DAYS),
   };

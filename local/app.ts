@@ -13,9 +13,7 @@ import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import type { Job } from '../lambda/runtime/job';
 import type { BatchMode } from '../lambda/runtime/store';
-import { createSentReceivedJob } from '../lambda/jobs/sent-received';
-import { createSensorStatsJob } from '../lambda/jobs/sensor-stats';
-import type { JobName } from '../schema';
+import { createJob } from '../lambda/jobs';
 import type { Endpoints } from './services';
 
 export const REPO_ROOT = join(__dirname, '..');
@@ -37,11 +35,7 @@ export function localConfig(overrides: Record<string, unknown> = {}): PipelineCo
   return loadConfig((key) => (key in overrides ? overrides[key] : base(key)));
 }
 
-export function jobFor(name: JobName, config: PipelineConfig): Job {
-  return name === 'sent-received'
-    ? createSentReceivedJob(config.jobs['sent-received'])
-    : createSensorStatsJob(config.jobs['sensor-stats']);
-}
+export const jobFor = createJob;
 
 export interface InvokeOptions {
   readonly onReport?: (report: BatchReport) => void;

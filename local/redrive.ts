@@ -8,6 +8,7 @@
 import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { EventSourceConfig } from '../lib/config';
 import type { FailedRange } from '../lambda/runtime/checkpoint';
@@ -90,7 +91,8 @@ export async function redriveLocally(args: {
         (await withKafkaRetry('read the topic', () => admin.fetchTopicOffsets(topic), log)).map(
           (p) => p.partition,
         ),
-      read: kafkaRangeReader(kafka, source.consumerGroupId),
+      // A group per read, deleted after it: locally there is no IAM grant to keep exact.
+      read: kafkaRangeReader(kafka, () => `${source.consumerGroupId}-redrive-${randomUUID().slice(0, 8)}`),
       apply: async (records, contiguousFrom) => {
         const event = toMskEvent(records, {
           eventSourceArn: `arn:local:kafka:${args.brokers.join(',')}:redrive`,

@@ -37,14 +37,15 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
   );
 }
 
-interface Runtime {
+export interface Runtime {
   readonly client: Client;
   readonly checkpoints: CassandraCheckpointStore;
   readonly sink: CassandraSinkStore;
   readonly onReport: (report: BatchReport) => void;
 }
 
-async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
+/** The Cassandra client and stores of one execution environment, for the target the environment names. */
+export async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
   const target = targetFromEnv();
   const client = await createCassandraClient(target);
   if (target.kind === 'keyspaces') {

@@ -240,21 +240,26 @@ async function withBackoff(fn: () => Promise<void>, attempts = 4): Promise<void>
 }
 
 /**
- * Reads ranges of one topic with kafkajs: a consumer group of its own, set to each range's start (a partition
- * with no range starts at its end), fed until every range is read, then deleted. A start below the log's
- * beginning (retention) resets to the earliest offset, so the protocol sees the gap and counts it lost.
+ * Reads ranges of one topic with kafkajs: a consumer group of the reader's own (`groupId()` for each read), set
+ * to each range's start (a partition with no range starts at its end), fed until every range is read, and
+ * deleted after unless `deleteGroup` is false (a fixed group whose IAM grant names it exactly). A start below the
+ * log's beginning (retention) resets to the earliest offset, so the protocol sees the gap and counts it lost.
  */
-export function kafkaRangeReader(kafka: Kafka, groupPrefix: string): RangeReader {
+export function kafkaRangeReader(
+  kafka: Kafka,
+  groupId: () => string,
+  options: { readonly deleteGroup?: boolean } = {},
+): RangeReader {
   return async (topic, ranges, onRecords) => {
-    const groupId = `${groupPrefix}-redrive-${randomUUID().slice(0, 8)}`;
+    const group = groupId();
     const admin = kafka.admin();
     await admin.connect();
-    const consumer = kafka.consumer({ groupId, maxBytesPerPartition: 1024 * 1024 });
+    const consumer = kafka.consumer({ groupId: group, maxBytesPerPartition: 1024 * 1024 });
     try {
       const offsets = await admin.fetchTopicOffsets(topic);
       const open = new Set<number>();
       await admin.setOffsets({
-        groupId,
+        groupId: group,
         topic,
         partitions: offsets.map((p) => {
           const range = ranges.get(p.partition);
@@ -307,7 +312,7 @@ export function kafkaRangeReader(kafka: Kafka, groupPrefix: string): RangeReader
       await done;
     } finally {
       await consumer.disconnect().catch(() => undefined);
-      await admin.deleteGroups([groupId]).catch(() => undefined);
+      if (options.deleteGroup !== false) await admin.deleteGroups([group]).catch(() => undefined);
       await admin.disconnect();
     }
   };

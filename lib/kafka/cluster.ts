@@ -56,6 +56,8 @@ export interface IKafkaCluster extends IConstruct, ec2.IConnectable {
   groupArn(groupId: string): string;
   /** Read `topics` as consumer groups `groupIds` (what a Kafka event source mapping does with IAM). */
   grantConsume(grantee: iam.IGrantable, topics: readonly string[], groupIds: readonly string[]): void;
+  /** The ARN of a consumer group of this cluster (`groupId` may end in `*`). */
+  groupArn(groupId: string): string;
   /** Write to `topics`. */
   grantProduce(grantee: iam.IGrantable, topics: readonly string[]): void;
   /** Create `topics`, grow their partitions and read their configuration. */

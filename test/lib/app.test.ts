@@ -12,6 +12,11 @@ const MODES = ['provisioned', 'serverless'] as const;
 const STACKS = ['network', 'kafka', 'keyspaces', 'pipeline'] as const;
 /** The bundle budget of a handler, minified. */
 const MAX_BUNDLE_BYTES = 1024 * 1024;
+/**
+ * The redrive functions' budget: they carry kafkajs, the Cassandra driver, the SQS client and the MSK IAM signer at
+ * once. They run off the hot path (every 15 minutes or on demand), where a cold start costs nothing that matters.
+ */
+const MAX_REDRIVE_BUNDLE_BYTES = 1.5 * 1024 * 1024;
 
 describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
   let t: TestPipeline;
@@ -88,17 +93,18 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
           'pipeline/Consumersentreceived',
           'pipeline/Producer',
           'pipeline/Query',
+          'pipeline/Redrivesensorstats',
+          'pipeline/Redrivesentreceived',
         ].sort(),
       );
       for (const b of bundles()) expect(existsSync(b.file)).toBe(true);
     });
 
-    it('keeps each bundle under 1 MB', () => {
-      for (const b of bundles())
-        expect({ path: b.path, bytes: statSync(b.file).size < MAX_BUNDLE_BYTES }).toEqual({
-          path: b.path,
-          bytes: true,
-        });
+    it('keeps each bundle under 1 MB (a redrive function under 1.5 MB)', () => {
+      for (const b of bundles()) {
+        const budget = b.path.startsWith('pipeline/Redrive') ? MAX_REDRIVE_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
+        expect({ path: b.path, bytes: statSync(b.file).size < budget }).toEqual({ path: b.path, bytes: true });
+      }
     });
 
     it('never needs the AWS SDK v2', () => {
