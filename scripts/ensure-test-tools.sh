@@ -48,5 +48,5 @@ if ((${#missing[@]})); then
   rm -f "$apt_log"
 fi
 
-# Kafka and Cassandra jars into .local/cache (skipped when the cache matches the pom).
-node_modules/.bin/tsx local/services/main.ts fetch
+# Kafka (every version the tests run) and Cassandra jars into .local/cache (skipped when the cache matches the pom).
+node_modules/.bin/tsx local/services/main.ts fetch --all-tested
