@@ -7,6 +7,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
 import { renderCreateKeyspace, renderCreateTable, TABLES, TOPICS } from '../schema';
 import type { PipelineConfig } from '../lib/config';
+import { createTopicsWithLeaders } from '../lambda/runtime/kafka-topics';
 
 export async function ensureSchema(
   client: Client,
@@ -22,7 +23,8 @@ export async function ensureSchema(
     ),
   ];
   // The driver waits for schema agreement after each DDL statement (protocolOptions.maxSchemaAgreementWaitSeconds).
-  for (const cql of statements) await client.execute(cql);
+  // Not prepared: Keyspaces prepares DML only, and the strict mode holds the local run to that.
+  for (const cql of statements) await client.execute(cql, [], { prepare: false });
   return statements;
 }
 
@@ -46,10 +48,10 @@ export async function ensureTopics(
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length) {
       // A single local broker: replication factor 1. A topic created meanwhile by someone else is fine.
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
-      });
+      await createTopicsWithLeaders(
+        admin,
+        missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+      );
     }
     const grown: string[] = [];
     const present = topics.filter((t) => existing.has(t.topic));
