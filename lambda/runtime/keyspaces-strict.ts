@@ -63,10 +63,11 @@ export const DIFFERENCES = {
   },
   ttl: {
     title: 'USING TTL needs Time to Live enabled on the table',
-    doc: `${GUIDE}/TTL-how-it-works.html`,
+    doc: `${GUIDE}/TTL-how-to-enable-custom-alter.html`,
     quote:
-      'Time to Live is enabled for a table by its default TTL or by custom TTL settings ' +
-      "(CUSTOM_PROPERTIES={'ttl':{'status': 'enabled'}}); only then can INSERT and UPDATE set a TTL.",
+      'To enable Time to Live custom settings for a table so that TTL values can be applied to individual ' +
+      'rows and columns without setting a TTL default value for the entire table ... ' +
+      "ALTER TABLE my_table WITH CUSTOM_PROPERTIES={'ttl':{'status': 'enabled'}};",
   },
   'batch-size': {
     title: 'at most 100 statements in a logged batch, 30 in an unlogged one',
