@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { types, type Client } from 'cassandra-driver';
 import { createCassandraClient } from '../../../lambda/runtime/cassandra-client';
 import { KeyspacesIncompatibleError, KeyspacesStrictClient } from '../../../lambda/runtime/keyspaces-strict';
-import { closeCassandra, endpoints, freshKeyspace } from '../../support/integration';
+import { ensureSchema } from '../../../local/setup';
+import { cassandra, closeCassandra, endpoints, testConfig, uniqueName } from '../../support/integration';
 
 const target = {
   kind: 'local' as const,
@@ -16,10 +17,16 @@ const target = {
 };
 
 let plain: Client;
+let client: Client;
+// One keyspace for the file (creating one per test costs seconds of DDL); each test uses its own keys.
+const keyspace = uniqueName('it_');
 beforeAll(async () => {
   plain = await createCassandraClient(target, { keyspacesStrict: false });
+  client = await cassandra();
+  await ensureSchema(client, testConfig(keyspace));
 });
 afterAll(async () => {
+  await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
   await plain.shutdown();
   await closeCassandra();
 });
@@ -36,25 +43,25 @@ async function refusal(p: Promise<unknown>): Promise<string> {
 }
 
 describe('the Keyspaces-strict client on real Cassandra', () => {
-  it('is what createCassandraClient gives the local target, unless asked not to', async () => {
-    const { client } = await freshKeyspace();
+  it('is what createCassandraClient gives the local target, unless asked not to', () => {
     expect(client).toBeInstanceOf(KeyspacesStrictClient);
     expect(plain).not.toBeInstanceOf(KeyspacesStrictClient);
   });
 
   it('refuses USING TIMESTAMP, prepared or not, and writes nothing', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const cql = `INSERT INTO ${keyspace}.sent_received (time_sent, time_received) VALUES (?, ?) USING TIMESTAMP ?`;
+    const row = `SELECT * FROM ${keyspace}.sent_received WHERE time_sent = ?`;
     for (const prepare of [true, false])
-      expect(await refusal(client.execute(cql, ['a', 'b', 41n], { prepare }))).toBe('client-side-timestamps');
-    expect((await client.execute(`SELECT * FROM ${keyspace}.sent_received`)).rowLength).toBe(0);
+      expect(await refusal(client.execute(cql, ['ts', 'b', 41n], { prepare }))).toBe(
+        'client-side-timestamps',
+      );
+    expect((await client.execute(row, ['ts'])).rowLength).toBe(0);
     // Cassandra itself takes it.
-    await plain.execute(cql, ['a', 'b', 41n], { prepare: true });
-    expect((await plain.execute(`SELECT * FROM ${keyspace}.sent_received`)).rowLength).toBe(1);
+    await plain.execute(cql, ['ts', 'b', 41n], { prepare: true });
+    expect((await plain.execute(row, ['ts'])).rowLength).toBe(1);
   });
 
   it('reads the table TTL from the real schema: USING TTL only where the table has a default TTL', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const noTtl = `INSERT INTO ${keyspace}.sent_received (time_sent, time_received) VALUES (?, ?) USING TTL 60`;
     expect(await refusal(client.execute(noTtl, ['a', 'b']))).toBe('ttl');
     await plain.execute(noTtl, ['a', 'b']);
@@ -63,7 +70,6 @@ describe('the Keyspaces-strict client on real Cassandra', () => {
   });
 
   it('checks eachRow and stream as execute', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const serialRead = `SELECT * FROM ${keyspace}.offset_checkpoints`;
     const options = { consistency: types.consistencies.localSerial };
     const viaEachRow = new Promise((resolve, reject) =>
@@ -92,7 +98,6 @@ describe('the Keyspaces-strict client on real Cassandra', () => {
   });
 
   it('checks client.batch: size, conditional statements, and every statement in it', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const insert = `INSERT INTO ${keyspace}.sent_received (time_sent, time_received) VALUES (?, ?)`;
     const writes = (n: number) =>
       Array.from({ length: n }, (_, i) => ({ query: insert, params: [`t${i}`, 'r'] }));
@@ -106,7 +111,6 @@ describe('the Keyspaces-strict client on real Cassandra', () => {
   });
 
   it('refuses prepared DDL, aggregates and the system tables Keyspaces does not have, which Cassandra serves', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const ddl = `CREATE TABLE IF NOT EXISTS ${keyspace}.extra (a text PRIMARY KEY)`;
     expect(await refusal(client.execute(ddl, [], { prepare: true }))).toBe('prepared-ddl');
     expect(await refusal(client.execute(ddl, [], { prepare: false }))).toBe('sent');
@@ -123,7 +127,6 @@ describe('the Keyspaces-strict client on real Cassandra', () => {
   });
 
   it('refuses a row over 1 MB and a partition key over 2048 bytes, with the values bound', async () => {
-    const { client, keyspace } = await freshKeyspace();
     const insert = `INSERT INTO ${keyspace}.sent_received (time_sent, time_received) VALUES (?, ?)`;
     expect(await refusal(client.execute(insert, ['k', 'x'.repeat(1024 * 1024)]))).toBe('row-size');
     expect(await refusal(client.execute(insert, ['k'.repeat(2049), 'r']))).toBe('partition-key-size');
