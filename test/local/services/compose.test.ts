@@ -34,7 +34,8 @@ function composeConfigWith(kafkaVersion: string | undefined, ...args: string[]):
 
 const composeConfig = (...args: string[]): string => composeConfigWith(undefined, ...args);
 
-describe('docker-compose.yml', () => {
+// Each docker-compose call starts a Python program (1-2 s idle, several seconds on a loaded machine).
+describe('docker-compose.yml', { timeout: 30_000 }, () => {
   it('is a valid Compose file', () => {
     expect(composeConfig('-q')).toBe('');
   });
