@@ -13,9 +13,9 @@ function laggingAdmin(real: Admin, created: string[]): Pick<Admin, 'createTopics
     createTopics: async (options) => {
       const ok = await real.createTopics({ ...options, topics: options.topics, validateOnly: true });
       setTimeout(() => {
+        created.push(...options.topics.map((t: ITopicConfig) => t.topic));
         void real.createTopics({ topics: options.topics });
       }, 500);
-      created.push(...options.topics.map((t: ITopicConfig) => t.topic));
       return ok;
     },
     fetchTopicMetadata: (options) => real.fetchTopicMetadata(options),
