@@ -428,7 +428,9 @@ export function checkStatement(ctx: StatementContext): KeyspacesIncompatibleErro
   if (isWrite) {
     const ts = s.usingTimestamp ? valueOf(s.usingTimestamp, ctx.params) : undefined;
     const given = s.usingTimestamp !== undefined || ctx.timestamp !== undefined;
-    if (given && ctx.table && !ctx.table.features.clientSideTimestamps) {
+    // A table the metadata does not know yet counts as what every table of the schema is: no client-side
+    // timestamps.
+    if (given && !(ctx.table?.features.clientSideTimestamps ?? false)) {
       out.push(
         fail(
           'client-side-timestamps',
@@ -769,7 +771,12 @@ export class KeyspacesStrictClient extends Client {
   ): Promise<StatementContext['table'] | undefined> {
     const ks = s.keyspace ?? keyspace;
     if (!ks || !s.table || ks.startsWith('system')) return undefined;
-    const meta = await this.metadata.getTable(ks, s.table);
+    let meta = await this.metadata.getTable(ks, s.table);
+    if (!meta) {
+      // A keyspace created a moment ago may not be in the driver's metadata yet: ask once.
+      await this.metadata.refreshKeyspace(ks).catch(() => undefined);
+      meta = await this.metadata.getTable(ks, s.table);
+    }
     if (!meta) return undefined; // Cassandra will say the table does not exist.
     const col = (c: { name: string; type: { code: number; info?: unknown } }) => ({
       name: c.name,

@@ -103,6 +103,11 @@ describe('the Keyspaces-strict checks', () => {
       ).toEqual(['client-side-timestamps']);
       expect(check('DELETE FROM ks.t USING TIMESTAMP ? WHERE job = ?')).toEqual(['client-side-timestamps']);
     });
+    it('refuses USING TIMESTAMP on a table the metadata does not know yet, as on every table of the schema', () => {
+      expect(
+        check('UPDATE ks.t USING TIMESTAMP 41 SET value = ? WHERE job = ?', { table: undefined }),
+      ).toEqual(['client-side-timestamps']);
+    });
     it('refuses a timestamp in the query options, the same thing in the protocol', () => {
       expect(
         check('UPDATE ks.t SET value = ? WHERE job = ? AND kafka_offset = ?', { timestamp: 41 }),
