@@ -71,5 +71,5 @@ if ! compgen -G "$cfn_lint_venv/lib/python3*/site-packages/cfn_lint-$cfn_lint_ve
   rm -f "$pip_log"
 fi
 
-# Kafka and Cassandra jars into .local/cache (skipped when the cache matches the pom).
-node_modules/.bin/tsx local/services/main.ts fetch
+# Kafka (every version the tests run) and Cassandra jars into .local/cache (skipped when the cache matches the pom).
+node_modules/.bin/tsx local/services/main.ts fetch --all-tested

@@ -3,7 +3,7 @@
  * Cassandra client once per execution environment (reused across invocations), and hands the typed batch to
  * `runMicroBatch`, the same function the local runner calls.
  */
-import { types, type Client } from 'cassandra-driver';
+import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../../lib/config';
 import { jobTables, type Job } from './job';
 import { parseMskEvent } from './event';
@@ -56,13 +56,8 @@ export async function createRuntime(job: Job, config: PipelineConfig): Promise<R
   }
   return {
     client,
-    // Keyspaces reads at LOCAL_QUORUM (it has no SERIAL reads); Cassandra reads the checkpoint at SERIAL.
-    checkpoints: new CassandraCheckpointStore(
-      client,
-      config.keyspace.name,
-      undefined,
-      target.kind === 'keyspaces' ? types.consistencies.localQuorum : types.consistencies.localSerial,
-    ),
+    // Reads at LOCAL_QUORUM on Keyspaces, which has no SERIAL reads (checkpointReadConsistency says why).
+    checkpoints: new CassandraCheckpointStore(client, config.keyspace.name),
     sink: new CassandraSinkStore(client, config.keyspace.name),
     onReport: process.env.AWS_LAMBDA_FUNCTION_NAME ? emfReporter() : () => undefined,
   };
