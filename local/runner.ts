@@ -34,6 +34,9 @@ import { passesFilters, type FilterPattern } from '../lambda/runtime/filters';
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
+/** How long a silent runner keeps its partitions before the group gives them to another member. */
+export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
+
 export interface RunnerOptions {
   /** The job name, used for the client id and the on-failure file. */
   readonly jobName: string;
@@ -52,6 +55,8 @@ export interface RunnerOptions {
   readonly stopWhenCaughtUp?: boolean;
   /** @default - 500 ms, doubling up to 30 s */
   readonly retryBaseDelayMs?: number;
+  /** The consumer group session timeout. @default DEFAULT_SESSION_TIMEOUT_MS */
+  readonly sessionTimeoutMs?: number;
 }
 
 export interface RunnerStats {
@@ -326,6 +331,10 @@ export class EventSourceRunner {
       groupId: options.source.consumerGroupId,
       // About one batch per partition fetch; the batcher's back-pressure bounds what waits in memory.
       maxBytesPerPartition: Math.min(options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES, 6 * 1024 * 1024),
+      // A runner that dies holds its partitions until its session expires: keep that short (kafkajs's default is
+      // 30 s), with a heartbeat every second so a busy but live runner is never taken for dead.
+      sessionTimeout: options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS,
+      heartbeatInterval: 1000,
     });
     this.eventSourceArn = `arn:local:kafka:${options.brokers.join(',')}:group/${options.source.consumerGroupId}`;
     const envelope = toMskEvent([], {
@@ -375,7 +384,7 @@ export class EventSourceRunner {
         void this.batcher.enqueue(records);
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         // Back-pressure: the coordinator must keep hearing from us while we wait for room.
-        const beat = setInterval(() => void heartbeat().catch(() => undefined), 3000);
+        const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
         try {
           await this.batcher.waitForRoom(() => this.stopping);
         } finally {

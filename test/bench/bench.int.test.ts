@@ -12,7 +12,7 @@ import type { BenchReport } from '../../bench/report';
 import { cassandra, closeCassandra, kafka } from '../support/integration';
 
 const ROOT = join(__dirname, '..', '..');
-const HANDLERS = ['producer', 'query', 'sensor-stats', 'sent-received', 'topic-admin'];
+const HANDLERS = ['producer', 'query', 'redrive', 'sensor-stats', 'sent-received', 'topic-admin'];
 
 describe('npm run bench -- --smoke', () => {
   const out = mkdtempSync(join(tmpdir(), 'microbatch-bench-test-'));

@@ -460,7 +460,8 @@ describe('the event-source runner', () => {
 
     const child = spawn(
       process.execPath,
-      [require.resolve('tsx/cli'), join(__dirname, '..', 'support', 'runner-child.ts')],
+      // tsx's register hook, not its CLI, which would run the child in a process of its own and take the SIGKILL.
+      ['--require', require.resolve('tsx/cjs'), join(__dirname, '..', 'support', 'runner-child.ts')],
       {
         env: {
           ...process.env,

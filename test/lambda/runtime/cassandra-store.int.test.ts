@@ -277,7 +277,7 @@ describe('skipped ranges and redrive on Cassandra', () => {
 describe('the local schema, created by an older version', () => {
   it('gains the columns it lacks, and a changed primary key fails naming the fix', async () => {
     const { client, keyspace, config } = await freshKeyspace();
-    await client.execute(`ALTER TABLE ${keyspace}.batch_ledger DROP partitions`);
+    await client.execute(`ALTER TABLE ${keyspace}.batch_ledger DROP partitions`, [], { prepare: false });
     await ensureSchema(client, config);
     const cols = await client.execute(
       "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'batch_ledger'",
@@ -285,10 +285,12 @@ describe('the local schema, created by an older version', () => {
     );
     expect(cols.rows.map((r) => r.get('column_name') as string)).toContain('partitions');
 
-    await client.execute(`DROP TABLE ${keyspace}.sensor_stats`);
+    await client.execute(`DROP TABLE ${keyspace}.sensor_stats`, [], { prepare: false });
     await client.execute(
       `CREATE TABLE ${keyspace}.sensor_stats (sensor_id text, window_spec text, window_start timestamp, topic text, ` +
         'kafka_partition int, covered_offset bigint, PRIMARY KEY ((sensor_id, window_spec), window_start, topic, kafka_partition))',
+      [],
+      { prepare: false },
     );
     await expect(ensureSchema(client, config)).rejects.toThrow(
       /sensor_stats has the primary key .* of an older schema.*microbatch reset/,
