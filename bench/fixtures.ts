@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
-import { loadConfig, objectGetter, type PipelineConfig } from '../lib/config';
+import { loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';
 import { ensureSchema, ensureTopics } from '../local/setup';
 

@@ -9,7 +9,7 @@
  */
 import type { MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
-import type { EventSourceConfig } from '../lib/config';
+import type { EventSourceConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';

@@ -18,7 +18,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, relative } from 'node:path';
 import type { Client } from 'cassandra-driver';
-import type { EventSourceConfig } from '../lib/config';
+import type { EventSourceConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { localConfig, REPO_ROOT } from '../local/app';
 import { produce } from '../local/producer';

@@ -5,7 +5,7 @@
 import { Validations, type App, type Environment } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { Construct } from 'constructs';
-import { loadConfig, objectGetter, type ContextGetter, type PipelineConfig } from './config';
+import { loadConfig, objectGetter, type ContextGetter, type PipelineConfig } from '../config';
 import { PipelineChecks } from './guardrails';
 import { stackNames } from './naming';
 import { KafkaStack } from './stacks/kafka-stack';

@@ -34,7 +34,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ON_DEMAND_BEHAVIOUR, PROVISIONED_ONLY_KNOBS, type EventSourceConfig } from './config';
+import { ON_DEMAND_BEHAVIOUR, PROVISIONED_ONLY_KNOBS, type EventSourceConfig } from '../config';
 import { PipelineFunction } from './functions';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';

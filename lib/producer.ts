@@ -16,8 +16,7 @@ import { Construct } from 'constructs';
 import { PipelineFunction } from './functions';
 import { lockedSecurityGroup } from './security-groups';
 import type { IKafkaCluster } from './kafka/cluster';
-import { PRODUCER_ENV } from '../lambda/handlers/producer';
-import { BOOTSTRAP_BROKERS_ENV } from '../lambda/runtime/msk-client';
+import { BOOTSTRAP_BROKERS_ENV, PRODUCER_ENV } from '../config/env';
 
 export interface ScheduledProducerProps {
   readonly cluster: IKafkaCluster;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
-import { loadConfig, objectGetter, type PipelineConfig } from '../lib/config';
+import { loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import { join } from 'node:path';
 import { JOB_NAMES, isJobName, SENSOR_TOPIC, TEST_TOPIC, type JobName } from '../schema';
-import { ConfigError, type PipelineConfig } from '../lib/config';
+import { ConfigError, type PipelineConfig } from '../config';
 import type { BatchReport } from '../lambda/runtime/batch';
 import { recentBatches, recentSentReceived, sensorWindows, deadLetters } from '../lambda/runtime/queries';
 import { windowSpecId } from '../lambda/runtime/windows';

@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
-import type { EventSourceConfig } from '../lib/config';
+import type { EventSourceConfig } from '../config';
 import type { FailedRange } from '../lambda/runtime/checkpoint';
 import { toMskEvent } from '../lambda/runtime/event';
 import type { Job } from '../lambda/runtime/job';

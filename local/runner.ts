@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
 import type { MSKEvent } from 'aws-lambda';
-import type { EventSourceConfig } from '../lib/config';
+import type { EventSourceConfig } from '../config';
 import {
   eventPayloadBytes,
   fromKafkaMessage,
@@ -29,7 +29,8 @@ import {
   type KafkaMessageLike,
   type KafkaRecord,
 } from '../lambda/runtime/event';
-import { passesFilters, type FilterPattern } from '../lambda/runtime/filters';
+import { passesFilters } from '../lambda/runtime/filters';
+import type { FilterPattern } from '../config/filters';
 
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;

@@ -14,7 +14,7 @@ import {
   TABLES,
   TOPICS,
 } from '../schema';
-import type { PipelineConfig } from '../lib/config';
+import type { PipelineConfig } from '../config';
 import { createTopicsWithLeaders } from '../lambda/runtime/kafka-topics';
 
 export async function ensureSchema(

@@ -8,6 +8,7 @@
  */
 import type { Context } from 'aws-lambda';
 import type { Message, Producer } from 'kafkajs';
+import { PRODUCER_ENV } from '../../config/env';
 import { createMskKafka, MskConfigError } from '../runtime/msk-client';
 
 export class ProducerError extends Error {
@@ -57,11 +58,6 @@ export interface ProducerSettings {
   readonly durationMs: number;
 }
 
-export const PRODUCER_ENV = {
-  topic: 'MICROBATCH_PRODUCER_TOPIC',
-  ratePerSecond: 'MICROBATCH_PRODUCER_RATE_PER_SECOND',
-  durationSeconds: 'MICROBATCH_PRODUCER_DURATION_SECONDS',
-} as const;
 
 function intFromEnv(
   env: Readonly<Record<string, string | undefined>>,

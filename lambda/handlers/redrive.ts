@@ -34,11 +34,7 @@ import {
   type RedriveSummary,
 } from '../runtime/redrive';
 import { isJobName } from '../../schema';
-
-export const REDRIVE_ENV = {
-  /** The URL of the job's on-failure queue. */
-  queueUrl: 'MICROBATCH_ON_FAILURE_QUEUE_URL',
-} as const;
+import { REDRIVE_ENV, redriveGroupId } from '../../config/env';
 
 export interface QueueMessage {
   readonly receiptHandle: string;
@@ -63,11 +59,6 @@ export interface RedriveRun {
   /** Messages that are not on-failure records; they stay in the queue for a person to look at. */
   readonly malformed: number;
   readonly summary: RedriveSummary;
-}
-
-/** The consumer group the redrive function reads with (the construct grants it exactly this group). */
-export function redriveGroupId(consumerGroupId: string): string {
-  return `${consumerGroupId}-redrive`;
 }
 
 /** Backoff of a message whose range the live job has not reached: 1, 2, 4 ... minutes, at most 12 hours. */

@@ -2,7 +2,7 @@
  * Every job by name, built from the typed config: what the Lambda entry points, the redrive function and the
  * local runner all use to get a job.
  */
-import type { PipelineConfig } from '../../lib/config';
+import type { PipelineConfig } from '../../config';
 import type { JobName } from '../../schema';
 import type { Job } from '../runtime/job';
 import { createSensorStatsJob } from './sensor-stats';

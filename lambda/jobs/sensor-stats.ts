@@ -3,7 +3,7 @@
  * event-time window. `ts` is epoch milliseconds or an ISO-8601 string.
  */
 import { SENSOR_TOPIC } from '../../schema';
-import type { SensorStatsConfig } from '../../lib/config';
+import type { SensorStatsConfig } from '../../config';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { defineWindowJob, type WindowJob } from '../runtime/job';
 

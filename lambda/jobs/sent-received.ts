@@ -3,7 +3,7 @@
  * `(time_sent, time_received)` in `sent_received`, where `time_received` is the micro-batch's processing time.
  */
 import { SENT_RECEIVED, TEST_TOPIC } from '../../schema';
-import type { SentReceivedConfig } from '../../lib/config';
+import type { SentReceivedConfig } from '../../config';
 import { utf8 } from '../runtime/decoders';
 import { RecordError } from '../runtime/errors';
 import { defineTransformJob, type TransformJob } from '../runtime/job';

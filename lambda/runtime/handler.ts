@@ -4,7 +4,7 @@
  * `runMicroBatch`, the same function the local runner calls.
  */
 import type { Client } from 'cassandra-driver';
-import { loadConfig, objectGetter, type PipelineConfig } from '../../lib/config';
+import { loadConfig, objectGetter, type PipelineConfig } from '../../config';
 import { jobTables, type Job } from './job';
 import { parseMskEvent } from './event';
 import { runMicroBatch, type BatchReport } from './batch';

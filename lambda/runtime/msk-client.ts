@@ -37,8 +37,9 @@ export class MskConfigError extends MskClientError {
 /** The IAM auth token could not be generated (no credentials, clock skew, signer failure). */
 export class MskAuthError extends MskClientError {}
 
-/** The environment variable the CDK sets to the cluster's IAM bootstrap broker string. */
-export const BOOTSTRAP_BROKERS_ENV = 'MICROBATCH_BOOTSTRAP_BROKERS';
+import { BOOTSTRAP_BROKERS_ENV } from '../../config/env';
+
+export { BOOTSTRAP_BROKERS_ENV };
 
 /** `host:port`, where host is a DNS name or an IPv4 address. */
 const BROKER = /^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?:(\d{1,5})$/;

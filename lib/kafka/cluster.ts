@@ -33,7 +33,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as msk from 'aws-cdk-lib/aws-msk';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
-import type { KafkaMode } from '../config';
+import type { KafkaMode } from '../../config';
 import { lockedSecurityGroup } from '../security-groups';
 
 /** The broker port of the IAM listener, on provisioned clusters and on MSK Serverless. */

@@ -13,7 +13,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PipelineFunction } from '../functions';
 import { lockedSecurityGroup } from '../security-groups';
-import { BOOTSTRAP_BROKERS_ENV } from '../../lambda/runtime/msk-client';
+import { BOOTSTRAP_BROKERS_ENV } from '../../config/env';
 import type { IKafkaCluster } from './cluster';
 
 export interface TopicProps {

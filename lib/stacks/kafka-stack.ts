@@ -2,7 +2,7 @@ import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TOPICS } from '../../schema';
-import type { PipelineConfig } from '../config';
+import type { PipelineConfig } from '../../config';
 import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import { KafkaTopics } from '../kafka/topics';
 import type { PipelineNetwork } from '../network';

@@ -1,7 +1,7 @@
 import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { TABLES } from '../../schema';
-import type { PipelineConfig } from '../config';
+import type { PipelineConfig } from '../../config';
 import { KeyspacesSchema } from '../keyspaces';
 
 export interface KeyspacesStackProps extends StackProps {

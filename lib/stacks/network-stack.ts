@@ -1,7 +1,7 @@
 import { Annotations, Stack, Token, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import type { PipelineConfig } from '../config';
+import type { PipelineConfig } from '../../config';
 import { availabilityZoneIdsContextKey, mskAvailabilityZones } from '../kafka/availability-zones';
 import { AZ_COUNT, PipelineNetwork } from '../network';
 

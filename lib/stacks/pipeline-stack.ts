@@ -16,7 +16,7 @@ import {
   TEST_TOPIC,
   type JobName,
 } from '../../schema';
-import type { PipelineConfig } from '../config';
+import type { PipelineConfig } from '../../config';
 import { MicroBatchConsumer } from '../consumer';
 import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import type { KeyspacesSchema } from '../keyspaces';

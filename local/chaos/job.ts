@@ -3,7 +3,7 @@
  * settings that let batches be given up on (provisioned pollers with two retries), so that skipped ranges and
  * their redrive are part of every run.
  */
-import type { EventSourceConfig } from '../../lib/config';
+import type { EventSourceConfig } from '../../config';
 import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
 import type { WindowJob } from '../../lambda/runtime/job';
 import type { SensorReading } from '../../lambda/jobs/sensor-stats';

@@ -21,7 +21,7 @@ import { redriveLocally } from '../redrive';
 import { ensureSchema, ensureTopics } from '../setup';
 import * as services from '../services';
 import { withKafkaRetry } from '../runner';
-import { loadConfig, objectGetter } from '../../lib/config';
+import { loadConfig, objectGetter } from '../../config';
 import { kafkaRangeReader } from '../../lambda/runtime/redrive';
 import { deadLetters, sensorWindows } from '../../lambda/runtime/queries';
 import { validateReading } from '../../lambda/jobs/sensor-stats';

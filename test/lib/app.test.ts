@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lib/config';
+import { ConfigError } from '../../config';
 import { PipelineChecks } from '../../lib/guardrails';
 import { cfnLint, normaliseAssetHashes, synthPipeline, type TestPipeline } from './support';
 

@@ -5,7 +5,7 @@ import {
   MSK_KAFKA_VERSIONS,
   objectGetter,
   ON_DEMAND_BEHAVIOUR,
-} from '../../lib/config';
+} from '../../config';
 
 const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context));
 

@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JOB_CATALOG, JOB_NAMES, RUNTIME_TABLES, TABLES, type JobName } from '../../schema';
-import { loadConfig, objectGetter, type EventSourceConfig } from '../../lib/config';
+import { loadConfig, objectGetter, type EventSourceConfig } from '../../config';
 import { MicroBatchConsumer, type MicroBatchConsumerProps } from '../../lib/consumer';
 import { MskCluster } from '../../lib/kafka/cluster';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';

@@ -1,7 +1,7 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TEST_TOPIC } from '../../schema';
-import { ConfigError } from '../../lib/config';
+import { ConfigError } from '../../config';
 import {
   expectTemplate,
   actionsOf,

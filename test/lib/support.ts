@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildPipeline, configFromContext, type PipelineStacks } from '../../lib/app';
-import type { PipelineConfig } from '../../lib/config';
+import type { PipelineConfig } from '../../config';
 
 const ROOT = join(__dirname, '..', '..');
 

@@ -20,7 +20,7 @@ import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
 import { parseTime } from '../../lambda/jobs/time-format';
 import { recentBatches, sensorWindows } from '../../lambda/runtime/queries';
 import { referenceWindows } from '../support/reference';
-import type { EventSourceConfig } from '../../lib/config';
+import type { EventSourceConfig } from '../../config';
 import {
   closeCassandra,
   count,

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
 import { onTestFinished } from 'vitest';
-import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../lib/config';
+import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../config';
 import { createCassandraClient } from '../../lambda/runtime/cassandra-client';
 import { resolveEndpoints } from '../../local/services';
 import { ensureSchema, ensureTopics } from '../../local/setup';

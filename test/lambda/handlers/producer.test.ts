@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PRODUCER_ENV } from '../../../config/env';
 import {
-  PRODUCER_ENV,
   ProducerEventError,
   ProducerSendError,
   formatTutorialTime,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaRecord } from '../../../lambda/runtime/event';
-import { assertKafkaFilter, passesFilters, type FilterPattern } from '../../../lambda/runtime/filters';
+import { passesFilters } from '../../../lambda/runtime/filters';
+import { assertKafkaFilter, type FilterPattern } from '../../../config/filters';
 
 const record = (value: string | Buffer | null): KafkaRecord => ({
   topic: 't',

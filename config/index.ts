@@ -14,7 +14,7 @@ import {
   FilterPatternError,
   MAX_FILTERS,
   type FilterPattern,
-} from '../lambda/runtime/filters';
+} from './filters';
 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];

@@ -1,0 +1,37 @@
+/**
+ * The environment contract between the CDK app and the Lambda handlers: the variables the stacks set and the
+ * handlers read, named once here.
+ */
+
+/** Every handler of a job, and the query function. */
+export const RUNTIME_ENV = {
+  /** `local` (Apache Cassandra) or `keyspaces`. */
+  target: 'MICROBATCH_TARGET',
+  keyspace: 'MICROBATCH_KEYSPACE',
+  stage: 'MICROBATCH_STAGE',
+  /** The job's name. */
+  job: 'MICROBATCH_JOB',
+  /** The job's config as JSON, validated again by the same `loadConfig` when the handler starts. */
+  jobConfig: 'MICROBATCH_JOB_CONFIG',
+} as const;
+
+/** The cluster's IAM bootstrap broker string, for the functions that talk to MSK themselves. */
+export const BOOTSTRAP_BROKERS_ENV = 'MICROBATCH_BOOTSTRAP_BROKERS';
+
+/** The scheduled producer's settings. */
+export const PRODUCER_ENV = {
+  topic: 'MICROBATCH_PRODUCER_TOPIC',
+  ratePerSecond: 'MICROBATCH_PRODUCER_RATE_PER_SECOND',
+  durationSeconds: 'MICROBATCH_PRODUCER_DURATION_SECONDS',
+} as const;
+
+/** The redrive function's settings. */
+export const REDRIVE_ENV = {
+  /** The URL of the job's on-failure queue. */
+  queueUrl: 'MICROBATCH_ON_FAILURE_QUEUE_URL',
+} as const;
+
+/** The consumer group a job's redrive function reads with (the construct grants it exactly this group). */
+export function redriveGroupId(consumerGroupId: string): string {
+  return `${consumerGroupId}-redrive`;
+}
