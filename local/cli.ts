@@ -2,6 +2,7 @@
  * `microbatch`: the local mode's one entry point. `microbatch <command> --help` explains each command.
  */
 import { parseArgs } from 'node:util';
+import { Kafka, logLevel } from 'kafkajs';
 import { join } from 'node:path';
 import { JOB_NAMES, isJobName, SENSOR_TOPIC, TEST_TOPIC, type JobName } from '../schema';
 import { ConfigError, type PipelineConfig } from '../lib/config';
@@ -13,7 +14,9 @@ import { REPO_ROOT, jobFor, localConfig, openLocalRuntime, type LocalRuntime } f
 import { EventSourceRunner } from './runner';
 import { ensureSchema, ensureTopics, topicPlan } from './setup';
 import { produce, progressBar, type ProduceMode } from './producer';
-import { startStatusPage } from './status-page';
+import { startUi } from './ui';
+import { uiJobs } from './ui/jobs';
+import { UI_OPTIONS, UI_USAGE, UiOptionError, startUiCommand } from './ui/command';
 import { renderTable } from './table';
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
@@ -455,9 +458,23 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  ui: {
+    summary: 'the streaming UI alone on :4040, against local or any reachable Kafka and Cassandra/Keyspaces',
+    usage: UI_USAGE,
+    options: { ...UI_OPTIONS, ...CONFIG_OPTION },
+    async run(values) {
+      const config = configFrom(values);
+      const ui = await startUiCommand(values, config).catch((error: unknown) => {
+        throw error instanceof UiOptionError ? new UsageError(error.message) : error;
+      });
+      console.error(`streaming UI: ${ui.url} (Ctrl-C stops)`);
+      await onSignals(() => ui.close());
+      return 0;
+    },
+  },
   local: {
     summary:
-      'the whole tutorial: services, topics and tables, the producer, the runners and the status page on :4040',
+      'the whole tutorial: services, topics and tables, the producer, the runners and the streaming UI on :4040',
     usage: 'microbatch local [--no-producer] [--port 4040] [-c key=value]...',
     options: { 'no-producer': { type: 'boolean' }, port: { type: 'string' }, ...CONFIG_OPTION },
     async run(values) {
@@ -470,11 +487,21 @@ const commands: Record<string, Command> = {
       await setup(config, rt, up.endpoints);
       const runners = await startRunners(JOB_NAMES, config, rt, up.endpoints, false);
       const port = Number((values.port as string | undefined) ?? 4040);
-      const page = await startStatusPage(rt.client, rt.keyspace, port).catch((error: unknown) => {
-        console.error(`status page not started on :${port}: ${String(error)}`);
+      const ui = await startUi({
+        client: rt.client,
+        keyspace: rt.keyspace,
+        kafka: new Kafka({
+          clientId: 'microbatch-ui',
+          brokers: up.endpoints.kafkaBrokers,
+          logLevel: logLevel.NOTHING,
+        }),
+        jobs: () => uiJobs(config),
+        port,
+      }).catch((error: unknown) => {
+        console.error(`UI not started on :${port}: ${String(error)}`);
         return undefined;
       });
-      if (page) console.error(`status page: http://localhost:${port}`);
+      if (ui) console.error(`streaming UI: ${ui.url}`);
       const abort = new AbortController();
       const producing = values['no-producer']
         ? Promise.resolve()
@@ -490,7 +517,7 @@ const commands: Record<string, Command> = {
         await producing;
         await Promise.all(runners.map((r) => r.stop()));
       });
-      page?.close();
+      await ui?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');
       return 0;
