@@ -64,7 +64,7 @@
     const t = el(
       'table',
       { class: (opts && opts.class) || '' },
-      el('caption', {}, caption),
+      el('caption', { class: opts && opts.hideCaption ? 'visually-hidden' : null }, caption),
       el(
         'thead',
         {},
@@ -169,7 +169,13 @@
     container.replaceChildren();
     const width = Math.max(280, container.clientWidth || 600);
     const series = [
-      { label: 'time', value: (u, v) => (v === null ? DASH : new Date(v * 1000).toLocaleString()) },
+      {
+        label: 'time',
+        value: (u, v) => {
+          const t = v === null || v === undefined ? spec.t[spec.t.length - 1] : v;
+          return t === undefined ? DASH : new Date(t * 1000).toLocaleTimeString();
+        },
+      },
     ];
     let data = [spec.t];
     const raw = spec.series.map((s) => s.values);
@@ -200,7 +206,9 @@
         points: { show: spec.t.length < 80 },
         spanGaps: false,
         value: (u, v, si, idx) => {
-          const actual = idx === null || idx === undefined ? null : raw[i][idx];
+          // Without the cursor on the chart, the legend shows the latest value.
+          const at = idx === null || idx === undefined ? spec.t.length - 1 : idx;
+          const actual = at < 0 ? null : raw[i][at];
           return s.format ? s.format(actual) : n(actual, spec.digits);
         },
       });
@@ -679,7 +687,7 @@
               el('td', { class: 'nowrap' }, b.watermarkMs === null ? DASH : iso(b.watermarkMs)),
             ),
           ),
-          { class: 'batches', empty: 'no batches yet' },
+          { class: 'batches', empty: 'no batches yet', hideCaption: true },
         ),
       );
       replace(
