@@ -9,6 +9,8 @@
 # - docker-compose (Debian's): validates docker-compose.yml in test/local/services.
 # - Java 17 + Maven: run Kafka and Cassandra natively for the integration tests
 #   (Cassandra 5.0 cannot run on Java 24+, so a newer default JDK is not enough).
+# - Chromium (Debian's): the UI's browser test drives it headless with playwright-core, which never
+#   downloads a browser of its own. MICROBATCH_CHROMIUM points the test at another build.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -23,6 +25,7 @@ java17_present() {
   java -version 2>&1 | grep -q 'version "17[."]'
 }
 java17_present || missing+=(openjdk-17-jre-headless)
+[[ -x "${MICROBATCH_CHROMIUM:-/usr/bin/chromium}" ]] || missing+=(chromium)
 
 if ((${#missing[@]})); then
   if ! command -v apt-get >/dev/null 2>&1; then
