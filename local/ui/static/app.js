@@ -223,7 +223,7 @@
         label: spec.y2.label,
         scale: 'y2',
         side: 1,
-        size: 64,
+        size: 90,
         grid: { show: false },
         values: spec.y2.values,
       });
@@ -896,7 +896,7 @@
           'Dead letters of this batch',
           deadLetterHeaders(false),
           deadLetterRows(json.deadLetters, false),
-          { class: 'dead-letters', empty: 'none' },
+          { class: 'dead-letters', empty: 'none', hideCaption: true },
         ),
       ),
     );

@@ -18,6 +18,9 @@ import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/ru
 import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { parseMskEvent } from '../../../lambda/runtime/event';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import type { Job } from '../../../lambda/runtime/job';
+import type { Client } from 'cassandra-driver';
 import {
   closeCassandra,
   endpoints,
@@ -68,14 +71,19 @@ async function openBrowser(): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
-it('shows the ledger in live charts and tables, and dead letters as text, in a real browser', async () => {
-  const { client, keyspace } = await freshKeyspace();
-  const topic = await freshTopic(3);
+/** A job on a fresh topic with its own runner and producer, as `npm run local` runs it. */
+async function runJob(
+  store: { client: Client; keyspace: string },
+  job: Job,
+  kind: UiJob['kind'],
+  mode: 'tutorial' | 'sensor',
+): Promise<UiJob> {
+  const topic = job.topics[0]!;
   const group = uniqueName('it-group-');
-  const job = createSentReceivedJob({ timeFormat: 'iso', failOnDataLoss: false }, { topics: [topic] });
-  const checkpoints = new CassandraCheckpointStore(client, keyspace);
-  const sink = new CassandraSinkStore(client, keyspace);
+  const checkpoints = new CassandraCheckpointStore(store.client, store.keyspace);
+  const sink = new CassandraSinkStore(store.client, store.keyspace);
   const onFailureDir = mkdtempSync(join(tmpdir(), 'on-failure-'));
+  onTestFinished(() => rmSync(onFailureDir, { recursive: true, force: true }));
   const runner = new EventSourceRunner({
     jobName: job.name,
     topics: [topic],
@@ -88,50 +96,61 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   });
   await runner.start();
   onTestFinished(() => runner.stop());
-
   const abort = new AbortController();
-  const producing = produce({
-    brokers: endpoints.kafkaBrokers,
-    mode: 'tutorial',
-    topic,
-    rate: 20,
-    signal: abort.signal,
-  });
+  const producing = produce({ brokers: endpoints.kafkaBrokers, mode, topic, rate: 20, signal: abort.signal });
   onTestFinished(async () => {
     abort.abort();
     await producing;
   });
-  await sendValues(topic, [{ value: XSS, partition: 0 }]);
-
-  const uiJob: UiJob = {
+  return {
     name: job.name,
-    kind: 'transform',
-    doc: 'the tutorial job',
+    kind,
+    doc: `${job.name} on ${topic}`,
     topics: [topic],
     consumerGroupId: group,
     batchingWindowSeconds: 1,
     partitionsPerTopic: { [topic]: 3 },
   };
+}
+
+it('shows the ledger in live charts and tables, and dead letters as text, in a real browser', async () => {
+  const store = await freshKeyspace();
+  const { client, keyspace } = store;
+  const testTopic = await freshTopic(3);
+  const sensorTopic = await freshTopic(3);
+  const job = createSentReceivedJob({ timeFormat: 'iso', failOnDataLoss: false }, { topics: [testTopic] });
+  const windowJob = createSensorStatsJob(
+    { windowSeconds: 10, slideSeconds: 10, allowedLatenessSeconds: 2, failOnDataLoss: false },
+    { topics: [sensorTopic] },
+  );
+  const jobs = await Promise.all([
+    runJob(store, job, 'transform', 'tutorial'),
+    runJob(store, windowJob, 'window', 'sensor'),
+  ]);
+  const topic = testTopic;
+  await sendValues(topic, [{ value: XSS, partition: 0 }]);
+
   const ui = await startUi({
     client,
     keyspace,
     kafka: kafka(),
-    jobs: () => [uiJob],
+    jobs: () => jobs,
     port: 0,
     refreshMs: 1000,
     backfill: false,
   });
   onTestFinished(() => ui.close());
   const data = new UiData(client, keyspace);
-  await waitFor('three batches in the ledger', async () => {
-    const { rows } = await data.batchesBetween(
-      job.name,
-      new Date(Date.now() - 60_000),
-      new Date(Date.now() + 1000),
-      10,
-    );
-    return rows.length >= 3 ? rows : undefined;
-  });
+  for (const name of [job.name, windowJob.name])
+    await waitFor(`three batches of ${name} in the ledger`, async () => {
+      const { rows } = await data.batchesBetween(
+        name,
+        new Date(Date.now() - 60_000),
+        new Date(Date.now() + 1000),
+        10,
+      );
+      return rows.length >= 3 ? rows : undefined;
+    });
 
   const { page, errors } = await openBrowser();
   let navigations = 0;
@@ -141,6 +160,9 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
 
   // The overview: the job, running, with its numbers.
   await page.goto(`${ui.url}/`);
+  await expect
+    .poll(() => page.locator('table.jobs tbody th[scope=row]').allTextContents(), { timeout: 20_000 })
+    .toEqual([job.name, windowJob.name]);
   const jobRow = page.locator('table.jobs tbody tr', { hasText: job.name });
   await expect.poll(() => jobRow.locator('.badge').textContent(), { timeout: 20_000 }).toBe('running');
   expect(await page.locator('table.jobs thead th').allTextContents()).toContain('Lag (records)');
@@ -205,10 +227,66 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument),
   ).toBe(true);
 
+  // The last hour: one point per minute, from the sampler's rollups of the same ledger.
+  await page.getByLabel('last hour').check();
+  await page.waitForFunction(() => {
+    const m = (
+      globalThis as unknown as {
+        microbatchUi: { series: { resolution: string; throughput: { t: number[] } } };
+      }
+    ).microbatchUi;
+    return m.series.resolution === 'minute' && m.series.throughput.t.length >= 1;
+  });
+  const hour = await page.evaluate(
+    () =>
+      (
+        globalThis as unknown as {
+          microbatchUi: { series: { throughput: { t: number[]; inputRate: number[] } } };
+        }
+      ).microbatchUi.series.throughput,
+  );
+  const rolledUp = hour.inputRate.reduce((n, r) => n + r * 60, 0);
+  const inLedger = (
+    await data.batchesBetween(job.name, new Date(hour.t[0]! * 1000), new Date(Date.now() + 1000), 1000)
+  ).rows.reduce((n, b) => n + b.recordsIn, 0);
+  expect(rolledUp).toBeGreaterThan(0);
+  expect(rolledUp).toBeLessThanOrEqual(inLedger);
+  expect(page.url()).toContain('range=1h');
+
+  // The window job's page: the watermark of each batch, and its gap to processing time.
+  await page.goto(`${ui.url}/jobs/${windowJob.name}`);
+  await page.waitForFunction(
+    () =>
+      ((globalThis as unknown as { microbatchUi: { charts: Record<string, { data: number[][] }> } })
+        .microbatchUi.charts.watermark?.data[0]?.length ?? 0) >= 3,
+  );
+  const watermark = await page.evaluate(() => {
+    const m = (
+      globalThis as unknown as {
+        microbatchUi: { series: { batchIds: string[]; watermark: { watermarkMs: Array<number | null> } } };
+      }
+    ).microbatchUi;
+    return { batchIds: m.series.batchIds, watermarkMs: m.series.watermark.watermarkMs };
+  });
+  const windowLedger = new Map(
+    (
+      await data.batchesBetween(
+        windowJob.name,
+        new Date(Date.now() - 6 * 60_000),
+        new Date(Date.now() + 1000),
+        1000,
+      )
+    ).rows.map((b) => [b.batchId, b]),
+  );
+  watermark.batchIds.forEach((id, i) =>
+    expect(watermark.watermarkMs[i]).toBe(windowLedger.get(id)!.watermarkMs),
+  );
+  expect(watermark.watermarkMs.some((w) => w !== null)).toBe(true);
   if (process.env.MICROBATCH_UI_SCREENSHOT === '1') {
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(__dirname, '../../../docs/ui-job-page.png'), fullPage: true });
   }
+  await page.goto(`${ui.url}/jobs/${job.name}`);
 
   // The batch page: Spark's OffsetRange lines for the batch in the table.
   await page.locator('table.batches tbody tr th a').first().click();
