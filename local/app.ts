@@ -12,6 +12,7 @@ import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/
 import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import type { Job } from '../lambda/runtime/job';
+import type { BatchMode } from '../lambda/runtime/store';
 import { createSentReceivedJob } from '../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../lambda/jobs/sensor-stats';
 import type { JobName } from '../schema';
@@ -51,8 +52,12 @@ export interface LocalRuntime {
     options?: {
       onReport?: (report: BatchReport) => void;
       log?: (line: Record<string, unknown>) => void;
-      /** `defer` for a replay: see `PartitionDeps.aheadOfCheckpoint`. */
-      aheadOfCheckpoint?: 'lost' | 'defer';
+      /** `replay` or `redrive`: see `PartitionDeps.mode`. @default 'live' */
+      mode?: BatchMode;
+      /** The event source has filter criteria: see `PartitionDeps.filters`. */
+      filters?: boolean;
+      /** `redrive`: where the reader started each `"<topic>-<partition>"` (see `BatchDeps.contiguousFrom`). */
+      contiguousFrom?: ReadonlyMap<string, bigint>;
     },
   ): (event: MSKEvent) => Promise<BatchReport>;
   close(): Promise<void>;
@@ -75,7 +80,9 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
         sink,
         onReport: options?.onReport,
         log: options?.log,
-        aheadOfCheckpoint: options?.aheadOfCheckpoint,
+        mode: options?.mode,
+        filters: options?.filters,
+        contiguousFrom: options?.contiguousFrom,
       }),
     close: () => client.shutdown(),
   };

@@ -442,11 +442,11 @@ const commands: Record<string, Command> = {
         brokers: endpoints.kafkaBrokers,
         onFailureDir: ON_FAILURE_DIR,
         stopWhenCaughtUp: true,
-        // A replay may start ahead of the job's own consumer: it must never write those offsets off as lost.
+        // A replay never moves the live checkpoint: it applies only skipped ranges and defers the rest.
         invoke: rt.invoker(job, {
           log: logFor(false),
           onReport: (report) => printBatch(report, ++n),
-          aheadOfCheckpoint: 'defer',
+          mode: 'replay',
         }),
       });
       await runner.start();

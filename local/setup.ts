@@ -5,7 +5,15 @@
  */
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
-import { renderCreateKeyspace, renderCreateTable, TABLES, TOPICS } from '../schema';
+import {
+  col,
+  keyColumns,
+  qualified,
+  renderCreateKeyspace,
+  renderCreateTable,
+  TABLES,
+  TOPICS,
+} from '../schema';
 import type { PipelineConfig } from '../lib/config';
 
 export async function ensureSchema(
@@ -23,7 +31,52 @@ export async function ensureSchema(
   ];
   // The driver waits for schema agreement after each DDL statement (protocolOptions.maxSchemaAgreementWaitSeconds).
   for (const cql of statements) await client.execute(cql);
+  statements.push(...(await upgradeTables(client, config.keyspace.name)));
   return statements;
+}
+
+/** Raised when a local table was created by an older schema in a way that cannot be altered in place. */
+export class SchemaDriftError extends Error {
+  override readonly name = 'SchemaDriftError';
+}
+
+/**
+ * Brings tables created by an older version of the schema up to date: `CREATE TABLE IF NOT EXISTS` leaves an
+ * existing table as it was. A missing regular column is added (ALTER TABLE ... ADD); a different primary key
+ * cannot be altered, so it fails with the way out (the local data is disposable: `microbatch reset`).
+ */
+async function upgradeTables(client: Client, keyspace: string): Promise<string[]> {
+  const rs = await client.execute(
+    'SELECT table_name, column_name, kind FROM system_schema.columns WHERE keyspace_name = ?',
+    [keyspace],
+  );
+  const existing = new Map<string, Map<string, string>>();
+  for (const row of rs.rows) {
+    const table = row.get('table_name') as string;
+    if (!existing.has(table)) existing.set(table, new Map());
+    existing.get(table)!.set(row.get('column_name') as string, row.get('kind') as string);
+  }
+  const altered: string[] = [];
+  for (const table of TABLES) {
+    const have = existing.get(table.name);
+    if (!have) continue;
+    const keys = new Set(keyColumns(table));
+    const haveKeys = [...have].filter(([, kind]) => kind !== 'regular').map(([name]) => name);
+    if (haveKeys.length !== keys.size || haveKeys.some((k) => !keys.has(k))) {
+      throw new SchemaDriftError(
+        `Table ${keyspace}.${table.name} has the primary key (${haveKeys.join(', ')}) of an older schema; this ` +
+          `version keys it by (${[...keys].join(', ')}). Wipe the local data with \`microbatch reset\` ` +
+          '(or drop the table), then run again.',
+      );
+    }
+    for (const column of table.columns) {
+      if (keys.has(column.name) || have.has(column.name)) continue;
+      const cql = `ALTER TABLE ${qualified(keyspace, table)} ADD ${col(column.name)} ${column.type}`;
+      await client.execute(cql);
+      altered.push(cql);
+    }
+  }
+  return altered;
 }
 
 export interface TopicPlan {

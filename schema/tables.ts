@@ -57,10 +57,15 @@ export const SENT_RECEIVED: TableDef = {
 };
 
 /**
- * Partial aggregates of the `sensor-stats` job, one row per (sensor, window, topic, partition).
+ * Partial aggregates of the `sensor-stats` job, one row per (sensor, window, topic, partition, lane).
  * Keeping one partial per Kafka partition (instead of a counter) lets each partition's writer be idempotent on
  * its own; readers merge the partitions. `window_spec` is in the partition key so that a change of window size
  * starts a new series instead of corrupting the old one.
+ *
+ * A *lane* is a run of offsets folded in offset order, so that `covered_offset` can tell what a partial already
+ * holds. The live job folds into one lane; when the event source skips a range, the live job goes on in a new
+ * lane and the range, redriven later and out of order, folds into the lane its first attempt used (see
+ * lambda/runtime/checkpoint.ts, "Skipped ranges").
  */
 export const SENSOR_STATS: TableDef = {
   name: 'sensor_stats',
@@ -71,6 +76,11 @@ export const SENSOR_STATS: TableDef = {
     { name: 'window_start', type: 'timestamp', doc: 'Inclusive start of the event-time window.' },
     { name: 'topic', type: 'text', doc: 'Kafka topic of the partial.' },
     { name: 'kafka_partition', type: 'int', doc: 'Kafka partition of the partial.' },
+    {
+      name: 'lane',
+      type: 'bigint',
+      doc: 'The lane of the partial: the offset its run of offsets starts at (negative: a redrive lane).',
+    },
     { name: 'window_end', type: 'timestamp', doc: 'Exclusive end of the window.' },
     { name: 'reading_count', type: 'bigint', doc: 'Readings in the window.' },
     { name: 'value_sum', type: 'double', doc: 'Sum of the readings.' },
@@ -87,6 +97,7 @@ export const SENSOR_STATS: TableDef = {
     { name: 'window_start', order: 'ASC' },
     { name: 'topic', order: 'ASC' },
     { name: 'kafka_partition', order: 'ASC' },
+    { name: 'lane', order: 'ASC' },
   ],
   defaultTtlSeconds: 30 * DAY,
 };
@@ -108,10 +119,62 @@ export const OFFSET_CHECKPOINTS: TableDef = {
       type: 'timestamp',
       doc: 'The processing time pinned for the claimed range, so a replay writes identical rows.',
     },
+    { name: 'lane', type: 'bigint', doc: 'The window-partial lane of the offsets from next_offset on.' },
+    { name: 'first_offset', type: 'bigint', doc: 'The offset the checkpoint was created at.' },
+    {
+      name: 'pending_skip',
+      type: 'text',
+      doc: 'JSON: a skipped range registered by the last move and not yet copied to skipped_ranges.',
+    },
     { name: 'updated_at', type: 'timestamp', doc: 'Wall-clock time of the last change.' },
   ],
   partitionKey: ['job', 'topic', 'kafka_partition'],
   clustering: [],
+  defaultTtlSeconds: 0,
+};
+
+/**
+ * Offset ranges the event source gave up on (retries exhausted, record too old, a batch sent to the on-failure
+ * destination) or that the checkpoint found missing. Each is kept until it is redriven: nothing is written off
+ * without a row here. The cursor columns are the range's own checkpoint, so a redrive is exactly-once by the
+ * same protocol as the live job. Only ever changed by LWT.
+ */
+export const SKIPPED_RANGES: TableDef = {
+  name: 'skipped_ranges',
+  doc: 'Ranges the event source skipped: why, how much of each was applied, and the redrive progress.',
+  columns: [
+    { name: 'job', type: 'text', doc: 'The job name.' },
+    { name: 'topic', type: 'text', doc: 'Kafka topic.' },
+    { name: 'kafka_partition', type: 'int', doc: 'Kafka partition.' },
+    { name: 'from_offset', type: 'bigint', doc: 'First offset of the range.' },
+    { name: 'until_offset', type: 'bigint', doc: 'Exclusive end of the range.' },
+    {
+      name: 'reason',
+      type: 'text',
+      doc: "Why: 'gap' (found by the checkpoint) or the on-failure condition, e.g. RetryAttemptsExhausted.",
+    },
+    { name: 'status', type: 'text', doc: "'pending' until redriven, then 'redriven' (or 'lost')." },
+    { name: 'detected_at', type: 'timestamp', doc: 'When the range was registered.' },
+    { name: 'detected_by', type: 'text', doc: 'The batch (or redrive) that registered it.' },
+    {
+      name: 'claimed',
+      type: 'boolean',
+      doc: 'A failed attempt had claimed part of it, so some of its effects may already be written.',
+    },
+    { name: 'on_failure', type: 'text', doc: 'The on-failure record it came with (JSON), when known.' },
+    { name: 'next_offset', type: 'bigint', doc: 'Redrive cursor: the next offset of the range to apply.' },
+    { name: 'watermark_ms', type: 'bigint', doc: 'Redrive cursor: the watermark at next_offset.' },
+    { name: 'claim_id', type: 'text', doc: 'Redrive cursor: the open claim.' },
+    { name: 'claim_until', type: 'bigint', doc: 'Redrive cursor: exclusive end of the claim.' },
+    { name: 'claim_time', type: 'timestamp', doc: 'Redrive cursor: the pinned processing time.' },
+    { name: 'lane', type: 'bigint', doc: 'The window-partial lane the range folds into.' },
+    { name: 'redriven', type: 'int', doc: 'Records whose effects a redrive committed.' },
+    { name: 'lost', type: 'bigint', doc: 'Offsets a redrive found gone from Kafka (retention).' },
+    { name: 'redriven_at', type: 'timestamp', doc: 'When the redrive finished.' },
+    { name: 'updated_at', type: 'timestamp', doc: 'Wall-clock time of the last change.' },
+  ],
+  partitionKey: ['job', 'topic', 'kafka_partition'],
+  clustering: [{ name: 'from_offset', order: 'ASC' }],
   defaultTtlSeconds: 0,
 };
 
@@ -132,6 +195,24 @@ export const BATCH_LEDGER: TableDef = {
     { name: 'late', type: 'int', doc: 'Records behind the watermark.' },
     { name: 'offset_ranges', type: 'text', doc: 'JSON: [{topic, partition, fromOffset, untilOffset}].' },
     { name: 'watermark_ms', type: 'bigint', doc: 'Smallest partition watermark after the batch, epoch ms.' },
+    { name: 'mode', type: 'text', doc: "'live' (the event source), 'replay' or 'redrive'." },
+    { name: 'skipped', type: 'int', doc: 'Offsets registered as skipped ranges by this batch.' },
+    { name: 'filtered', type: 'int', doc: "Offsets the event source's filters dropped before this batch." },
+    { name: 'deferred', type: 'int', doc: 'Records left to the live job (replay) or to a later redrive.' },
+    { name: 'lost', type: 'bigint', doc: 'Offsets found gone from Kafka (retention), by a redrive.' },
+    {
+      name: 'phase_read_claim_ms',
+      type: 'int',
+      doc: 'Time reading the checkpoint and claiming (the partition that finished last).',
+    },
+    { name: 'phase_transform_ms', type: 'int', doc: 'Time decoding and transforming (same partition).' },
+    { name: 'phase_effects_ms', type: 'int', doc: 'Time writing the effects (same partition).' },
+    { name: 'phase_commit_ms', type: 'int', doc: 'Time moving the checkpoint (same partition).' },
+    {
+      name: 'partitions',
+      type: 'text',
+      doc: 'JSON: per Kafka partition, its range, counts, and the checkpoint and claim before and after.',
+    },
   ],
   partitionKey: ['job', 'day'],
   clustering: [
@@ -222,6 +303,7 @@ export const TABLES = [
   SENT_RECEIVED,
   SENSOR_STATS,
   OFFSET_CHECKPOINTS,
+  SKIPPED_RANGES,
   BATCH_LEDGER,
   DEAD_LETTERS,
   UI_METRICS,

@@ -58,7 +58,12 @@ export const JOB_CATALOG: Readonly<Record<JobName, JobCatalogEntry>> = {
 };
 
 /** Tables every job writes through the runtime, whatever its sink. */
-export const RUNTIME_TABLES = ['offset_checkpoints', 'batch_ledger', 'dead_letters'] as const;
+export const RUNTIME_TABLES = [
+  'offset_checkpoints',
+  'skipped_ranges',
+  'batch_ledger',
+  'dead_letters',
+] as const;
 
 export function isJobName(value: unknown): value is JobName {
   return typeof value === 'string' && (JOB_NAMES as readonly string[]).includes(value);

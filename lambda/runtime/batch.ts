@@ -7,7 +7,7 @@ import { RuntimeConfigError } from './errors';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
 import { processPartition, type PartitionOutcome } from './checkpoint';
-import type { CheckpointStore, LedgerEntry, SinkStore } from './store';
+import type { BatchMode, CheckpointStore, LedgerEntry, SinkStore } from './store';
 
 export interface BatchDeps {
   readonly checkpoints: CheckpointStore;
@@ -20,13 +20,20 @@ export interface BatchDeps {
   readonly onReport?: (report: BatchReport) => void | Promise<void>;
   /** @default - a random UUID */
   readonly batchId?: string;
-  /** See `PartitionDeps.aheadOfCheckpoint`; a replay passes `defer`. @default 'lost' */
-  readonly aheadOfCheckpoint?: 'lost' | 'defer';
+  /** See `PartitionDeps.mode`. @default 'live' */
+  readonly mode?: BatchMode;
+  /** See `PartitionDeps.filters`: the event source mapping has filter criteria. @default false */
+  readonly filters?: boolean;
+  /**
+   * `redrive`: per `"<topic>-<partition>"`, the offset from which the reader delivered every record Kafka holds
+   * (see `PartitionDeps.contiguousFrom`).
+   * @default - none
+   */
+  readonly contiguousFrom?: ReadonlyMap<string, bigint>;
 }
 
 /** The ledger row of the batch, plus what only the logs and metrics carry. */
 export interface BatchReport extends LedgerEntry {
-  readonly lost: bigint;
   readonly partitions: readonly PartitionOutcome[];
 }
 
@@ -60,7 +67,9 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
         sink: deps.sink,
         clock,
         batchId,
-        aheadOfCheckpoint: deps.aheadOfCheckpoint,
+        mode: deps.mode,
+        filters: deps.filters,
+        contiguousFrom: deps.contiguousFrom?.get(`${part.topic}-${part.partition}`),
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
       }),
     ),
@@ -70,10 +79,18 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
   const partitions = settled.map((s) => (s as PromiseFulfilledResult<PartitionOutcome>).value);
 
   const sum = (f: (p: PartitionOutcome) => number) => partitions.reduce((n, p) => n + f(p), 0);
+  const sumBig = (f: (p: PartitionOutcome) => bigint) => partitions.reduce((n, p) => n + f(p), 0n);
   const watermarks = partitions.map((p) => p.watermarkMs).filter((w): w is number => w !== null);
+  // The phases of the partition that took longest: partitions run side by side, so it is the batch's critical
+  // path, and its phases add up to about the batch's duration.
+  const slowest = partitions.reduce<PartitionOutcome | undefined>(
+    (a, p) => (a && phaseTotal(a) >= phaseTotal(p) ? a : p),
+    undefined,
+  );
   const report: BatchReport = {
     job: job.name,
     batchId,
+    mode: deps.mode ?? 'live',
     startedAt,
     durationMs: Math.round(performance.now() - started),
     recordsIn: batch.recordCount,
@@ -81,7 +98,10 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
     duplicates: sum((p) => p.duplicates),
     deadLettered: sum((p) => p.deadLettered),
     late: sum((p) => p.late),
-    lost: partitions.reduce((n, p) => n + p.lost, 0n),
+    deferred: sum((p) => p.deferred),
+    skipped: sumBig((p) => p.skipped),
+    filtered: sumBig((p) => p.filtered),
+    lost: sumBig((p) => p.lost),
     offsetRanges: partitions.map(({ topic, partition, fromOffset, untilOffset }) => ({
       topic,
       partition,
@@ -89,6 +109,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
       untilOffset,
     })),
     watermarkMs: watermarks.length ? Math.min(...watermarks) : null,
+    phases: slowest?.phases ?? { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
     partitions,
   };
 
@@ -104,6 +125,10 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
   return report;
 }
 
+function phaseTotal(p: PartitionOutcome): number {
+  return p.phases.readClaimMs + p.phases.transformMs + p.phases.effectsMs + p.phases.commitMs;
+}
+
 /** The structured progress line: Spark's offset ranges plus the batch's counts. */
 export function progressLine(report: BatchReport): Record<string, unknown> {
   return {
@@ -117,8 +142,13 @@ export function progressLine(report: BatchReport): Record<string, unknown> {
     duplicates: report.duplicates,
     deadLettered: report.deadLettered,
     late: report.late,
-    lost: report.lost,
+    ...(report.mode === 'live' ? {} : { mode: report.mode }),
+    ...(report.deferred ? { deferred: report.deferred } : {}),
+    ...(report.skipped ? { skipped: report.skipped } : {}),
+    ...(report.filtered ? { filtered: report.filtered } : {}),
+    ...(report.lost ? { lost: report.lost } : {}),
     durationMs: report.durationMs,
+    phases: report.phases,
     watermark: report.watermarkMs === null ? null : new Date(report.watermarkMs).toISOString(),
   };
 }

@@ -18,6 +18,7 @@ import { errors, types, type Client } from 'cassandra-driver';
 import {
   BATCH_LEDGER,
   OFFSET_CHECKPOINTS,
+  SKIPPED_RANGES,
   col,
   keyColumns,
   qualified,
@@ -27,16 +28,22 @@ import {
   type TableDef,
 } from '../../schema';
 import { SinkError } from './errors';
+import { settleAll } from './effects';
 import {
   partialId,
   type Checkpoint,
   type CheckpointStore,
+  type Cursor,
+  type CursorGuard,
   type LedgerEntry,
   type PartialKey,
+  type PartialLane,
   type PartitionRef,
   type RejectedWrite,
   type SinkStore,
   type SinkWrite,
+  type SkippedRange,
+  type SkippedStatus,
   type StoredPartial,
 } from './store';
 
@@ -116,7 +123,11 @@ export async function withRetry<T>(
   }
 }
 
-/** Runs `worker` over `items` with at most `limit` in flight, keeping results in input order. */
+/**
+ * Runs `worker` over `items` with at most `limit` in flight, keeping results in input order. After the first
+ * failure no lane starts a new item, and the failure is reported only once every lane has stopped: no write of
+ * a failed batch may outlive the handler's failure (issue 8, fix 5).
+ */
 export async function mapBounded<T, R>(
   items: readonly T[],
   limit: number,
@@ -124,13 +135,19 @@ export async function mapBounded<T, R>(
 ): Promise<R[]> {
   const results = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      results[i] = await worker(items[i]!);
+      try {
+        results[i] = await worker(items[i]!);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     }
   });
-  await Promise.all(lanes);
+  await settleAll(lanes);
   return results;
 }
 
@@ -144,14 +161,71 @@ export interface CassandraStoreOptions {
 const refParams = (ref: PartitionRef) => [ref.job, ref.topic, ref.partition];
 const NO_CLAIM = '';
 
+const bigintOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : (v as bigint));
+
+/** The cursor columns, as every table that holds a cursor names them. */
+function cursorFromRow(row: types.Row): Cursor {
+  const claimId = row.get('claim_id') as string | null;
+  const watermark = bigintOrNull(row.get('watermark_ms'));
+  return {
+    nextOffset: row.get('next_offset') as bigint,
+    watermarkMs: watermark === null ? null : Number(watermark),
+    claim: claimId
+      ? { id: claimId, until: row.get('claim_until') as bigint, time: row.get('claim_time') as Date }
+      : null,
+    // Rows written before lanes existed have none: they are all lane 0.
+    lane: bigintOrNull(row.get('lane')) ?? 0n,
+  };
+}
+
+function cursorParams(c: Cursor): unknown[] {
+  return [
+    c.nextOffset,
+    c.watermarkMs === null ? null : BigInt(c.watermarkMs),
+    c.claim?.id ?? NO_CLAIM,
+    c.claim?.until ?? null,
+    c.claim?.time ?? null,
+    c.lane,
+  ];
+}
+
+/** A skipped range as JSON, for the checkpoint's `pending_skip` slot: bigints as strings, times as ISO. */
+export function encodeSkippedRange(range: SkippedRange): string {
+  return JSON.stringify(range, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+}
+
+export function decodeSkippedRange(json: string): SkippedRange {
+  const raw = JSON.parse(json, (_k, v: unknown) =>
+    typeof v === 'string' && /^-?\d+n$/.test(v) ? BigInt(v.slice(0, -1)) : v,
+  ) as SkippedRange & {
+    detectedAt: string;
+    redrivenAt: string | null;
+    cursor: Cursor & { claim: { time: string } | null };
+  };
+  return {
+    ...raw,
+    detectedAt: new Date(raw.detectedAt),
+    redrivenAt: raw.redrivenAt === null ? null : new Date(raw.redrivenAt),
+    cursor: {
+      ...raw.cursor,
+      claim: raw.cursor.claim ? { ...raw.cursor.claim, time: new Date(raw.cursor.claim.time) } : null,
+    },
+  };
+}
+
+const CURSOR_COLUMNS = 'next_offset, watermark_ms, claim_id, claim_until, claim_time, lane';
+const RANGE_COLUMNS =
+  'from_offset, until_offset, reason, status, detected_at, detected_by, claimed, on_failure, redriven, lost, redriven_at';
+
 export class CassandraCheckpointStore implements CheckpointStore {
   private readonly where = `WHERE ${col('job')} = ? AND ${col('topic')} = ? AND ${col('kafka_partition')} = ?`;
   private readonly table: string;
+  private readonly skipped: string;
 
   /**
-   * @param readConsistency how the checkpoint is read. SERIAL on Cassandra, so an in-flight compare-and-set is
-   *   never missed. Keyspaces accepts only ONE, LOCAL_ONE and LOCAL_QUORUM for reads, and its LOCAL_QUORUM
-   *   reads reflect every write acknowledged before them, lightweight transactions included.
+   * @param readConsistency how cursors are read. SERIAL on Cassandra, so an in-flight compare-and-set is never
+   *   missed. Keyspaces accepts only ONE, LOCAL_ONE and LOCAL_QUORUM for reads, and its LOCAL_QUORUM reads
+   *   reflect every write acknowledged before them, lightweight transactions included.
    *   https://docs.aws.amazon.com/keyspaces/latest/devguide/consistency.html
    */
   constructor(
@@ -161,64 +235,148 @@ export class CassandraCheckpointStore implements CheckpointStore {
     private readonly readConsistency: number = types.consistencies.localSerial,
   ) {
     this.table = qualified(keyspace, OFFSET_CHECKPOINTS);
+    this.skipped = qualified(keyspace, SKIPPED_RANGES);
   }
 
   async read(ref: PartitionRef): Promise<Checkpoint | undefined> {
-    const rs = await withRetry(
+    const rs = await this.select(
       'reading the checkpoint',
-      () =>
-        this.client.execute(
-          `SELECT next_offset, watermark_ms, claim_id, claim_until, claim_time FROM ${this.table} ${this.where}`,
-          refParams(ref),
-          { consistency: this.readConsistency },
-        ),
-      this.retry,
+      `SELECT ${CURSOR_COLUMNS}, first_offset, pending_skip FROM ${this.table} ${this.where}`,
+      refParams(ref),
     );
     const row = rs.first();
     if (!row) return undefined;
-    const claimId = row.get('claim_id') as string | null;
+    const pending = row.get('pending_skip') as string | null;
     return {
-      nextOffset: row.get('next_offset') as bigint,
-      watermarkMs: row.get('watermark_ms') === null ? null : Number(row.get('watermark_ms') as bigint),
-      claim: claimId
-        ? { id: claimId, until: row.get('claim_until') as bigint, time: row.get('claim_time') as Date }
-        : null,
+      ...cursorFromRow(row),
+      firstOffset: bigintOrNull(row.get('first_offset')) ?? 0n,
+      pendingSkip: pending ? decodeSkippedRange(pending) : null,
     };
   }
 
   async create(ref: PartitionRef, cp: Checkpoint): Promise<boolean> {
     return this.conditional('creating the checkpoint', () =>
       this.client.execute(
-        `INSERT INTO ${this.table} (job, topic, kafka_partition, next_offset, watermark_ms, claim_id, claim_until, claim_time, updated_at) ` +
-          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
-        [...refParams(ref), ...this.columns(cp)],
+        `INSERT INTO ${this.table} (job, topic, kafka_partition, ${CURSOR_COLUMNS}, first_offset, pending_skip, updated_at) ` +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+        [...refParams(ref), ...this.checkpointParams(cp)],
       ),
     );
   }
 
-  async compareAndSet(
-    ref: PartitionRef,
-    expected: { nextOffset: bigint; claimId: string | null },
-    next: Checkpoint,
-  ): Promise<boolean> {
+  async compareAndSet(ref: PartitionRef, expected: CursorGuard, next: Checkpoint): Promise<boolean> {
     return this.conditional('moving the checkpoint', () =>
       this.client.execute(
-        `UPDATE ${this.table} SET next_offset = ?, watermark_ms = ?, claim_id = ?, claim_until = ?, claim_time = ?, updated_at = ? ` +
-          `${this.where} IF next_offset = ? AND claim_id = ?`,
-        [...this.columns(next), ...refParams(ref), expected.nextOffset, expected.claimId ?? NO_CLAIM],
+        `UPDATE ${this.table} SET next_offset = ?, watermark_ms = ?, claim_id = ?, claim_until = ?, claim_time = ?, lane = ?, ` +
+          `first_offset = ?, pending_skip = ?, updated_at = ? ${this.where} IF next_offset = ? AND claim_id = ?`,
+        [
+          ...this.checkpointParams(next),
+          ...refParams(ref),
+          expected.nextOffset,
+          expected.claimId ?? NO_CLAIM,
+        ],
       ),
     );
   }
 
-  private columns(cp: Checkpoint): unknown[] {
+  async listSkipped(ref: PartitionRef, before?: bigint): Promise<SkippedRange[]> {
+    const rs = await this.select(
+      'reading the skipped ranges',
+      `SELECT ${RANGE_COLUMNS}, ${CURSOR_COLUMNS} FROM ${this.skipped} ${this.where}` +
+        (before === undefined ? '' : ' AND from_offset < ?'),
+      before === undefined ? refParams(ref) : [...refParams(ref), before],
+    );
+    return rs.rows.map((row) => this.rangeFromRow(row));
+  }
+
+  async readSkipped(ref: PartitionRef, fromOffset: bigint): Promise<SkippedRange | undefined> {
+    const rs = await this.select(
+      'reading a skipped range',
+      `SELECT ${RANGE_COLUMNS}, ${CURSOR_COLUMNS} FROM ${this.skipped} ${this.where} AND from_offset = ?`,
+      [...refParams(ref), fromOffset],
+    );
+    const row = rs.first();
+    return row ? this.rangeFromRow(row) : undefined;
+  }
+
+  async registerSkipped(ref: PartitionRef, range: SkippedRange): Promise<boolean> {
+    return this.conditional('registering a skipped range', () =>
+      this.client.execute(
+        `INSERT INTO ${this.skipped} (job, topic, kafka_partition, ${RANGE_COLUMNS}, ${CURSOR_COLUMNS}, updated_at) ` +
+          'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS',
+        [...refParams(ref), ...this.rangeParams(range), new Date()],
+      ),
+    );
+  }
+
+  async updateSkipped(ref: PartitionRef, expected: CursorGuard, next: SkippedRange): Promise<boolean> {
+    return this.conditional('moving a skipped range', () =>
+      this.client.execute(
+        `UPDATE ${this.skipped} SET until_offset = ?, reason = ?, status = ?, detected_at = ?, detected_by = ?, ` +
+          'claimed = ?, on_failure = ?, redriven = ?, lost = ?, redriven_at = ?, next_offset = ?, watermark_ms = ?, ' +
+          `claim_id = ?, claim_until = ?, claim_time = ?, lane = ?, updated_at = ? ${this.where} AND from_offset = ? ` +
+          'IF next_offset = ? AND claim_id = ?',
+        [
+          ...this.rangeParams(next).slice(1),
+          new Date(),
+          ...refParams(ref),
+          next.fromOffset,
+          expected.nextOffset,
+          expected.claimId ?? NO_CLAIM,
+        ],
+      ),
+    );
+  }
+
+  private select(what: string, cql: string, params: unknown[]): Promise<types.ResultSet> {
+    return withRetry(
+      what,
+      () => this.client.execute(cql, params, { consistency: this.readConsistency }),
+      this.retry,
+    );
+  }
+
+  private checkpointParams(cp: Checkpoint): unknown[] {
     return [
-      cp.nextOffset,
-      cp.watermarkMs === null ? null : BigInt(cp.watermarkMs),
-      cp.claim?.id ?? NO_CLAIM,
-      cp.claim?.until ?? null,
-      cp.claim?.time ?? null,
+      ...cursorParams(cp),
+      cp.firstOffset,
+      cp.pendingSkip ? encodeSkippedRange(cp.pendingSkip) : null,
       new Date(),
     ];
+  }
+
+  private rangeParams(r: SkippedRange): unknown[] {
+    return [
+      r.fromOffset,
+      r.untilOffset,
+      r.reason,
+      r.status,
+      r.detectedAt,
+      r.detectedBy,
+      r.claimed,
+      r.onFailure,
+      r.redriven,
+      r.lost,
+      r.redrivenAt,
+      ...cursorParams(r.cursor),
+    ];
+  }
+
+  private rangeFromRow(row: types.Row): SkippedRange {
+    return {
+      fromOffset: row.get('from_offset') as bigint,
+      untilOffset: row.get('until_offset') as bigint,
+      reason: row.get('reason') as string,
+      status: row.get('status') as SkippedStatus,
+      detectedAt: row.get('detected_at') as Date,
+      detectedBy: row.get('detected_by') as string,
+      claimed: row.get('claimed') as boolean,
+      onFailure: row.get('on_failure') as string | null,
+      redriven: (row.get('redriven') as number | null) ?? 0,
+      lost: bigintOrNull(row.get('lost')) ?? 0n,
+      redrivenAt: row.get('redriven_at') as Date | null,
+      cursor: cursorFromRow(row),
+    };
   }
 
   /**
@@ -288,18 +446,25 @@ export class CassandraSinkStore implements SinkStore {
   async readPartials(
     table: TableDef,
     windowSpec: string,
-    topic: string,
-    partition: number,
+    lane: PartialLane,
     keys: readonly PartialKey[],
   ): Promise<Map<string, StoredPartial>> {
     const cql =
       `SELECT reading_count, value_sum, value_min, value_max, covered_offset FROM ${qualified(this.keyspace, table)} ` +
-      'WHERE sensor_id = ? AND window_spec = ? AND window_start = ? AND topic = ? AND kafka_partition = ?';
+      'WHERE sensor_id = ? AND window_spec = ? AND window_start = ? AND topic = ? AND kafka_partition = ? AND lane = ?';
     const out = new Map<string, StoredPartial>();
     await mapBounded(keys, this.concurrency, async (key) => {
       const rs = await withRetry(
         'reading a window partial',
-        () => this.client.execute(cql, [key.key, windowSpec, new Date(key.windowStart), topic, partition]),
+        () =>
+          this.client.execute(cql, [
+            key.key,
+            windowSpec,
+            new Date(key.windowStart),
+            lane.topic,
+            lane.partition,
+            lane.lane,
+          ]),
         this.retry,
       );
       const row = rs.first();
@@ -350,6 +515,8 @@ export class CassandraSinkStore implements SinkStore {
   }
 
   async recordBatch(entry: LedgerEntry): Promise<void> {
+    const asJson = (v: unknown) =>
+      JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? Number(x) : x));
     const values: Record<string, unknown> = {
       job: entry.job,
       day: entry.startedAt.toISOString().slice(0, 10),
@@ -361,10 +528,39 @@ export class CassandraSinkStore implements SinkStore {
       duplicates: entry.duplicates,
       dead_lettered: entry.deadLettered,
       late: entry.late,
-      offset_ranges: JSON.stringify(entry.offsetRanges, (_k, v: unknown) =>
-        typeof v === 'bigint' ? Number(v) : v,
-      ),
+      offset_ranges: asJson(entry.offsetRanges),
       watermark_ms: entry.watermarkMs === null ? null : BigInt(entry.watermarkMs),
+      mode: entry.mode,
+      skipped: Number(entry.skipped),
+      filtered: Number(entry.filtered),
+      deferred: entry.deferred,
+      lost: entry.lost,
+      phase_read_claim_ms: entry.phases.readClaimMs,
+      phase_transform_ms: entry.phases.transformMs,
+      phase_effects_ms: entry.phases.effectsMs,
+      phase_commit_ms: entry.phases.commitMs,
+      partitions: asJson(
+        entry.partitions.map((p) => ({
+          topic: p.topic,
+          partition: p.partition,
+          fromOffset: p.fromOffset,
+          untilOffset: p.untilOffset,
+          nextBefore: p.nextBefore,
+          nextAfter: p.nextAfter,
+          claimId: p.claimId,
+          claimTime: p.claimTime?.toISOString() ?? null,
+          applied: p.applied,
+          written: p.written,
+          duplicates: p.duplicates,
+          deadLettered: p.deadLettered,
+          late: p.late,
+          skipped: p.skipped,
+          filtered: p.filtered,
+          deferred: p.deferred,
+          lost: p.lost,
+          watermarkMs: p.watermarkMs,
+        })),
+      ),
     };
     await withRetry(
       'writing the batch ledger',

@@ -1,78 +1,117 @@
 /**
- * Exactly-once effects for one (job, topic, partition).
+ * Exactly-once effects for one (job, topic, partition), on every path: the event source's batches, replays,
+ * ranges the event source skipped, and their redrive.
  *
  * ## The invariant
  * For every (job, topic, partition), the sink reflects the effect of each offset exactly once, whatever
- * happens: redelivered or overlapping batches, a crash between two writes, restarts, and two invocations that
- * see the same partition at the same time.
+ * happens: redelivered or overlapping batches, a crash between two writes, restarts, two invocations that see
+ * the same partition at the same time, a batch the event source gives up on, a replay, a redrive. An offset
+ * whose effect is not (yet) in the sink is never silently dropped: it is ahead of the checkpoint, inside a
+ * *skipped range* waiting for a redrive, counted as dropped by the event source's filters, or counted as lost
+ * because Kafka no longer has it.
  *
- * ## The protocol
- * The checkpoint row holds `next_offset` (last applied + 1), the partition's watermark at that offset, and at
- * most one open *claim*: `(claim_id, claim_until, claim_time)`, which pins the processing time of the offsets
- * `[next_offset, claim_until)`. Every change to the row is a compare-and-set (LWT) on
- * `(next_offset, claim_id)`; every read of it is SERIAL.
+ * ## The state
+ * A *cursor* is `(next_offset, watermark, claim, lane)`: the next offset to apply, the partition's event-time
+ * watermark at that offset, at most one open *claim* `(claim_id, claim_until, claim_time)` that pins the
+ * processing time of `[next_offset, claim_until)`, and the *lane* its window partials fold into. The live
+ * checkpoint row is a cursor (plus where it began, and a slot for a range it just skipped); each row of
+ * `skipped_ranges` carries a cursor of its own for its redrive. Every change to a cursor is a compare-and-set
+ * (LWT) on `(next_offset, claim_id)`; every read is linearizable (SERIAL on Cassandra, LOCAL_QUORUM on
+ * Keyspaces, whose reads see every acknowledged write).
  *
- * For a partition's records `R` (sorted, `end` = last offset + 1), loop:
- * 1. Read the checkpoint `C`. None: create it at `R`'s first offset (IF NOT EXISTS), then re-read.
- * 2. `C.next >= end`: every record is already applied; count them as duplicates and stop.
- * 3. `R` starts above `C.next`: the records in between were never applied (retention, or a batch the event
- *    source gave up on). Fail with `DataLossError` if `failOnDataLoss`, else CAS `next` up to the first offset
- *    and count the gap as lost.
- * 4. No open claim: CAS one in, `[C.next, end)` with `time = now`. An open claim is used as it is, whoever
+ * ## Applying a run of records to a cursor (`advance`)
+ * For records `R` (sorted, `end` = last offset + 1), loop:
+ * 1. Read the cursor `C`. `C.next >= end`: every record is already applied; count them as duplicates, stop.
+ * 2. `R` starts above `C.next`: a *gap*. What it means depends on the path (below).
+ * 3. No open claim: CAS one in, `[C.next, end)` with `time = now`. An open claim is used as it is, whoever
  *    made it: its time is the one every attempt at those offsets must use.
- * 5. Compute the effects of the records in `[C.next, min(claim_until, end))`. They are a pure function of the
- *    records, the claim time and the stored watermark, so every attempt at the same offsets computes the same
- *    rows, and a repeated upsert of them changes nothing.
- * 6. Write them. A window partial is a compare-and-set on its `covered_offset` (the last offset folded into
- *    it): read it, fold only the readings above that offset, write only if it still covers what was read, and
- *    otherwise read again. So a partial never folds a reading twice and a stale partial never overwrites a
- *    newer one. (Not write timestamps: Keyspaces accepts client timestamps only near the current time.)
- * 7. CAS the checkpoint from `(C.next, claim_id)` to `(stop, watermark)`, closing the claim when `stop` reaches
- *    it. If the CAS fails, someone else moved the checkpoint: go to 1.
+ * 4. Compute the effects of the records in `[C.next, min(claim_until, end))`: a pure function of the records,
+ *    the claim time and the cursor's watermark, so every attempt at the same offsets computes the same rows.
+ * 5. Write them. Rows are plain upserts of identical values. A window partial is a compare-and-set on its
+ *    `covered_offset` (the last offset folded into it) within the cursor's lane: read it, fold only the
+ *    readings above that offset, write only if it still covers what was read. (No write timestamps: Keyspaces
+ *    accepts client timestamps only near the current time.) Every write of a failed attempt is awaited before
+ *    the failure is reported, so none outlives it.
+ * 6. CAS the cursor from `(C.next, claim_id)` to `(stop, watermark)`, closing the claim when `stop` reaches
+ *    it. If the CAS fails, someone else moved the cursor: go to 1.
+ *
+ * ## The live path (the event source's batches)
+ * The cursor is the checkpoint; none yet: create it at `R`'s first offset (IF NOT EXISTS), lane = that offset.
+ * A gap `[C.next, first)` means the event source never delivered those offsets to a batch that finished:
+ * - It gave up on a batch (retries exhausted, record too old, sent to the on-failure destination), or Kafka's
+ *   retention removed them. The handler cannot tell which, so it writes nothing off: with `failOnDataLoss` it
+ *   fails (the event source retries; see the config for how that halts the partition), otherwise it
+ *   *registers a skipped range* and moves on.
+ * - The range is `[C.next, max(first, claim_until))`: an open claim means an attempt applied part of it under
+ *   that claim's time and watermark, possibly past `first`, and only a redrive that starts where that attempt
+ *   started can decide those offsets the same way. The range keeps the cursor as it was (claim, watermark,
+ *   lane). The checkpoint moves to its end, with no claim, the same watermark, and a new lane.
+ * - Registering and moving are one CAS: the new checkpoint carries the range in its `pending_skip` slot.
+ *   Whoever reads the checkpoint next (this invocation first) copies it into `skipped_ranges` (INSERT IF NOT
+ *   EXISTS of a value fixed by the slot) and clears the slot (a CAS on the same guard), before anything else.
+ *   So a range is never half-registered, and never registered twice: `next` only grows, so no two moves start
+ *   at the same offset.
+ * - With event-source filters, the dropped records leave gaps too. A gap with no open claim is then counted
+ *   as filtered and the checkpoint moves over it (no attempt ever claimed those offsets, so nothing of them
+ *   was written). A batch that was given up *and* never claimed is then known only from its on-failure record,
+ *   and `registerFromOnFailure` registers it behind the checkpoint, in a lane of its own.
+ *
+ * ## The replay path (`replay`, `redrive`)
+ * A replay never creates the checkpoint, never moves it, and applies nothing at or above it: those records
+ * are deferred to the live job, which applies them in order when it gets there. Below the checkpoint, the
+ * only offsets never applied are those of pending skipped ranges; a replay applies the records that fall in
+ * them through each range's own cursor, and the rest are duplicates. `redrive` is a replay that reads exactly
+ * the pending ranges back from Kafka: reading contiguously from the range's cursor, a gap there means Kafka
+ * no longer has those offsets, and they are counted as lost on the range (status `lost` if none was left).
  *
  * ## Why it holds
- * - *Same batch twice, overlapping batches:* records below `C.next` are skipped (step 2 and the filter in 5).
- * - *Crash after the effects, before the checkpoint:* the claim is still open, so the retry recomputes the
- *   same rows with the same claim time and upserts them again: no visible change. Its window partials find
- *   their readings already covered and fold nothing.
- * - *Crash in the middle of the effects:* the same; the rewrite completes the half-written set.
- * - *Crash after the claim, before any effect:* the retry finds the claim and uses its time.
+ * - *Same batch twice, overlapping batches:* records below the cursor are skipped (step 1 and the filter in 4).
+ * - *Crash after the effects, before the commit:* the claim is still open, so the retry recomputes the same
+ *   rows with the same claim time and upserts them again: no visible change. Its partials find their
+ *   readings already covered and fold nothing.
+ * - *Crash in the middle of the effects, or after the claim and before any effect:* the same; the retry
+ *   completes the half-written set, with the claim's time.
  * - *Two invocations at once:* only one claim can be CASed in over a given `next`; the other reads it and uses
  *   the same time, so both write the same rows. Only one commit CAS over `(C.next, claim_id)` can succeed; the
- *   loser re-reads and finds its records below `next` (or continues after them). Window partials are
- *   compare-and-set on their covered offset, which only grows: of two writers folding the same readings, the
- *   second finds them covered.
- * - *Effects never diverge from the checkpoint:* effects are written before the checkpoint moves, and any
- *   effect written without its checkpoint is rewritten identically by the next attempt (the claim stays open
- *   until the checkpoint passes it).
- * - *Late records:* lateness is decided by the running watermark over the offset sequence, stored with the
- *   checkpoint, so a replay decides it the same way whatever the batch boundaries.
+ *   loser re-reads and finds its records below `next`. Of two writers folding the same readings into a
+ *   partial, the second finds them covered.
+ * - *A batch given up after a partial attempt:* its offsets are in a skipped range whose cursor holds the
+ *   attempt's claim (time) and the watermark before it, and whose lane is the one the attempt folded into.
+ *   A redrive applies the range from its start: it writes the same rows as the attempt (same time), decides
+ *   lateness the same way (same watermark, same records in the same order), and folds into the same lane, where
+ *   the covered offsets tell which readings the attempt already folded. The live job never folds into that
+ *   lane again, so the lane's offsets stay in order. Each offset is decided once: in the range, or live after
+ *   it.
+ * - *A range redriven twice, or two redrives at once:* the range's cursor is a cursor like any other; the
+ *   second finds its records below `next` (or a closed range) and applies nothing.
+ * - *A replay while the live job runs:* it moves no cursor but the skipped ranges', which the live job never
+ *   touches; it applies nothing the live job will apply.
+ * - *A replay before the live job ever ran:* no checkpoint; it defers everything. The live job later creates
+ *   the checkpoint at its own first offset and applies all.
+ * - *Late records:* lateness is decided by the running watermark over the offset sequence of a cursor, stored
+ *   with it, so every attempt at the same offsets decides it the same way, whatever the batch boundaries.
  *
  * Keyspaces supports the lightweight transactions this needs.
  * https://docs.aws.amazon.com/keyspaces/latest/devguide/functional-differences.html#functional-differences.light-transactions
  */
-import { DataLossError, ContentionError, RecordError, SinkError } from './errors';
+import { ContentionError, DataLossError, RecordError, SinkError } from './errors';
 import type { KafkaRecord, PartitionRecords } from './event';
-import type { Job, WindowJob, TransformJob } from './job';
+import type { Job } from './job';
+import { computeEffects, deadLetterWrite, writeEffects } from './effects';
 import {
-  partialId,
+  guardOf,
+  type BatchMode,
   type Checkpoint,
   type CheckpointStore,
-  type Claim,
-  type PartialKey,
+  type Cursor,
   type PartitionRef,
+  type PartitionReport,
+  type PhaseTimings,
   type SinkStore,
-  type SinkWrite,
+  type SkippedRange,
 } from './store';
-import { DEAD_LETTERS } from '../../schema';
-import {
-  addReading,
-  advanceWatermark,
-  isLate,
-  windowSpecId,
-  windowStartsFor,
-  type StatsPartial,
-} from './windows';
+
+export { DEAD_LETTER_MAX_PAYLOAD_BYTES, deadLetterWrite } from './effects';
 
 export interface PartitionDeps {
   readonly checkpoints: CheckpointStore;
@@ -80,46 +119,81 @@ export interface PartitionDeps {
   readonly clock: () => Date;
   readonly batchId: string;
   readonly warn: (message: string, fields: Record<string, unknown>) => void;
-  /** @default - 50 attempts at the checkpoint before the batch fails with a retriable ContentionError. */
+  /** @default - 50 attempts at a cursor before the batch fails with a retriable ContentionError. */
   readonly maxAttempts?: number;
   /**
-   * What a batch that starts above the checkpoint means. `lost` (the event source's own batches): the records
-   * in between are gone; count them and move on (or fail, with `failOnDataLoss`). `defer` (a replay, which may
-   * start anywhere): the job's own consumer has not got there yet; apply nothing and move nothing.
-   * @default 'lost'
+   * `live`: the event source's own batch. `replay`: a re-run from any position, which applies only the
+   * skipped ranges' records and defers the rest. `redrive`: a replay that read the skipped ranges back.
+   * @default 'live'
    */
-  readonly aheadOfCheckpoint?: 'lost' | 'defer';
+  readonly mode?: BatchMode;
+  /**
+   * The event source mapping has filter criteria: a gap with no open claim is records its filters dropped.
+   * @default false
+   */
+  readonly filters?: boolean;
+  /**
+   * `redrive`: the reader delivered every record Kafka holds for this partition from this offset on, so an
+   * offset missing above it is gone from Kafka.
+   * @default - gaps in a skipped range are deferred, not counted as lost
+   */
+  readonly contiguousFrom?: bigint;
 }
 
-export interface PartitionOutcome {
-  readonly topic: string;
-  readonly partition: number;
-  /** The event's range for this partition, Spark style: `untilOffset` is exclusive. */
-  readonly fromOffset: bigint;
-  readonly untilOffset: bigint;
-  /** Records whose effects this invocation committed (dead letters included). */
+export interface PartitionOutcome extends PartitionReport {
+  /** Records of this batch inside a range this invocation registered as skipped (they wait for a redrive). */
+  readonly skippedRecords: number;
+  readonly phases: PhaseTimings;
+}
+
+/** What happens on a gap: the cursor moved (`again`: read it again), or the run cannot go on (`stop`). */
+type GapDecision = 'again' | 'stop';
+
+/** Applied counts that a cursor's commit carries (a skipped range keeps its totals). */
+interface CommitDelta {
   readonly applied: number;
-  /** Records whose effects were rows in the sink. */
-  readonly written: number;
-  /** Records already applied before this invocation committed them. */
-  readonly duplicates: number;
-  readonly deadLettered: number;
-  readonly late: number;
-  /** Offsets lost below the batch (gap to the checkpoint). */
   readonly lost: bigint;
-  /** Records left to the job's own consumer because this (replay) batch was ahead of the checkpoint. */
-  readonly deferred: number;
-  readonly watermarkMs: number | null;
 }
 
-interface Effects {
-  readonly writes: SinkWrite[];
-  /** Window jobs: the readings to fold, per partial. */
-  readonly partials?: ReadonlyMap<string, PartialReadings>;
-  readonly written: number;
-  readonly deadLettered: number;
-  readonly late: number;
-  readonly watermarkMs: number | null;
+/** One cursor, as `advance` sees it: read it, and compare-and-set it. */
+interface CursorOps {
+  read(): Promise<Cursor>;
+  cas(expected: Cursor, next: Cursor, delta: CommitDelta): Promise<boolean>;
+}
+
+const NO_DELTA: CommitDelta = { applied: 0, lost: 0n };
+
+const cursorOf = (c: Cursor): Cursor => ({
+  nextOffset: c.nextOffset,
+  watermarkMs: c.watermarkMs,
+  claim: c.claim,
+  lane: c.lane,
+});
+
+/** The running totals of one partition's run, and where its time went. */
+class Tally {
+  applied = 0;
+  written = 0;
+  deadLettered = 0;
+  late = 0;
+  deferred = 0;
+  skippedRecords = 0;
+  skipped = 0n;
+  filtered = 0n;
+  lost = 0n;
+  watermarkMs: number | null = null;
+  nextAfter: bigint | null = null;
+  claimId: string | null = null;
+  claimTime: Date | null = null;
+  readonly phases = { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 };
+  private mark = performance.now();
+
+  /** Adds the time since the last lap to `phase`. */
+  lap(phase: keyof PhaseTimings): void {
+    const now = performance.now();
+    this.phases[phase] += now - this.mark;
+    this.mark = now;
+  }
 }
 
 export async function processPartition(
@@ -129,135 +203,297 @@ export async function processPartition(
 ): Promise<PartitionOutcome> {
   const ref: PartitionRef = { job: job.name, topic: part.topic, partition: part.partition };
   const records = part.records;
-  const first = records[0]!.offset;
-  const end = records[records.length - 1]!.offset + 1n;
-  let applied = 0;
-  let written = 0;
-  let deadLettered = 0;
-  let late = 0;
-  let lost = 0n;
-  let deferred = 0;
-  let watermarkMs: number | null = null;
-  const maxAttempts = deps.maxAttempts ?? 50;
-
-  const outcome = (): PartitionOutcome => ({
+  const t = new Tally();
+  const before = await readCheckpoint(ref, deps);
+  t.nextAfter = before?.nextOffset ?? null;
+  t.watermarkMs = before?.watermarkMs ?? null;
+  if ((deps.mode ?? 'live') === 'live') await live(job, part, ref, deps, t);
+  else await replay(job, part, ref, before, deps, t);
+  return {
     topic: part.topic,
     partition: part.partition,
-    fromOffset: first,
-    untilOffset: end,
-    applied,
-    written,
-    duplicates: records.length - applied - deferred,
-    deadLettered,
-    late,
-    lost,
-    deferred,
-    watermarkMs,
-  });
+    fromOffset: records[0]!.offset,
+    untilOffset: records[records.length - 1]!.offset + 1n,
+    nextBefore: before?.nextOffset ?? null,
+    nextAfter: t.nextAfter,
+    claimId: t.claimId,
+    claimTime: t.claimTime,
+    applied: t.applied,
+    written: t.written,
+    duplicates: records.length - t.applied - t.deferred - t.skippedRecords,
+    deadLettered: t.deadLettered,
+    late: t.late,
+    deferred: t.deferred,
+    skipped: t.skipped,
+    skippedRecords: t.skippedRecords,
+    filtered: t.filtered,
+    lost: t.lost,
+    watermarkMs: t.watermarkMs,
+    phases: {
+      readClaimMs: Math.round(t.phases.readClaimMs),
+      transformMs: Math.round(t.phases.transformMs),
+      effectsMs: Math.round(t.phases.effectsMs),
+      commitMs: Math.round(t.phases.commitMs),
+    },
+  };
+}
 
-  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+/** Reads the checkpoint, first copying a skipped range its last move registered (see "The live path"). */
+export async function readCheckpoint(
+  ref: PartitionRef,
+  deps: Pick<PartitionDeps, 'checkpoints'>,
+): Promise<Checkpoint | undefined> {
+  for (;;) {
     const checkpoint = await deps.checkpoints.read(ref);
-    if (!checkpoint) {
-      await deps.checkpoints.create(ref, { nextOffset: first, watermarkMs: null, claim: null });
-      continue;
-    }
-    watermarkMs = checkpoint.watermarkMs;
-    if (checkpoint.nextOffset >= end) return outcome();
+    if (!checkpoint?.pendingSkip) return checkpoint;
+    await flushPendingSkip(ref, checkpoint, deps);
+  }
+}
 
-    const firstPending = records.find((r) => r.offset >= checkpoint.nextOffset)!.offset;
-    if (records[0]!.offset > checkpoint.nextOffset) {
-      if (deps.aheadOfCheckpoint === 'defer') {
-        // A replay ahead of the job's own consumer: those offsets are not lost, just not reached yet.
-        deferred = records.length;
-        deps.warn('replay is ahead of the checkpoint; leaving these records to the job’s own consumer', {
-          job: job.name,
-          topic: part.topic,
-          partition: part.partition,
-          checkpoint: checkpoint.nextOffset.toString(),
-          firstOffset: first.toString(),
+async function flushPendingSkip(
+  ref: PartitionRef,
+  checkpoint: Checkpoint,
+  deps: Pick<PartitionDeps, 'checkpoints'>,
+): Promise<void> {
+  await deps.checkpoints.registerSkipped(ref, checkpoint.pendingSkip!);
+  // Clearing is guarded like any move: if another invocation cleared it and moved on, this changes nothing.
+  await deps.checkpoints.compareAndSet(ref, guardOf(checkpoint), { ...checkpoint, pendingSkip: null });
+}
+
+async function live(
+  job: Job,
+  part: PartitionRecords,
+  ref: PartitionRef,
+  deps: PartitionDeps,
+  t: Tally,
+): Promise<void> {
+  const records = part.records;
+  const first = records[0]!.offset;
+  const end = records[records.length - 1]!.offset + 1n;
+  let current!: Checkpoint;
+  const cursor: CursorOps = {
+    read: async () => {
+      let checkpoint = await readCheckpoint(ref, deps);
+      if (!checkpoint) {
+        await deps.checkpoints.create(ref, {
+          nextOffset: first,
+          watermarkMs: null,
+          claim: null,
+          lane: first,
+          firstOffset: first,
+          pendingSkip: null,
         });
-        return outcome();
+        checkpoint = await readCheckpoint(ref, deps);
       }
-      // Nothing in this batch covers [next, first): those offsets are gone.
-      const gap = first - checkpoint.nextOffset;
-      if (job.failOnDataLoss)
-        throw new DataLossError(part.topic, part.partition, checkpoint.nextOffset, first);
-      deps.warn('offsets lost below the batch; going on (failOnDataLoss=false)', {
+      return (current = checkpoint!);
+    },
+    cas: (expected, next) =>
+      deps.checkpoints.compareAndSet(ref, guardOf(expected), {
+        ...cursorOf(next),
+        firstOffset: current.firstOffset,
+        pendingSkip: null,
+      }),
+  };
+
+  await advance(job, part, records, end, cursor, deps, t, async (_c, gapEnd) => {
+    const c = current;
+    const gap = gapEnd - c.nextOffset;
+    if (!c.claim && deps.filters) {
+      // No attempt ever claimed these offsets: the event source's filters dropped them (see "The live path").
+      if (await deps.checkpoints.compareAndSet(ref, guardOf(c), { ...c, nextOffset: gapEnd }))
+        t.filtered += gap;
+      return 'again';
+    }
+    if (job.failOnDataLoss) throw new DataLossError(part.topic, part.partition, c.nextOffset, gapEnd);
+    const until = c.claim && c.claim.until > gapEnd ? c.claim.until : gapEnd;
+    const range: SkippedRange = {
+      fromOffset: c.nextOffset,
+      untilOffset: until,
+      reason: 'gap',
+      status: 'pending',
+      detectedAt: deps.clock(),
+      detectedBy: deps.batchId,
+      claimed: c.claim !== null,
+      onFailure: null,
+      cursor: cursorOf(c),
+      redriven: 0,
+      lost: 0n,
+      redrivenAt: null,
+    };
+    const moved: Checkpoint = {
+      nextOffset: until,
+      watermarkMs: c.watermarkMs,
+      claim: null,
+      lane: until,
+      firstOffset: c.firstOffset,
+      pendingSkip: range,
+    };
+    if (await deps.checkpoints.compareAndSet(ref, guardOf(c), moved)) {
+      t.skipped += until - c.nextOffset;
+      t.skippedRecords += records.filter((r) => r.offset < until).length;
+      deps.warn('offsets the event source never delivered are kept as a skipped range for a redrive', {
         job: job.name,
         topic: part.topic,
         partition: part.partition,
-        expectedOffset: checkpoint.nextOffset.toString(),
-        firstOffset: first.toString(),
-        lost: gap.toString(),
+        fromOffset: range.fromOffset.toString(),
+        untilOffset: until.toString(),
+        claimed: range.claimed,
+        redrive: `microbatch redrive ${job.name}`,
       });
-      const claim = checkpoint.claim && checkpoint.claim.until > first ? checkpoint.claim : null;
-      if (await cas(deps, ref, checkpoint, { nextOffset: first, watermarkMs: checkpoint.watermarkMs, claim }))
-        lost += gap;
+      await flushPendingSkip(ref, moved, deps);
+    }
+    return 'again';
+  });
+}
+
+async function replay(
+  job: Job,
+  part: PartitionRecords,
+  ref: PartitionRef,
+  checkpoint: Checkpoint | undefined,
+  deps: PartitionDeps,
+  t: Tally,
+): Promise<void> {
+  const records = part.records;
+  const fields = { job: job.name, topic: part.topic, partition: part.partition };
+  if (!checkpoint) {
+    // The live job has not started this partition: it will begin where its own batches begin and apply all.
+    t.deferred = records.length;
+    deps.warn('no checkpoint yet: leaving these records to the job’s own consumer', fields);
+    return;
+  }
+  const below = records.filter((r) => r.offset < checkpoint.nextOffset);
+  if (below.length < records.length) {
+    t.deferred += records.length - below.length;
+    deps.warn('a replay ahead of the checkpoint leaves those records to the job’s own consumer', {
+      ...fields,
+      checkpoint: checkpoint.nextOffset.toString(),
+      deferred: records.length - below.length,
+    });
+  }
+  if (!below.length) return;
+  const ranges = (await deps.checkpoints.listSkipped(ref, below[below.length - 1]!.offset + 1n)).filter(
+    (r) => r.status === 'pending' && r.untilOffset > below[0]!.offset,
+  );
+  for (const range of ranges) {
+    const segment = below.filter((r) => r.offset >= range.fromOffset && r.offset < range.untilOffset);
+    if (!segment.length) continue;
+    const end = segment[segment.length - 1]!.offset + 1n;
+    let current = range;
+    const cursor: CursorOps = {
+      read: async () => {
+        // Ranges are never deleted, so the one listed above is still there.
+        const found = (await deps.checkpoints.readSkipped(ref, range.fromOffset))!;
+        current = found;
+        // A range already closed has nothing left to apply.
+        return found.status === 'pending' ? found.cursor : { ...found.cursor, nextOffset: found.untilOffset };
+      },
+      cas: (expected, next, delta) => {
+        const redriven = current.redriven + delta.applied;
+        const lost = current.lost + delta.lost;
+        const done = next.nextOffset >= current.untilOffset;
+        return deps.checkpoints.updateSkipped(ref, guardOf(expected), {
+          ...current,
+          cursor: next,
+          redriven,
+          lost,
+          status: !done ? 'pending' : redriven === 0 && lost > 0n ? 'lost' : 'redriven',
+          redrivenAt: done ? deps.clock() : null,
+        });
+      },
+    };
+    await advance(job, part, segment, end, cursor, deps, t, async (c, gapEnd) => {
+      if (
+        deps.mode === 'redrive' &&
+        deps.contiguousFrom !== undefined &&
+        deps.contiguousFrom <= c.nextOffset
+      ) {
+        // Read contiguously from before the gap: Kafka no longer has these offsets.
+        const gap = gapEnd - c.nextOffset;
+        const claim = c.claim && c.claim.until > gapEnd ? c.claim : null;
+        if (await cursor.cas(c, { ...c, nextOffset: gapEnd, claim }, { applied: 0, lost: gap })) {
+          t.lost += gap;
+          deps.warn('offsets of a skipped range are gone from Kafka (retention); counted as lost', {
+            ...fields,
+            fromOffset: c.nextOffset.toString(),
+            untilOffset: gapEnd.toString(),
+          });
+        }
+        return 'again';
+      }
+      // The start of the range was not in this run: it waits for a redrive that reads it.
+      t.deferred += segment.length;
+      return 'stop';
+    });
+  }
+}
+
+/** Applies `records` to a cursor (steps 1 to 6 of "Applying a run of records"). */
+async function advance(
+  job: Job,
+  part: PartitionRecords,
+  records: readonly KafkaRecord[],
+  end: bigint,
+  cursor: CursorOps,
+  deps: PartitionDeps,
+  t: Tally,
+  onGap: (cursor: Cursor, firstOffset: bigint) => Promise<GapDecision>,
+): Promise<void> {
+  const maxAttempts = deps.maxAttempts ?? 50;
+  const first = records[0]!.offset;
+  for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    const c = await cursor.read();
+    t.nextAfter = c.nextOffset;
+    if (c.nextOffset >= end) {
+      t.lap('readClaimMs');
+      return;
+    }
+    if (first > c.nextOffset) {
+      const decision = await onGap(c, first);
+      t.lap('readClaimMs');
+      if (decision === 'stop') return;
       continue;
     }
-
-    let claim: Claim | null = checkpoint.claim;
+    let claim = c.claim;
     if (!claim) {
       claim = { id: deps.batchId, until: end, time: deps.clock() };
-      if (!(await cas(deps, ref, checkpoint, { ...checkpoint, claim }))) continue;
+      if (!(await cursor.cas(c, { ...cursorOf(c), claim }, NO_DELTA))) {
+        t.lap('readClaimMs');
+        continue;
+      }
     }
+    t.claimId = claim.id;
+    t.claimTime = claim.time;
+    t.lap('readClaimMs');
 
     const stop = claim.until < end ? claim.until : end;
-    const pending = records.filter((r) => r.offset >= firstPending && r.offset < stop);
-    const effects =
-      job.kind === 'transform'
-        ? transformEffects(job, pending, claim.time, checkpoint.watermarkMs)
-        : windowEffects(job, pending, checkpoint.watermarkMs);
+    const pending = records.filter((r) => r.offset >= c.nextOffset && r.offset < stop);
+    const effects = computeEffects(job, pending, claim.time, c.watermarkMs);
+    t.lap('transformMs');
+    const lane = { topic: part.topic, partition: part.partition, lane: c.lane };
+    const refused = await writeEffects(job, effects, lane, deps.sink);
+    if (refused.size) await deadLetterRefused(job, pending, refused, deps.sink);
+    t.lap('effectsMs');
 
-    // Records whose effects the sink refused for good. They must not block the partition: they go to the
-    // dead letters. A refused dead letter is different: there is nowhere left to put it, so the batch fails.
-    const refused = new Map<bigint, SinkError>();
-    for (const { write, error } of await deps.sink.write(effects.writes)) {
-      if (write.table === DEAD_LETTERS) {
-        throw new SinkError(`The dead-letter table refused a write: ${error.message}`, false, {
-          cause: error,
-        });
-      }
-      refused.set(write.offset, error);
-    }
-    if (job.kind === 'window' && effects.partials) {
-      for (const [offset, error] of (await applyPartials(job, part, effects.partials, deps.sink)).refused)
-        refused.set(offset, error);
-    }
-    if (refused.size) {
-      const byOffset = new Map(pending.map((r) => [r.offset, r]));
-      const letters = [...refused].map(([offset, error]) =>
-        deadLetterWrite(
-          job.name,
-          byOffset.get(offset)!,
-          new RecordError('sink-rejected', error.message, { cause: error }),
-        ),
-      );
-      const failedAgain = await deps.sink.write(letters);
-      if (failedAgain.length) {
-        throw new SinkError(
-          `The dead-letter table refused a write: ${failedAgain[0]!.error.message}`,
-          false,
-          {
-            cause: failedAgain[0]!.error,
-          },
-        );
-      }
-    }
-    const sinkDeadLetters = refused.size;
-
-    const next: Checkpoint = {
+    const next: Cursor = {
       nextOffset: stop,
       watermarkMs: effects.watermarkMs,
       claim: stop < claim.until ? claim : null,
+      lane: c.lane,
     };
-    if (await cas(deps, ref, { ...checkpoint, claim }, next)) {
-      applied += pending.length;
-      written += effects.written - sinkDeadLetters;
-      deadLettered += effects.deadLettered + sinkDeadLetters;
-      late += effects.late;
-      watermarkMs = effects.watermarkMs;
-      if (stop >= end) return outcome();
+    const committed = await cursor.cas({ ...cursorOf(c), claim }, next, {
+      applied: pending.length,
+      lost: 0n,
+    });
+    t.lap('commitMs');
+    if (committed) {
+      t.applied += pending.length;
+      t.written += effects.written - refused.size;
+      t.deadLettered += effects.deadLettered + refused.size;
+      t.late += effects.late;
+      t.watermarkMs = effects.watermarkMs;
+      t.nextAfter = stop;
+      if (stop >= end) return;
     }
   }
   throw new ContentionError(
@@ -266,212 +502,146 @@ export async function processPartition(
   );
 }
 
-function cas(
-  deps: PartitionDeps,
-  ref: PartitionRef,
-  expected: Checkpoint,
-  next: Checkpoint,
-): Promise<boolean> {
-  return deps.checkpoints.compareAndSet(
-    ref,
-    { nextOffset: expected.nextOffset, claimId: expected.claim?.id ?? null },
-    next,
-  );
-}
-
 /**
- * The most of a payload a dead letter keeps, in raw bytes. Keyspaces rows are at most 1 MB and base64 adds a
- * third, so an oversized record's dead letter would itself be refused, and block its partition, if it kept
- * everything. The full record stays in Kafka at the topic, partition and offset the row names.
- * https://docs.aws.amazon.com/keyspaces/latest/devguide/quotas.html
+ * Records whose effects the sink refused for good must not block the partition: they go to the dead letters.
+ * A refused dead letter is different: there is nowhere left to put it, so the batch fails.
  */
-export const DEAD_LETTER_MAX_PAYLOAD_BYTES = 256 * 1024;
-
-function keptPayload(bytes: Buffer | null): { b64: string | null; note: string } {
-  if (bytes === null) return { b64: null, note: '' };
-  if (bytes.length <= DEAD_LETTER_MAX_PAYLOAD_BYTES) return { b64: bytes.toString('base64'), note: '' };
-  return {
-    b64: bytes.subarray(0, DEAD_LETTER_MAX_PAYLOAD_BYTES).toString('base64'),
-    note: ` (payload cut to its first ${DEAD_LETTER_MAX_PAYLOAD_BYTES} of ${bytes.length} bytes; the whole record is in Kafka at this offset)`,
-  };
-}
-
-export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordError): SinkWrite {
-  const key = keptPayload(record.key);
-  const value = keptPayload(record.value);
-  return {
-    table: DEAD_LETTERS,
-    offset: record.offset,
-    values: {
-      job,
-      topic: record.topic,
-      kafka_partition: record.partition,
-      kafka_offset: record.offset,
-      reason: error.reason,
-      detail: `${error.message}${key.note}${value.note}`,
-      key_b64: key.b64,
-      value_b64: value.b64,
-      record_timestamp: new Date(record.timestamp),
-    },
-  };
-}
-
-function asRecordError(error: unknown): RecordError {
-  if (error instanceof RecordError) return error;
-  throw error;
-}
-
-function transformEffects<T>(
-  job: TransformJob<T>,
-  records: readonly KafkaRecord[],
-  processingTime: Date,
-  watermarkMs: number | null,
-): Effects {
-  const writes: SinkWrite[] = [];
-  let written = 0;
-  let deadLettered = 0;
-  for (const record of records) {
-    try {
-      const rows = job.transform(job.decoder.decode(record), { record, processingTime });
-      for (const row of rows) {
-        writes.push({ table: row.table, values: row.values, offset: record.offset });
-      }
-      written++;
-    } catch (error) {
-      writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
-      deadLettered++;
-    }
-  }
-  return { writes, written, deadLettered, late: 0, watermarkMs };
-}
-
-interface Reading {
-  readonly offset: bigint;
-  readonly value: number;
-}
-
-interface PartialReadings {
-  readonly key: PartialKey;
-  readonly readings: Reading[];
-}
-
-function windowEffects<T>(
-  job: WindowJob<T>,
-  records: readonly KafkaRecord[],
-  startWatermarkMs: number | null,
-): Effects {
-  const writes: SinkWrite[] = [];
-  const partials = new Map<string, PartialReadings>();
-  let watermarkMs = startWatermarkMs;
-  let written = 0;
-  let deadLettered = 0;
-  let late = 0;
-  for (const record of records) {
-    let eventTime: number;
-    let key: string;
-    let measure: number;
-    try {
-      const value = job.decoder.decode(record);
-      eventTime = job.eventTime(value);
-      key = job.key(value);
-      measure = job.measure(value);
-    } catch (error) {
-      writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
-      deadLettered++;
-      continue;
-    }
-    if (isLate(watermarkMs, eventTime)) {
-      const error = new RecordError(
-        'late',
-        `Event time ${new Date(eventTime).toISOString()} is behind the watermark ${new Date(watermarkMs!).toISOString()} ` +
-          `(allowed lateness ${job.allowedLatenessMs} ms).`,
-      );
-      writes.push(deadLetterWrite(job.name, record, error));
-      deadLettered++;
-      late++;
-      continue;
-    }
-    watermarkMs = advanceWatermark(watermarkMs, eventTime, job.allowedLatenessMs);
-    for (const windowStart of windowStartsFor(eventTime, job.window)) {
-      const partialKey = { key, windowStart };
-      const id = partialId(partialKey);
-      let entry = partials.get(id);
-      if (!entry) partials.set(id, (entry = { key: partialKey, readings: [] }));
-      entry.readings.push({ offset: record.offset, value: measure });
-    }
-    written++;
-  }
-  return { writes, partials, written, deadLettered, late, watermarkMs };
-}
-
-/**
- * Folds the readings into their stored partials by compare-and-set on `covered_offset`: read, fold only the
- * readings above the covered offset, write if the partial still covers what was read, else read again.
- * Returns the offsets of readings whose partial the sink refused for good, to dead-letter them.
- */
-async function applyPartials<T>(
-  job: WindowJob<T>,
-  part: PartitionRecords,
-  partials: ReadonlyMap<string, PartialReadings>,
+async function deadLetterRefused(
+  job: Job,
+  pending: readonly KafkaRecord[],
+  refused: ReadonlyMap<bigint, SinkError>,
   sink: SinkStore,
-  maxAttempts = 20,
-): Promise<{ refused: Map<bigint, SinkError> }> {
-  const spec = windowSpecId(job.window);
-  const refused = new Map<bigint, SinkError>();
-  let pending = [...partials.entries()];
-  for (let attempt = 1; pending.length; attempt++) {
-    if (attempt > maxAttempts) {
-      throw new ContentionError(
-        `Gave up folding ${pending.length} window partial(s) of ${part.topic}-${part.partition} for job ${job.name}: ` +
-          'other invocations kept changing them. The event source will retry the batch.',
-      );
-    }
-    const stored = await sink.readPartials(
-      job.table,
-      spec,
-      part.topic,
-      part.partition,
-      pending.map(([, e]) => e.key),
-    );
-    const lost = await Promise.all(
-      pending.map(async ([id, entry]): Promise<[string, PartialReadings] | undefined> => {
-        const before = stored.get(id);
-        let partial: StatsPartial | undefined = before;
-        let covered = before?.coveredOffset ?? -1n;
-        for (const reading of entry.readings) {
-          // At or below the covered offset: already in the partial (an earlier or concurrent attempt wrote it).
-          if (reading.offset <= covered) continue;
-          partial = addReading(partial, reading.value);
-          covered = reading.offset;
-        }
-        if (!partial || covered === (before?.coveredOffset ?? -1n)) return undefined;
-        const row = {
-          sensor_id: entry.key.key,
-          window_spec: spec,
-          window_start: new Date(entry.key.windowStart),
-          topic: part.topic,
-          kafka_partition: part.partition,
-          window_end: new Date(entry.key.windowStart + job.window.sizeMs),
-          reading_count: BigInt(partial.count),
-          value_sum: partial.sum,
-          value_min: partial.min,
-          value_max: partial.max,
-          covered_offset: covered,
-        };
-        try {
-          return (await sink.compareAndSetPartial(job.table, row, before?.coveredOffset ?? null))
-            ? undefined
-            : [id, entry];
-        } catch (error) {
-          if (!(error instanceof SinkError) || error.retriable) throw error;
-          // Refused for good: every reading it would have folded goes to the dead letters instead.
-          for (const reading of entry.readings)
-            if (reading.offset > (before?.coveredOffset ?? -1n)) refused.set(reading.offset, error);
-          return undefined;
-        }
-      }),
-    );
-    pending = lost.filter((e): e is [string, PartialReadings] => e !== undefined);
+): Promise<void> {
+  const byOffset = new Map(pending.map((r) => [r.offset, r]));
+  const letters = [...refused].map(([offset, error]) =>
+    deadLetterWrite(
+      job.name,
+      byOffset.get(offset)!,
+      new RecordError('sink-rejected', error.message, { cause: error }),
+    ),
+  );
+  const failedAgain = await sink.write(letters);
+  if (failedAgain.length) {
+    throw new SinkError(`The dead-letter table refused a write: ${failedAgain[0]!.error.message}`, false, {
+      cause: failedAgain[0]!.error,
+    });
   }
-  return { refused };
+}
+
+/** Offsets of one partition that the event source reported giving up on (one entry of an on-failure record). */
+export interface FailedRange {
+  readonly topic: string;
+  readonly partition: number;
+  readonly firstOffset: bigint;
+  readonly lastOffset: bigint;
+  /** The on-failure condition, e.g. `RetryAttemptsExhausted` or `RecordAgeExceeded`. */
+  readonly condition: string;
+  /** The whole on-failure record, as JSON. */
+  readonly record: string;
+}
+
+/**
+ * What became of a failed range:
+ * - `registered`: a skipped range now covers it (registered now, or earlier by a gap the live job found);
+ * - `waiting`: the live checkpoint has not reached it yet; the live job registers it when it gets there (try
+ *   again later);
+ * - `applied`: the checkpoint passed it without a skipped range, which only an applied range can do.
+ */
+export type FailedRangeOutcome =
+  | { readonly status: 'registered'; readonly range: SkippedRange }
+  | { readonly status: 'waiting'; readonly checkpoint: bigint }
+  | { readonly status: 'applied'; readonly checkpoint: bigint };
+
+/**
+ * Registers the range of an on-failure record as a skipped range, so that a redrive applies it. Most ranges are
+ * registered already, by the live job's next batch (a gap); this covers the rest:
+ * - the live job has not moved since: the checkpoint sits at the range's first offset, and the registration is
+ *   the same CAS a gap would make (with the same rule for an open claim);
+ * - the checkpoint passed it without a trace, which happens only where no attempt claimed it: a batch given up
+ *   before the checkpoint existed (below its first offset), or one taken for filtered records. Nothing of it
+ *   was written, so it is registered behind the checkpoint in a lane of its own, `-1 - firstOffset` (live lanes
+ *   are offsets, so never negative), with no watermark.
+ */
+export async function registerFromOnFailure(
+  job: Job,
+  failed: FailedRange,
+  deps: Pick<PartitionDeps, 'checkpoints' | 'clock' | 'batchId' | 'filters' | 'maxAttempts'>,
+): Promise<FailedRangeOutcome> {
+  const ref: PartitionRef = { job: job.name, topic: failed.topic, partition: failed.partition };
+  const first = failed.firstOffset;
+  const end = failed.lastOffset + 1n;
+  const base = {
+    reason: failed.condition,
+    status: 'pending' as const,
+    detectedBy: deps.batchId,
+    onFailure: failed.record,
+    redriven: 0,
+    lost: 0n,
+    redrivenAt: null,
+  };
+  for (let attempt = 1; attempt <= (deps.maxAttempts ?? 50); attempt++) {
+    const known = (await deps.checkpoints.listSkipped(ref, first + 1n)).find((r) => r.untilOffset > first);
+    if (known) {
+      if (known.onFailure === null) {
+        await deps.checkpoints.updateSkipped(ref, guardOf(known.cursor), {
+          ...known,
+          onFailure: failed.record,
+        });
+      }
+      return { status: 'registered', range: known };
+    }
+    const checkpoint = await readCheckpoint(ref, deps);
+    if (!checkpoint) {
+      await deps.checkpoints.create(ref, {
+        nextOffset: first,
+        watermarkMs: null,
+        claim: null,
+        lane: first,
+        firstOffset: first,
+        pendingSkip: null,
+      });
+      continue;
+    }
+    if (checkpoint.nextOffset < first) return { status: 'waiting', checkpoint: checkpoint.nextOffset };
+    if (checkpoint.nextOffset === first) {
+      const until = checkpoint.claim && checkpoint.claim.until > end ? checkpoint.claim.until : end;
+      const range: SkippedRange = {
+        ...base,
+        fromOffset: first,
+        untilOffset: until,
+        detectedAt: deps.clock(),
+        claimed: checkpoint.claim !== null,
+        cursor: cursorOf(checkpoint),
+      };
+      const moved: Checkpoint = {
+        nextOffset: until,
+        watermarkMs: checkpoint.watermarkMs,
+        claim: null,
+        lane: until,
+        firstOffset: checkpoint.firstOffset,
+        pendingSkip: range,
+      };
+      if (await deps.checkpoints.compareAndSet(ref, guardOf(checkpoint), moved)) {
+        await flushPendingSkip(ref, moved, deps);
+      }
+      continue;
+    }
+    if (!deps.filters && first >= checkpoint.firstOffset) {
+      return { status: 'applied', checkpoint: checkpoint.nextOffset };
+    }
+    const until = deps.filters || end <= checkpoint.firstOffset ? end : checkpoint.firstOffset;
+    const range: SkippedRange = {
+      ...base,
+      fromOffset: first,
+      untilOffset: until,
+      detectedAt: deps.clock(),
+      claimed: false,
+      cursor: { nextOffset: first, watermarkMs: null, claim: null, lane: -1n - first },
+    };
+    await deps.checkpoints.registerSkipped(ref, range);
+  }
+  throw new ContentionError(
+    `Gave up registering ${failed.topic}-${failed.partition} [${first}, ${end}) for job ${job.name}: ` +
+      'the checkpoint kept moving. Try the redrive again.',
+  );
 }

@@ -49,7 +49,11 @@ export class SinkError extends MicroBatchError {
   }
 }
 
-/** Records below the batch's first offset were never applied (lost to retention) and `failOnDataLoss` is on. */
+/**
+ * Records below the batch's first offset were never applied (a batch the event source gave up on, or Kafka's
+ * retention) and `failOnDataLoss` is on: the batch fails every time, so the partition halts, as Spark fails the
+ * query.
+ */
 export class DataLossError extends MicroBatchError {
   readonly retriable = false;
   constructor(
@@ -61,7 +65,8 @@ export class DataLossError extends MicroBatchError {
     super(
       `Data loss on ${topic}-${partition}: the checkpoint expects offset ${expectedOffset} but the batch starts at ` +
         `${firstOffset}, so ${firstOffset - expectedOffset} record(s) were never applied (retention or a skipped ` +
-        `batch). Set failOnDataLoss=false to log this and go on, or replay from an earlier position.`,
+        `batch). The partition halts here. To go on, set failOnDataLoss=false: the gap is then kept as a skipped range ` +
+        `and \`microbatch redrive\` applies whatever Kafka still has of it.`,
     );
   }
 }

@@ -20,6 +20,10 @@ export function emfReporter(
     metrics.addMetric('Duplicates', MetricUnit.Count, report.duplicates);
     metrics.addMetric('DeadLettered', MetricUnit.Count, report.deadLettered);
     metrics.addMetric('Late', MetricUnit.Count, report.late);
+    // Skipped offsets wait in skipped_ranges for a redrive: the alarm on this metric says one is owed.
+    metrics.addMetric('SkippedOffsets', MetricUnit.Count, Number(report.skipped));
+    metrics.addMetric('FilteredOffsets', MetricUnit.Count, Number(report.filtered));
+    metrics.addMetric('Deferred', MetricUnit.Count, report.deferred);
     metrics.addMetric('Lost', MetricUnit.Count, Number(report.lost));
     metrics.addMetric('BatchDuration', MetricUnit.Milliseconds, report.durationMs);
     if (report.watermarkMs !== null) {

@@ -2,10 +2,10 @@
  * Reads the results back, for the query function, the local `query` CLI and the status page alike.
  * Window results are merged across Kafka partitions here, on read (see `sensor_stats` in the schema).
  */
-import type { Client } from 'cassandra-driver';
+import type { Client, types } from 'cassandra-driver';
 import { BATCH_LEDGER, SENSOR_STATS, SENT_RECEIVED, DEAD_LETTERS, qualified } from '../../schema';
 import { mergePartials } from './windows';
-import type { LedgerEntry } from './store';
+import type { BatchMode, LedgerEntry, PhaseTimings } from './store';
 
 export interface SentReceivedRow {
   readonly timeSent: string;
@@ -72,19 +72,29 @@ export async function sensorWindows(
   args: { sensorId: string; windowSpec: string; from: Date; to: Date },
 ): Promise<WindowResult[]> {
   const rs = await client.execute(
-    `SELECT window_start, window_end, reading_count, value_sum, value_min, value_max FROM ${qualified(keyspace, SENSOR_STATS)} ` +
+    `SELECT window_start, window_end, topic, kafka_partition, reading_count, value_sum, value_min, value_max FROM ${qualified(keyspace, SENSOR_STATS)} ` +
       'WHERE sensor_id = ? AND window_spec = ? AND window_start >= ? AND window_start < ?',
     [args.sensorId, args.windowSpec, args.from, args.to],
     { prepare: true, fetchSize: 5000 },
   );
   const byWindow = new Map<
     number,
-    { end: Date; partials: Array<{ count: number; sum: number; min: number; max: number }> }
+    {
+      end: Date;
+      partials: Array<{ count: number; sum: number; min: number; max: number }>;
+      partitions: Set<string>;
+    }
   >();
   for (const row of rs.rows) {
     const start = (row.get('window_start') as Date).getTime();
     let entry = byWindow.get(start);
-    if (!entry) byWindow.set(start, (entry = { end: row.get('window_end') as Date, partials: [] }));
+    if (!entry)
+      byWindow.set(
+        start,
+        (entry = { end: row.get('window_end') as Date, partials: [], partitions: new Set() }),
+      );
+    // A partition may hold several lanes (after a skipped range); each lane is a partial of its own.
+    entry.partitions.add(`${row.get('topic') as string}-${row.get('kafka_partition') as number}`);
     entry.partials.push({
       count: Number(row.get('reading_count') as bigint),
       sum: row.get('value_sum') as number,
@@ -94,18 +104,88 @@ export async function sensorWindows(
   }
   return [...byWindow.entries()]
     .sort(([a], [b]) => a - b)
-    .map(([start, { end, partials }]) => ({
+    .map(([start, { end, partials, partitions }]) => ({
       sensorId: args.sensorId,
       windowStart: new Date(start),
       windowEnd: end,
-      partitions: partials.length,
+      partitions: partitions.size,
       ...mergePartials(partials)!,
     }));
 }
 
-/** A ledger row as read back: offsets come back from JSON as numbers. */
-export interface LedgerRow extends Omit<LedgerEntry, 'offsetRanges'> {
+/** One partition of a ledger row, as read back from its JSON: offsets and counts are numbers. */
+export interface LedgerPartition {
+  readonly topic: string;
+  readonly partition: number;
+  readonly fromOffset: number;
+  readonly untilOffset: number;
+  readonly nextBefore: number | null;
+  readonly nextAfter: number | null;
+  readonly claimId: string | null;
+  readonly claimTime: string | null;
+  readonly applied: number;
+  readonly written: number;
+  readonly duplicates: number;
+  readonly deadLettered: number;
+  readonly late: number;
+  readonly skipped: number;
+  readonly filtered: number;
+  readonly deferred: number;
+  readonly lost: number;
+  readonly watermarkMs: number | null;
+}
+
+/**
+ * A ledger row as read back: offsets come back from JSON as numbers. Rows written before a column existed
+ * have it null.
+ */
+export interface LedgerRow extends Omit<
+  LedgerEntry,
+  'offsetRanges' | 'mode' | 'deferred' | 'skipped' | 'filtered' | 'lost' | 'phases' | 'partitions'
+> {
   readonly offsetRanges: Array<{ topic: string; partition: number; fromOffset: number; untilOffset: number }>;
+  readonly mode: BatchMode | null;
+  readonly deferred: number | null;
+  readonly skipped: number | null;
+  readonly filtered: number | null;
+  readonly lost: bigint | null;
+  readonly phases: PhaseTimings | null;
+  readonly partitions: LedgerPartition[] | null;
+}
+
+/** Reads one `batch_ledger` row (selected with `*`). */
+export function ledgerRowFrom(job: string, r: types.Row): LedgerRow {
+  const phase = (c: string) => r.get(c) as number | null;
+  const phases =
+    phase('phase_read_claim_ms') === null
+      ? null
+      : {
+          readClaimMs: phase('phase_read_claim_ms')!,
+          transformMs: phase('phase_transform_ms') ?? 0,
+          effectsMs: phase('phase_effects_ms') ?? 0,
+          commitMs: phase('phase_commit_ms') ?? 0,
+        };
+  const partitions = r.get('partitions') as string | null;
+  return {
+    job,
+    batchId: r.get('batch_id') as string,
+    mode: (r.get('mode') as BatchMode | null) ?? null,
+    startedAt: r.get('started_at') as Date,
+    durationMs: r.get('duration_ms') as number,
+    recordsIn: r.get('records_in') as number,
+    written: r.get('written') as number,
+    duplicates: r.get('duplicates') as number,
+    deadLettered: r.get('dead_lettered') as number,
+    late: r.get('late') as number,
+    deferred: r.get('deferred') as number | null,
+    skipped: r.get('skipped') as number | null,
+    filtered: r.get('filtered') as number | null,
+    lost: r.get('lost') as bigint | null,
+    offsetRanges: JSON.parse((r.get('offset_ranges') as string) ?? '[]') as LedgerRow['offsetRanges'],
+    watermarkMs: r.get('watermark_ms') === null ? null : Number(r.get('watermark_ms') as bigint),
+    phases,
+    partitions: partitions === null ? null : (JSON.parse(partitions) as LedgerPartition[]),
+  };
 }
 
 /** The newest batches of a job, from today's and yesterday's ledger partitions. */
@@ -125,21 +205,7 @@ export async function recentBatches(
       [job, day, limit - out.length],
       { prepare: true },
     );
-    for (const r of rs.rows) {
-      out.push({
-        job,
-        batchId: r.get('batch_id') as string,
-        startedAt: r.get('started_at') as Date,
-        durationMs: r.get('duration_ms') as number,
-        recordsIn: r.get('records_in') as number,
-        written: r.get('written') as number,
-        duplicates: r.get('duplicates') as number,
-        deadLettered: r.get('dead_lettered') as number,
-        late: r.get('late') as number,
-        offsetRanges: JSON.parse((r.get('offset_ranges') as string) ?? '[]') as LedgerRow['offsetRanges'],
-        watermarkMs: r.get('watermark_ms') === null ? null : Number(r.get('watermark_ms') as bigint),
-      });
-    }
+    for (const r of rs.rows) out.push(ledgerRowFrom(job, r));
   }
   return out;
 }

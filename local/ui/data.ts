@@ -7,10 +7,14 @@
  * timings, per-partition outcomes, mode) come back as null and the pages show "—".
  */
 import type { Client, types } from 'cassandra-driver';
-import { BATCH_LEDGER, DEAD_LETTERS, OFFSET_CHECKPOINTS, UI_METRICS, qualified } from '../../schema';
-
-/** The table the event source's skipped ranges go to (issue 8); absent on older deployments. */
-export const SKIPPED_RANGES_TABLE = 'skipped_ranges';
+import {
+  BATCH_LEDGER,
+  DEAD_LETTERS,
+  OFFSET_CHECKPOINTS,
+  SKIPPED_RANGES,
+  UI_METRICS,
+  qualified,
+} from '../../schema';
 
 export interface OffsetRangeView {
   readonly topic: string;
@@ -103,6 +107,9 @@ export interface SkippedRangeView {
   readonly detectedAt: Date | null;
   readonly detectedBy: string | null;
   readonly redrivenAt: Date | null;
+  /** The redrive's cursor: offsets below it are done. */
+  readonly nextOffset: number | null;
+  readonly redriven: number | null;
   readonly lost: number | null;
 }
 
@@ -287,7 +294,7 @@ export class UiData {
     this.deadLetters = qualified(keyspace, DEAD_LETTERS);
     this.checkpoints = qualified(keyspace, OFFSET_CHECKPOINTS);
     this.metrics = qualified(keyspace, UI_METRICS);
-    this.skipped = `${keyspace}.${SKIPPED_RANGES_TABLE}`;
+    this.skipped = qualified(keyspace, SKIPPED_RANGES);
   }
 
   /**
@@ -448,7 +455,7 @@ export class UiData {
     return rs.rows.map((r) => this.deadLetterRow(job, topic, partition, r));
   }
 
-  /** The skipped ranges of one partition; null when this deployment has no `skipped_ranges` table yet. */
+  /** The skipped ranges of one partition; null when the keyspace predates the `skipped_ranges` table. */
   async skippedRanges(
     job: string,
     topic: string,
@@ -473,6 +480,8 @@ export class UiData {
           detectedAt: date(get('detected_at')),
           detectedBy: str(get('detected_by')),
           redrivenAt: date(get('redriven_at')),
+          nextOffset: num(get('next_offset')),
+          redriven: num(get('redriven')),
           lost: num(get('lost')),
         };
       });

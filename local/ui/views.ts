@@ -223,7 +223,9 @@ export class Views {
           ? null
           : {
               pending: pending.length,
-              records: sumOf(pending.map((r) => r.untilOffset - r.fromOffset)),
+              records: sumOf(
+                pending.map((r) => r.untilOffset - Math.max(r.fromOffset, r.nextOffset ?? r.fromOffset)),
+              ),
               command: redriveCommand(job.name),
             },
       href: `/jobs/${encodeURIComponent(job.name)}`,

@@ -26,7 +26,9 @@ describe('the typed schema', () => {
 
   it('renders clustering order and TTL, and Keyspaces custom properties only for Keyspaces', () => {
     const local = renderCreateTable('ks', SENSOR_STATS, { target: 'cassandra' });
-    expect(local).toContain('CLUSTERING ORDER BY ("window_start" ASC, "topic" ASC, "kafka_partition" ASC)');
+    expect(local).toContain(
+      'CLUSTERING ORDER BY ("window_start" ASC, "topic" ASC, "kafka_partition" ASC, "lane" ASC)',
+    );
     expect(local).toContain(`default_time_to_live = ${SENSOR_STATS.defaultTtlSeconds}`);
     expect(local).not.toContain('custom_properties');
     expect(renderCreateTable('ks', SENSOR_STATS, { target: 'keyspaces', ttlSeconds: 60 })).toContain(
@@ -51,7 +53,7 @@ describe('the typed schema', () => {
   it('renders a compare-and-set of the regular columns by full key', () => {
     expect(renderCompareAndSet('ks', SENSOR_STATS, 'covered_offset')).toBe(
       'UPDATE ks.sensor_stats SET "window_end" = ?, "reading_count" = ?, "value_sum" = ?, "value_min" = ?, "value_max" = ?, "covered_offset" = ? ' +
-        'WHERE "sensor_id" = ? AND "window_spec" = ? AND "window_start" = ? AND "topic" = ? AND "kafka_partition" = ? IF "covered_offset" = ?',
+        'WHERE "sensor_id" = ? AND "window_spec" = ? AND "window_start" = ? AND "topic" = ? AND "kafka_partition" = ? AND "lane" = ? IF "covered_offset" = ?',
     );
   });
 

@@ -13,12 +13,15 @@ import {
   partialId,
   type Checkpoint,
   type CheckpointStore,
+  type CursorGuard,
   type LedgerEntry,
   type PartialKey,
+  type PartialLane,
   type PartitionRef,
   type RejectedWrite,
   type SinkStore,
   type SinkWrite,
+  type SkippedRange,
   type StoredPartial,
 } from '../../lambda/runtime/store';
 
@@ -38,8 +41,13 @@ function stable(v: unknown): string {
 export type Scheduler = () => Promise<void>;
 export const immediate: Scheduler = () => new Promise((resolve) => setImmediate(resolve));
 
+const guardHolds = (cursor: { nextOffset: bigint; claim: { id: string } | null }, expected: CursorGuard) =>
+  cursor.nextOffset === expected.nextOffset && (cursor.claim?.id ?? null) === expected.claimId;
+
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly rows = new Map<string, Checkpoint>();
+  /** Skipped ranges per partition, keyed by their first offset. */
+  readonly skipped = new Map<string, Map<bigint, SkippedRange>>();
   casCalls = 0;
   constructor(private readonly yieldPoint: Scheduler = immediate) {}
 
@@ -56,17 +64,56 @@ export class MemoryCheckpointStore implements CheckpointStore {
     return true;
   }
 
-  async compareAndSet(
-    ref: PartitionRef,
-    expected: { nextOffset: bigint; claimId: string | null },
-    next: Checkpoint,
-  ): Promise<boolean> {
+  async compareAndSet(ref: PartitionRef, expected: CursorGuard, next: Checkpoint): Promise<boolean> {
     await this.yieldPoint();
     this.casCalls++;
     const row = this.rows.get(refKey(ref));
-    if (!row || row.nextOffset !== expected.nextOffset || (row.claim?.id ?? null) !== expected.claimId)
-      return false;
+    if (!row || !guardHolds(row, expected)) return false;
     this.rows.set(refKey(ref), { ...next });
+    return true;
+  }
+
+  private ranges(ref: PartitionRef): Map<bigint, SkippedRange> {
+    let m = this.skipped.get(refKey(ref));
+    if (!m) this.skipped.set(refKey(ref), (m = new Map()));
+    return m;
+  }
+
+  /** Every skipped range of every partition, in offset order per partition. */
+  allSkipped(): SkippedRange[] {
+    return [...this.skipped.values()].flatMap((m) =>
+      [...m.values()].sort((a, b) => (a.fromOffset < b.fromOffset ? -1 : 1)),
+    );
+  }
+
+  async listSkipped(ref: PartitionRef, before?: bigint): Promise<SkippedRange[]> {
+    await this.yieldPoint();
+    return [...this.ranges(ref).values()]
+      .filter((r) => before === undefined || r.fromOffset < before)
+      .sort((a, b) => (a.fromOffset < b.fromOffset ? -1 : 1))
+      .map((r) => ({ ...r }));
+  }
+
+  async readSkipped(ref: PartitionRef, fromOffset: bigint): Promise<SkippedRange | undefined> {
+    await this.yieldPoint();
+    const r = this.ranges(ref).get(fromOffset);
+    return r && { ...r };
+  }
+
+  async registerSkipped(ref: PartitionRef, range: SkippedRange): Promise<boolean> {
+    await this.yieldPoint();
+    const m = this.ranges(ref);
+    if (m.has(range.fromOffset)) return false;
+    m.set(range.fromOffset, { ...range });
+    return true;
+  }
+
+  async updateSkipped(ref: PartitionRef, expected: CursorGuard, next: SkippedRange): Promise<boolean> {
+    await this.yieldPoint();
+    const m = this.ranges(ref);
+    const row = m.get(next.fromOffset);
+    if (!row || !guardHolds(row.cursor, expected)) return false;
+    m.set(next.fromOffset, { ...next });
     return true;
   }
 }
@@ -120,14 +167,15 @@ export class MemorySinkStore implements SinkStore {
   async readPartials(
     table: TableDef,
     windowSpec: string,
-    topic: string,
-    partition: number,
+    lane: PartialLane,
     keys: readonly PartialKey[],
   ): Promise<Map<string, StoredPartial>> {
     await this.yieldPoint();
     const out = new Map<string, StoredPartial>();
     for (const key of keys) {
-      const pk = [key.key, windowSpec, new Date(key.windowStart), topic, partition].map(stable).join('|');
+      const pk = [key.key, windowSpec, new Date(key.windowStart), lane.topic, lane.partition, lane.lane]
+        .map(stable)
+        .join('|');
       const row = this.table(table.name).get(pk);
       if (!row) continue;
       const v = row.values;
@@ -194,4 +242,32 @@ export function mergedWindows(
     );
   }
   return out;
+}
+
+/** A checkpoint store that passes every call to `inner` except those `overrides` replaces (fault injection). */
+export function delegatingCheckpoints(
+  inner: CheckpointStore,
+  overrides: Partial<CheckpointStore> = {},
+): CheckpointStore {
+  return {
+    read: (ref) => inner.read(ref),
+    create: (ref, cp) => inner.create(ref, cp),
+    compareAndSet: (ref, expected, next) => inner.compareAndSet(ref, expected, next),
+    listSkipped: (ref, before) => inner.listSkipped(ref, before),
+    readSkipped: (ref, from) => inner.readSkipped(ref, from),
+    registerSkipped: (ref, range) => inner.registerSkipped(ref, range),
+    updateSkipped: (ref, expected, next) => inner.updateSkipped(ref, expected, next),
+    ...overrides,
+  };
+}
+
+/** A sink that passes every call to `inner` except those `overrides` replaces (fault injection). */
+export function delegatingSink(inner: SinkStore, overrides: Partial<SinkStore> = {}): SinkStore {
+  return {
+    write: (writes) => inner.write(writes),
+    readPartials: (...args) => inner.readPartials(...args),
+    compareAndSetPartial: (...args) => inner.compareAndSetPartial(...args),
+    recordBatch: (entry) => inner.recordBatch(entry),
+    ...overrides,
+  };
 }

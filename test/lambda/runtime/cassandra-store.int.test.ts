@@ -1,6 +1,6 @@
 /**
- * The exactly-once protocol on real Cassandra: LWT checkpoints, SERIAL reads and offset write timestamps, with
- * crashes injected around the real stores.
+ * The exactly-once protocol on real Cassandra: LWT checkpoints, SERIAL reads, window partials by compare-and-set
+ * and skipped ranges, with crashes injected around the real stores.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Client } from 'cassandra-driver';
@@ -8,10 +8,12 @@ import { processPartition } from '../../../lambda/runtime/checkpoint';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/runtime/cassandra-store';
 import type { KafkaRecord, PartitionRecords } from '../../../lambda/runtime/event';
 import type { CheckpointStore, SinkStore } from '../../../lambda/runtime/store';
+import { delegatingCheckpoints, delegatingSink } from '../../support/memory-store';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
 import { SendClock } from '../../../local/producer';
 import { closeCassandra, freshKeyspace, uniqueName } from '../../support/integration';
+import { ensureSchema } from '../../../local/setup';
 
 afterAll(closeCassandra);
 
@@ -95,14 +97,12 @@ describe('the checkpoint protocol on Cassandra', () => {
   it('after a crash between the effects and the checkpoint, the retry leaves every row as it was', async () => {
     const { client, keyspace, checkpoints, job, part, deps } = await setup();
     let cas = 0;
-    const crashing: CheckpointStore = {
-      read: (ref) => checkpoints.read(ref),
-      create: (ref, cp) => checkpoints.create(ref, cp),
+    const crashing = delegatingCheckpoints(checkpoints, {
       compareAndSet: async (ref, expected, next) => {
         if (++cas === 2) throw new Crash('crash before the commit');
         return checkpoints.compareAndSet(ref, expected, next);
       },
-    };
+    });
     await expect(processPartition(job, part, deps({ checkpoints: crashing }))).rejects.toThrow(Crash);
     const before = await rows(client, keyspace);
 
@@ -114,15 +114,12 @@ describe('the checkpoint protocol on Cassandra', () => {
 
   it('after a crash in the middle of the effects, the retry completes them with the same processing time', async () => {
     const { client, keyspace, sink, job, part, deps } = await setup();
-    const crashing: SinkStore = {
-      readPartials: (...args) => sink.readPartials(...args),
-      recordBatch: (entry) => sink.recordBatch(entry),
-      compareAndSetPartial: (...args) => sink.compareAndSetPartial(...args),
+    const crashing = delegatingSink(sink, {
       write: async (writes) => {
         await sink.write(writes.slice(0, 13));
         throw new Crash('crash after 13 writes');
       },
-    };
+    });
     await expect(processPartition(job, part, deps({ sink: crashing }))).rejects.toThrow(Crash);
     const half = await rows(client, keyspace);
     expect(half.size).toBe(13);
@@ -174,5 +171,113 @@ describe('the checkpoint protocol on Cassandra', () => {
       expected[`s${o % 3}`] = [cur[0] + 1, cur[1] + o];
     }
     expect(got).toEqual(expected);
+  });
+});
+
+describe('skipped ranges and redrive on Cassandra', () => {
+  it('a batch given up after a partial attempt is registered, survives the round trip, and is redriven once', async () => {
+    const { client, keyspace, checkpoints, sink, job, part, deps } = await setup();
+    const ref = { job: job.name, topic: 'test', partition: 0 };
+    await processPartition(job, { ...part, records: part.records.slice(0, 10) }, deps());
+    // The attempt on [10, 20) writes 4 rows and dies; the event source gives up on it.
+    const dying = delegatingSink(sink, {
+      write: async (writes) => {
+        await sink.write(writes.slice(0, 4));
+        throw new Crash('crash after 4 writes');
+      },
+    });
+    await expect(
+      processPartition(job, { ...part, records: part.records.slice(10, 20) }, deps({ sink: dying })),
+    ).rejects.toThrow(Crash);
+    const written = await rows(client, keyspace);
+
+    const next = await processPartition(job, { ...part, records: part.records.slice(20, 25) }, deps());
+
+    expect(next).toMatchObject({ applied: 5, skipped: 10n });
+    expect(await checkpoints.read(ref)).toMatchObject({ nextOffset: 25n, lane: 20n, pendingSkip: null });
+    const [range] = await checkpoints.listSkipped(ref);
+    expect(range).toMatchObject({
+      fromOffset: 10n,
+      untilOffset: 20n,
+      status: 'pending',
+      claimed: true,
+      cursor: { nextOffset: 10n, lane: 0n },
+    });
+    expect(range!.cursor.claim).toMatchObject({ until: 20n });
+
+    const redrive = await processPartition(
+      job,
+      { ...part, records: part.records.slice(10, 20) },
+      { ...deps(), mode: 'redrive', contiguousFrom: 10n },
+    );
+    expect(redrive).toMatchObject({ applied: 10, lost: 0n });
+    const all = await rows(client, keyspace);
+    expect(all.size).toBe(25);
+    for (const [sent, row] of written) expect(all.get(sent)).toEqual(row);
+    expect(await checkpoints.readSkipped(ref, 10n)).toMatchObject({ status: 'redriven', redriven: 10 });
+    // Again: nothing left to apply.
+    expect(
+      await processPartition(
+        job,
+        { ...part, records: part.records.slice(10, 20) },
+        { ...deps(), mode: 'redrive', contiguousFrom: 10n },
+      ),
+    ).toMatchObject({ applied: 0, duplicates: 10 });
+  });
+
+  it('a checkpoint written with a pending skip is read back whole (the slot is JSON in one column)', async () => {
+    const { checkpoints } = await setup();
+    const ref = { job: uniqueName('job-'), topic: 'test', partition: 3 };
+    const range = {
+      fromOffset: 5n,
+      untilOffset: 9n,
+      reason: 'gap',
+      status: 'pending' as const,
+      detectedAt: new Date('2026-11-29T10:00:00.123Z'),
+      detectedBy: 'b-1',
+      claimed: true,
+      onFailure: null,
+      cursor: {
+        nextOffset: 5n,
+        watermarkMs: 1_700_000_000_000,
+        claim: { id: 'b-0', until: 9n, time: new Date('2026-11-29T09:59:59.5Z') },
+        lane: 0n,
+      },
+      redriven: 0,
+      lost: 0n,
+      redrivenAt: null,
+    };
+    const checkpoint = {
+      nextOffset: 9n,
+      watermarkMs: 1_700_000_000_000,
+      claim: null,
+      lane: 9n,
+      firstOffset: 0n,
+      pendingSkip: range,
+    };
+    expect(await checkpoints.create(ref, checkpoint)).toBe(true);
+    expect(await checkpoints.read(ref)).toEqual(checkpoint);
+  });
+});
+
+describe('the local schema, created by an older version', () => {
+  it('gains the columns it lacks, and a changed primary key fails naming the fix', async () => {
+    const { client, keyspace, config } = await freshKeyspace();
+    await client.execute(`ALTER TABLE ${keyspace}.batch_ledger DROP partitions`);
+    await ensureSchema(client, config);
+    const cols = await client.execute(
+      "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'batch_ledger'",
+      [keyspace],
+    );
+    expect(cols.rows.map((r) => r.get('column_name') as string)).toContain('partitions');
+
+    await client.execute(`DROP TABLE ${keyspace}.sensor_stats`);
+    await client.execute(
+      `CREATE TABLE ${keyspace}.sensor_stats (sensor_id text, window_spec text, window_start timestamp, topic text, ` +
+        'kafka_partition int, covered_offset bigint, PRIMARY KEY ((sensor_id, window_spec), window_start, topic, kafka_partition))',
+    );
+    await expect(ensureSchema(client, config)).rejects.toThrow(
+      /sensor_stats has the primary key .* of an older schema.*microbatch reset/,
+    );
   });
 });

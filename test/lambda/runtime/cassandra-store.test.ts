@@ -111,4 +111,25 @@ describe('mapBounded', () => {
     expect(out).toEqual([50, 10, 40, 20, 30]);
     expect(peak).toBe(2);
   });
+
+  it('after a failure starts nothing new, and fails only once every lane in flight has finished', async () => {
+    // Prepare: item 1 fails at once; the lanes in flight finish later, as writes already sent would.
+    const started: number[] = [];
+    const finished: number[] = [];
+    let rejectedAt: number[] | undefined;
+
+    // Act
+    await mapBounded([1, 2, 3, 4, 5, 6], 3, async (n) => {
+      started.push(n);
+      if (n === 1) throw new Error('throttled');
+      await new Promise((r) => setTimeout(r, 20));
+      finished.push(n);
+    }).catch(() => (rejectedAt = [...finished]));
+
+    // Assess
+    expect(started).toEqual([1, 2, 3]);
+    expect(rejectedAt).toEqual([2, 3]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(finished).toEqual([2, 3]);
+  });
 });

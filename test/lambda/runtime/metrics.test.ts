@@ -5,6 +5,7 @@ import type { BatchReport } from '../../../lambda/runtime/batch';
 const report: BatchReport = {
   job: 'sent-received',
   batchId: 'b-1',
+  mode: 'live',
   startedAt: new Date('2026-05-21T02:20:05Z'),
   durationMs: 42,
   recordsIn: 10,
@@ -12,9 +13,13 @@ const report: BatchReport = {
   duplicates: 1,
   deadLettered: 2,
   late: 1,
+  deferred: 0,
+  skipped: 4n,
+  filtered: 3n,
   lost: 0n,
   offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 5n, untilOffset: 15n }],
   watermarkMs: Date.parse('2026-05-21T02:20:00Z'),
+  phases: { readClaimMs: 5, transformMs: 10, effectsMs: 20, commitMs: 5 },
   partitions: [],
 };
 
@@ -52,6 +57,8 @@ describe('emfReporter', () => {
         'Duplicates',
         'DeadLettered',
         'Late',
+        'SkippedOffsets',
+        'FilteredOffsets',
         'Lost',
         'BatchDuration',
         'WatermarkDelay',
@@ -64,6 +71,8 @@ describe('emfReporter', () => {
       Duplicates: 1,
       DeadLettered: 2,
       Late: 1,
+      SkippedOffsets: 4,
+      FilteredOffsets: 3,
       BatchDuration: 42,
       WatermarkDelay: 5000,
     });

@@ -8,7 +8,6 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CassandraTarget } from '../../../lambda/runtime/cassandra-client';
 import { loadConfig, objectGetter } from '../../../lib/config';
 import { TABLES } from '../../../schema';
-import { SKIPPED_RANGES_TABLE } from '../../../local/ui/data';
 import { parseUiOptions, startUiCommand, UiOptionError } from '../../../local/ui/command';
 import type { RunningUi } from '../../../local/ui';
 
@@ -18,17 +17,10 @@ interface Sent {
   readonly options: Record<string, unknown> | undefined;
 }
 
-/** Partition keys of the tables the UI reads that the typed schema does not define yet. */
-const CONTRACT_PARTITION_KEYS: Record<string, readonly string[]> = {
-  [SKIPPED_RANGES_TABLE]: ['job', 'topic', 'kafka_partition'],
-};
-
 function keysOf(table: string): { partition: readonly string[]; clustering: readonly string[] } {
   const def = TABLES.find((t) => t.name === table);
-  if (def) return { partition: def.partitionKey, clustering: def.clustering.map((c) => c.name) };
-  const partition = CONTRACT_PARTITION_KEYS[table];
-  if (!partition) throw new Error(`The UI queried table '${table}', which the test does not know.`);
-  return { partition, clustering: [] };
+  if (!def) throw new Error(`The UI queried table '${table}', which the schema does not define.`);
+  return { partition: def.partitionKey, clustering: def.clustering.map((c) => c.name) };
 }
 
 const now = new Date();
@@ -165,7 +157,7 @@ describe('microbatch ui --target keyspaces', () => {
       expect(options?.prepare, cql).toBe(true);
     }
     expect([...tables].sort()).toEqual(
-      ['batch_ledger', 'dead_letters', 'offset_checkpoints', SKIPPED_RANGES_TABLE, 'ui_metrics'].sort(),
+      ['batch_ledger', 'dead_letters', 'offset_checkpoints', 'skipped_ranges', 'ui_metrics'].sort(),
     );
   });
 });

@@ -1,0 +1,278 @@
+/**
+ * The effects of a run of records: rows and dead letters for a transform job, readings folded into window
+ * partials for a window job. Computing them is pure (the same records, claim time and watermark give the same
+ * effects on every attempt); writing them is idempotent (plain upserts, and compare-and-set on each partial's
+ * covered offset). `checkpoint.ts` decides which records to apply and when; this module applies them.
+ */
+import { DEAD_LETTERS } from '../../schema';
+import { ContentionError, RecordError, SinkError } from './errors';
+import type { KafkaRecord } from './event';
+import type { Job, TransformJob, WindowJob } from './job';
+import { partialId, type PartialKey, type PartialLane, type SinkStore, type SinkWrite } from './store';
+import {
+  addReading,
+  advanceWatermark,
+  isLate,
+  windowSpecId,
+  windowStartsFor,
+  type StatsPartial,
+} from './windows';
+
+/**
+ * The most of a payload a dead letter keeps, in raw bytes. Keyspaces rows are at most 1 MB and base64 adds a
+ * third, so an oversized record's dead letter would itself be refused, and block its partition, if it kept
+ * everything. The full record stays in Kafka at the topic, partition and offset the row names.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/quotas.html
+ */
+export const DEAD_LETTER_MAX_PAYLOAD_BYTES = 256 * 1024;
+
+function keptPayload(bytes: Buffer | null): { b64: string | null; note: string } {
+  if (bytes === null) return { b64: null, note: '' };
+  if (bytes.length <= DEAD_LETTER_MAX_PAYLOAD_BYTES) return { b64: bytes.toString('base64'), note: '' };
+  return {
+    b64: bytes.subarray(0, DEAD_LETTER_MAX_PAYLOAD_BYTES).toString('base64'),
+    note: ` (payload cut to its first ${DEAD_LETTER_MAX_PAYLOAD_BYTES} of ${bytes.length} bytes; the whole record is in Kafka at this offset)`,
+  };
+}
+
+export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordError): SinkWrite {
+  const key = keptPayload(record.key);
+  const value = keptPayload(record.value);
+  return {
+    table: DEAD_LETTERS,
+    offset: record.offset,
+    values: {
+      job,
+      topic: record.topic,
+      kafka_partition: record.partition,
+      kafka_offset: record.offset,
+      reason: error.reason,
+      detail: `${error.message}${key.note}${value.note}`,
+      key_b64: key.b64,
+      value_b64: value.b64,
+      record_timestamp: new Date(record.timestamp),
+    },
+  };
+}
+
+function asRecordError(error: unknown): RecordError {
+  if (error instanceof RecordError) return error;
+  throw error;
+}
+
+interface Reading {
+  readonly offset: bigint;
+  readonly value: number;
+}
+
+export interface PartialReadings {
+  readonly key: PartialKey;
+  readonly readings: Reading[];
+}
+
+export interface Effects {
+  readonly writes: SinkWrite[];
+  /** Window jobs: the readings to fold, per partial. */
+  readonly partials?: ReadonlyMap<string, PartialReadings>;
+  readonly written: number;
+  readonly deadLettered: number;
+  readonly late: number;
+  readonly watermarkMs: number | null;
+}
+
+/** The effects of `records` (sorted by offset) under a claim time and the watermark in force before them. */
+export function computeEffects(
+  job: Job,
+  records: readonly KafkaRecord[],
+  processingTime: Date,
+  watermarkMs: number | null,
+): Effects {
+  return job.kind === 'transform'
+    ? transformEffects(job, records, processingTime, watermarkMs)
+    : windowEffects(job, records, watermarkMs);
+}
+
+function transformEffects<T>(
+  job: TransformJob<T>,
+  records: readonly KafkaRecord[],
+  processingTime: Date,
+  watermarkMs: number | null,
+): Effects {
+  const writes: SinkWrite[] = [];
+  let written = 0;
+  let deadLettered = 0;
+  for (const record of records) {
+    try {
+      const rows = job.transform(job.decoder.decode(record), { record, processingTime });
+      for (const row of rows) {
+        writes.push({ table: row.table, values: row.values, offset: record.offset });
+      }
+      written++;
+    } catch (error) {
+      writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
+      deadLettered++;
+    }
+  }
+  return { writes, written, deadLettered, late: 0, watermarkMs };
+}
+
+function windowEffects<T>(
+  job: WindowJob<T>,
+  records: readonly KafkaRecord[],
+  startWatermarkMs: number | null,
+): Effects {
+  const writes: SinkWrite[] = [];
+  const partials = new Map<string, PartialReadings>();
+  let watermarkMs = startWatermarkMs;
+  let written = 0;
+  let deadLettered = 0;
+  let late = 0;
+  for (const record of records) {
+    let eventTime: number;
+    let key: string;
+    let measure: number;
+    try {
+      const value = job.decoder.decode(record);
+      eventTime = job.eventTime(value);
+      key = job.key(value);
+      measure = job.measure(value);
+    } catch (error) {
+      writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
+      deadLettered++;
+      continue;
+    }
+    if (isLate(watermarkMs, eventTime)) {
+      const error = new RecordError(
+        'late',
+        `Event time ${new Date(eventTime).toISOString()} is behind the watermark ${new Date(watermarkMs!).toISOString()} ` +
+          `(allowed lateness ${job.allowedLatenessMs} ms).`,
+      );
+      writes.push(deadLetterWrite(job.name, record, error));
+      deadLettered++;
+      late++;
+      continue;
+    }
+    watermarkMs = advanceWatermark(watermarkMs, eventTime, job.allowedLatenessMs);
+    for (const windowStart of windowStartsFor(eventTime, job.window)) {
+      const partialKey = { key, windowStart };
+      const id = partialId(partialKey);
+      let entry = partials.get(id);
+      if (!entry) partials.set(id, (entry = { key: partialKey, readings: [] }));
+      entry.readings.push({ offset: record.offset, value: measure });
+    }
+    written++;
+  }
+  return { writes, partials, written, deadLettered, late, watermarkMs };
+}
+
+/**
+ * Runs every task, and only once all of them have settled reports the first failure. A failed batch must not
+ * leave a write running after the handler has thrown: in Lambda it would resume in the next invocation of the
+ * execution environment, and a job whose two offsets write the same key could roll a row back (issue 8, fix 5).
+ */
+export async function settleAll<R>(tasks: ReadonlyArray<Promise<R>>): Promise<R[]> {
+  const settled = await Promise.allSettled(tasks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
+}
+
+/**
+ * Writes the effects: rows and dead letters, then the partials. Returns the offsets whose effects the sink
+ * refused for good (to be dead-lettered); throws when a dead letter itself is refused (there is nowhere left
+ * to put it) or on a retriable failure (the batch is retried).
+ */
+export async function writeEffects(
+  job: Job,
+  effects: Effects,
+  lane: PartialLane,
+  sink: SinkStore,
+): Promise<Map<bigint, SinkError>> {
+  const refused = new Map<bigint, SinkError>();
+  for (const { write, error } of await sink.write(effects.writes)) {
+    if (write.table === DEAD_LETTERS) {
+      throw new SinkError(`The dead-letter table refused a write: ${error.message}`, false, {
+        cause: error,
+      });
+    }
+    refused.set(write.offset, error);
+  }
+  if (job.kind === 'window' && effects.partials) {
+    for (const [offset, error] of await applyPartials(job, lane, effects.partials, sink))
+      refused.set(offset, error);
+  }
+  return refused;
+}
+
+/**
+ * Folds the readings into their stored partials by compare-and-set on `covered_offset`: read, fold only the
+ * readings above the covered offset, write if the partial still covers what was read, else read again.
+ * Readings are folded in offset order within one lane, which is what lets the covered offset say what a
+ * partial holds. Returns the offsets of readings whose partial the sink refused for good, to dead-letter them.
+ */
+async function applyPartials<T>(
+  job: WindowJob<T>,
+  lane: PartialLane,
+  partials: ReadonlyMap<string, PartialReadings>,
+  sink: SinkStore,
+  maxAttempts = 20,
+): Promise<Map<bigint, SinkError>> {
+  const spec = windowSpecId(job.window);
+  const refused = new Map<bigint, SinkError>();
+  let pending = [...partials.entries()];
+  for (let attempt = 1; pending.length; attempt++) {
+    if (attempt > maxAttempts) {
+      throw new ContentionError(
+        `Gave up folding ${pending.length} window partial(s) of ${lane.topic}-${lane.partition} for job ${job.name}: ` +
+          'other invocations kept changing them. The event source will retry the batch.',
+      );
+    }
+    const stored = await sink.readPartials(
+      job.table,
+      spec,
+      lane,
+      pending.map(([, e]) => e.key),
+    );
+    const lost = await settleAll(
+      pending.map(async ([id, entry]): Promise<[string, PartialReadings] | undefined> => {
+        const before = stored.get(id);
+        let partial: StatsPartial | undefined = before;
+        let covered = before?.coveredOffset ?? -1n;
+        for (const reading of entry.readings) {
+          // At or below the covered offset: already in the partial (an earlier or concurrent attempt wrote it).
+          if (reading.offset <= covered) continue;
+          partial = addReading(partial, reading.value);
+          covered = reading.offset;
+        }
+        if (!partial || covered === (before?.coveredOffset ?? -1n)) return undefined;
+        const row = {
+          sensor_id: entry.key.key,
+          window_spec: spec,
+          window_start: new Date(entry.key.windowStart),
+          topic: lane.topic,
+          kafka_partition: lane.partition,
+          lane: lane.lane,
+          window_end: new Date(entry.key.windowStart + job.window.sizeMs),
+          reading_count: BigInt(partial.count),
+          value_sum: partial.sum,
+          value_min: partial.min,
+          value_max: partial.max,
+          covered_offset: covered,
+        };
+        try {
+          return (await sink.compareAndSetPartial(job.table, row, before?.coveredOffset ?? null))
+            ? undefined
+            : [id, entry];
+        } catch (error) {
+          if (!(error instanceof SinkError) || error.retriable) throw error;
+          // Refused for good: every reading it would have folded goes to the dead letters instead.
+          for (const reading of entry.readings)
+            if (reading.offset > (before?.coveredOffset ?? -1n)) refused.set(reading.offset, error);
+          return undefined;
+        }
+      }),
+    );
+    pending = lost.filter((e): e is [string, PartialReadings] => e !== undefined);
+  }
+  return refused;
+}
