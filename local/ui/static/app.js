@@ -658,7 +658,7 @@
             'Dead letters',
             'Late',
             'Duration',
-            'Watermark',
+            'Watermark (UTC)',
           ],
           json.batches.map((b) =>
             el(
