@@ -72,8 +72,13 @@ export async function startUi(options: UiOptions): Promise<RunningUi> {
     backfill: options.backfill,
   });
   const views = new Views(data, sampler, options.jobs);
-  const server = createUiServer({ views, jobs: options.jobs, refreshMs: options.refreshMs });
   const host = options.host ?? '127.0.0.1';
+  const server = createUiServer({
+    views,
+    jobs: options.jobs,
+    refreshMs: options.refreshMs,
+    loopbackOnly: host === '127.0.0.1' || host === 'localhost' || host === '::1',
+  });
   await listen(server, options.port ?? 4040, host);
   sampler.start();
   const address = server.address();

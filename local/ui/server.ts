@@ -93,7 +93,14 @@ export interface UiServerOptions {
   readonly refreshMs?: number;
   /** How long an API answer is reused for other requests of the same URL, bounding the load of many tabs. @default 2000 */
   readonly cacheMs?: number;
+  /**
+   * Answer only requests addressed to a loopback name, so a web page whose DNS name is rebound to 127.0.0.1
+   * cannot read the API. Set when the server listens on a loopback address. @default false
+   */
+  readonly loopbackOnly?: boolean;
 }
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export function createUiServer(options: UiServerOptions): Server {
   const refreshMs = options.refreshMs ?? 5000;
@@ -119,6 +126,15 @@ export function createUiServer(options: UiServerOptions): Server {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (options.loopbackOnly && !LOOPBACK_NAMES.has(hostname)) {
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(
+          `This UI answers on localhost only, not '${hostname}': start it with --host to serve other names.`,
+        );
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Only GET and HEAD.');
       return;
