@@ -23,6 +23,11 @@ export class UiOptionError extends Error {
   override readonly name = 'UiOptionError';
 }
 
+/** The UI could not connect to its database; `cause` says why. */
+export class UiConnectError extends Error {
+  override readonly name = 'UiConnectError';
+}
+
 export const UI_USAGE =
   'microbatch ui [--target local|keyspaces] [--region R] [--brokers host:port,...] [--kafka-auth none|iam] ' +
   '[--port 4040] [--host 127.0.0.1] [-c key=value]...';
@@ -108,7 +113,18 @@ export async function startUiCommand(
 ): Promise<RunningUi> {
   const env = deps.env ?? process.env;
   const options = parseUiOptions(values, env);
-  const client = (await (deps.createClient ?? createCassandraClient)(options.target)) as Client;
+  const client = (await (deps.createClient ?? createCassandraClient)(options.target).catch(
+    (error: unknown) => {
+      throw new UiConnectError(
+        options.target.kind === 'local'
+          ? `Cannot reach Cassandra at ${options.target.contactPoints.join(', ')}: start the services with ` +
+              '`microbatch up`, or point CASSANDRA_CONTACT_POINTS at yours.'
+          : `Cannot reach Amazon Keyspaces in ${options.target.region}: check the region, your AWS credentials ` +
+              'and that port 9142 is reachable from here.',
+        { cause: error },
+      );
+    },
+  )) as Client;
   try {
     // Locally the UI may be the first thing started: its own table must exist. Keyspaces tables come from
     // the CDK stack (every table of the schema), never from here.

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { CassandraTarget } from '../../../lambda/runtime/cassandra-client';
 import { loadConfig, objectGetter } from '../../../lib/config';
 import { TABLES } from '../../../schema';
-import { parseUiOptions, startUiCommand, UiOptionError } from '../../../local/ui/command';
+import { parseUiOptions, startUiCommand, UiConnectError, UiOptionError } from '../../../local/ui/command';
 import type { RunningUi } from '../../../local/ui';
 
 interface Sent {
@@ -158,6 +158,22 @@ describe('microbatch ui --target keyspaces', () => {
     }
     expect([...tables].sort()).toEqual(
       ['batch_ledger', 'dead_letters', 'offset_checkpoints', 'skipped_ranges', 'ui_metrics'].sort(),
+    );
+  });
+});
+
+describe('microbatch ui without a database', () => {
+  it('names the target and the fix', async () => {
+    const config = loadConfig(objectGetter({}));
+    const start = startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0' }, config, {
+      createClient: async () => {
+        throw new Error('All host(s) tried for query failed');
+      },
+      env: {},
+    });
+    await expect(start).rejects.toThrow(UiConnectError);
+    await expect(start).rejects.toThrow(
+      /Cannot reach Amazon Keyspaces in eu-west-1: check the region, your AWS credentials/,
     );
   });
 });
