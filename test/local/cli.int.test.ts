@@ -1,6 +1,6 @@
 /**
  * The README's first command, as a user runs it: `microbatch local` brings everything up, prints batches with
- * their offset ranges, serves the status page, and exits 0 on Ctrl-C after a graceful stop.
+ * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { spawn } from 'node:child_process';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { waitFor } from '../support/integration';
 
 describe('microbatch local', () => {
-  it('shows batches landing, serves them on the status page, and stops gracefully with exit code 0', async () => {
+  it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
     const port = 4000 + Math.floor(Math.random() * 900);
     const child = spawn(
       process.execPath,
@@ -42,12 +42,12 @@ describe('microbatch local', () => {
           : undefined,
       90_000,
     );
-    const page = await waitFor('the status page', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/api/batches`);
-      return res.ok ? ((await res.json()) as Record<string, Array<{ recordsIn: number }>>) : undefined;
+    const page = await waitFor('the UI', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/jobs/sent-received/batches?limit=5`);
+      return res.ok ? ((await res.json()) as { batches: Array<{ recordsIn: number }> }) : undefined;
     });
-    expect(page['sent-received']!.length).toBeGreaterThan(0);
-    expect(page['sent-received']![0]!.recordsIn).toBeGreaterThan(0);
+    expect(page.batches.length).toBeGreaterThan(0);
+    expect(page.batches[0]!.recordsIn).toBeGreaterThan(0);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);
