@@ -18,7 +18,16 @@ export default tseslint.config(
   {
     // The CLI's launcher: plain CommonJS for Node, so that `microbatch` runs without a build step.
     files: ['local/bin.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+        setImmediate: 'readonly',
+        globalThis: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -23,7 +23,7 @@ import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { localConfig, REPO_ROOT } from '../local/app';
 import { produce } from '../local/producer';
 import { resolveMode, up, type Endpoints } from '../local/services';
-import { readPinnedVersions } from '../local/services/config';
+import { resolveVersions } from '../local/services/config';
 import { cassandraCeiling } from './cassandra-ceiling';
 import { renderChart } from './chart';
 import { cleanupKafka, createKeyspace, createTopic, dropKeyspace, retrying, runId, until } from './fixtures';
@@ -97,15 +97,20 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   });
   const endpoints: Endpoints = services.endpoints;
   const pids = servicePids(REPO_ROOT);
-  const versions = readPinnedVersions(join(REPO_ROOT, 'local', 'maven', 'pom.xml'));
+  // The Kafka that runs: the pom's default or MICROBATCH_KAFKA_VERSION's.
+  const versions = resolveVersions(join(REPO_ROOT, 'local', 'maven', 'pom.xml'));
   const client: Client = await retrying(
     'connecting to Cassandra',
     () =>
-      createCassandraClient({
-        kind: 'local',
-        contactPoints: endpoints.cassandraContactPoints,
-        localDataCenter: endpoints.cassandraLocalDataCenter,
-      }),
+      createCassandraClient(
+        {
+          kind: 'local',
+          contactPoints: endpoints.cassandraContactPoints,
+          localDataCenter: endpoints.cassandraLocalDataCenter,
+        },
+        // Raw Cassandra for the ceiling and the fixtures, as Lambda's driver sends it: no strict checks.
+        { keyspacesStrict: false },
+      ),
     { onRetry: log },
   );
   const cassandraVersion = String(

@@ -62,13 +62,19 @@ export function buildPipeline(app: App, config: PipelineConfig, env?: Environmen
     stackName: names.pipeline,
     description: 'Micro-batch pipeline: consumers, producer, query, alarms',
     config,
-    cluster: kafka.cluster,
+    cluster: kafka.clusterAttributes,
     keyspaces: keyspaces.schema,
     vpc: network.network.vpc,
     vpcSubnets: network.network.subnets,
+    endpointSecurityGroup: network.network.endpointSecurityGroup,
   });
-  // The consumers name their tables by ARN, which is no CloudFormation reference: order the stacks by hand.
+  // The consumers name their tables by ARN, and read the cluster from SSM parameters: neither is a
+  // CloudFormation reference, so order the stacks by hand.
   pipeline.addStackDependency(keyspaces, 'The consumers read and write the tables');
+  pipeline.addStackDependency(
+    kafka,
+    'The pipeline reads the cluster from the SSM parameters of the Kafka stack',
+  );
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new PipelineChecks(app));
   return { network, kafka, keyspaces, pipeline };
 }

@@ -9,6 +9,12 @@
  * names the key, the value received and what is allowed.
  */
 import { TABLES, TOPICS, DEFAULT_KEYSPACE, assertIdentifier, type JobName, type TableName } from '../schema';
+import {
+  assertKafkaFilter,
+  FilterPatternError,
+  MAX_FILTERS,
+  type FilterPattern,
+} from '../lambda/runtime/filters';
 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
@@ -82,10 +88,21 @@ export interface EventSourceConfig {
    * pollers, which cost nothing extra but refuse the four error-handling knobs above.
    */
   readonly provisionedPollers: ProvisionedPollersConfig | undefined;
+  /**
+   * Lambda event filter patterns on the record value (`jobs.<job>.filters`, a JSON list): the event source
+   * delivers only records that match one of them, and the checkpoint counts the others as filtered. Empty: every
+   * record is delivered. https://docs.aws.amazon.com/lambda/latest/dg/kafka-filtering.html
+   */
+  readonly filters: readonly FilterPattern[];
 }
 
 export interface RuntimeJobConfig {
-  /** Fail the batch when records below the first offset were lost to retention (Spark's `failOnDataLoss`). */
+  /**
+   * Fail the batch when offsets below its first one were never applied (Spark's `failOnDataLoss`), which halts
+   * the partition: on-demand pollers retry it until its records expire; with provisioned pollers the config
+   * requires `retryAttempts` and `maxRecordAgeSeconds` of -1 for the same effect. Off (the default), such a gap is
+   * kept as a skipped range for `redrive`.
+   */
   readonly failOnDataLoss: boolean;
 }
 
@@ -118,7 +135,7 @@ export interface PipelineConfig {
   readonly stage: string;
   readonly kafka: {
     readonly mode: KafkaMode;
-    /** The MSK Kafka version (provisioned mode only). */
+    /** The MSK Kafka version (provisioned mode only), one of `MSK_KAFKA_VERSIONS`. */
     readonly version: string;
     readonly brokerInstanceType: string;
     /** Brokers across the AZs; a multiple of the AZ count. */
@@ -140,6 +157,13 @@ export interface PipelineConfig {
     readonly enabled: boolean;
     /** Messages per second to topic `test`. */
     readonly ratePerSecond: number;
+  };
+  readonly redrive: {
+    /**
+     * Minutes between the runs of each job's redrive function (1 to 1440); 0 runs it only on demand. Either way
+     * it can be invoked at any time.
+     */
+    readonly scheduleMinutes: number;
   };
   /** Alarm notifications go here when set. */
   readonly alarmEmail: string | undefined;
@@ -281,6 +305,7 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
     }
   }
   return {
+    filters: readFilters(r, `${p}.filters`),
     batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
     maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
     startingPosition,
@@ -309,6 +334,35 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
   };
 }
 
+/** Filter patterns: a list in cdk.json, or its JSON text from `-c`. Each is checked as Lambda would. */
+function readFilters(r: Reader, key: string): FilterPattern[] {
+  let raw = r.raw(key);
+  if (raw === undefined || raw === null) return [];
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw) as unknown;
+    } catch {
+      throw new ConfigError(
+        key,
+        raw,
+        'a JSON list of filter patterns, e.g. [{"value":{"sensorId":["s-1"]}}]',
+      );
+    }
+  }
+  if (!Array.isArray(raw) || raw.length > MAX_FILTERS) {
+    throw new ConfigError(key, raw, `a list of at most ${MAX_FILTERS} filter patterns`);
+  }
+  raw.forEach((pattern, i) => {
+    try {
+      assertKafkaFilter(pattern, `${key}[${i}]`);
+    } catch (error) {
+      if (error instanceof FilterPatternError) throw new ConfigError(key, pattern, error.message);
+      throw error;
+    }
+  });
+  return raw as FilterPattern[];
+}
+
 /** Provisioned pollers when either bound is set; the ranges of the ESM's ProvisionedPollerConfig. */
 function readProvisionedPollers(r: Reader, p: string): ProvisionedPollersConfig | undefined {
   const k = `${p}.provisionedPollers`;
@@ -327,6 +381,53 @@ function readProvisionedPollers(r: Reader, p: string): ProvisionedPollersConfig 
   return { minimumPollers, maximumPollers };
 }
 
+/**
+ * The Kafka versions an MSK provisioned cluster with Standard brokers (the `kafka.*` instance types) accepts and
+ * still supports, as MSK names them: `<major>.<minor>.x` runs ZooKeeper, `<major>.<minor>.x.kraft` KRaft (from
+ * 3.7.x on). Kafka 4 has no ZooKeeper mode, so MSK offers 4.x as `.kraft` only.
+ * https://docs.aws.amazon.com/msk/latest/developerguide/supported-kafka-versions.html (3.6.0 and older: end of
+ * support) and https://docs.aws.amazon.com/msk/latest/developerguide/metadata-management.html#kraft-intro
+ */
+export const MSK_KAFKA_VERSIONS = [
+  '3.7.x',
+  '3.7.x.kraft',
+  '3.8.x',
+  '3.8.x.kraft',
+  '3.9.x',
+  '3.9.x.kraft',
+  '4.0.x.kraft',
+  '4.1.x.kraft',
+] as const;
+
+/** Versions MSK offers only on Express brokers (`express.*` instance types), which this pipeline does not size. */
+const MSK_EXPRESS_ONLY_VERSIONS = ['4.2.x.kraft'];
+
+function readKafkaVersion(r: Reader): string {
+  const key = 'kafka.version';
+  const v = r.raw(key);
+  if (v === undefined || v === null) return '3.9.x';
+  if (typeof v === 'string' && (MSK_KAFKA_VERSIONS as readonly string[]).includes(v)) return v;
+  const listed = `one of ${MSK_KAFKA_VERSIONS.join(', ')}`;
+  if (typeof v === 'string') {
+    const zookeeper4 = /^([4-9]|\d{2,})\.\d+\.x$/.exec(v);
+    if (zookeeper4 && MSK_KAFKA_VERSIONS.includes(`${v}.kraft` as (typeof MSK_KAFKA_VERSIONS)[number])) {
+      throw new ConfigError(
+        key,
+        v,
+        `'${v}.kraft': MSK runs Kafka 4 in KRaft mode only, and has no ZooKeeper '${v}' (${listed})`,
+      );
+    }
+    if (MSK_EXPRESS_ONLY_VERSIONS.includes(v)) {
+      throw new ConfigError(
+        key,
+        v,
+        `${listed}; MSK offers ${v} on Express brokers only, not on kafka.* brokers`,
+      );
+    }
+  }
+  throw new ConfigError(key, v, `${listed} (the MSK names; '.kraft' selects KRaft mode)`);
+}
+
 /** Builds and validates the whole config. Throws `ConfigError` on the first invalid value. */
 export function loadConfig(get: ContextGetter): PipelineConfig {
   const r = new Reader(get);
@@ -342,12 +443,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     throw new ConfigError('kafka.brokerCount', brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
   const kafka = {
     mode,
-    version: r.str(
-      'kafka.version',
-      '3.9.x',
-      /^\d+\.\d+\.[\dx]+(\.kraft)?$/,
-      "an MSK Kafka version such as '3.9.x'",
-    ),
+    version: readKafkaVersion(r),
     brokerInstanceType: r.str(
       'kafka.brokerInstanceType',
       'kafka.t3.small',
@@ -386,6 +482,30 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
   const runtime = (job: JobName): RuntimeJobConfig => ({
     failOnDataLoss: r.bool(`jobs.${job}.failOnDataLoss`, false),
   });
+  /**
+   * `failOnDataLoss` must halt the partition, as Spark fails the query. With on-demand pollers Lambda retries a
+   * failing batch until its records expire, which halts it. With provisioned pollers, a finite `retryAttempts` or
+   * `maxRecordAgeSeconds` would send the batch to the on-failure queue and go on, and the next batch would fail
+   * the same way: the stream would drain into the queue. So that combination is refused.
+   * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+   */
+  const halting = <T extends EventSourceConfig & RuntimeJobConfig>(job: JobName, c: T): T => {
+    if (
+      c.failOnDataLoss &&
+      c.provisionedPollers &&
+      (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)
+    ) {
+      const knob = c.retryAttempts !== -1 ? 'retryAttempts' : 'maxRecordAgeSeconds';
+      throw new ConfigError(
+        `jobs.${job}.${knob}`,
+        c[knob],
+        `-1 while jobs.${job}.failOnDataLoss is true with provisioned pollers: a finite value sends the failing ` +
+          'batch to the on-failure queue and the next one fails the same way, draining the stream instead of ' +
+          `halting it (set jobs.${job}.retryAttempts=-1 and jobs.${job}.maxRecordAgeSeconds=-1, or failOnDataLoss=false)`,
+      );
+    }
+    return c;
+  };
   const windowSeconds = r.int('jobs.sensor-stats.windowSeconds', 60, 1, 86_400);
   const slideSeconds = r.int('jobs.sensor-stats.slideSeconds', windowSeconds, 1, windowSeconds);
   if (windowSeconds % slideSeconds !== 0) {
@@ -396,18 +516,18 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     );
   }
   const jobs: JobsConfig = {
-    'sent-received': {
+    'sent-received': halting('sent-received', {
       ...readEventSource(r, stage, 'sent-received'),
       ...runtime('sent-received'),
       timeFormat: r.oneOf('jobs.sent-received.timeFormat', 'tutorial', TIME_FORMATS),
-    },
-    'sensor-stats': {
+    }),
+    'sensor-stats': halting('sensor-stats', {
       ...readEventSource(r, stage, 'sensor-stats'),
       ...runtime('sensor-stats'),
       windowSeconds,
       slideSeconds,
       allowedLatenessSeconds: r.int('jobs.sensor-stats.allowedLatenessSeconds', 10, 0, 86_400),
-    },
+    }),
   };
 
   const keyspaceName = r.str(
@@ -436,6 +556,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
       enabled: r.bool('producer.enabled', true),
       ratePerSecond: r.int('producer.ratePerSecond', 1, 1, 100),
     },
+    redrive: { scheduleMinutes: r.int('redrive.scheduleMinutes', 15, 0, 1440) },
     alarmEmail: r.optionalStr('alarmEmail', EMAIL, 'an email address'),
     logRetentionDays: r.intIn('logRetentionDays', 14, LOG_RETENTION_DAYS),
   };

@@ -103,6 +103,7 @@ export class MicroBatchConsumer extends Construct {
     readonly errors: cloudwatch.Alarm;
     readonly throttles: cloudwatch.Alarm;
     readonly queueDepth: cloudwatch.Alarm;
+    readonly skipped: cloudwatch.Alarm;
   };
   readonly dashboard: cloudwatch.Dashboard;
   /** The consumer group of each topic's event source mapping. */
@@ -191,6 +192,10 @@ export class MicroBatchConsumer extends Construct {
         batchSize: es.batchSize,
         maxBatchingWindow: Duration.seconds(es.maxBatchingWindowSeconds),
         onFailure: new sources.SqsDlq(this.queue),
+        // The checkpoint counts the offsets these drop as filtered, not skipped (lambda/runtime/checkpoint.ts).
+        filters: es.filters.length
+          ? es.filters.map((pattern) => lambda.FilterCriteria.filter(pattern as Record<string, unknown>))
+          : undefined,
         ...(provisioned
           ? {
               provisionedPollerConfig: {
@@ -253,14 +258,23 @@ export class MicroBatchConsumer extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
+    // Offsets the event source skipped wait in skipped_ranges for the redrive function: say so at once.
+    const skipped = new cloudwatch.Alarm(this, 'SkippedOffsetsAlarm', {
+      alarmDescription: `Job ${props.job}: the event source skipped offsets; they wait for the redrive (microbatch redrive)`,
+      metric: this.emfMetric(props, 'SkippedOffsets', cloudwatch.Stats.SUM, Duration.minutes(5)),
+      threshold: 1,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
     if (props.alarmTopic) {
       const action = new cwActions.SnsAction(props.alarmTopic);
-      for (const alarm of [offsetLag, errors, throttles, queueDepth]) {
+      for (const alarm of [offsetLag, errors, throttles, queueDepth, skipped]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }
     }
-    return { offsetLag, errors, throttles, queueDepth };
+    return { offsetLag, errors, throttles, queueDepth, skipped };
   }
 
   /** The function's OffsetLag, the largest over its topics. */
@@ -274,24 +288,41 @@ export class MicroBatchConsumer extends Construct {
     });
   }
 
+  /** One of the runtime's EMF metrics (lambda/runtime/metrics.ts): namespace MicroBatch, dimensions service + job. */
+  private emfMetric(
+    props: MicroBatchConsumerProps,
+    metricName: string,
+    statistic: string = cloudwatch.Stats.SUM,
+    period = Duration.minutes(1),
+  ): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: props.environment['POWERTOOLS_METRICS_NAMESPACE'] ?? 'MicroBatch',
+      metricName,
+      dimensionsMap: { service: props.environment['POWERTOOLS_SERVICE_NAME'] ?? props.job, job: props.job },
+      statistic,
+      period,
+    });
+  }
+
   private createDashboard(props: MicroBatchConsumerProps): cloudwatch.Dashboard {
     const fn = this.handler.function;
-    // The runtime's EMF metrics (lambda/runtime/metrics.ts): namespace MicroBatch, dimensions service + job.
     const emf = (metricName: string, statistic: string = cloudwatch.Stats.SUM) =>
-      new cloudwatch.Metric({
-        namespace: props.environment['POWERTOOLS_METRICS_NAMESPACE'] ?? 'MicroBatch',
-        metricName,
-        dimensionsMap: { service: props.environment['POWERTOOLS_SERVICE_NAME'] ?? props.job, job: props.job },
-        statistic,
-        period: Duration.minutes(1),
-      });
+      this.emfMetric(props, metricName, statistic);
     const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       defaultInterval: Duration.hours(3),
     });
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Records',
-        left: [emf('RecordsIn'), emf('RecordsWritten'), emf('Duplicates'), emf('DeadLettered'), emf('Late')],
+        left: [
+          emf('RecordsIn'),
+          emf('RecordsWritten'),
+          emf('Duplicates'),
+          emf('DeadLettered'),
+          emf('Late'),
+          emf('SkippedOffsets'),
+          emf('FilteredOffsets'),
+        ],
         width: 12,
       }),
       new cloudwatch.GraphWidget({

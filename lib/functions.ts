@@ -68,6 +68,10 @@ export interface PipelineFunctionProps {
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
+   * @default - no reserved concurrency: the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
+  /**
    * Required with `vpc`: the default security group of CDK allows all egress.
    *
    * @default - none (only valid without `vpc`)
@@ -164,6 +168,7 @@ export class PipelineFunction extends Construct {
       vpc: props.vpc,
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.securityGroups,
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       bundling: {
         minify: true,
         sourceMap: false,

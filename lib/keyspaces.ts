@@ -20,22 +20,31 @@ import { Construct, type IConstruct } from 'constructs';
 import { assertIdentifier, regularColumns, type TableDef } from '../schema';
 
 /**
- * The system tables read with `cassandra:Select`, and why:
- * - `system.local`, `system.peers`: the cassandra-driver's control connection reads them on connect (and
- *   `system.peers_v2`, which Keyspaces does not have, so the driver falls back to `peers`);
- * - `system_schema.*`: the driver's schema metadata (keyspaces on connect; tables, columns, types, functions,
- *   aggregates, indexes, views when a statement is prepared or metadata is asked for): the queries of
- *   cassandra-driver 4.10 (`lib/metadata/schema-parser.js`);
- * - `system_schema_mcs.keyspaces|tables|columns`: Keyspaces' own metadata, read by `GetTable` ("Select on the
- *   table and the system keyspace") and by the runtime's fallback query on `system_schema_mcs.tables`.
- * Exact ARNs instead of the `/keyspace/system*` wildcard the Keyspaces guide shows: same reads, no wildcard.
- * https://docs.aws.amazon.com/keyspaces/latest/devguide/security_iam_id-based-policy-examples.html
- * https://docs.aws.amazon.com/keyspaces/latest/devguide/working-with-keyspaces.html
+ * The system tables read with `cassandra:Select`: exactly those cassandra-driver 4.10 reads against Keyspaces,
+ * and the one the runtime reads itself.
+ * - `system.local`, `system.peers`: the control connection reads both on connect and at every topology
+ *   refresh (`lib/control-connection.js`), and their `schema_version` after a schema change
+ *   (`lib/metadata/index.js`). Driver 4.10 never reads `system.peers_v2`.
+ * - `system_schema.keyspaces`: the schema metadata the driver keeps in sync (`isMetadataSyncEnabled`, on by
+ *   default): every keyspace on connect, one keyspace after a schema-change event. Keyspaces reports
+ *   Cassandra 3.11, so the driver uses its `system_schema` parser (`SchemaParserV2` in
+ *   `lib/metadata/schema-parser.js`), which reads tables, columns, indexes, types, functions, aggregates and
+ *   views only when the application asks for that metadata (`client.metadata.getTable()` and the like) or, for
+ *   routing, on protocol v3; the runtime does neither (Keyspaces speaks protocol v4, whose prepared
+ *   statements carry the partition key).
+ * - `system_schema_mcs.tables`: the runtime's own fallback for a table's status (`waitForKeyspacesTables` in
+ *   `lambda/runtime/cassandra-client.ts`), when the `GetTable` API cannot be reached.
+ * The three keyspaces' own ARNs are granted too: `GetTable` needs `Select` "for the table and the system
+ * keyspace" (https://docs.aws.amazon.com/keyspaces/latest/APIReference/API_GetTable.html).
+ * The ARN format of a system table is that of any table, `arn:<partition>:cassandra:<region>:<account>:/keyspace/
+ * <keyspace>/table/<table>`; the Keyspaces guide grants `/keyspace/system*`, and these exact ARNs are a subset of
+ * it. https://docs.aws.amazon.com/keyspaces/latest/devguide/security_iam_service-with-iam.html
+ * test/lib/keyspaces.test.ts checks the list against the queries of the installed driver.
  */
 export const KEYSPACES_SYSTEM_TABLES: Readonly<Record<string, readonly string[]>> = {
-  system: ['local', 'peers', 'peers_v2'],
-  system_schema: ['keyspaces', 'tables', 'columns', 'types', 'functions', 'aggregates', 'indexes', 'views'],
-  system_schema_mcs: ['keyspaces', 'tables', 'columns'],
+  system: ['local', 'peers'],
+  system_schema: ['keyspaces'],
+  system_schema_mcs: ['tables'],
 };
 
 /** A Keyspaces table the pipeline can grant access to. */

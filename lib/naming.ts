@@ -20,3 +20,8 @@ export function stackNames(
     pipeline: resourceName(stage, 'microbatch-pipeline'),
   };
 }
+
+/** The SSM parameter path under which a stage's Kafka stack publishes the cluster for the other stacks. */
+export function kafkaParameterPrefix(stage: string): string {
+  return `/microbatch/${stage}/kafka`;
+}

@@ -11,6 +11,8 @@
  *   $0.01/h = $1.44/day, against $2.16/day for one NAT gateway per AZ (a single NAT, $1.08/day, would be a
  *   single-AZ dependency and open egress to the whole internet). Endpoint data costs $0.01/GB, NAT $0.045/GB.
  * - An S3 gateway endpoint (free) lets the topic-admin custom resource answer CloudFormation's pre-signed S3 URL.
+ * - The redrive functions read MSK from inside the VPC and write Keyspaces, so a Keyspaces interface endpoint
+ *   (port 9142) joins them ($0.48/day more); their SQS calls use the SQS endpoint.
  */
 import { Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -27,6 +29,13 @@ export interface PipelineNetworkProps {
    * @default '10.40.0.0/16'
    */
   readonly cidr?: string;
+  /**
+   * The AZs of the subnets, by name; exactly `AZ_COUNT` of them (see `mskAvailabilityZones`, which keeps them
+   * out of the AZ IDs MSK refuses).
+   *
+   * @default - the first `AZ_COUNT` AZs of the stack
+   */
+  readonly availabilityZones?: readonly string[];
 }
 
 /** The AZ count: MSK provisioned brokers are spread over these, so `kafka.brokerCount` is a multiple of it. */
@@ -34,6 +43,9 @@ export const AZ_COUNT = 2;
 
 /** The HTTPS port of the interface endpoints. */
 export const HTTPS = ec2.Port.tcp(443);
+
+/** The port of the Keyspaces endpoint (CQL over TLS). https://docs.aws.amazon.com/keyspaces/latest/devguide/vpc-endpoints.html */
+export const KEYSPACES_PORT = ec2.Port.tcp(9142);
 
 export class PipelineNetwork extends Construct {
   readonly vpc: ec2.Vpc;
@@ -44,9 +56,16 @@ export class PipelineNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineNetworkProps) {
     super(scope, id);
+    if (props.availabilityZones !== undefined && props.availabilityZones.length !== AZ_COUNT) {
+      throw new Error(
+        `PipelineNetwork availabilityZones must name ${AZ_COUNT} AZs, received ${JSON.stringify(props.availabilityZones)}.`,
+      );
+    }
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       ipAddresses: ec2.IpAddresses.cidr(props.cidr ?? '10.40.0.0/16'),
-      maxAzs: AZ_COUNT,
+      ...(props.availabilityZones
+        ? { availabilityZones: [...props.availabilityZones] }
+        : { maxAzs: AZ_COUNT }),
       natGateways: 0,
       subnetConfiguration: [{ name: 'isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED, cidrMask: 24 }],
       // No resource uses the default security group; strip its rules so nothing can use it by accident.
@@ -69,7 +88,7 @@ export class PipelineNetwork extends Construct {
 
     this.endpointSecurityGroup = lockedSecurityGroup(this, 'EndpointSecurityGroup', {
       vpc: this.vpc,
-      description: 'Interface endpoints (Lambda, STS, SQS): HTTPS from the MSK cluster security group only',
+      description: 'Interface endpoints (Lambda, STS, SQS, Keyspaces): only from the groups allowed in',
     });
 
     const account = Stack.of(this).account;
@@ -108,14 +127,34 @@ export class PipelineNetwork extends Construct {
         resources: ['*'],
       }),
     );
-    // The on-failure destination is sent with the function's execution role, a principal of this account.
+    // The on-failure destination is sent with the function's execution role, and the redrive functions read it
+    // back with theirs: principals of this account, on this account's queues.
     endpoint(
       'Sqs',
       ec2.InterfaceVpcEndpointAwsService.SQS,
       new iam.PolicyStatement({
         principals: [new iam.AnyPrincipal()],
-        actions: ['sqs:SendMessage'],
+        actions: [
+          'sqs:SendMessage',
+          'sqs:ReceiveMessage',
+          'sqs:DeleteMessage',
+          'sqs:ChangeMessageVisibility',
+        ],
         resources: [Stack.of(this).formatArn({ service: 'sqs', resource: '*' })],
+        conditions: { StringEquals: { 'aws:PrincipalAccount': account } },
+      }),
+    );
+    // The redrive functions' CQL, with their roles: principals of this account, on this account's keyspaces.
+    // https://docs.aws.amazon.com/keyspaces/latest/devguide/vpc-endpoints.html
+    endpoint(
+      'Keyspaces',
+      ec2.InterfaceVpcEndpointAwsService.KEYSPACES,
+      new iam.PolicyStatement({
+        principals: [new iam.AnyPrincipal()],
+        actions: ['cassandra:Select', 'cassandra:Modify'],
+        resources: [
+          `arn:${Stack.of(this).partition}:cassandra:${Stack.of(this).region}:${account}:/keyspace/*`,
+        ],
         conditions: { StringEquals: { 'aws:PrincipalAccount': account } },
       }),
     );

@@ -1,9 +1,12 @@
 /**
- * `QueryFunction`: the read side. A Lambda function behind a function URL with `AWS_IAM` auth (callers sign
- * their requests with SigV4 and need `lambda:InvokeFunctionUrl`), returning JSON (`lambda/handlers/query.ts`).
+ * `QueryFunction`: the read side. A Lambda function behind a function URL with `AWS_IAM` auth, returning JSON
+ * (`lambda/handlers/query.ts`). Callers sign their requests with SigV4 and need both `lambda:InvokeFunctionUrl`
+ * and `lambda:InvokeFunction` on the function: function URLs created since October 2025 check both
+ * (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). `grantInvokeUrl` grants exactly those.
  * It reads Keyspaces only: `cassandra:Select` on the tables it queries and on the system tables.
  */
 import { CfnOutput, Duration } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -37,7 +40,22 @@ export class QueryFunction extends Construct {
     this.url = this.handler.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
     new CfnOutput(this, 'Url', {
       value: this.url.url,
-      description: 'Query URL (SigV4-signed requests only)',
+      description:
+        'Query URL (SigV4-signed requests only; callers need lambda:InvokeFunctionUrl and lambda:InvokeFunction on QueryFunctionArn)',
     });
+    new CfnOutput(this, 'FunctionArn', {
+      value: this.handler.function.functionArn,
+      description:
+        'The query function, the resource of the callers lambda:InvokeFunctionUrl and lambda:InvokeFunction',
+    });
+  }
+
+  /**
+   * Lets `grantee` call the URL: `lambda:InvokeFunctionUrl` on the function for `AWS_IAM` URLs, and
+   * `lambda:InvokeFunction` on it when invoked through a function URL (each with the condition key that says
+   * so). New function URLs need both: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html
+   */
+  grantInvokeUrl(grantee: iam.IGrantable): iam.Grant {
+    return this.url.grantInvokeUrl(grantee);
   }
 }

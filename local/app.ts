@@ -13,9 +13,7 @@ import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import type { Job } from '../lambda/runtime/job';
 import type { BatchMode } from '../lambda/runtime/store';
-import { createSentReceivedJob } from '../lambda/jobs/sent-received';
-import { createSensorStatsJob } from '../lambda/jobs/sensor-stats';
-import type { JobName } from '../schema';
+import { createJob } from '../lambda/jobs';
 import type { Endpoints } from './services';
 
 export const REPO_ROOT = join(__dirname, '..');
@@ -37,29 +35,27 @@ export function localConfig(overrides: Record<string, unknown> = {}): PipelineCo
   return loadConfig((key) => (key in overrides ? overrides[key] : base(key)));
 }
 
-export function jobFor(name: JobName, config: PipelineConfig): Job {
-  return name === 'sent-received'
-    ? createSentReceivedJob(config.jobs['sent-received'])
-    : createSensorStatsJob(config.jobs['sensor-stats']);
+export const jobFor = createJob;
+
+export interface InvokeOptions {
+  readonly onReport?: (report: BatchReport) => void;
+  readonly log?: (line: Record<string, unknown>) => void;
+  /** `replay` or `redrive`: see `PartitionDeps.mode`. @default 'live' */
+  readonly mode?: BatchMode;
+  /** The event source has filter criteria: see `PartitionDeps.filters`. */
+  readonly filters?: boolean;
+  /** `redrive`: where the reader started each `"<topic>-<partition>"` (see `BatchDeps.contiguousFrom`). */
+  readonly contiguousFrom?: ReadonlyMap<string, bigint>;
 }
 
 export interface LocalRuntime {
   readonly client: Client;
   readonly keyspace: string;
-  /** The handler for one job: takes the MSK event, as Lambda would send it. */
-  invoker(
-    job: Job,
-    options?: {
-      onReport?: (report: BatchReport) => void;
-      log?: (line: Record<string, unknown>) => void;
-      /** `replay` or `redrive`: see `PartitionDeps.mode`. @default 'live' */
-      mode?: BatchMode;
-      /** The event source has filter criteria: see `PartitionDeps.filters`. */
-      filters?: boolean;
-      /** `redrive`: where the reader started each `"<topic>-<partition>"` (see `BatchDeps.contiguousFrom`). */
-      contiguousFrom?: ReadonlyMap<string, bigint>;
-    },
-  ): (event: MSKEvent) => Promise<BatchReport>;
+  readonly checkpoints: CassandraCheckpointStore;
+  /** Runs one job's handler on an MSK event, exactly as Lambda would send it. */
+  invoke(job: Job, event: MSKEvent, options?: InvokeOptions): Promise<BatchReport>;
+  /** `invoke` bound to one job and its options, for the event-source runner. */
+  invoker(job: Job, options?: InvokeOptions): (event: MSKEvent) => Promise<BatchReport>;
   close(): Promise<void>;
 }
 
@@ -71,19 +67,22 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
   });
   const checkpoints = new CassandraCheckpointStore(client, keyspace);
   const sink = new CassandraSinkStore(client, keyspace);
+  const invoke = (job: Job, event: MSKEvent, options?: InvokeOptions) =>
+    runMicroBatch(job, parseMskEvent(event), {
+      checkpoints,
+      sink,
+      onReport: options?.onReport,
+      log: options?.log,
+      mode: options?.mode,
+      filters: options?.filters,
+      contiguousFrom: options?.contiguousFrom,
+    });
   return {
     client,
     keyspace,
-    invoker: (job, options) => async (event) =>
-      runMicroBatch(job, parseMskEvent(event), {
-        checkpoints,
-        sink,
-        onReport: options?.onReport,
-        log: options?.log,
-        mode: options?.mode,
-        filters: options?.filters,
-        contiguousFrom: options?.contiguousFrom,
-      }),
+    checkpoints,
+    invoke,
+    invoker: (job, options) => (event) => invoke(job, event, options),
     close: () => client.shutdown(),
   };
 }

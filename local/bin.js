@@ -1,11 +1,32 @@
 #!/usr/bin/env node
-// The package's `microbatch` command: loads the TypeScript CLI through tsx, so no build step is needed.
+// The `microbatch` command (`npx microbatch`, and the npm scripts): loads the TypeScript CLI through tsx, so no
+// build step is needed.
+//
+// Loading takes a moment. A Ctrl-C or SIGTERM that arrives meanwhile must not kill the process half-started:
+// it is remembered here, before anything heavy loads, and the CLI honours it as a graceful stop once it is up.
+const early = [];
+const remember = (signal) => early.push(signal);
+process.on('SIGINT', remember);
+process.on('SIGTERM', remember);
+globalThis.microbatchEarlySignals = {
+  /** Stops remembering, and returns the signals that arrived while loading. */
+  take() {
+    process.off('SIGINT', remember);
+    process.off('SIGTERM', remember);
+    return early.splice(0);
+  },
+};
+
 require('tsx/cjs');
 const { main } = require('./cli.ts');
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
+// A signal that came while the modules loaded synchronously is dispatched on the next turn of the event loop:
+// start the CLI after it, so that `take()` sees it.
+setImmediate(() =>
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  ),
 );

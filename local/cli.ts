@@ -12,12 +12,15 @@ import { windowSpecId } from '../lambda/runtime/windows';
 import * as services from './services';
 import { REPO_ROOT, jobFor, localConfig, openLocalRuntime, type LocalRuntime } from './app';
 import { EventSourceRunner } from './runner';
-import { ensureSchema, ensureTopics, topicPlan } from './setup';
+import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
+import { OnFailureRecordError } from '../lambda/runtime/redrive';
 import { produce, progressBar, type ProduceMode } from './producer';
 import { startUi } from './ui';
 import { uiJobs } from './ui/jobs';
 import { UI_OPTIONS, UI_USAGE, UiOptionError, startUiCommand } from './ui/command';
 import { renderTable } from './table';
+import { redriveLocally } from './redrive';
+import { runPlanCommand } from './plan';
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
@@ -72,22 +75,68 @@ export function printBatch(report: BatchReport, n: number): void {
   console.log(out.join('\n'));
 }
 
+/** Deletes a throwaway consumer group (a replay's), so that they do not pile up in Kafka. */
+async function deleteGroup(brokers: readonly string[], groupId: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'microbatch-cli',
+    brokers: [...brokers],
+    logLevel: logLevel.NOTHING,
+  }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteGroups([groupId]);
+  } catch {
+    // Best effort: an empty group left behind is harmless, and Kafka expires it.
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** The job's skipped ranges, like `data.show()`: what the event source skipped and where each redrive stands. */
+async function printSkipped(rt: LocalRuntime, config: PipelineConfig, name: JobName): Promise<void> {
+  const job = jobFor(name, config);
+  const rows = [];
+  for (const topic of job.topics) {
+    for (let partition = 0; partition < (config.topics[topic]?.partitions ?? 1); partition++) {
+      for (const r of await rt.checkpoints.listSkipped({ job: name, topic, partition })) {
+        rows.push({
+          topic,
+          partition,
+          range: `[${r.fromOffset}, ${r.untilOffset})`,
+          reason: r.reason,
+          status: r.status,
+          claimed: r.claimed ? 'partly applied' : 'not applied',
+          redriven: r.redriven,
+          lost: r.lost.toString(),
+          detected: r.detectedAt.toISOString(),
+        });
+      }
+    }
+  }
+  console.log(rows.length ? renderTable(rows) : `${name}: no skipped ranges`);
+}
+
 async function setup(config: PipelineConfig, rt: LocalRuntime, endpoints: services.Endpoints): Promise<void> {
   await ensureSchema(rt.client, config);
   await ensureTopics(endpoints.kafkaBrokers, topicPlan(config));
 }
 
-/** Starts one runner per job, each calling the same handler code as Lambda. */
+/**
+ * Starts one runner per job, each calling the same handler code as Lambda. Stops starting more once `stopping()`
+ * is true (a Ctrl-C during start-up); the ones already started are returned, to be stopped gracefully.
+ */
 async function startRunners(
   jobs: readonly JobName[],
   config: PipelineConfig,
   rt: LocalRuntime,
   endpoints: services.Endpoints,
   json: boolean,
+  stopping: () => boolean,
 ): Promise<EventSourceRunner[]> {
   const runners: EventSourceRunner[] = [];
   let n = 0;
   for (const name of jobs) {
+    if (stopping()) break;
     const job = jobFor(name, config);
     const runner = new EventSourceRunner({
       jobName: name,
@@ -97,6 +146,7 @@ async function startRunners(
       onFailureDir: ON_FAILURE_DIR,
       invoke: rt.invoker(job, {
         log: logFor(json),
+        filters: config.jobs[name].filters.length > 0,
         onReport: json ? undefined : (report) => printBatch(report, ++n),
       }),
     });
@@ -107,11 +157,18 @@ async function startRunners(
 }
 
 /**
- * First Ctrl-C: graceful stop. Second: exit now; nothing is lost, since what was not committed comes back on
- * the next start and the checkpoints skip what was already applied.
+ * Graceful stop, installed before anything starts, so that a stop at any moment (even during start-up) exits 0
+ * having committed nothing it did not finish. First Ctrl-C or SIGTERM: stop what is running (the batch in
+ * flight finishes and is committed) and skip what was not started yet. Second: exit now; nothing is lost, since
+ * what was not committed comes back on the next start and the checkpoints skip what was already applied.
  */
-function onSignals(stop: () => Promise<void>): Promise<void> {
-  return new Promise((resolve) => {
+export class GracefulStop {
+  private stopRequested = false;
+  private stopping: (() => Promise<void>) | undefined;
+  private finish!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
+
+  constructor(early: readonly NodeJS.Signals[] = []) {
     let signals = 0;
     const handler = (signal: NodeJS.Signals) => {
       if (++signals > 1) {
@@ -121,11 +178,25 @@ function onSignals(stop: () => Promise<void>): Promise<void> {
       console.error(
         `\n${signal}: stopping gracefully (finishing the batch in flight, committing). Press Ctrl-C again to force.`,
       );
-      void stop().then(resolve);
+      this.stopRequested = true;
+      if (this.stopping) void this.stopping().finally(() => this.finish());
     };
     process.on('SIGINT', handler);
     process.on('SIGTERM', handler);
-  });
+    for (const signal of early) handler(signal);
+  }
+
+  /** A stop was asked for: start nothing more. */
+  get requested(): boolean {
+    return this.stopRequested;
+  }
+
+  /** Once everything is up: what a stop does. Resolves when a stop (now, or one already asked for) is done. */
+  async whenStopped(stop: () => Promise<void>): Promise<void> {
+    this.stopping = stop;
+    if (this.stopRequested) await stop().finally(() => this.finish());
+    return this.finished;
+  }
 }
 
 /** Warnings and errors as JSON on stderr; the INFO progress line only in --json mode (the human view prints its own block). */
@@ -138,6 +209,19 @@ function logFor(json: boolean): (line: Record<string, unknown>) => void {
 }
 
 const commands: Record<string, Command> = {
+  plan: {
+    summary: 'what a load takes on AWS: MSK, Lambda and Keyspaces, the limit that binds first, with sources',
+    usage:
+      'microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>]',
+    options: {
+      rate: { type: 'string' },
+      'record-bytes': { type: 'string' },
+      window: { type: 'string' },
+      partitions: { type: 'string' },
+      keys: { type: 'string' },
+    },
+    run: async (values) => runPlanCommand(values, join(REPO_ROOT, 'bench', 'results')),
+  },
   up: {
     summary: 'start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs',
     usage: 'microbatch up [--mode native|compose|external]',
@@ -242,15 +326,27 @@ const commands: Record<string, Command> = {
     async run(values, positionals) {
       const config = configFrom(values);
       const jobs = jobsFrom(positionals);
+      const graceful = new GracefulStop(earlySignals);
+      console.error(`starting ${jobs.join(', ')} (Ctrl-C stops gracefully, even now)`);
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
-      await setup(config, rt, endpoints);
-      const runners = await startRunners(jobs, config, rt, endpoints, Boolean(values.json));
-      console.error(`running ${jobs.join(', ')}; Ctrl-C stops gracefully`);
-      await onSignals(async () => {
-        await Promise.all(runners.map((r) => r.stop()));
-      });
-      await rt.close();
+      try {
+        if (!graceful.requested) await setup(config, rt, endpoints);
+        const runners = await startRunners(
+          jobs,
+          config,
+          rt,
+          endpoints,
+          Boolean(values.json),
+          () => graceful.requested,
+        );
+        if (!graceful.requested) console.error(`running ${jobs.join(', ')}; Ctrl-C stops gracefully`);
+        await graceful.whenStopped(async () => {
+          await Promise.all(runners.map((r) => r.stop()));
+        });
+      } finally {
+        await rt.close();
+      }
       return 0;
     },
   },
@@ -299,7 +395,7 @@ const commands: Record<string, Command> = {
   query: {
     summary: 'print table contents, like Spark’s data.show()',
     usage:
-      'microbatch query [sent-received|sensor|batches|dead-letters] [--limit N] [--sensor ID] [--from ISO] [--to ISO] [--job J] [--partition P]',
+      'microbatch query [sent-received|sensor|batches|dead-letters|skipped] [--limit N] [--sensor ID] [--from ISO] [--to ISO] [--job J] [--partition P]',
     options: {
       limit: { type: 'string' },
       sensor: { type: 'string' },
@@ -394,9 +490,13 @@ const commands: Record<string, Command> = {
               })),
             ),
           );
+        } else if (view === 'skipped') {
+          const job = (values.job as string | undefined) ?? 'sent-received';
+          if (!isJobName(job)) throw new UsageError(`Unknown job '${job}'. Jobs: ${JOB_NAMES.join(', ')}.`);
+          await printSkipped(rt, config, job);
         } else {
           throw new UsageError(
-            `Unknown view '${view}'. Views: sent-received, sensor, batches, dead-letters.`,
+            `Unknown view '${view}'. Views: sent-received, sensor, batches, dead-letters, skipped.`,
           );
         }
       } finally {
@@ -424,34 +524,45 @@ const commands: Record<string, Command> = {
       const at = from === 'earliest' ? undefined : Date.parse(from);
       if (at !== undefined && Number.isNaN(at))
         throw new UsageError(`--from must be 'earliest' or an ISO-8601 time, received '${from}'.`);
+      const graceful = new GracefulStop(earlySignals);
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
       const job = jobFor(name!, config);
       let n = 0;
       // A fresh consumer group reads the past again; the job name (and so the checkpoints) stays the same.
+      const groupId = `${config.jobs[name!].consumerGroupId}-replay-${Date.now()}`;
       const runner = new EventSourceRunner({
         jobName: name!,
         topics: job.topics,
         source: {
           ...config.jobs[name!],
-          consumerGroupId: `${config.jobs[name!].consumerGroupId}-replay-${Date.now()}`,
+          consumerGroupId: groupId,
           startingPosition: at === undefined ? 'TRIM_HORIZON' : 'AT_TIMESTAMP',
           startingPositionTimestamp: at === undefined ? undefined : Math.floor(at / 1000),
           maxBatchingWindowSeconds: 0,
         },
         brokers: endpoints.kafkaBrokers,
-        onFailureDir: ON_FAILURE_DIR,
+        // Never the live job's file: a replay's failed batch says nothing about what the live job skipped.
+        onFailureDir: join(ON_FAILURE_DIR, 'replay'),
         stopWhenCaughtUp: true,
         // A replay never moves the live checkpoint: it applies only skipped ranges and defers the rest.
         invoke: rt.invoker(job, {
           log: logFor(false),
           onReport: (report) => printBatch(report, ++n),
           mode: 'replay',
+          filters: config.jobs[name!].filters.length > 0,
         }),
       });
-      await runner.start();
-      await runner.stopped;
-      await rt.close();
+      try {
+        if (!graceful.requested) {
+          await runner.start();
+          await Promise.race([runner.stopped, graceful.whenStopped(() => runner.stop())]);
+          await runner.stop();
+        }
+      } finally {
+        await rt.close();
+        await deleteGroup(endpoints.kafkaBrokers, groupId);
+      }
       console.log(
         `replay of ${name} done: ${runner.stats.records} records in ${runner.stats.batches} batches`,
       );
@@ -464,12 +575,54 @@ const commands: Record<string, Command> = {
     options: { ...UI_OPTIONS, ...CONFIG_OPTION },
     async run(values) {
       const config = configFrom(values);
+      const graceful = new GracefulStop(earlySignals);
       const ui = await startUiCommand(values, config).catch((error: unknown) => {
         throw error instanceof UiOptionError ? new UsageError(error.message) : error;
       });
       console.error(`streaming UI: ${ui.url} (Ctrl-C stops)`);
-      await onSignals(() => ui.close());
+      await graceful.whenStopped(() => ui.close());
       return 0;
+    },
+  },
+  redrive: {
+    summary:
+      're-apply, exactly once, the offsets the event source skipped (on-failure records and skipped ranges)',
+    usage: 'microbatch redrive <job> [-c key=value]...',
+    options: { ...CONFIG_OPTION },
+    async run(values, positionals) {
+      const config = configFrom(values);
+      if (positionals.length !== 1)
+        throw new UsageError('redrive takes exactly one job, e.g. microbatch redrive sensor-stats');
+      const [name] = jobsFrom(positionals);
+      const endpoints = services.resolveEndpoints();
+      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      try {
+        const { registered, summary } = await redriveLocally({
+          job: jobFor(name!, config),
+          source: config.jobs[name!],
+          runtime: rt,
+          brokers: endpoints.kafkaBrokers,
+          onFailureDir: ON_FAILURE_DIR,
+          log: logFor(false),
+        });
+        const waiting = registered.filter((r) => r.outcome.status === 'waiting');
+        console.log(
+          `${name}: ${registered.length} on-failure range(s) read, ${summary.attempted} skipped range(s) redriven: ` +
+            `${summary.redrivenRecords} record(s) applied, ${summary.lost} offset(s) gone from Kafka`,
+        );
+        await printSkipped(rt, config, name!);
+        for (const w of waiting) {
+          console.error(
+            `waiting: ${w.failed.topic}-${w.failed.partition} [${w.failed.firstOffset}, ${w.failed.lastOffset}] is ` +
+              `ahead of the live checkpoint (${w.outcome.status === 'waiting' ? w.outcome.checkpoint : ''}); ` +
+              'run the job, then redrive again',
+          );
+        }
+        if (summary.stillPending.length || waiting.length) return 1;
+        return 0;
+      } finally {
+        await rt.close();
+      }
     },
   },
   local: {
@@ -479,13 +632,21 @@ const commands: Record<string, Command> = {
     options: { 'no-producer': { type: 'boolean' }, port: { type: 'string' }, ...CONFIG_OPTION },
     async run(values) {
       const config = configFrom(values);
+      const graceful = new GracefulStop(earlySignals);
       const up = await services.up({ log: (l) => console.error(l) });
       console.error(
         `services (${up.mode}): started [${up.started.join(', ')}], reused [${up.reused.join(', ')}]`,
       );
       const rt = await openLocalRuntime(up.endpoints, config.keyspace.name);
-      await setup(config, rt, up.endpoints);
-      const runners = await startRunners(JOB_NAMES, config, rt, up.endpoints, false);
+      if (!graceful.requested) await setup(config, rt, up.endpoints);
+      const runners = await startRunners(
+        JOB_NAMES,
+        config,
+        rt,
+        up.endpoints,
+        false,
+        () => graceful.requested,
+      );
       const port = Number((values.port as string | undefined) ?? 4040);
       const ui = await startUi({
         client: rt.client,
@@ -503,16 +664,18 @@ const commands: Record<string, Command> = {
       });
       if (ui) console.error(`streaming UI: ${ui.url}`);
       const abort = new AbortController();
-      const producing = values['no-producer']
-        ? Promise.resolve()
-        : produce({
-            brokers: up.endpoints.kafkaBrokers,
-            mode: 'tutorial',
-            rate: config.producer.ratePerSecond,
-            signal: abort.signal,
-          }).then(() => undefined);
-      console.error('producing the current time to topic test every second; Ctrl-C stops gracefully');
-      await onSignals(async () => {
+      const producing =
+        values['no-producer'] || graceful.requested
+          ? Promise.resolve()
+          : produce({
+              brokers: up.endpoints.kafkaBrokers,
+              mode: 'tutorial',
+              rate: config.producer.ratePerSecond,
+              signal: abort.signal,
+            }).then(() => undefined);
+      if (!graceful.requested)
+        console.error('producing the current time to topic test every second; Ctrl-C stops gracefully');
+      await graceful.whenStopped(async () => {
         abort.abort();
         await producing;
         await Promise.all(runners.map((r) => r.stop()));
@@ -538,7 +701,14 @@ function help(): string {
   ].join('\n');
 }
 
+/** Signals that arrived while the CLI was loading (see local/bin.js); a graceful command honours them. */
+let earlySignals: NodeJS.Signals[] = [];
+
 export async function main(argv: string[]): Promise<number> {
+  earlySignals =
+    (
+      globalThis as { microbatchEarlySignals?: { take(): NodeJS.Signals[] } }
+    ).microbatchEarlySignals?.take() ?? [];
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
@@ -573,20 +743,14 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`${(error as Error).message}\n\nUsage: ${command.usage}`);
       return 2;
     }
-    if (error instanceof services.ServicesError) {
+    if (
+      error instanceof services.ServicesError ||
+      error instanceof SchemaDriftError ||
+      error instanceof OnFailureRecordError
+    ) {
       console.error(error.message);
       return 1;
     }
     throw error;
   }
-}
-
-if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
 }

@@ -23,11 +23,13 @@ import type { MSKEvent } from 'aws-lambda';
 import type { EventSourceConfig } from '../lib/config';
 import {
   eventPayloadBytes,
+  fromKafkaMessage,
   mskHeaders,
   toMskEvent,
-  type KafkaHeader,
+  type KafkaMessageLike,
   type KafkaRecord,
 } from '../lambda/runtime/event';
+import { passesFilters, type FilterPattern } from '../lambda/runtime/filters';
 
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -68,32 +70,18 @@ interface Waiter {
 interface Buffered {
   readonly record: KafkaRecord;
   readonly waiter: Waiter;
-  /** Bytes this record adds to the event's JSON. */
+  /** Bytes this record adds to the event's JSON (0 for a filtered record, which is never sent). */
   readonly bytes: number;
+  /**
+   * The event source's filters drop the record: it is never sent to the handler, but it is committed past with
+   * the batch it comes in, as Lambda commits past filtered records.
+   */
+  readonly filtered: boolean;
 }
 
-function headersOf(message: KafkaMessage): KafkaHeader[] {
-  const out: KafkaHeader[] = [];
-  for (const [key, value] of Object.entries(message.headers ?? {})) {
-    for (const v of Array.isArray(value) ? value : [value]) {
-      if (v !== undefined) out.push({ key, value: Buffer.isBuffer(v) ? v : Buffer.from(v) });
-    }
-  }
-  return out;
-}
-
+/** A kafkajs message as the MSK record fields (see `fromKafkaMessage`). */
 export function toKafkaRecord(topic: string, partition: number, message: KafkaMessage): KafkaRecord {
-  return {
-    topic,
-    partition,
-    offset: BigInt(message.offset),
-    timestamp: Number(message.timestamp),
-    // Bit 3 of the record batch attributes is the timestamp type (Kafka protocol, RecordBatch).
-    timestampType: (message.attributes & 0x08) !== 0 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
-    key: message.key ?? null,
-    value: message.value ?? null,
-    headers: headersOf(message),
-  };
+  return fromKafkaMessage(topic, partition, message as KafkaMessageLike);
 }
 
 const base64Length = (bytes: number) => 4 * Math.ceil(bytes / 3);
@@ -129,6 +117,8 @@ export class MicroBatcher {
   private readonly buffer: Buffered[] = [];
   /** The bytes of every buffered record: kept as a running total, so no wake-up sums the whole buffer. */
   private bufferedBytes = 0;
+  /** Buffered records the filters let through: only they count towards the batch size. */
+  private bufferedDelivered = 0;
   private wake: (() => void) | undefined;
 
   constructor(
@@ -136,6 +126,7 @@ export class MicroBatcher {
     private readonly windowMs: number,
     private readonly maxPayloadBytes: number,
     private readonly envelopeBytes: number,
+    private readonly filters: readonly FilterPattern[] = [],
   ) {}
 
   get buffered(): number {
@@ -147,9 +138,11 @@ export class MicroBatcher {
     return new Promise((resolve) => {
       const waiter: Waiter = { remaining: records.length, lastDone: undefined, resolve };
       for (const record of records) {
-        const bytes = recordBytes(record);
-        this.buffer.push({ record, waiter, bytes });
+        const filtered = !passesFilters(this.filters, record);
+        const bytes = filtered ? 0 : recordBytes(record);
+        this.buffer.push({ record, waiter, bytes, filtered });
         this.bufferedBytes += bytes;
+        if (!filtered) this.bufferedDelivered++;
       }
       this.wake?.();
     });
@@ -162,7 +155,7 @@ export class MicroBatcher {
   async next(stopped: () => boolean): Promise<Buffered[]> {
     while (!this.buffer.length && !stopped()) await this.sleep(250);
     const windowEnd = Date.now() + this.windowMs;
-    while (!stopped() && this.buffer.length < this.batchSize && this.fits() && Date.now() < windowEnd) {
+    while (!stopped() && this.bufferedDelivered < this.batchSize && this.fits() && Date.now() < windowEnd) {
       await this.sleep(Math.min(250, windowEnd - Date.now()));
     }
     // A stop while a batch is still being collected abandons it: nothing of it was sent or committed, so
@@ -178,7 +171,9 @@ export class MicroBatcher {
   async waitForRoom(stopped: () => boolean): Promise<void> {
     while (
       !stopped() &&
-      (this.buffer.length >= 2 * this.batchSize || this.bufferedBytes >= 2 * this.maxPayloadBytes)
+      (this.bufferedDelivered >= 2 * this.batchSize ||
+        this.buffer.length >= 2 * Math.max(this.batchSize, 10_000) ||
+        this.bufferedBytes >= 2 * this.maxPayloadBytes)
     ) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -192,19 +187,22 @@ export class MicroBatcher {
   private take(): Buffered[] {
     let bytes = this.envelopeBytes;
     let n = 0;
-    while (
-      n < this.buffer.length &&
-      n < this.batchSize &&
-      bytes + this.buffer[n]!.bytes <= this.maxPayloadBytes
-    ) {
-      bytes += this.buffer[n]!.bytes;
+    let delivered = 0;
+    while (n < this.buffer.length) {
+      const item = this.buffer[n]!;
+      if (!item.filtered && (delivered >= this.batchSize || bytes + item.bytes > this.maxPayloadBytes)) break;
+      bytes += item.bytes;
+      if (!item.filtered) delivered++;
       n++;
     }
     // A single record over the cap still goes alone, so that it reaches the on-failure path instead of
     // blocking its partition forever.
-    if (n === 0 && this.buffer.length) n = 1;
+    if (delivered === 0 && n < this.buffer.length) n++;
     const taken = this.buffer.splice(0, n);
-    for (const item of taken) this.bufferedBytes -= item.bytes;
+    for (const item of taken) {
+      this.bufferedBytes -= item.bytes;
+      if (!item.filtered) this.bufferedDelivered--;
+    }
     return taken;
   }
 
@@ -219,12 +217,16 @@ export class MicroBatcher {
   /** Puts records taken for a batch back at the front, in order, to try them again. */
   requeue(items: readonly Buffered[]): void {
     this.buffer.unshift(...items);
-    for (const item of items) this.bufferedBytes += item.bytes;
+    for (const item of items) {
+      this.bufferedBytes += item.bytes;
+      if (!item.filtered) this.bufferedDelivered++;
+    }
   }
 
   /** Releases every waiter without handling its records: they stay uncommitted and come back on restart. */
   abandon(): void {
     this.bufferedBytes = 0;
+    this.bufferedDelivered = 0;
     for (const { waiter } of this.buffer.splice(0)) {
       if (waiter.remaining > 0) {
         waiter.remaining = 0;
@@ -248,6 +250,52 @@ export class MicroBatcher {
         resolve();
       };
     });
+  }
+}
+
+/**
+ * Kafka errors that say "try again": a coordinator still being elected right after the broker started
+ * (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE, COORDINATOR_LOAD_IN_PROGRESS), a leader moving, a connection
+ * refused while the broker restarts. kafkajs marks them `retriable`.
+ */
+export function isRetriableKafkaError(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    ((error as { retriable?: boolean }).retriable === true ||
+      [
+        'KafkaJSConnectionError',
+        'KafkaJSNumberOfRetriesExceeded',
+        'KafkaJSGroupCoordinatorNotFound',
+      ].includes((error as Error).name))
+  );
+}
+
+/**
+ * Runs `fn`, retrying retriable Kafka errors with capped exponential backoff until `timeoutMs` has passed, and
+ * says each time what it is waiting for. Anything else, or the last failure, is thrown.
+ */
+export async function withKafkaRetry<T>(
+  what: string,
+  fn: () => Promise<T>,
+  log: (line: Record<string, unknown>) => void,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      const delay = Math.min(5000, 250 * 2 ** (attempt - 1));
+      if (!isRetriableKafkaError(error) || Date.now() + delay > deadline) throw error;
+      const type = (error as { type?: string }).type ?? (error as Error).name;
+      log({
+        level: 'WARN',
+        message: `waiting for Kafka to ${what}: ${type}; retry ${attempt} in ${(delay / 1000).toFixed(1)} s`,
+        error: (error as Error).message,
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 }
 
@@ -290,43 +338,30 @@ export class EventSourceRunner {
       options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES,
       // Room for the "<topic>-<partition>" keys of a few partitions.
       eventPayloadBytes(envelope) + 64 * 16,
+      options.source.filters,
     );
     this.stopped = new Promise((resolve) => (this.stoppedResolve = resolve));
   }
 
+  /**
+   * Joins the group and starts the batch loop. Retriable Kafka errors (a coordinator not elected yet, a broker
+   * restarting) are retried with backoff for up to a minute, saying what it waits for.
+   */
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      await this.applyStartingPosition(admin);
-      if (this.options.stopWhenCaughtUp) {
-        this.endOffsets = new Map();
+    await withKafkaRetry('find the consumer group', () => this.prepareOffsets(), this.log);
+    await withKafkaRetry(
+      'join the consumer group',
+      async () => {
+        await this.consumer.connect();
         for (const topic of this.options.topics) {
-          for (const p of await admin.fetchTopicOffsets(topic)) {
-            this.endOffsets.set(`${topic}-${p.partition}`, BigInt(p.high));
-            // A partition with nothing left to read (empty, or truncated by retention) counts as caught up
-            // from its low watermark: it will never deliver a record to commit.
-            this.committed.set(`${topic}-${p.partition}`, BigInt(p.low));
-          }
+          await this.consumer.subscribe({
+            topic,
+            fromBeginning: this.options.source.startingPosition !== 'LATEST',
+          });
         }
-        const group = await admin.fetchOffsets({
-          groupId: this.options.source.consumerGroupId,
-          topics: [...this.options.topics],
-        });
-        for (const t of group)
-          for (const p of t.partitions)
-            if (p.offset !== '-1') this.committed.set(`${t.topic}-${p.partition}`, BigInt(p.offset));
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    await this.consumer.connect();
-    for (const topic of this.options.topics) {
-      await this.consumer.subscribe({
-        topic,
-        fromBeginning: this.options.source.startingPosition !== 'LATEST',
-      });
-    }
+      },
+      this.log,
+    );
     await this.consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -359,19 +394,50 @@ export class EventSourceRunner {
     if (this.isCaughtUp()) void this.stop();
   }
 
-  /** A new group starts where `startingPosition` says; a group with committed offsets resumes from them. */
-  private async applyStartingPosition(admin: ReturnType<Kafka['admin']>): Promise<void> {
-    const { startingPosition, startingPositionTimestamp, consumerGroupId } = this.options.source;
-    if (startingPosition !== 'AT_TIMESTAMP') return;
-    const offsets = await admin.fetchOffsets({ groupId: consumerGroupId, topics: [...this.options.topics] });
-    for (const { topic, partitions } of offsets) {
-      if (partitions.some((p) => p.offset !== '-1')) continue;
-      const seek = await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestamp! * 1000);
-      await admin.setOffsets({
-        groupId: consumerGroupId,
-        topic,
-        partitions: seek.map((s) => ({ partition: s.partition, offset: s.offset })),
-      });
+  /**
+   * Where a new group starts (`startingPosition`), and, for a runner that stops by itself, the offsets that
+   * count as caught up. A group with committed offsets resumes from them.
+   */
+  private async prepareOffsets(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const { startingPosition, startingPositionTimestamp, consumerGroupId } = this.options.source;
+      if (startingPosition === 'AT_TIMESTAMP') {
+        const offsets = await admin.fetchOffsets({
+          groupId: consumerGroupId,
+          topics: [...this.options.topics],
+        });
+        for (const { topic, partitions } of offsets) {
+          if (partitions.some((p) => p.offset !== '-1')) continue;
+          const seek = await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestamp! * 1000);
+          await admin.setOffsets({
+            groupId: consumerGroupId,
+            topic,
+            partitions: seek.map((x) => ({ partition: x.partition, offset: x.offset })),
+          });
+        }
+      }
+      if (this.options.stopWhenCaughtUp) {
+        this.endOffsets = new Map();
+        for (const topic of this.options.topics) {
+          for (const p of await admin.fetchTopicOffsets(topic)) {
+            this.endOffsets.set(`${topic}-${p.partition}`, BigInt(p.high));
+            // A partition with nothing left to read (empty, or truncated by retention) counts as caught up
+            // from its low watermark: it will never deliver a record to commit.
+            this.committed.set(`${topic}-${p.partition}`, BigInt(p.low));
+          }
+        }
+        const group = await admin.fetchOffsets({
+          groupId: consumerGroupId,
+          topics: [...this.options.topics],
+        });
+        for (const t of group)
+          for (const p of t.partitions)
+            if (p.offset !== '-1') this.committed.set(`${t.topic}-${p.partition}`, BigInt(p.offset));
+      }
+    } finally {
+      await admin.disconnect();
     }
   }
 
@@ -379,9 +445,9 @@ export class EventSourceRunner {
     while (!this.stopping) {
       const items = await this.batcher.next(() => this.stopping);
       if (!items.length) continue;
-      const records = items.map((i) => i.record);
+      const records = items.filter((i) => !i.filtered).map((i) => i.record);
       try {
-        await this.handle(records);
+        if (records.length) await this.handle(records);
       } catch (error) {
         // Either a stop arrived while the batch kept failing (it stays uncommitted and comes back on the
         // next start), or its on-failure record could not be written (then nothing may be committed either).
@@ -397,7 +463,8 @@ export class EventSourceRunner {
         continue;
       }
       try {
-        await this.commit(records);
+        // Filtered records are committed past with the records around them, as the event source does.
+        await this.commit(items.map((i) => i.record));
       } catch (error) {
         // The effects and checkpoints are in Cassandra; an uncommitted Kafka offset only means these records
         // come back after a restart or rebalance, and the checkpoints skip them.
@@ -456,13 +523,8 @@ export class EventSourceRunner {
         // A graceful stop does not wait for a failing batch to recover: it stays uncommitted and comes back.
         if (this.stopping && !exhausted && !tooOld) throw error;
         if (exhausted || tooOld) {
-          await this.sendToOnFailure(
-            event,
-            records,
-            error,
-            invokes,
-            tooOld ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted',
-          );
+          const condition = tooOld ? 'RecordAgeExceeded' : 'RetryAttemptsExhausted';
+          await this.sendToOnFailure(event, records, error, invokes, condition);
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, base * 2 ** (attempt - 1))));
@@ -470,7 +532,11 @@ export class EventSourceRunner {
     }
   }
 
-  /** The on-failure record, shaped like Lambda's for Kafka event sources. */
+  /**
+   * The on-failure record Lambda sends an SQS or SNS destination for a Kafka event source: one per failed
+   * invocation, with the first and last offset of each partition under `KafkaBatchInfo.recordsInfo`.
+   * https://docs.aws.amazon.com/lambda/latest/dg/kafka-on-failure.html
+   */
   private async sendToOnFailure(
     event: MSKEvent,
     records: readonly KafkaRecord[],
@@ -480,55 +546,46 @@ export class EventSourceRunner {
   ): Promise<void> {
     this.stats.failedBatches++;
     this.stats.failedRecords += records.length;
-    const byPartition = new Map<string, KafkaRecord[]>();
+    const recordsInfo: Record<string, Record<string, string>> = {};
     for (const r of records) {
       const key = `${r.topic}-${r.partition}`;
-      if (!byPartition.has(key)) byPartition.set(key, []);
-      byPartition.get(key)!.push(r);
+      const info = (recordsInfo[key] ??= {
+        firstRecordOffset: r.offset.toString(),
+        firstRecordTimestamp: new Date(r.timestamp).toISOString(),
+      });
+      info.lastRecordOffset = r.offset.toString();
+      info.lastRecordTimestamp = new Date(r.timestamp).toISOString();
     }
     await mkdir(this.options.onFailureDir, { recursive: true });
-    const file = join(this.options.onFailureDir, `${this.options.jobName}.jsonl`);
-    for (const list of byPartition.values()) {
-      const line = {
-        requestContext: {
-          requestId: randomUUID(),
-          functionArn: `local:${this.options.jobName}`,
-          condition,
-          approximateInvokeCount: invokes,
-        },
-        responseContext: {
-          statusCode: 200,
-          executedVersion: '$LATEST',
-          functionError: 'Unhandled',
-          errorMessage: String(error),
-        },
-        version: '1.0',
-        timestamp: new Date().toISOString(),
-        KafkaBatchInfo: {
-          batchSize: list.length,
-          topic: list[0]!.topic,
-          partition: list[0]!.partition,
-          offset: Number(list[0]!.offset),
-          eventSourceArn: event.eventSourceArn,
-          bootstrapServers: event.bootstrapServers,
-          payloadSize: eventPayloadBytes(event),
-          recordsInfo: {
-            firstRecordOffset: list[0]!.offset.toString(),
-            lastRecordOffset: list[list.length - 1]!.offset.toString(),
-            firstRecordTimestamp: new Date(list[0]!.timestamp).toISOString(),
-            lastRecordTimestamp: new Date(list[list.length - 1]!.timestamp).toISOString(),
-          },
-        },
-      };
-      await appendFile(file, `${JSON.stringify(line)}\n`);
-    }
+    const file = onFailureFile(this.options.onFailureDir, this.options.jobName);
+    const line = {
+      requestContext: {
+        requestId: randomUUID(),
+        functionArn: `local:${this.options.jobName}`,
+        condition,
+        approximateInvokeCount: invokes,
+      },
+      responseContext: { statusCode: 200, executedVersion: '$LATEST', functionError: 'Unhandled' },
+      version: '1.0',
+      timestamp: new Date().toISOString(),
+      KafkaBatchInfo: {
+        batchSize: records.length,
+        eventSourceArn: event.eventSourceArn,
+        bootstrapServers: event.bootstrapServers,
+        payloadSize: eventPayloadBytes(event),
+        recordsInfo,
+      },
+    };
+    await appendFile(file, `${JSON.stringify(line)}\n`);
     this.log({
       level: 'ERROR',
-      message: 'batch sent to the on-failure destination',
+      message: 'batch sent to the on-failure destination; its offsets wait in skipped_ranges for a redrive',
       job: this.options.jobName,
       condition,
       records: records.length,
+      error: String(error),
       file,
+      redrive: `microbatch redrive ${this.options.jobName}`,
     });
   }
 
@@ -566,4 +623,9 @@ export class EventSourceRunner {
     }
     return this.stopped;
   }
+}
+
+/** Where the local runner writes a job's on-failure records, one JSON line each. */
+export function onFailureFile(dir: string, job: string): string {
+  return join(dir, `${job}.jsonl`);
 }

@@ -15,6 +15,7 @@ import {
   TOPICS,
 } from '../schema';
 import type { PipelineConfig } from '../lib/config';
+import { createTopicsWithLeaders } from '../lambda/runtime/kafka-topics';
 
 export async function ensureSchema(
   client: Client,
@@ -30,7 +31,8 @@ export async function ensureSchema(
     ),
   ];
   // The driver waits for schema agreement after each DDL statement (protocolOptions.maxSchemaAgreementWaitSeconds).
-  for (const cql of statements) await client.execute(cql);
+  // Not prepared: Keyspaces prepares DML only, and the strict mode holds the local run to that.
+  for (const cql of statements) await client.execute(cql, [], { prepare: false });
   statements.push(...(await upgradeTables(client, config.keyspace.name)));
   return statements;
 }
@@ -72,7 +74,7 @@ async function upgradeTables(client: Client, keyspace: string): Promise<string[]
     for (const column of table.columns) {
       if (keys.has(column.name) || have.has(column.name)) continue;
       const cql = `ALTER TABLE ${qualified(keyspace, table)} ADD ${col(column.name)} ${column.type}`;
-      await client.execute(cql);
+      await client.execute(cql, [], { prepare: false });
       altered.push(cql);
     }
   }
@@ -99,10 +101,10 @@ export async function ensureTopics(
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length) {
       // A single local broker: replication factor 1. A topic created meanwhile by someone else is fine.
-      await admin.createTopics({
-        waitForLeaders: true,
-        topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
-      });
+      await createTopicsWithLeaders(
+        admin,
+        missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions, replicationFactor: 1 })),
+      );
     }
     const grown: string[] = [];
     const present = topics.filter((t) => existing.has(t.topic));

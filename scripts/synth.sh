@@ -5,7 +5,7 @@
 # (both under cdk.out/, which git ignores).
 # Extra arguments go to both runs, e.g. `npm run synth -- -c stage=test`.
 #
-# Why each setting (see /work/shared/toolchain.md):
+# Why each setting:
 # - a fixed placeholder account and region, whose availability zones cdk.json carries as context, so the VPC
 #   never asks EC2 for them;
 # - AWS_EC2_METADATA_DISABLED and no profile, so the SDK never waits on the instance metadata service;

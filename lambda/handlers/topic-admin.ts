@@ -20,6 +20,7 @@
 import type { Context } from 'aws-lambda';
 import type { Admin } from 'kafkajs';
 import { createMskKafka } from '../runtime/msk-client';
+import { createTopicsWithLeaders } from '../runtime/kafka-topics';
 
 export class TopicAdminError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -212,14 +213,14 @@ export async function describeTopics(
 export async function applyPlan(admin: TopicAdmin, plan: TopicPlan): Promise<void> {
   if (plan.create.length > 0) {
     // `false` means some topic already existed (another deploy won the race): not an error.
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: plan.create.map((t) => ({
+    await createTopicsWithLeaders(
+      admin,
+      plan.create.map((t) => ({
         topic: t.name,
         numPartitions: t.partitions,
         replicationFactor: t.replicationFactor,
       })),
-    });
+    );
   }
   if (plan.grow.length > 0) {
     await admin.createPartitions({ topicPartitions: plan.grow.map((g) => ({ topic: g.name, count: g.to })) });

@@ -1,15 +1,19 @@
 /**
  * One Cassandra client factory for two targets:
- * - `local`: Apache Cassandra on the developer's machine (port 9042, no auth);
- * - `keyspaces`: Amazon Keyspaces over TLS on 9142, pinned to the Amazon root CAs, with SigV4 authentication
- *   from the function's role through SDK v3 credentials (no aws-sdk v2 in the bundle), at LOCAL_QUORUM.
+ * - `local`: Apache Cassandra on the developer's machine (port 9042, no auth), in the Keyspaces-strict mode
+ *   unless MICROBATCH_KEYSPACES_STRICT=0: every statement Keyspaces would refuse fails before it is sent
+ *   (keyspaces-strict.ts, docs/keyspaces.md);
+ * - `keyspaces`: Amazon Keyspaces over TLS on 9142, pinned to the root certificates the Keyspaces guide lists,
+ *   with SigV4 authentication from the function's role through SDK v3 credentials (no aws-sdk v2 in the
+ *   bundle), at LOCAL_QUORUM.
  *
  * https://docs.aws.amazon.com/keyspaces/latest/devguide/using_nodejs_driver.html
  */
-import { createHash, createHmac, X509Certificate } from 'node:crypto';
-import { rootCertificates } from 'node:tls';
+import { createHash, createHmac } from 'node:crypto';
 import { auth, Client, types, type ClientOptions } from 'cassandra-driver';
 import { RuntimeConfigError } from './errors';
+import { KEYSPACES_ROOT_CERTIFICATES } from './keyspaces-certs';
+import { KeyspacesStrictClient, strictFromEnv } from './keyspaces-strict';
 
 export type CassandraTarget =
   | { readonly kind: 'local'; readonly contactPoints: readonly string[]; readonly localDataCenter: string }
@@ -40,22 +44,13 @@ export function targetFromEnv(env: NodeJS.ProcessEnv = process.env): CassandraTa
 }
 
 /**
- * The Amazon root CAs Keyspaces certificates chain to, taken from Node's bundled Mozilla store so that no PEM
- * file ships with the code. https://docs.aws.amazon.com/keyspaces/latest/devguide/using_java_driver.html#using_java_driver.BeforeYouBegin
+ * The root certificates the Keyspaces guide tells drivers to trust: Amazon Root CA 1-4 and Starfield Class 2,
+ * shipped with the code (lambda/runtime/certs/) rather than taken from Node's store, which no longer has
+ * Starfield Class 2 and is not the list the guide gives.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/using_nodejs_driver.html
  */
-export function amazonRootCertificates(): string[] {
-  const pinned = rootCertificates.filter((pem) => {
-    const subject = new X509Certificate(pem).subject;
-    return (
-      /CN=Amazon Root CA [1-4]/.test(subject) ||
-      /CN=Starfield Services Root Certificate Authority - G2/.test(subject)
-    );
-  });
-  if (!pinned.length)
-    throw new RuntimeConfigError(
-      "Node's root store has no Amazon root CA; use a Node.js build with the Mozilla CA bundle.",
-    );
-  return pinned;
+export function keyspacesRootCertificates(): string[] {
+  return [...KEYSPACES_ROOT_CERTIFICATES];
 }
 
 export interface AwsCredentials {
@@ -153,6 +148,27 @@ export interface ClientFactoryOptions {
   readonly credentials?: CredentialsProvider;
   /** @default - 'microbatch' */
   readonly applicationName?: string;
+  /**
+   * The Keyspaces-strict mode of the local target: refuse every statement Amazon Keyspaces would refuse.
+   * Ignored for the keyspaces target, where Keyspaces itself answers.
+   *
+   * @default - on, unless MICROBATCH_KEYSPACES_STRICT is 0
+   */
+  readonly keyspacesStrict?: boolean;
+}
+
+/** Clients that talk to Keyspaces, or check every statement as Keyspaces would. */
+const keyspacesDialect = new WeakSet<Client>();
+
+/**
+ * How to read a row that lightweight transactions write. Keyspaces has no SERIAL reads, and its LOCAL_QUORUM
+ * reads reflect every write acknowledged before them, lightweight transactions included; so LOCAL_QUORUM on
+ * Keyspaces and in the strict mode, and LOCAL_SERIAL on a plain Cassandra, where it also completes a
+ * transaction left half done.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/consistency.html
+ */
+export function checkpointReadConsistency(client: Client): number {
+  return keyspacesDialect.has(client) ? types.consistencies.localQuorum : types.consistencies.localSerial;
 }
 
 export async function defaultCredentials(): Promise<CredentialsProvider> {
@@ -166,11 +182,11 @@ export function clientOptions(target: CassandraTarget, credentials?: Credentials
   const common: Partial<ClientOptions> = {
     // Offsets and counts are bigint end to end: no float ever carries an offset.
     encoding: { useBigIntAsLong: true, useBigIntAsVarint: true },
-    queryOptions: {
-      prepare: true,
-      consistency: types.consistencies.localQuorum,
-      serialConsistency: types.consistencies.localSerial,
-    },
+    // No serialConsistency: Keyspaces lists SERIAL and LOCAL_SERIAL among the levels it refuses, and every
+    // driver setup in its guide leaves the serial consistency unset, so the request carries none and the
+    // lightweight transaction runs as the server decides (Cassandra: SERIAL, the protocol's default).
+    // https://docs.aws.amazon.com/keyspaces/latest/devguide/consistency.html#UnsupportedConsistency
+    queryOptions: { prepare: true, consistency: types.consistencies.localQuorum },
     socketOptions: { connectTimeout: 10_000, readTimeout: 12_000 },
     pooling: { warmup: true },
   };
@@ -188,7 +204,7 @@ export function clientOptions(target: CassandraTarget, credentials?: Credentials
     contactPoints: [host],
     localDataCenter: target.region,
     protocolOptions: { port: 9142 },
-    sslOptions: { ca: amazonRootCertificates(), host, servername: host, rejectUnauthorized: true },
+    sslOptions: { ca: keyspacesRootCertificates(), host, servername: host, rejectUnauthorized: true },
     authProvider: new SigV4AuthProvider(target.region, credentials),
   } as ClientOptions;
 }
@@ -199,10 +215,13 @@ export async function createCassandraClient(
 ): Promise<Client> {
   const credentials =
     target.kind === 'keyspaces' ? (options.credentials ?? (await defaultCredentials())) : undefined;
-  const client = new Client({
+  const settings = {
     ...clientOptions(target, credentials),
     applicationName: options.applicationName ?? 'microbatch',
-  });
+  } as ClientOptions;
+  const strict = target.kind === 'local' && (options.keyspacesStrict ?? strictFromEnv());
+  const client = strict ? new KeyspacesStrictClient(settings) : new Client(settings);
+  if (strict || target.kind === 'keyspaces') keyspacesDialect.add(client);
   await client.connect();
   return client;
 }

@@ -29,6 +29,8 @@ import {
 } from '../../schema';
 import { SinkError } from './errors';
 import { settleAll } from './effects';
+import { checkpointReadConsistency } from './cassandra-client';
+import { KeyspacesIncompatibleError } from './keyspaces-strict';
 import {
   partialId,
   type Checkpoint,
@@ -105,6 +107,8 @@ export async function withRetry<T>(
     try {
       return await fn();
     } catch (error) {
+      // A statement Keyspaces would refuse is a bug to fix, not a record to dead-letter or a request to retry.
+      if (error instanceof KeyspacesIncompatibleError) throw error;
       const kind = classifyDriverError(error);
       const message = (error as Error).message;
       if (kind === 'record') throw new SinkError(`${what} was refused: ${message}`, false, { cause: error });
@@ -223,16 +227,17 @@ export class CassandraCheckpointStore implements CheckpointStore {
   private readonly skipped: string;
 
   /**
-   * @param readConsistency how cursors are read. SERIAL on Cassandra, so an in-flight compare-and-set is never
-   *   missed. Keyspaces accepts only ONE, LOCAL_ONE and LOCAL_QUORUM for reads, and its LOCAL_QUORUM reads
-   *   reflect every write acknowledged before them, lightweight transactions included.
+   * @param readConsistency how cursors are read. SERIAL on a plain Cassandra, so an in-flight
+   *   compare-and-set is never missed. Keyspaces accepts only ONE, LOCAL_ONE and LOCAL_QUORUM for reads, and
+   *   its LOCAL_QUORUM reads reflect every write acknowledged before them, lightweight transactions included;
+   *   so does the local Keyspaces-strict mode.
    *   https://docs.aws.amazon.com/keyspaces/latest/devguide/consistency.html
    */
   constructor(
     private readonly client: Client,
     keyspace: string,
     private readonly retry: RetryPolicy = DEFAULT_RETRY,
-    private readonly readConsistency: number = types.consistencies.localSerial,
+    private readonly readConsistency: number = checkpointReadConsistency(client),
   ) {
     this.table = qualified(keyspace, OFFSET_CHECKPOINTS);
     this.skipped = qualified(keyspace, SKIPPED_RANGES);

@@ -3,7 +3,7 @@
  *
  * The shape is the MSK event source's (`MSKEvent` in `@types/aws-lambda`): `records` is keyed
  * `"<topic>-<partition>"`, keys and values are base64 (either may be absent or null), headers are a list of
- * `{name: byte[]}` maps, and offsets are JSON numbers. Offsets become `bigint` here, once, so that nothing
+ * `{name: byte[]}` maps (a header without a value is `{name: null}`), and offsets are JSON numbers. Offsets become `bigint` here, once, so that nothing
  * downstream does arithmetic on a float.
  * https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-sample-event
  */
@@ -12,7 +12,8 @@ import { EventShapeError } from './errors';
 
 export interface KafkaHeader {
   readonly key: string;
-  readonly value: Buffer;
+  /** Kafka allows a header without a value; it is carried as null, as Kafka carries it. */
+  readonly value: Buffer | null;
 }
 
 export interface KafkaRecord {
@@ -69,8 +70,12 @@ function parseHeaders(path: string, v: unknown): KafkaHeader[] {
     if (!isObject(entry))
       throw new EventShapeError(`${path}[${i}]`, `expected an object, received ${preview(entry)}`);
     for (const [key, bytes] of Object.entries(entry)) {
+      if (bytes === null) {
+        out.push({ key, value: null });
+        continue;
+      }
       if (!Array.isArray(bytes) || !bytes.every((b) => Number.isInteger(b) && b >= -128 && b <= 255)) {
-        throw new EventShapeError(`${path}[${i}].${key}`, 'expected an array of bytes');
+        throw new EventShapeError(`${path}[${i}].${key}`, 'expected an array of bytes, or null');
       }
       // Java signs its bytes; the MSK event carries them as -128..127.
       out.push({ key, value: Buffer.from(bytes.map((b: number) => b & 0xff)) });
@@ -182,9 +187,48 @@ export function parseMskEvent(event: unknown): MicroBatch {
   };
 }
 
+/**
+ * A message as kafkajs decodes it (structurally, so that this module needs no kafkajs import). kafkajs decodes
+ * a header without a value as null, which its own types leave out, and keeps the record batch's attributes, where
+ * the timestamp type lives, in `batchContext`.
+ */
+export interface KafkaMessageLike {
+  readonly offset: string;
+  readonly timestamp: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly headers?: Readonly<Record<string, unknown>>;
+  readonly batchContext?: { readonly timestampType?: number };
+}
+
+/** A kafkajs message as a runtime record: what the local runner and the redrive readers hand on. */
+export function fromKafkaMessage(topic: string, partition: number, message: KafkaMessageLike): KafkaRecord {
+  const headers: KafkaHeader[] = [];
+  for (const [key, value] of Object.entries(message.headers ?? {})) {
+    for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
+      if (v === undefined) continue;
+      headers.push({ key, value: v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)) });
+    }
+  }
+  return {
+    topic,
+    partition,
+    offset: BigInt(message.offset),
+    timestamp: Number(message.timestamp),
+    // In the v2 record format the type is bit 3 of the *batch* attributes; record attributes are unused.
+    // https://kafka.apache.org/documentation/#recordbatch
+    timestampType: message.batchContext?.timestampType === 1 ? 'LOG_APPEND_TIME' : 'CREATE_TIME',
+    key: message.key ?? null,
+    value: message.value ?? null,
+    headers,
+  };
+}
+
 /** Headers as the MSK event carries them: one `{name: bytes}` object each, bytes signed as Java's. */
-export function mskHeaders(headers: readonly KafkaHeader[]): Array<Record<string, number[]>> {
-  return headers.map((h) => ({ [h.key]: [...h.value].map((b) => (b > 127 ? b - 256 : b)) }));
+export function mskHeaders(headers: readonly KafkaHeader[]): Array<Record<string, number[] | null>> {
+  return headers.map((h) => ({
+    [h.key]: h.value === null ? null : [...h.value].map((b) => (b > 127 ? b - 256 : b)),
+  }));
 }
 
 /** Serialises records back into the MSK event format: what the local runner sends and the fixtures hold. */
@@ -203,7 +247,8 @@ export function toMskEvent(
       timestampType: r.timestampType as 'CREATE_TIME' | 'LOG_APPEND_TIME',
       key: r.key === null ? (undefined as unknown as string) : r.key.toString('base64'),
       value: r.value === null ? (undefined as unknown as string) : r.value.toString('base64'),
-      headers: mskHeaders(r.headers),
+      // @types/aws-lambda has no null header value; Kafka (and so the event) does.
+      headers: mskHeaders(r.headers) as MSKEvent['records'][string][number]['headers'],
     });
   }
   return {

@@ -3,7 +3,7 @@
  * Cassandra client once per execution environment (reused across invocations), and hands the typed batch to
  * `runMicroBatch`, the same function the local runner calls.
  */
-import { types, type Client } from 'cassandra-driver';
+import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../../lib/config';
 import { jobTables, type Job } from './job';
 import { parseMskEvent } from './event';
@@ -12,7 +12,7 @@ import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store'
 import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
 import { RuntimeConfigError } from './errors';
 import { emfReporter } from './metrics';
-import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS } from '../../schema';
+import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS, SKIPPED_RANGES, type JobName } from '../../schema';
 
 /** The pipeline config as the stack passed it in the environment (see lib/ for the variables). */
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
@@ -37,29 +37,27 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineCon
   );
 }
 
-interface Runtime {
+export interface Runtime {
   readonly client: Client;
   readonly checkpoints: CassandraCheckpointStore;
   readonly sink: CassandraSinkStore;
   readonly onReport: (report: BatchReport) => void;
 }
 
-async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
+/** The Cassandra client and stores of one execution environment, for the target the environment names. */
+export async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
   const target = targetFromEnv();
   const client = await createCassandraClient(target);
   if (target.kind === 'keyspaces') {
-    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, BATCH_LEDGER, DEAD_LETTERS].map((t) => t.name);
+    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS].map(
+      (t) => t.name,
+    );
     await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
   }
   return {
     client,
-    // Keyspaces reads at LOCAL_QUORUM (it has no SERIAL reads); Cassandra reads the checkpoint at SERIAL.
-    checkpoints: new CassandraCheckpointStore(
-      client,
-      config.keyspace.name,
-      undefined,
-      target.kind === 'keyspaces' ? types.consistencies.localQuorum : types.consistencies.localSerial,
-    ),
+    // Reads at LOCAL_QUORUM on Keyspaces, which has no SERIAL reads (checkpointReadConsistency says why).
+    checkpoints: new CassandraCheckpointStore(client, config.keyspace.name),
     sink: new CassandraSinkStore(client, config.keyspace.name),
     onReport: process.env.AWS_LAMBDA_FUNCTION_NAME ? emfReporter() : () => undefined,
   };
@@ -68,7 +66,7 @@ async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime>
 export type JobFactory = (config: PipelineConfig) => Job;
 
 export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => Promise<void> {
-  let setup: Promise<{ job: Job; runtime: Runtime }> | undefined;
+  let setup: Promise<{ job: Job; runtime: Runtime; filters: boolean }> | undefined;
   return async (event: unknown) => {
     const batch = parseMskEvent(event);
     // One config read and one client per execution environment; a failed start is forgotten, so the next
@@ -76,16 +74,19 @@ export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => 
     setup ??= (async () => {
       const config = configFromEnv();
       const job = typeof jobOrFactory === 'function' ? jobOrFactory(config) : jobOrFactory;
-      return { job, runtime: await createRuntime(job, config) };
+      // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
+      const filters = (config.jobs[job.name as JobName]?.filters.length ?? 0) > 0;
+      return { job, runtime: await createRuntime(job, config), filters };
     })().catch((error: unknown) => {
       setup = undefined;
       throw error;
     });
-    const { job, runtime } = await setup;
+    const { job, runtime, filters } = await setup;
     await runMicroBatch(job, batch, {
       checkpoints: runtime.checkpoints,
       sink: runtime.sink,
       onReport: runtime.onReport,
+      filters,
     });
   };
 }

@@ -148,7 +148,8 @@ export interface LedgerRow extends Omit<
   readonly deferred: number | null;
   readonly skipped: number | null;
   readonly filtered: number | null;
-  readonly lost: bigint | null;
+  /** A number, like every count here, so that a row is plain JSON. */
+  readonly lost: number | null;
   readonly phases: PhaseTimings | null;
   readonly partitions: LedgerPartition[] | null;
 }
@@ -180,7 +181,7 @@ export function ledgerRowFrom(job: string, r: types.Row): LedgerRow {
     deferred: r.get('deferred') as number | null,
     skipped: r.get('skipped') as number | null,
     filtered: r.get('filtered') as number | null,
-    lost: r.get('lost') as bigint | null,
+    lost: r.get('lost') === null ? null : Number(r.get('lost') as bigint),
     offsetRanges: JSON.parse((r.get('offset_ranges') as string) ?? '[]') as LedgerRow['offsetRanges'],
     watermarkMs: r.get('watermark_ms') === null ? null : Number(r.get('watermark_ms') as bigint),
     phases,

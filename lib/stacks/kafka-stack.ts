@@ -3,10 +3,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { TOPICS } from '../../schema';
 import type { PipelineConfig } from '../config';
-import { MskCluster } from '../kafka/cluster';
+import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import { KafkaTopics } from '../kafka/topics';
 import type { PipelineNetwork } from '../network';
-import { resourceName } from '../naming';
+import { kafkaParameterPrefix, resourceName } from '../naming';
 
 export interface KafkaStackProps extends StackProps {
   readonly config: PipelineConfig;
@@ -17,6 +17,8 @@ export interface KafkaStackProps extends StackProps {
 export class KafkaStack extends Stack {
   readonly cluster: MskCluster;
   readonly topics: KafkaTopics;
+  /** The cluster for the other stacks: its ARN, UUID and brokers through SSM parameters (docs/cloud.md). */
+  readonly clusterAttributes: KafkaClusterAttributes;
 
   constructor(scope: Construct, id: string, props: KafkaStackProps) {
     super(scope, id, props);
@@ -39,6 +41,7 @@ export class KafkaStack extends Stack {
         : {}),
     });
     network.allowEndpointAccessFrom(this.cluster);
+    this.clusterAttributes = this.cluster.publishParameters(kafkaParameterPrefix(config.stage));
 
     this.topics = new KafkaTopics(this, 'Topics', {
       cluster: this.cluster,

@@ -18,17 +18,25 @@ import {
 } from '../../schema';
 import type { PipelineConfig } from '../config';
 import { MicroBatchConsumer } from '../consumer';
-import type { IKafkaCluster } from '../kafka/cluster';
+import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import type { KeyspacesSchema } from '../keyspaces';
 import { ScheduledProducer } from '../producer';
 import { QueryFunction } from '../query';
+import { SkippedRangeRedrive } from '../redrive';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
-  readonly cluster: IKafkaCluster;
+  /**
+   * The Kafka stack's cluster. Its ARN, UUID and brokers are read from SSM at every deploy of this stack, so a
+   * replaced cluster never leaves this stack on the old one after the next deploy (docs/cloud.md); the stack
+   * must depend on the Kafka stack.
+   */
+  readonly cluster: KafkaClusterAttributes;
   readonly keyspaces: KeyspacesSchema;
   readonly vpc: ec2.IVpc;
   readonly vpcSubnets: ec2.SubnetSelection;
+  /** The security group of the VPC's interface endpoints: the redrive functions reach SQS and Keyspaces there. */
+  readonly endpointSecurityGroup: ec2.ISecurityGroup;
 }
 
 /** The EMF namespace of the runtime's metrics. */
@@ -61,9 +69,13 @@ export function queryEnvironment(config: PipelineConfig): Record<string, string>
   };
 }
 
-/** The consumers (one per job), the scheduled producer, the query function, and the alarm topic. */
+/**
+ * The consumers and their redrive functions (one each per job), the scheduled producer, the query function, and
+ * the alarm topic.
+ */
 export class PipelineStack extends Stack {
   readonly consumers: Readonly<Record<JobName, MicroBatchConsumer>>;
+  readonly redrives: Readonly<Record<JobName, SkippedRangeRedrive>>;
   readonly producer: ScheduledProducer | undefined;
   readonly query: QueryFunction;
   readonly alarmTopic: sns.Topic | undefined;
@@ -71,7 +83,8 @@ export class PipelineStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
-    const { config, cluster, keyspaces } = props;
+    const { config, keyspaces } = props;
+    const cluster = MskCluster.fromParameters(this, 'Cluster', props.cluster);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     this.key = new kms.Key(this, 'Key', {
@@ -117,6 +130,31 @@ export class PipelineStack extends Stack {
       });
     }
     this.consumers = consumers;
+
+    const redrives = {} as Record<JobName, SkippedRangeRedrive>;
+    for (const job of JOB_NAMES) {
+      const entry = JOB_CATALOG[job];
+      redrives[job] = new SkippedRangeRedrive(this, `Redrive-${job}`, {
+        job,
+        cluster,
+        topics: entry.topics,
+        consumerGroupId: config.jobs[job].consumerGroupId,
+        queue: consumers[job].queue,
+        queueKey: consumers[job].queueKey,
+        tables: [...entry.sinkTables, ...RUNTIME_TABLES].map((t) => keyspaces.table(t)),
+        vpc: props.vpc,
+        vpcSubnets: props.vpcSubnets,
+        endpointSecurityGroup: props.endpointSecurityGroup,
+        environment: consumerEnvironment(config, job),
+        logRetention,
+        every: config.redrive.scheduleMinutes ? Duration.minutes(config.redrive.scheduleMinutes) : undefined,
+      });
+      new CfnOutput(this, `RedriveFunction-${job}`, {
+        description: `Invoke on demand to redrive what the event source skipped for ${job}`,
+        value: redrives[job].handler.function.functionName,
+      });
+    }
+    this.redrives = redrives;
 
     this.producer = config.producer.enabled
       ? new ScheduledProducer(this, 'Producer', {

@@ -63,11 +63,14 @@ export function parseProperties(text: string): Map<string, string> {
 }
 
 export interface PinnedVersions {
+  /** The default local Kafka. */
   kafka: string;
+  /** The other Kafka `npm test` runs the Kafka-facing suites on. */
+  kafkaAlsoTested: string;
   cassandra: string;
 }
 
-/** The versions pinned in local/maven/pom.xml: the single source of truth for both. */
+/** The versions pinned in local/maven/pom.xml: the single source of truth for all three. */
 export function readPinnedVersions(pomFile: string): PinnedVersions {
   const pom = readFileSync(pomFile, 'utf8');
   const get = (prop: string): string => {
@@ -75,5 +78,54 @@ export function readPinnedVersions(pomFile: string): PinnedVersions {
     if (!m?.[1]) throw new ConfigError(`${pomFile} has no <${prop}> property.`);
     return m[1];
   };
-  return { kafka: get('kafka.version'), cassandra: get('cassandra.version') };
+  return {
+    kafka: get('kafka.version'),
+    kafkaAlsoTested: get('kafka.also-tested.version'),
+    cassandra: get('cassandra.version'),
+  };
+}
+
+/** The variable that selects the local Kafka version; unset means the pom's default. */
+export const KAFKA_VERSION_ENV = 'MICROBATCH_KAFKA_VERSION';
+
+/** The Kafka majors whose broker the native mode can run (each needs its own logging setup). */
+export const SUPPORTED_KAFKA_MAJORS = [3, 4] as const;
+export type KafkaMajor = (typeof SUPPORTED_KAFKA_MAJORS)[number];
+
+export function kafkaMajor(version: string): KafkaMajor {
+  const major = Number(version.split('.')[0]);
+  if (!(SUPPORTED_KAFKA_MAJORS as readonly number[]).includes(major)) {
+    throw new ConfigError(
+      `Kafka ${version} is not supported locally: the native mode runs Kafka ${SUPPORTED_KAFKA_MAJORS.join(' or ')}.x ` +
+        `(KRaft). Set ${KAFKA_VERSION_ENV} to a 3.x or 4.x release, or unset it for the default.`,
+    );
+  }
+  return major as KafkaMajor;
+}
+
+/**
+ * The KRaft data of one release line, e.g. `4.4`: a broker never opens storage that another
+ * line formatted (a 4.x broker upgrades the metadata of a 3.x log dir it starts on, and 3.x
+ * cannot read it back), and a patch release keeps the topics of the same line.
+ */
+export function kafkaLine(version: string): string {
+  return version.split('.').slice(0, 2).join('.');
+}
+
+/** The versions the services run: the pom's, with Kafka overridden by MICROBATCH_KAFKA_VERSION. */
+export function resolveVersions(
+  pomFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { kafka: string; cassandra: string } {
+  const pinned = readPinnedVersions(pomFile);
+  const raw = env[KAFKA_VERSION_ENV]?.trim();
+  if (raw === undefined || raw === '') return { kafka: pinned.kafka, cassandra: pinned.cassandra };
+  if (!/^\d+\.\d+\.\d+$/.test(raw)) {
+    throw new ConfigError(
+      `${KAFKA_VERSION_ENV}="${raw}" is not a Kafka release number such as ${pinned.kafka} or ` +
+        `${pinned.kafkaAlsoTested}; unset it for the default (${pinned.kafka}).`,
+    );
+  }
+  kafkaMajor(raw);
+  return { kafka: raw, cassandra: pinned.cassandra };
 }

@@ -7,7 +7,7 @@
  * (default with a Docker engine), or external services given by env endpoints.
  * State lives in .local/ (git-ignored): cache/ (jars), data/, logs/, run/ (PID files).
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { ensureArtifacts } from './artifacts';
 import { CASSANDRA_PORTS, cassandraJavaArgs, renderCassandraConfig } from './cassandra';
@@ -25,6 +25,7 @@ import {
   UpFailedError,
   describe,
 } from './errors';
+import { KAFKA_VERSION_ENV, readPinnedVersions, resolveVersions } from './config';
 import { checkCassandra, checkKafka, waitUntilHealthy } from './health';
 import { type JavaResolution, resolveJava17 } from './java';
 import { KAFKA_PORTS, formatKafkaStorageIfNeeded, kafkaJavaArgs, renderKafkaConfig } from './kafka';
@@ -32,6 +33,7 @@ import { withLock } from './lock';
 import { resolveMode, type ServicesMode } from './mode';
 import {
   type Layout,
+  kafkaVersionFile,
   layout,
   mainLogFile,
   outLogFile,
@@ -54,6 +56,7 @@ export { resolveEndpoints, DEFAULT_ENDPOINTS, type Endpoints } from './endpoints
 export { resolveMode, dockerEngineAvailable, SERVICES_MODES, type ServicesMode } from './mode';
 export { resolveJava17 } from './java';
 export { ensureArtifacts } from './artifacts';
+export { KAFKA_VERSION_ENV, readPinnedVersions, resolveVersions } from './config';
 export * from './errors';
 
 export const SERVICE_NAMES: readonly ServiceName[] = ['kafka', 'cassandra'];
@@ -123,10 +126,27 @@ interface Ctx {
   mode: ServicesMode;
   l: Layout;
   log: Log;
+  /** What native mode runs: the pom's versions, Kafka's overridden by MICROBATCH_KAFKA_VERSION. */
+  versions: Record<ServiceName, string>;
 }
 
 function ctxOf(o: CommonOptions | undefined): Ctx {
-  return { mode: o?.mode ?? resolveMode(), l: layout(o?.root), log: o?.log ?? (() => undefined) };
+  const l = layout(o?.root);
+  return {
+    mode: o?.mode ?? resolveMode(),
+    l,
+    log: o?.log ?? (() => undefined),
+    versions: resolveVersions(l.pomFile),
+  };
+}
+
+/** The Kafka version the native broker of this checkout was started with, if it recorded one. */
+function runningKafkaVersion(l: Layout): string | undefined {
+  try {
+    return readFileSync(kafkaVersionFile(l), 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -252,9 +272,21 @@ async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, nu
   for (const s of SERVICE_NAMES) {
     const h = await quickCheck(s, e);
     const pid = livePid(pidFile(l, s), marker(l, s));
+    const running = s === 'kafka' && pid !== undefined ? runningKafkaVersion(l) : undefined;
+    if (running !== undefined && running !== ctx.versions.kafka) {
+      // Reusing it would test, or run, another Kafka than the one asked for without a word.
+      failures.push(
+        new ConfigError(
+          `Kafka ${running} (pid ${pid}) is running, but Kafka ${ctx.versions.kafka} was asked for ` +
+            `(${KAFKA_VERSION_ENV}=${process.env[KAFKA_VERSION_ENV] ?? 'unset: the default'}). Stop it first (\`npm run local:down\`), or ask for ${running}.`,
+        ),
+      );
+      continue;
+    }
     if (h.healthy) {
       log(
-        `${s}: already healthy at ${endpointOf(s, e)} (${h.detail})${pid ? `, pid ${pid}` : ', not started by this project'}`,
+        `${s}: already healthy at ${endpointOf(s, e)} (${h.detail})` +
+          (pid ? `, pid ${pid}` : ', not started by this project, so its version is unknown'),
       );
       plans.push({ s, action: 'reuse', detail: h.detail });
     } else if (pid !== undefined) {
@@ -331,13 +363,16 @@ async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, nu
 
 async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Promise<number> {
   const { l, log } = ctx;
-  const lib = await ensureArtifacts(l, s, log);
+  const version = ctx.versions[s];
+  const lib = await ensureArtifacts(l, s, version, log);
   mkdirSync(serviceDataDir(l, s), { recursive: true });
   let args: string[];
   if (s === 'kafka') {
-    const files = renderKafkaConfig(l);
+    const files = renderKafkaConfig(l, version);
     await formatKafkaStorageIfNeeded(l, java.bin, lib, files, log);
     args = kafkaJavaArgs(l, lib, files);
+    mkdirSync(l.runDir, { recursive: true });
+    writeFileSync(kafkaVersionFile(l), `${version}\n`);
   } else {
     args = cassandraJavaArgs(l, lib, renderCassandraConfig(l));
   }
@@ -353,7 +388,7 @@ async function startNative(ctx: Ctx, s: ServiceName, java: JavaResolution): Prom
         : process.env,
   });
   log(
-    `${s}: started pid ${pid} with ${java.bin} (${java.source}); log ${path.relative(l.root, mainLogFile(l, s))}`,
+    `${s} ${version}: started pid ${pid} with ${java.bin} (${java.source}); log ${path.relative(l.root, mainLogFile(l, s))}`,
   );
   return pid;
 }
@@ -497,11 +532,24 @@ export async function status(opts?: CommonOptions): Promise<ServiceStatus[]> {
   );
 }
 
-/** Fetch both services' jars now (so that a later `up` does not have to). */
-export async function fetchArtifacts(opts?: Omit<CommonOptions, 'mode'>): Promise<string[]> {
+/**
+ * Fetch the services' jars now (so that a later `up` does not have to): the versions `up`
+ * would run, and with `allTested` also every Kafka the tests run (local/maven/pom.xml), so
+ * that a run in a network namespace finds them all.
+ */
+export async function fetchArtifacts(
+  opts?: Omit<CommonOptions, 'mode'> & { readonly allTested?: boolean },
+): Promise<string[]> {
   const l = layout(opts?.root);
   const log = opts?.log ?? (() => undefined);
+  const versions = resolveVersions(l.pomFile);
+  const kafkas = new Set([versions.kafka]);
+  if (opts?.allTested) {
+    const pinned = readPinnedVersions(l.pomFile);
+    kafkas.add(pinned.kafka).add(pinned.kafkaAlsoTested);
+  }
   const dirs: string[] = [];
-  for (const s of SERVICE_NAMES) dirs.push(await ensureArtifacts(l, s, log));
+  for (const v of kafkas) dirs.push(await ensureArtifacts(l, 'kafka', v, log));
+  dirs.push(await ensureArtifacts(l, 'cassandra', versions.cassandra, log));
   return dirs;
 }

@@ -1,7 +1,10 @@
 /**
  * Command line for the service manager (the project CLI may wrap it):
  *
- *   npx tsx local/services/main.ts up|down|status|reset|fetch [--mode native|compose|external]
+ *   npx tsx local/services/main.ts up|down|status|reset|fetch [--mode native|compose|external] [--all-tested]
+ *
+ * `fetch --all-tested` also fetches every Kafka version the tests run (local/maven/pom.xml).
+ * MICROBATCH_KAFKA_VERSION selects the Kafka that `up` runs and `fetch` fetches.
  *
  * Exit code 0 on success; on failure the error's message (which names the log file) on stderr.
  */
@@ -16,13 +19,19 @@ import {
   up,
 } from './index';
 
-const USAGE = 'usage: tsx local/services/main.ts up|down|status|reset|fetch [--mode native|compose|external]';
+const USAGE =
+  'usage: tsx local/services/main.ts up|down|status|reset|fetch [--mode native|compose|external] [--all-tested]';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let mode: ServicesMode | undefined;
+  let allTested = false;
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i];
+    if (a === '--all-tested' && command === 'fetch') {
+      allTested = true;
+      continue;
+    }
     const value =
       a === '--mode' ? rest[++i] : a?.startsWith('--mode=') ? a.slice('--mode='.length) : undefined;
     if (value === undefined || !(SERVICES_MODES as readonly string[]).includes(value)) {
@@ -63,7 +72,7 @@ async function main(argv: string[]): Promise<number> {
       return rows.every((r) => r.healthy) ? 0 : 1;
     }
     case 'fetch': {
-      await fetchArtifacts({ log });
+      await fetchArtifacts({ log, allTested });
       return 0;
     }
     default:

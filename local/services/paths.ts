@@ -10,9 +10,9 @@ export interface Layout {
   pomFile: string;
   /** docker-compose.yml for compose mode. */
   composeFile: string;
-  /** .local/cache/<service>/lib: fetched jars (survives `reset`). */
+  /** .local/cache/<service>/<version>/lib: fetched jars, one directory per version (survives `reset`). */
   cacheDir: string;
-  /** .local/data/<service>: Kafka log dirs / Cassandra data (wiped by `reset`). */
+  /** .local/data/<service>: Kafka log dirs (one per release line) / Cassandra data (wiped by `reset`). */
   dataDir: string;
   /** .local/logs/*.log */
   logDir: string;
@@ -39,11 +39,23 @@ export function layout(root: string = projectRoot()): Layout {
   };
 }
 
-export function libDir(l: Layout, s: ServiceName): string {
-  return path.join(l.cacheDir, s, 'lib');
+/** One directory per version, so that switching MICROBATCH_KAFKA_VERSION back and forth never refetches. */
+export function versionCacheDir(l: Layout, s: ServiceName, version: string): string {
+  return path.join(l.cacheDir, s, version);
+}
+export function libDir(l: Layout, s: ServiceName, version: string): string {
+  return path.join(versionCacheDir(l, s, version), 'lib');
 }
 export function serviceDataDir(l: Layout, s: ServiceName): string {
   return path.join(l.dataDir, s);
+}
+/** The KRaft log dir of one Kafka release line (see `kafkaLine`), under the service's data dir. */
+export function kafkaLogDir(l: Layout, line: string): string {
+  return path.join(serviceDataDir(l, 'kafka'), line);
+}
+/** The Kafka version the native broker of this checkout was started with (written at spawn). */
+export function kafkaVersionFile(l: Layout): string {
+  return path.join(l.runDir, 'kafka.version');
 }
 export function pidFile(l: Layout, s: ServiceName): string {
   return path.join(l.runDir, `${s}.pid`);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, objectGetter, ON_DEMAND_BEHAVIOUR } from '../../lib/config';
+import {
+  ConfigError,
+  loadConfig,
+  MSK_KAFKA_VERSIONS,
+  objectGetter,
+  ON_DEMAND_BEHAVIOUR,
+} from '../../lib/config';
 
 const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context));
 
@@ -119,5 +125,33 @@ describe('config: added keys', () => {
     expect(() => load({ 'kafka.mode': 'serverless', 'topics.test.replicationFactor': 2 })).toThrow(
       /topics.test.replicationFactor': received 2; expected 3 when kafka.mode is serverless/,
     );
+  });
+});
+
+describe('config: kafka.version, as MSK names its versions', () => {
+  it('accepts every version MSK supports on kafka.* brokers, Kafka 4 in KRaft mode', () => {
+    for (const version of MSK_KAFKA_VERSIONS)
+      expect(load({ 'kafka.version': version }).kafka.version).toBe(version);
+    expect(MSK_KAFKA_VERSIONS).toEqual(
+      expect.arrayContaining(['3.9.x', '3.9.x.kraft', '4.0.x.kraft', '4.1.x.kraft']),
+    );
+    expect(load().kafka.version).toBe('3.9.x');
+  });
+
+  it('refuses Kafka 4 in ZooKeeper mode, naming the KRaft version to use instead', () => {
+    expect(() => load({ 'kafka.version': '4.1.x' })).toThrow(
+      /Invalid config 'kafka.version': received "4.1.x"; expected '4.1.x.kraft': MSK runs Kafka 4 in KRaft mode only/,
+    );
+    expect(() => load({ 'kafka.version': '4.0.x' })).toThrow(/expected '4.0.x.kraft'/);
+  });
+
+  it('refuses a version only Express brokers run, and one MSK no longer supports, listing the allowed ones', () => {
+    expect(() => load({ 'kafka.version': '4.2.x.kraft' })).toThrow(
+      /received "4.2.x.kraft"; expected one of 3.7.x, .*4.1.x.kraft; MSK offers 4.2.x.kraft on Express brokers only/,
+    );
+    expect(() => load({ 'kafka.version': '3.6.0' })).toThrow(
+      /received "3.6.0"; expected one of 3.7.x, 3.7.x.kraft, 3.8.x, 3.8.x.kraft, 3.9.x, 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft \(the MSK names/,
+    );
+    expect(() => load({ 'kafka.version': '3.9.2' })).toThrow(ConfigError);
   });
 });

@@ -14,6 +14,7 @@ import {
   keyspacesTableArn,
   logicalId,
   mskResourceArn,
+  ssmParameterRef,
   resourcesFor,
   roleStatements,
   synthPipeline,
@@ -79,12 +80,9 @@ describe('MicroBatchConsumer with the default config', () => {
     });
   });
 
-  it('reads the cluster of the Kafka stack', () => {
+  it('reads the cluster of the Kafka stack from its SSM parameter at deploy time', () => {
     const arn = esmOf(pipeline, 'sent-received').Properties['EventSourceArn'];
-    expect(arn).toEqual({
-      'Fn::GetStackOutput': expect.objectContaining({ StackName: 'dev-microbatch-kafka' }),
-    });
-    expect(JSON.stringify(arn)).toMatch(/GetAttCluster.*Arn/);
+    expect(arn).toEqual(ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-arn'));
   });
 
   it('encrypts the queues with the customer managed key', () => {
@@ -152,8 +150,9 @@ describe('MicroBatchConsumer with the default config', () => {
       // GIVEN
       const statements = consumerStatements(pipeline, job);
       const cluster = esmOf(pipeline, job).Properties['EventSourceArn'];
-      const topics = JOB_CATALOG[job].topics.map((topic) => mskResourceArn(cluster, 'topic', topic));
-      const group = mskResourceArn(cluster, 'group', t.config.jobs[job].consumerGroupId);
+      const uuid = ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-uuid');
+      const topics = JOB_CATALOG[job].topics.map((topic) => mskResourceArn(uuid, 'topic', topic));
+      const group = mskResourceArn(uuid, 'group', t.config.jobs[job].consumerGroupId);
 
       // THEN
       expect(resourcesFor(statements, 'kafka-cluster:Connect')).toEqual([cluster]);
@@ -351,9 +350,9 @@ describe('MicroBatchConsumer with a tuned config', () => {
 
   it('grants the renamed consumer group, not the default one', () => {
     const statements = consumerStatements(pipeline, 'sent-received');
-    const cluster = esmOf(pipeline, 'sent-received').Properties['EventSourceArn'];
+    const uuid = ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-uuid');
     expect(resourcesFor(statements, 'kafka-cluster:AlterGroup')).toEqual([
-      mskResourceArn(cluster, 'group', 'tutorial-readers'),
+      mskResourceArn(uuid, 'group', 'tutorial-readers'),
     ]);
   });
 

@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TABLES, type TableDef } from '../../schema';
-import { KeyspacesSchema } from '../../lib/keyspaces';
+import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
 import { expectTemplate, CDK_CONTEXT, synthPipeline, type TestPipeline } from './support';
 
 interface CfnColumn {
@@ -211,5 +213,40 @@ describe('KeyspacesSchema validation and grants', () => {
         Resource: 'arn:aws:cassandra:us-east-1:000000000000:/keyspace/ks/table/batch_ledger',
       },
     ]);
+  });
+});
+
+describe('KEYSPACES_SYSTEM_TABLES, against the installed cassandra-driver', () => {
+  const driver = join(__dirname, '..', '..', 'node_modules', 'cassandra-driver');
+  const source = (file: string) => readFileSync(join(driver, 'lib', file), 'utf8');
+  /** The `system*.table` a query constant of the driver's source reads, e.g. `selectPeers` -> system.peers. */
+  const tableOf = (file: string, constant: string): string => {
+    const match = new RegExp(`const ${constant} = "SELECT [^"]* FROM (system\\w*\\.\\w+)`).exec(source(file));
+    if (!match) throw new Error(`cassandra-driver's lib/${file} has no query constant ${constant}`);
+    return match[1]!;
+  };
+
+  it('is about driver 4.10, the version whose queries were read', () => {
+    expect(JSON.parse(readFileSync(join(driver, 'package.json'), 'utf8')).version).toMatch(/^4\.10\./);
+  });
+
+  it('grants exactly the tables the driver reads on connect and for its schema metadata, plus the runtime fallback', () => {
+    // GIVEN the queries the driver sends on connect, at topology refreshes and schema agreement, and for the
+    // keyspace metadata it keeps in sync (the system_schema parser, as Keyspaces reports Cassandra 3.11)
+    const driverReads = new Set([
+      tableOf('control-connection.js', 'selectLocal'),
+      tableOf('control-connection.js', 'selectPeers'),
+      tableOf('metadata/index.js', '_selectSchemaVersionLocal'),
+      tableOf('metadata/index.js', '_selectSchemaVersionPeers'),
+      tableOf('metadata/schema-parser.js', '_selectAllKeyspacesV2'),
+      tableOf('metadata/schema-parser.js', '_selectSingleKeyspaceV2'),
+    ]);
+    const granted = Object.entries(KEYSPACES_SYSTEM_TABLES).flatMap(([ks, tables]) =>
+      tables.map((table) => `${ks}.${table}`),
+    );
+
+    // THEN the grant is those, and the runtime's own fallback read of the table status
+    expect(granted.sort()).toEqual([...driverReads, 'system_schema_mcs.tables'].sort());
+    expect(source('control-connection.js')).not.toContain('peers_v2');
   });
 });

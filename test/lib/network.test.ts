@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { availabilityZoneIdsContextKey } from '../../lib/kafka/availability-zones';
 import { expectTemplate, logicalId, synthPipeline, type TestPipeline } from './support';
 
 describe('PipelineNetwork', () => {
@@ -8,6 +9,20 @@ describe('PipelineNetwork', () => {
   beforeAll(() => {
     t = synthPipeline();
     network = t.templates.network;
+  });
+
+  it('puts its subnets in the AZs whose ID MSK accepts (cdk.json maps us-east-1b to use1-az3)', () => {
+    const subnets = Object.values(network.findResources('AWS::EC2::Subnet'));
+    expect(subnets.map((s) => s['Properties']['AvailabilityZone']).sort()).toEqual([
+      'us-east-1a',
+      'us-east-1c',
+    ]);
+  });
+
+  it('fails synth in us-east-1 when the account has no AZ ID mapping', () => {
+    expect(() =>
+      synthPipeline({ context: { [availabilityZoneIdsContextKey('000000000000', 'us-east-1')]: null } }),
+    ).toThrow(/MSK refuses client subnets in AZ ID use1-az3/);
   });
 
   it('spans two availability zones with isolated subnets only', () => {

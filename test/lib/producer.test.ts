@@ -7,6 +7,7 @@ import {
   actionsOf,
   logicalId,
   mskResourceArn,
+  ssmParameterRef,
   resourcesFor,
   roleStatements,
   synthPipeline,
@@ -40,9 +41,7 @@ describe('ScheduledProducer', () => {
           MICROBATCH_PRODUCER_TOPIC: TEST_TOPIC.name,
           MICROBATCH_PRODUCER_RATE_PER_SECOND: '5',
           MICROBATCH_PRODUCER_DURATION_SECONDS: '60',
-          MICROBATCH_BOOTSTRAP_BROKERS: {
-            'Fn::GetStackOutput': Match.objectLike({ StackName: 'dev-microbatch-kafka' }),
-          },
+          MICROBATCH_BOOTSTRAP_BROKERS: ssmParameterRef(pipeline, '/microbatch/dev/kafka/bootstrap-brokers'),
         },
       },
     });
@@ -70,11 +69,16 @@ describe('ScheduledProducer', () => {
   it('may write to topic test and nothing else', () => {
     // GIVEN
     const statements = roleStatements(pipeline, 'ProducerHandlerRole');
-    const cluster = resourcesFor(statements, 'kafka-cluster:Connect')[0];
-    const test = mskResourceArn(cluster, 'topic', TEST_TOPIC.name);
+    const test = mskResourceArn(
+      ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-uuid'),
+      'topic',
+      TEST_TOPIC.name,
+    );
 
     // THEN
-    expect(JSON.stringify(cluster)).toMatch(/GetStackOutput.*GetAttCluster/);
+    expect(resourcesFor(statements, 'kafka-cluster:Connect')).toEqual([
+      ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-arn'),
+    ]);
     expect(resourcesFor(statements, 'kafka-cluster:WriteData')).toEqual([test]);
     expect(resourcesFor(statements, 'kafka-cluster:DescribeTopic')).toEqual([test]);
     expect(

@@ -2,16 +2,19 @@
  * Helpers for the infra tests: an app built like `bin/app.ts` (same cdk.json context and feature flags, a
  * fixed placeholder environment), templates with asset hashes normalised, and ARN flattening for assertions.
  */
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildPipeline, configFromContext, type PipelineStacks } from '../../lib/app';
 import type { PipelineConfig } from '../../lib/config';
 
+const ROOT = join(__dirname, '..', '..');
+
 /** The context of cdk.json: feature flags, defaults and the placeholder account's AZs. */
 export const CDK_CONTEXT: Readonly<Record<string, unknown>> = JSON.parse(
-  readFileSync(join(__dirname, '..', '..', 'cdk.json'), 'utf8'),
+  readFileSync(join(ROOT, 'cdk.json'), 'utf8'),
 ).context;
 
 /** The placeholder environment of the offline synth (its AZs are in cdk.json). */
@@ -122,20 +125,45 @@ export function stackTemplate(stack: Stack): Template {
   return Template.fromStack(stack);
 }
 
-/** The ARN of an MSK topic or group as the stacks build it from the cluster ARN expression. */
+/**
+ * The ARN of an MSK topic or group as the stacks build it: the cluster name as a literal, the cluster UUID as the
+ * expression `clusterUuid` (in the Kafka stack, the Select of its ARN; elsewhere, the SSM parameter's Ref).
+ */
 export function mskResourceArn(
-  clusterArn: unknown,
+  clusterUuid: unknown,
   kind: 'topic' | 'group',
   name: string,
+  clusterName = 'dev-microbatch',
   env = TEST_ENV,
 ): unknown {
-  const part = (i: number) => ({ 'Fn::Select': [i, { 'Fn::Split': ['/', clusterArn] }] });
   return {
     'Fn::Join': [
       '',
-      [`arn:aws:kafka:${env.region}:${env.account}:${kind}/`, part(1), '/', part(2), `/${name}`],
+      [`arn:aws:kafka:${env.region}:${env.account}:${kind}/${clusterName}/`, clusterUuid, `/${name}`],
     ],
   };
+}
+
+/** In the Kafka stack, the cluster's UUID: the last part of its ARN. */
+export function clusterUuidOf(clusterArn: unknown): unknown {
+  return { 'Fn::Select': [2, { 'Fn::Split': ['/', clusterArn] }] };
+}
+
+/**
+ * The `Ref` of the `AWS::SSM::Parameter::Value<String>` parameter of `template` that reads the SSM parameter
+ * named `name`, e.g. `/microbatch/dev/kafka/cluster-arn`.
+ */
+export function ssmParameterRef(template: Template, name: string): { Ref: string } {
+  const parameters = (template.toJSON()['Parameters'] ?? {}) as Record<
+    string,
+    { Type: string; Default?: string }
+  >;
+  const ids = Object.entries(parameters)
+    .filter(([, p]) => p.Type === 'AWS::SSM::Parameter::Value<String>' && p.Default === name)
+    .map(([id]) => id);
+  if (ids.length !== 1)
+    throw new Error(`Expected one parameter reading SSM ${name}, found ${ids.join(', ')}`);
+  return { Ref: ids[0]! };
 }
 
 /** The ARN of a Keyspaces table (or keyspace, without `table`) in the test environment. */
@@ -166,4 +194,39 @@ export function resourcesFor(statements: readonly Statement[], action: string): 
  */
 export function expectTemplate(template: Template): Template {
   return template;
+}
+
+/** The project's own cfn-lint, pinned in scripts/cfn-lint-requirements.txt. */
+export const CFN_LINT = join(ROOT, '.local', 'cfn-lint', 'bin', 'cfn-lint');
+
+/** One cfn-lint finding, as `Rule file:line message`. */
+export type CfnLintFinding = string;
+
+/**
+ * Runs cfn-lint with the repository's `.cfnlintrc.yaml` on `templates` and returns its findings (errors,
+ * warnings and informational ones alike). Throws when cfn-lint is missing or cannot run, naming the fix.
+ */
+export function cfnLint(templates: readonly string[]): CfnLintFinding[] {
+  if (!existsSync(CFN_LINT)) {
+    throw new Error(`cfn-lint is not installed at ${CFN_LINT}: run bash scripts/ensure-test-tools.sh`);
+  }
+  const run = spawnSync(
+    CFN_LINT,
+    ['--config-file', join(ROOT, '.cfnlintrc.yaml'), '--format', 'json', '--', ...templates],
+    { cwd: ROOT, encoding: 'utf8', timeout: 110_000 },
+  );
+  // Exit codes are a bit mask of the levels found (2 errors, 4 warnings, 8 informational); 1 is a failure of
+  // cfn-lint itself. https://github.com/aws-cloudformation/cfn-lint#exit-codes
+  if (run.error !== undefined || run.status === null || (run.status & 1) !== 0) {
+    throw new Error(`cfn-lint failed to run (status ${run.status}): ${run.error?.message ?? run.stderr}`);
+  }
+  const findings = JSON.parse(run.stdout) as {
+    Rule: { Id: string };
+    Filename: string;
+    Location: { Start: { LineNumber: number } };
+    Message: string;
+  }[];
+  return findings.map(
+    (f) => `${f.Rule.Id} ${f.Filename.replace(/^.*\//, '')}:${f.Location.Start.LineNumber} ${f.Message}`,
+  );
 }

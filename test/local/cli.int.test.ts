@@ -1,20 +1,31 @@
 /**
- * The README's first command, as a user runs it: `microbatch local` brings everything up, prints batches with
- * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop.
+ * The CLI as a user runs it, in its own process: `microbatch local` brings everything up, prints batches with
+ * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
+ * together lose nothing; a stop during start-up exits 0.
  */
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { waitFor } from '../support/integration';
+import {
+  closeCassandra,
+  endpoints,
+  freshKeyspace,
+  sendValues,
+  uniqueName,
+  waitFor,
+} from '../support/integration';
+import { ensureTopics } from '../../local/setup';
+
+afterAll(closeCassandra);
 
 describe('microbatch local', () => {
   it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
+    const { keyspace } = await freshKeyspace();
     const port = 4000 + Math.floor(Math.random() * 900);
     const child = spawn(
       process.execPath,
       [
-        require.resolve('tsx/cli'),
-        join(__dirname, '..', '..', 'local', 'cli.ts'),
+        join(__dirname, '..', '..', 'local', 'bin.js'),
         'local',
         '--port',
         String(port),
@@ -22,6 +33,8 @@ describe('microbatch local', () => {
         'jobs.sent-received.maxBatchingWindowSeconds=1',
         '-c',
         'jobs.sensor-stats.maxBatchingWindowSeconds=1',
+        '-c',
+        `keyspace.name=${keyspace}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -52,5 +65,85 @@ describe('microbatch local', () => {
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(stderr).toContain('stopping gracefully');
+  });
+});
+
+/** Runs `microbatch <args>` as a user would, in its own process. */
+function cli(args: readonly string[]) {
+  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'local', 'bin.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () => {
+  it('a replay from the middle before the live job ever ran leaves nothing unwritten once the job runs', async () => {
+    // Prepare: a keyspace and group of its own, and 100 ISO times on `test`, the first half sent a while before
+    // the second, so that every partition holds records on both sides of the replay's start.
+    const { client, keyspace } = await freshKeyspace();
+    const group = uniqueName('it-group-');
+    const config = ['-c', `keyspace.name=${keyspace}`, '-c', `jobs.sent-received.consumerGroupId=${group}`];
+    await ensureTopics(endpoints.kafkaBrokers);
+    const first = Array.from({ length: 50 }, (_, i) => new Date(Date.UTC(2031, 0, 1, 0, 0, i)).toISOString());
+    const second = Array.from({ length: 50 }, (_, i) =>
+      new Date(Date.UTC(2031, 0, 1, 0, 1, i)).toISOString(),
+    );
+    await sendValues(
+      'test',
+      first.map((value, i) => ({ value, partition: i % 3 })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    const middle = new Date(Date.now() - 700).toISOString();
+    await sendValues(
+      'test',
+      second.map((value, i) => ({ value, partition: i % 3 })),
+    );
+
+    // Act 1: the replay, before any live run.
+    const replay = cli(['replay', 'sent-received', '--from', middle, ...config]);
+    expect(await replay.exited).toBe(0);
+
+    // Act 2: the job itself, until every value has its row.
+    const run = cli([
+      'run',
+      'sent-received',
+      '-c',
+      'jobs.sent-received.maxBatchingWindowSeconds=0',
+      ...config,
+    ]);
+    const all = [...first, ...second];
+    await waitFor(
+      'a row for each of the 100 values',
+      async () => {
+        const rs = await client.execute(`SELECT time_sent FROM ${keyspace}.sent_received`);
+        const have = new Set(rs.rows.map((r) => r.get('time_sent') as string));
+        return all.every((v) => have.has(v)) ? true : undefined;
+      },
+      90_000,
+    );
+    run.child.kill('SIGINT');
+
+    // Assess
+    expect(await run.exited).toBe(0);
+    expect(replay.out()).toMatch(/replay of sent-received done/);
+    expect(replay.err()).toMatch(/no checkpoint yet: leaving these records to the job’s own consumer/);
+  });
+});
+
+describe('graceful stop at any moment', () => {
+  it('a SIGTERM during start-up exits 0', async () => {
+    const { keyspace } = await freshKeyspace();
+    const run = cli(['run', 'sent-received', '-c', `keyspace.name=${keyspace}`]);
+    // As soon as it says it is starting: it is connecting to Cassandra and Kafka, with no runner up yet.
+    await waitFor('the start', async () => (run.err().includes('starting') ? true : undefined));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.err()).toContain('stopping gracefully');
   });
 });

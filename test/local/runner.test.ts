@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MicroBatcher, recordBytes, toKafkaRecord } from '../../local/runner';
+import { MicroBatcher, recordBytes, toKafkaRecord, withKafkaRetry } from '../../local/runner';
 import { eventPayloadBytes, toMskEvent, type KafkaRecord } from '../../lambda/runtime/event';
 
 const rec = (partition: number, offset: number, bytes = 10): KafkaRecord => ({
@@ -63,6 +63,31 @@ describe('MicroBatcher', () => {
     await expect(done).resolves.toBe(2n);
   });
 
+  it('keeps records the filters drop in the batch, to commit past them, without counting them', async () => {
+    // Prepare: only values starting with "keep" pass.
+    const b = new MicroBatcher(2, 0, 6 * 1024 * 1024, 100, [{ value: [{ prefix: 'keep' }] }]);
+    const value = (offset: number, text: string) => ({ ...rec(0, offset), value: Buffer.from(text) });
+
+    // Act
+    void b.enqueue([
+      value(0, 'keep'),
+      value(1, 'drop'),
+      value(2, 'drop'),
+      value(3, 'keep'),
+      value(4, 'keep'),
+    ]);
+    const first = await b.next(() => false);
+
+    // Assess: two delivered records fill the batch; the dropped ones between them ride along, marked.
+    expect(first.map((i) => [i.record.offset, i.filtered])).toEqual([
+      [0n, false],
+      [1n, true],
+      [2n, true],
+      [3n, false],
+    ]);
+    expect((await b.next(() => false)).map((i) => i.record.offset)).toEqual([4n]);
+  });
+
   it('returns nothing once stopped, leaving the buffered records uncommitted', async () => {
     const b = new MicroBatcher(10, 10_000, 6 * 1024 * 1024, 100);
     void b.enqueue([rec(0, 1)]);
@@ -118,14 +143,17 @@ describe('recordBytes', () => {
 
 describe('toKafkaRecord', () => {
   it('maps a kafkajs message to the MSK record fields', () => {
-    const r = toKafkaRecord('test', 2, {
+    const message = {
       offset: '41',
       timestamp: '1779330000000',
-      attributes: 0x08,
+      attributes: 0,
       key: Buffer.from('k'),
       value: null,
       headers: { h: Buffer.from('v'), multi: ['a', 'b'] },
-    });
+      // kafkajs keeps the record batch's attributes here; the type is the batch's (issue 8, fix 6).
+      batchContext: { timestampType: 1 },
+    };
+    const r = toKafkaRecord('test', 2, message);
     expect(r).toEqual({
       topic: 'test',
       partition: 2,
@@ -140,5 +168,76 @@ describe('toKafkaRecord', () => {
         { key: 'multi', value: Buffer.from('b') },
       ],
     });
+  });
+
+  it('carries a header without a value as null instead of throwing (issue 8, fix 6)', () => {
+    // kafkajs decodes a null header value as null, which its types leave out.
+    const headers = { trace: null } as unknown as Record<string, Buffer>;
+    const r = toKafkaRecord('test', 0, {
+      offset: '1',
+      timestamp: '1',
+      attributes: 0,
+      key: null,
+      value: Buffer.from('v'),
+      headers,
+    });
+    expect(r.headers).toEqual([{ key: 'trace', value: null }]);
+    expect(r.timestampType).toBe('CREATE_TIME');
+    expect(recordBytes(r)).toBe(
+      eventPayloadBytes(toMskEvent([r], { eventSourceArn: 'arn', bootstrapServers: 'b' })) -
+        eventPayloadBytes(toMskEvent([], { eventSourceArn: 'arn', bootstrapServers: 'b' })),
+    );
+  });
+});
+
+describe('withKafkaRetry', () => {
+  it('retries what kafkajs marks retriable, saying what it waits for, then succeeds', async () => {
+    // Prepare: the coordinator is not elected for the first two calls, as right after a broker starts.
+    let calls = 0;
+    const lines: Array<Record<string, unknown>> = [];
+    const notCoordinator = Object.assign(new Error('This is not the correct coordinator for this group'), {
+      name: 'KafkaJSProtocolError',
+      type: 'NOT_COORDINATOR_FOR_GROUP',
+      retriable: true,
+    });
+
+    // Act
+    const result = await withKafkaRetry(
+      'join the consumer group',
+      async () => {
+        if (++calls < 3) throw notCoordinator;
+        return 'joined';
+      },
+      (l) => lines.push(l),
+    );
+
+    // Assess
+    expect(result).toBe('joined');
+    expect(lines.map((l) => l.message)).toEqual([
+      expect.stringMatching(
+        /^waiting for Kafka to join the consumer group: NOT_COORDINATOR_FOR_GROUP; retry 1/,
+      ),
+      expect.stringMatching(/retry 2/),
+    ]);
+  });
+
+  it('fails at once on an error that is not retriable, and after its bound on one that is', async () => {
+    const fatal = Object.assign(new Error('not authorized'), { retriable: false });
+    await expect(
+      withKafkaRetry(
+        'x',
+        () => Promise.reject(fatal),
+        () => undefined,
+      ),
+    ).rejects.toBe(fatal);
+    const busy = Object.assign(new Error('busy'), { retriable: true });
+    await expect(
+      withKafkaRetry(
+        'x',
+        () => Promise.reject(busy),
+        () => undefined,
+        300,
+      ),
+    ).rejects.toBe(busy);
   });
 });

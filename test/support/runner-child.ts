@@ -56,6 +56,7 @@ async function main(): Promise<void> {
       bisectBatchOnError: false,
       reportBatchItemFailures: false,
       provisionedPollers: undefined,
+      filters: [],
     },
     brokers: endpoints.kafkaBrokers,
     onFailureDir: '/tmp',

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { ITopicMetadata } from 'kafkajs';
+import type { ITopicConfig, ITopicMetadata } from 'kafkajs';
 import {
   PHYSICAL_RESOURCE_ID,
   TopicEventError,
@@ -173,6 +173,7 @@ function metadata(name: string, partitions: number, replicas: number): ITopicMet
   };
 }
 
+/** A fake of the kafkajs admin whose createTopics adds the topics, each partition with a leader. */
 function fakeAdmin(topics: ITopicMetadata[] = []) {
   return {
     connect: vi.fn(async () => undefined),
@@ -181,7 +182,11 @@ function fakeAdmin(topics: ITopicMetadata[] = []) {
     fetchTopicMetadata: vi.fn(async (o?: { topics: string[] }) => ({
       topics: topics.filter((t) => o?.topics.includes(t.name)),
     })),
-    createTopics: vi.fn(async () => true),
+    createTopics: vi.fn(async (o: { topics: ITopicConfig[] }) => {
+      for (const t of o.topics)
+        topics.push(metadata(t.topic, t.numPartitions ?? 1, t.replicationFactor ?? 1));
+      return true;
+    }),
     createPartitions: vi.fn(async () => true),
   } satisfies TopicAdmin;
 }
@@ -219,10 +224,14 @@ describe('applyPlan', () => {
     });
 
     // Assess
-    expect(admin.createTopics).toHaveBeenCalledWith({
-      waitForLeaders: true,
-      topics: [{ topic: 'new', numPartitions: 3, replicationFactor: 2 }],
-    });
+    // kafkajs's own wait gives up on UNKNOWN_TOPIC_OR_PARTITION; createTopicsWithLeaders waits instead.
+    expect(admin.createTopics).toHaveBeenCalledWith(
+      expect.objectContaining({
+        waitForLeaders: false,
+        topics: [{ topic: 'new', numPartitions: 3, replicationFactor: 2 }],
+      }),
+    );
+    expect(admin.fetchTopicMetadata).toHaveBeenCalledWith({ topics: ['new'] });
     expect(admin.createPartitions).toHaveBeenCalledWith({ topicPartitions: [{ topic: 'test', count: 6 }] });
   });
 

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { types } from 'cassandra-driver';
-import { X509Certificate } from 'node:crypto';
+import { Client, types } from 'cassandra-driver';
 import {
-  amazonRootCertificates,
+  checkpointReadConsistency,
   clientOptions,
+  keyspacesRootCertificates,
   signKeyspacesChallenge,
   targetFromEnv,
 } from '../../../lambda/runtime/cassandra-client';
@@ -69,19 +69,29 @@ describe('clientOptions for Keyspaces', () => {
     });
   });
 
-  it('writes at LOCAL_QUORUM with LOCAL_SERIAL for the checkpoint LWTs, and maps bigint to Long', () => {
-    expect(options.queryOptions).toMatchObject({
-      consistency: types.consistencies.localQuorum,
-      serialConsistency: types.consistencies.localSerial,
-      prepare: true,
-    });
+  it('writes at LOCAL_QUORUM, sends no serial consistency (Keyspaces refuses SERIAL and LOCAL_SERIAL), and maps bigint to Long', () => {
+    expect(options.queryOptions).toEqual({ consistency: types.consistencies.localQuorum, prepare: true });
+    expect(options.queryOptions).not.toHaveProperty('serialConsistency');
     expect(options.encoding).toMatchObject({ useBigIntAsLong: true });
   });
 
-  it('pins the Amazon root CAs only', () => {
-    const subjects = amazonRootCertificates().map((pem) => new X509Certificate(pem).subject);
-    expect(subjects.length).toBeGreaterThanOrEqual(4);
-    for (const s of subjects)
-      expect(s).toMatch(/Amazon Root CA|Starfield Services Root Certificate Authority - G2/);
+  it('pins exactly the certificates the Keyspaces guide lists (keyspaces-certs.test.ts checks each one)', () => {
+    expect(options.sslOptions?.ca).toEqual(keyspacesRootCertificates());
+    expect(keyspacesRootCertificates()).toHaveLength(5);
+  });
+});
+
+describe('clientOptions for local Cassandra', () => {
+  it('sends the same consistency as the Keyspaces target, and no serial consistency either', () => {
+    const local = clientOptions({ kind: 'local', contactPoints: ['127.0.0.1:9042'], localDataCenter: 'dc1' });
+    expect(local.queryOptions).toEqual({ consistency: types.consistencies.localQuorum, prepare: true });
+    expect(local.sslOptions).toBeUndefined();
+  });
+});
+
+describe('checkpointReadConsistency', () => {
+  it('reads at LOCAL_SERIAL on a client that is neither Keyspaces nor strict', () => {
+    const plain = new Client({ contactPoints: ['127.0.0.1'], localDataCenter: 'dc1' });
+    expect(checkpointReadConsistency(plain)).toBe(types.consistencies.localSerial);
   });
 });

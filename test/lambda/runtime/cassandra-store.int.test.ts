@@ -1,6 +1,7 @@
 /**
- * The exactly-once protocol on real Cassandra: LWT checkpoints, SERIAL reads, window partials by compare-and-set
- * and skipped ranges, with crashes injected around the real stores.
+ * The exactly-once protocol on real Cassandra, in the Keyspaces-strict mode (LOCAL_QUORUM reads of the LWT
+ * checkpoints, no client timestamps): window partials by compare-and-set and skipped ranges, with crashes
+ * injected around the real stores.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Client } from 'cassandra-driver';
@@ -12,7 +13,14 @@ import { delegatingCheckpoints, delegatingSink } from '../../support/memory-stor
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
 import { SendClock } from '../../../local/producer';
-import { closeCassandra, freshKeyspace, uniqueName } from '../../support/integration';
+import { createCassandraClient } from '../../../lambda/runtime/cassandra-client';
+import { closeCassandra, endpoints, freshKeyspace, uniqueName } from '../../support/integration';
+
+const localTarget = {
+  kind: 'local' as const,
+  contactPoints: endpoints.cassandraContactPoints,
+  localDataCenter: endpoints.cassandraLocalDataCenter,
+};
 import { ensureSchema } from '../../../local/setup';
 
 afterAll(closeCassandra);
@@ -77,11 +85,17 @@ describe('the checkpoint protocol on Cassandra', () => {
     const stored = await rows(client, keyspace);
     expect(stored.size).toBe(40);
     expect([...stored.keys()].sort()).toEqual(part.records.map((r) => r.value!.toString()).sort());
-    // Server time, not an offset: Keyspaces refuses client timestamps far from the current time.
-    const wt = await client.execute(
-      `SELECT WRITETIME(time_received) AS wt FROM ${keyspace}.sent_received LIMIT 1`,
-    );
-    expect(Number(wt.first().get('wt') as bigint)).toBeGreaterThan((Date.now() - 60_000) * 1000);
+    // Server time, not an offset: Keyspaces refuses client timestamps far from the current time. (Read with a
+    // plain client: WRITETIME is itself refused on a table without client-side timestamps.)
+    const plain = await createCassandraClient(localTarget, { keyspacesStrict: false });
+    try {
+      const wt = await plain.execute(
+        `SELECT WRITETIME(time_received) AS wt FROM ${keyspace}.sent_received LIMIT 1`,
+      );
+      expect(Number(wt.first().get('wt') as bigint)).toBeGreaterThan((Date.now() - 60_000) * 1000);
+    } finally {
+      await plain.shutdown();
+    }
     expect(await checkpoints.read({ job: job.name, topic: 'test', partition: 0 })).toMatchObject({
       nextOffset: 40n,
       claim: null,

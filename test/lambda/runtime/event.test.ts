@@ -21,8 +21,28 @@ describe('parseMskEvent', () => {
     expect(p0!.records[0]!.headers).toEqual([{ key: 'producer', value: Buffer.from('tutorial') }]);
     expect(p1!.records[0]!.key!.toString()).toBe('k1');
     // Java's signed bytes come back as the unsigned bytes they stand for.
-    expect([...p2!.records[0]!.headers[0]!.value]).toEqual([255, 0, 127]);
+    expect([...p2!.records[0]!.headers[0]!.value!]).toEqual([255, 0, 127]);
     expect(batch.eventSourceArn).toMatch(/^arn:aws:kafka:/);
+  });
+
+  it('carries a header without a value as null, as Kafka does (issue 8, fix 6)', () => {
+    // Prepare: a legal Kafka record whose header has no value.
+    const event = fixtureEvent('sent-received') as {
+      records: Record<string, Array<{ headers: unknown[] }>>;
+    };
+    event.records['test-0']![0]!.headers = [{ trace: null }, { producer: [116] }];
+
+    // Act
+    const batch = parseMskEvent(event);
+
+    // Assess
+    expect(batch.partitions[0]!.records[0]!.headers).toEqual([
+      { key: 'trace', value: null },
+      { key: 'producer', value: Buffer.from('t') },
+    ]);
+    // And back into the event unchanged.
+    const again = toMskEvent(batch.partitions[0]!.records, { eventSourceArn: 'a', bootstrapServers: 'b' });
+    expect(again.records['test-0']![0]!.headers).toEqual([{ trace: null }, { producer: [116] }]);
   });
 
   it('keeps a missing value as null rather than failing the whole batch', () => {

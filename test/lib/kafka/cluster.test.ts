@@ -3,7 +3,12 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { IAM_BROKER_PORT, MskCluster, type MskClusterProps } from '../../../lib/kafka/cluster';
+import {
+  IAM_BROKER_PORT,
+  MskCluster,
+  kafkaClusterParameterNames,
+  type MskClusterProps,
+} from '../../../lib/kafka/cluster';
 import {
   expectTemplate,
   CDK_CONTEXT,
@@ -12,6 +17,8 @@ import {
   synthPipeline,
   type TestPipeline,
   actionsOf,
+  clusterUuidOf,
+  ssmParameterRef,
 } from '../support';
 
 const clusterSg = (kafka: Template) => logicalId(kafka, 'AWS::EC2::SecurityGroup', 'ClusterSecurityGroup');
@@ -233,6 +240,76 @@ describe('MskCluster, serverless', () => {
     expectTemplate(kafka).hasResourceProperties('Custom::KafkaTopics', {
       Topics: Match.arrayWith([Match.objectLike({ ReplicationFactor: 3 })]),
     });
+  });
+});
+
+describe('MskCluster across stacks: SSM parameters, read at every deploy', () => {
+  let t: TestPipeline;
+  let kafka: Template;
+  beforeAll(() => {
+    t = synthPipeline();
+    kafka = t.templates.kafka;
+  });
+
+  it('publishes the ARN, the UUID and the bootstrap brokers of the cluster, what a replacement changes', () => {
+    const arn = { 'Fn::GetAtt': [logicalId(kafka, 'AWS::MSK::Cluster', 'Cluster'), 'Arn'] };
+    const brokers = {
+      'Fn::GetAtt': [
+        logicalId(kafka, 'Custom::AWS', 'ClusterBootstrapBrokers'),
+        'BootstrapBrokerStringSaslIam',
+      ],
+    };
+    const published = Object.values(kafka.findResources('AWS::SSM::Parameter')).map((p) => [
+      p['Properties']['Name'],
+      p['Properties']['Value'],
+    ]);
+    expect(published.sort()).toEqual(
+      [
+        ['/microbatch/dev/kafka/bootstrap-brokers', brokers],
+        ['/microbatch/dev/kafka/cluster-arn', arn],
+        ['/microbatch/dev/kafka/cluster-uuid', clusterUuidOf(arn)],
+      ].sort(),
+    );
+  });
+
+  it('gives the pipeline stack those values as SSM parameter types, so each deploy reads them again', () => {
+    // GIVEN the pipeline's parameters that read the cluster
+    const parameters = t.templates.pipeline.toJSON()['Parameters'] as Record<
+      string,
+      { Type: string; Default: string; Description?: string }
+    >;
+    const cluster = Object.values(parameters).filter((p) => p.Default.startsWith('/microbatch/dev/kafka/'));
+
+    // THEN there are the three, and none carries "[cdk:skip]", the mark with which the CDK CLI would skip the
+    // deploy of an unchanged template; CloudFormation resolves each at every create and update
+    expect(cluster.map((p) => [p.Default, p.Type]).sort()).toEqual([
+      ['/microbatch/dev/kafka/bootstrap-brokers', 'AWS::SSM::Parameter::Value<String>'],
+      ['/microbatch/dev/kafka/cluster-arn', 'AWS::SSM::Parameter::Value<String>'],
+      ['/microbatch/dev/kafka/cluster-uuid', 'AWS::SSM::Parameter::Value<String>'],
+    ]);
+    for (const p of cluster) expect(p.Description ?? '').not.toContain('[cdk:skip]');
+    ssmParameterRef(t.templates.pipeline, '/microbatch/dev/kafka/cluster-arn');
+  });
+
+  it('deploys the pipeline stack after the Kafka stack, whose parameters it reads', () => {
+    expect(t.stacks.pipeline.dependencies).toContain(t.stacks.kafka);
+  });
+
+  it('takes the cluster security group as a strong reference, which CloudFormation keeps from changing under an importer', () => {
+    const imports = JSON.stringify(t.templates.pipeline.toJSON()).match(/"Fn::ImportValue":"[^"]+"/g) ?? [];
+    expect(new Set(imports.filter((i) => i.includes('ClusterSecurityGroup'))).size).toBe(1);
+    expect(imports.every((i) => i.startsWith('"Fn::ImportValue":"dev-microbatch-'))).toBe(true);
+  });
+
+  it('names the parameters after the prefix, and refuses a prefix SSM would refuse', () => {
+    expect(kafkaClusterParameterNames('/microbatch/qa/kafka')).toEqual({
+      clusterArn: '/microbatch/qa/kafka/cluster-arn',
+      clusterUuid: '/microbatch/qa/kafka/cluster-uuid',
+      bootstrapBrokers: '/microbatch/qa/kafka/bootstrap-brokers',
+    });
+    expect(() => kafkaClusterParameterNames('microbatch/kafka')).toThrow(
+      /parameter prefix must be a path such as '\/microbatch\/dev\/kafka'.*received 'microbatch\/kafka'/,
+    );
   });
 });
 

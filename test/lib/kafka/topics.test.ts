@@ -11,6 +11,7 @@ import {
   actionsOf,
   logicalId,
   mskResourceArn,
+  clusterUuidOf,
   resourcesFor,
   roleStatements,
   synthPipeline,
@@ -73,7 +74,9 @@ describe('KafkaTopics', () => {
     // GIVEN
     const statements = roleStatements(kafka, 'TopicsHandlerRole');
     const sorted = (list: unknown[]) => list.map((x) => JSON.stringify(x)).sort();
-    const topics = sorted(TOPICS.map((topic) => mskResourceArn(clusterArn, 'topic', topic.name)));
+    const topics = sorted(
+      TOPICS.map((topic) => mskResourceArn(clusterUuidOf(clusterArn), 'topic', topic.name)),
+    );
 
     // THEN
     expect(resourcesFor(statements, 'kafka-cluster:Connect')).toEqual([clusterArn]);

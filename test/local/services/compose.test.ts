@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { readPinnedVersions } from '../../../local/services/config';
 import { layout, projectRoot } from '../../../local/services/paths';
 
 /**
@@ -10,10 +11,15 @@ import { layout, projectRoot } from '../../../local/services/paths';
  */
 const file = layout(projectRoot()).composeFile;
 
-function composeConfig(...args: string[]): string {
+/** `docker-compose config`, with MICROBATCH_KAFKA_VERSION as given (unset: the default). */
+function composeConfigWith(kafkaVersion: string | undefined, ...args: string[]): string {
+  const env = { ...process.env };
+  delete env.MICROBATCH_KAFKA_VERSION;
+  if (kafkaVersion !== undefined) env.MICROBATCH_KAFKA_VERSION = kafkaVersion;
   const r = spawnSync('docker-compose', ['-f', file, 'config', ...args], {
     encoding: 'utf8',
     timeout: 60_000,
+    env,
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') {
     throw new Error(
@@ -26,7 +32,10 @@ function composeConfig(...args: string[]): string {
   return r.stdout;
 }
 
-describe('docker-compose.yml', () => {
+const composeConfig = (...args: string[]): string => composeConfigWith(undefined, ...args);
+
+// Each docker-compose call starts a Python program (1-2 s idle, several seconds on a loaded machine).
+describe('docker-compose.yml', { timeout: 30_000 }, () => {
   it('is a valid Compose file', () => {
     expect(composeConfig('-q')).toBe('');
   });
@@ -38,12 +47,20 @@ describe('docker-compose.yml', () => {
 
   it('publishes the same loopback ports as native mode and has health checks', () => {
     const resolved = composeConfig();
-    expect(resolved).toMatch(/image: apache\/kafka:3\.9\.\d+/);
+    expect(resolved).toMatch(/image: apache\/kafka:4\.\d+\.\d+/);
     expect(resolved).toMatch(/image: cassandra:5\.0/);
     for (const port of [9092, 9042]) {
       expect(resolved).toContain(`- 127.0.0.1:${port}:${port}/tcp\n`);
     }
     expect(resolved.match(/healthcheck:/g)).toHaveLength(2);
     expect(resolved).toContain('KAFKA_PROCESS_ROLES: broker,controller');
+  });
+
+  it('runs the Kafka MICROBATCH_KAFKA_VERSION names, as native mode does', () => {
+    const pinned = readPinnedVersions(layout(projectRoot()).pomFile);
+    expect(composeConfig()).toContain(`image: apache/kafka:${pinned.kafka}\n`);
+    expect(composeConfigWith(pinned.kafkaAlsoTested)).toContain(
+      `image: apache/kafka:${pinned.kafkaAlsoTested}\n`,
+    );
   });
 });

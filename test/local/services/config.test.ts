@@ -8,10 +8,12 @@ import {
   renderCassandraConfig,
 } from '../../../local/services/cassandra';
 import {
+  kafkaLine,
   parseJvmOptions,
   parseProperties,
   readPinnedVersions,
   renderTemplate,
+  resolveVersions,
 } from '../../../local/services/config';
 import { ConfigError, ServiceStartError } from '../../../local/services/errors';
 import {
@@ -71,25 +73,61 @@ describe('parseJvmOptions', () => {
 });
 
 describe('readPinnedVersions (local/maven/pom.xml)', () => {
-  it('pins Kafka to 3.9.x and Cassandra to 5.0.x', () => {
+  it('defaults to Kafka 4.x, also tests 3.9.x, and pins Cassandra to 5.0.x', () => {
     const v = readPinnedVersions(repo.pomFile);
-    expect(v.kafka).toMatch(/^3\.9\.\d+$/);
+    expect(v.kafka).toMatch(/^4\.\d+\.\d+$/);
+    expect(v.kafkaAlsoTested).toMatch(/^3\.9\.\d+$/);
     expect(v.cassandra).toMatch(/^5\.0\.\d+$/);
   });
 
-  it('matches the Kafka image tag in docker-compose.yml', () => {
+  it('matches the default Kafka image tag in docker-compose.yml', () => {
     const compose = readFileSync(repo.composeFile, 'utf8');
-    expect(compose).toContain(`image: apache/kafka:${readPinnedVersions(repo.pomFile).kafka}\n`);
+    expect(compose).toContain(
+      `image: apache/kafka:\${MICROBATCH_KAFKA_VERSION:-${readPinnedVersions(repo.pomFile).kafka}}\n`,
+    );
+  });
+});
+
+describe('resolveVersions (MICROBATCH_KAFKA_VERSION)', () => {
+  const pinned = readPinnedVersions(repo.pomFile);
+
+  it("runs the pom's versions when the variable is unset or empty", () => {
+    expect(resolveVersions(repo.pomFile, {})).toEqual({ kafka: pinned.kafka, cassandra: pinned.cassandra });
+    expect(resolveVersions(repo.pomFile, { MICROBATCH_KAFKA_VERSION: ' ' }).kafka).toBe(pinned.kafka);
+  });
+
+  it('runs the Kafka it names', () => {
+    expect(resolveVersions(repo.pomFile, { MICROBATCH_KAFKA_VERSION: pinned.kafkaAlsoTested })).toEqual({
+      kafka: pinned.kafkaAlsoTested,
+      cassandra: pinned.cassandra,
+    });
+  });
+
+  it('refuses what is not a release number, and a major the native mode cannot run', () => {
+    expect(() => resolveVersions(repo.pomFile, { MICROBATCH_KAFKA_VERSION: 'latest' })).toThrow(
+      /MICROBATCH_KAFKA_VERSION="latest" is not a Kafka release number/,
+    );
+    expect(() => resolveVersions(repo.pomFile, { MICROBATCH_KAFKA_VERSION: '2.8.2' })).toThrow(
+      /Kafka 2\.8\.2 is not supported locally/,
+    );
+  });
+
+  it('keeps one KRaft log dir per release line', () => {
+    expect(kafkaLine('4.4.0')).toBe('4.4');
+    expect(kafkaLine('4.4.1')).toBe('4.4');
+    expect(kafkaLine('3.9.2')).not.toBe(kafkaLine('4.0.0'));
   });
 });
 
 describe('Kafka config and command line', () => {
-  it('renders server.properties for a single KRaft node with its data under .local/data/kafka', () => {
+  it('renders server.properties for a single KRaft node with its data under .local/data/kafka/<line>', () => {
     const l = tempLayout();
-    const files = renderKafkaConfig(l);
+    const files = renderKafkaConfig(l, '4.4.0');
     const props = parseProperties(readFileSync(files.serverProperties, 'utf8'));
     expect(props.get('process.roles')).toBe('broker,controller');
-    expect(props.get('log.dirs')).toBe(path.join(l.root, '.local', 'data', 'kafka'));
+    expect(props.get('log.dirs')).toBe(path.join(l.root, '.local', 'data', 'kafka', '4.4'));
+    expect(files.logDir).toBe(props.get('log.dirs'));
+    expect(renderKafkaConfig(l, '3.9.2').logDir).toBe(path.join(l.root, '.local', 'data', 'kafka', '3.9'));
     expect(props.get('listeners')).toBe('PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093');
     expect(props.get('controller.quorum.voters')).toBe('1@127.0.0.1:9093');
     for (const k of [
@@ -103,14 +141,33 @@ describe('Kafka config and command line', () => {
   });
 
   it('runs kafka.Kafka from the cached jars with a bounded heap', () => {
-    const files = { serverProperties: '/r/server.properties', log4jProperties: '/c/log4j.properties' };
+    const files = {
+      serverProperties: '/r/server.properties',
+      logging: { kind: 'log4j' as const, file: '/c/log4j.properties' },
+      logDir: '/r/.local/data/kafka/3.9',
+    };
     const l = layout('/r');
-    const args = kafkaJavaArgs(l, '/cache/kafka/lib', files);
+    const args = kafkaJavaArgs(l, '/cache/kafka/3.9.2/lib', files);
     expect(args.slice(-2)).toEqual([KAFKA_MAIN_CLASS, '/r/server.properties']);
-    expect(args[args.indexOf('-cp') + 1]).toBe('/cache/kafka/lib/*');
+    expect(args[args.indexOf('-cp') + 1]).toBe('/cache/kafka/3.9.2/lib/*');
     expect(args).toContain('-Xmx512m');
     expect(args).toContain('-Dlog4j.configuration=file:/c/log4j.properties');
     expect(args).toContain('-Dkafka.logs.dir=/r/.local/logs');
+  });
+
+  it("configures each major's logging: log4j 1.x properties for 3.x, log4j2 YAML for 4.x", () => {
+    const l = tempLayout();
+    const k3 = renderKafkaConfig(l, '3.9.2');
+    const k4 = renderKafkaConfig(l, '4.4.0');
+    expect(k3.logging).toEqual({ kind: 'log4j', file: path.join(l.configDir, 'kafka', 'log4j.properties') });
+    expect(k4.logging).toEqual({ kind: 'log4j2', file: path.join(l.configDir, 'kafka', 'log4j2.yaml') });
+    expect(kafkaJavaArgs(l, '/lib', k4)).toContain(`-Dlog4j2.configurationFile=${k4.logging.file}`);
+    expect(kafkaJavaArgs(l, '/lib', k4).some((a) => a.startsWith('-Dlog4j.configuration='))).toBe(false);
+    // Both write the one size-bounded .local/logs/kafka.log that error messages point at.
+    expect(readFileSync(k4.logging.file, 'utf8')).toContain("fileName: '${sys:kafka.logs.dir}/kafka.log'");
+    expect(readFileSync(k3.logging.file, 'utf8')).toContain(
+      'log4j.appender.file.File=${kafka.logs.dir}/kafka.log',
+    );
   });
 
   it('makes KRaft cluster ids in the storage tool format: 16 bytes, base64url, no leading dash', () => {
