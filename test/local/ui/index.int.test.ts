@@ -221,14 +221,16 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     const phases = p ? p.readClaimMs + p.transformMs + p.effectsMs + p.commitMs : 0;
     expect(plotted.duration[1]![i]).toBe(Math.max(b!.durationMs, phases));
   });
+  // Every batch that started in the chart's range and was recorded before the chart was read is plotted (a
+  // batch's ledger row is written after it ends: allow 3 s for the write on a loaded machine).
+  const to = Date.parse(plotted.to);
   const expected = ledger.rows
     .filter(
-      (b) =>
-        b.startedAt.getTime() >= Date.parse(plotted.to) - 5 * 60_000 &&
-        b.startedAt.getTime() <= Date.parse(plotted.to),
+      (b) => b.startedAt.getTime() >= to - 5 * 60_000 && b.startedAt.getTime() + b.durationMs <= to - 3000,
     )
     .map((b) => b.batchId);
-  expect(new Set(plotted.batchIds)).toEqual(new Set(expected));
+  expect(expected.length).toBeGreaterThanOrEqual(2);
+  expect(plotted.batchIds).toEqual(expect.arrayContaining(expected));
 
   // A new batch appears in the table without a reload.
   const firstRow = () => page.locator('table.batches tbody tr').first().getAttribute('data-batch-id');
