@@ -103,7 +103,10 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
     it('keeps each bundle under 1 MB (a redrive function under 1.5 MB)', () => {
       for (const b of bundles()) {
         const budget = b.path.startsWith('pipeline/Redrive') ? MAX_REDRIVE_BUNDLE_BYTES : MAX_BUNDLE_BYTES;
-        expect({ path: b.path, bytes: statSync(b.file).size < budget }).toEqual({ path: b.path, bytes: true });
+        expect({ path: b.path, bytes: statSync(b.file).size < budget }).toEqual({
+          path: b.path,
+          bytes: true,
+        });
       }
     });
 

@@ -451,3 +451,38 @@ describe('MicroBatchConsumer validation', () => {
     });
   });
 });
+
+describe('MicroBatchConsumer filters and skipped offsets', () => {
+  it('passes the job filter criteria to the event source mapping as Lambda patterns', () => {
+    // GIVEN a filter on sensor-stats
+    const filter = { value: { sensorId: [{ prefix: 's-' }] } };
+    const t = synthPipeline({ context: { 'jobs.sensor-stats.filters': JSON.stringify([filter]) } });
+
+    // THEN its mapping carries it, and sent-received's carries none
+    expectTemplate(t.templates.pipeline).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['sensor-readings'],
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(filter) }] },
+    });
+    expectTemplate(t.templates.pipeline).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      Topics: ['test'],
+      FilterCriteria: Match.absent(),
+    });
+  });
+
+  it('fails on a filter Lambda would refuse, naming the key and the path in the pattern', () => {
+    expect(() =>
+      synthPipeline({ context: { 'jobs.sensor-stats.filters': '[{"key":{"a":["b"]}}]' } }),
+    ).toThrow(/jobs.sensor-stats.filters.*filter on the "value" key only/);
+  });
+
+  it.each(JOB_NAMES)('raises an alarm as soon as %s skips an offset', (job) => {
+    const t = synthPipeline();
+    expectTemplate(t.templates.pipeline).hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'SkippedOffsets',
+      Namespace: 'MicroBatch',
+      Dimensions: Match.arrayWith([{ Name: 'job', Value: job }]),
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+    });
+  });
+});

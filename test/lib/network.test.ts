@@ -88,13 +88,34 @@ describe('PipelineNetwork', () => {
     }
   });
 
-  it('limits the SQS endpoint to SendMessage by principals of this account', () => {
+  it('limits the SQS endpoint to sending (the event source) and receiving (the redrive) by principals of this account', () => {
     expectTemplate(network).hasResourceProperties('AWS::EC2::VPCEndpoint', {
       ServiceName: 'com.amazonaws.us-east-1.sqs',
       PolicyDocument: {
         Statement: [
           Match.objectLike({
-            Action: 'sqs:SendMessage',
+            Action: [
+              'sqs:ChangeMessageVisibility',
+              'sqs:DeleteMessage',
+              'sqs:ReceiveMessage',
+              'sqs:SendMessage',
+            ],
+            Condition: { StringEquals: { 'aws:PrincipalAccount': '000000000000' } },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('reaches Keyspaces through an interface endpoint limited to reading and writing keyspaces of this account', () => {
+    expectTemplate(network).hasResourceProperties('AWS::EC2::VPCEndpoint', {
+      ServiceName: 'com.amazonaws.us-east-1.cassandra',
+      PrivateDnsEnabled: true,
+      PolicyDocument: {
+        Statement: [
+          Match.objectLike({
+            Action: ['cassandra:Modify', 'cassandra:Select'],
+            Resource: Match.stringLikeRegexp(':cassandra:us-east-1:000000000000:/keyspace/\\*$'),
             Condition: { StringEquals: { 'aws:PrincipalAccount': '000000000000' } },
           }),
         ],

@@ -97,8 +97,9 @@ describe('ScheduledProducer turned off', () => {
   });
 
   it('creates no producer resources at all', () => {
-    expectTemplate(pipeline).resourceCountIs('AWS::Events::Rule', 0);
-    expectTemplate(pipeline).resourceCountIs('AWS::EC2::SecurityGroup', 0);
+    // The rules and groups left are the redrive functions' (one per job).
+    expectTemplate(pipeline).resourceCountIs('AWS::Events::Rule', 2);
+    expectTemplate(pipeline).resourceCountIs('AWS::EC2::SecurityGroup', 2);
     const ids = Object.keys(pipeline.toJSON()['Resources']);
     expect(ids.filter((id) => id.startsWith('Producer'))).toEqual([]);
   });

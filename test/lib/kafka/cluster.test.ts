@@ -98,7 +98,7 @@ describe('MskCluster, provisioned (the default)', () => {
     });
   });
 
-  it('opens the broker port to the topic-admin and producer functions, and to nothing else', () => {
+  it('opens the broker port to the topic-admin, producer and redrive functions, and to nothing else', () => {
     // GIVEN every ingress rule of the cluster group, in any stack
     const sg = clusterSg(kafka);
     const kafkaRules = Object.values(
@@ -118,8 +118,12 @@ describe('MskCluster, provisioned (the default)', () => {
       [
         JSON.stringify(sgId(sg)),
         JSON.stringify(sgId(logicalId(kafka, 'AWS::EC2::SecurityGroup', 'TopicsSecurityGroup'))),
-        JSON.stringify(
-          sgId(logicalId(t.templates.pipeline, 'AWS::EC2::SecurityGroup', 'ProducerSecurityGroup')),
+        ...[
+          'ProducerSecurityGroup',
+          'RedrivesentreceivedSecurityGroup',
+          'RedrivesensorstatsSecurityGroup',
+        ].map((group) =>
+          JSON.stringify(sgId(logicalId(t.templates.pipeline, 'AWS::EC2::SecurityGroup', group))),
         ),
       ].sort(),
     );
