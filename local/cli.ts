@@ -15,7 +15,9 @@ import { EventSourceRunner } from './runner';
 import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
 import { produce, progressBar, type ProduceMode } from './producer';
-import { startStatusPage } from './status-page';
+import { startUi } from './ui';
+import { uiJobs } from './ui/jobs';
+import { UI_OPTIONS, UI_USAGE, UiOptionError, startUiCommand } from './ui/command';
 import { renderTable } from './table';
 import { redriveLocally } from './redrive';
 import { runPlanCommand } from './plan';
@@ -567,6 +569,21 @@ const commands: Record<string, Command> = {
       return 0;
     },
   },
+  ui: {
+    summary: 'the streaming UI alone on :4040, against local or any reachable Kafka and Cassandra/Keyspaces',
+    usage: UI_USAGE,
+    options: { ...UI_OPTIONS, ...CONFIG_OPTION },
+    async run(values) {
+      const config = configFrom(values);
+      const graceful = new GracefulStop(earlySignals);
+      const ui = await startUiCommand(values, config).catch((error: unknown) => {
+        throw error instanceof UiOptionError ? new UsageError(error.message) : error;
+      });
+      console.error(`streaming UI: ${ui.url} (Ctrl-C stops)`);
+      await graceful.whenStopped(() => ui.close());
+      return 0;
+    },
+  },
   redrive: {
     summary:
       're-apply, exactly once, the offsets the event source skipped (on-failure records and skipped ranges)',
@@ -610,7 +627,7 @@ const commands: Record<string, Command> = {
   },
   local: {
     summary:
-      'the whole tutorial: services, topics and tables, the producer, the runners and the status page on :4040',
+      'the whole tutorial: services, topics and tables, the producer, the runners and the streaming UI on :4040',
     usage: 'microbatch local [--no-producer] [--port 4040] [-c key=value]...',
     options: { 'no-producer': { type: 'boolean' }, port: { type: 'string' }, ...CONFIG_OPTION },
     async run(values) {
@@ -631,11 +648,21 @@ const commands: Record<string, Command> = {
         () => graceful.requested,
       );
       const port = Number((values.port as string | undefined) ?? 4040);
-      const page = await startStatusPage(rt.client, rt.keyspace, port).catch((error: unknown) => {
-        console.error(`status page not started on :${port}: ${String(error)}`);
+      const ui = await startUi({
+        client: rt.client,
+        keyspace: rt.keyspace,
+        kafka: new Kafka({
+          clientId: 'microbatch-ui',
+          brokers: up.endpoints.kafkaBrokers,
+          logLevel: logLevel.NOTHING,
+        }),
+        jobs: () => uiJobs(config),
+        port,
+      }).catch((error: unknown) => {
+        console.error(`UI not started on :${port}: ${String(error)}`);
         return undefined;
       });
-      if (page) console.error(`status page: http://localhost:${port}`);
+      if (ui) console.error(`streaming UI: ${ui.url}`);
       const abort = new AbortController();
       const producing =
         values['no-producer'] || graceful.requested
@@ -653,7 +680,7 @@ const commands: Record<string, Command> = {
         await producing;
         await Promise.all(runners.map((r) => r.stop()));
       });
-      page?.close();
+      await ui?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');
       return 0;

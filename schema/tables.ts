@@ -242,6 +242,63 @@ export const DEAD_LETTERS: TableDef = {
   defaultTtlSeconds: 0,
 };
 
+/**
+ * What the UI on port 4040 charts, written by the UI server itself (local/ui/sampler.ts), never by a job:
+ * consumer lag per Kafka partition sampled every few seconds, and per-minute rollups of the batch ledger. A
+ * 24-hour chart then reads about 1,440 rows of two partitions instead of every batch of the day. Rows are
+ * keyed by time on a fixed grid, so two UI servers watching the same jobs write the same rows. The TTL covers
+ * the longest range the UI offers (24 h) with a day to spare.
+ */
+export const UI_METRICS: TableDef = {
+  name: 'ui_metrics',
+  doc: 'UI samples: consumer lag per partition every few seconds, and per-minute rollups of the batch ledger.',
+  columns: [
+    { name: 'job', type: 'text', doc: 'The job name.' },
+    {
+      name: 'resolution',
+      type: 'text',
+      doc: "'5s': a lag sample every 5 seconds; '1m': one row per minute, lag and the ledger rollup.",
+    },
+    {
+      name: 'bucket',
+      type: 'text',
+      doc: "UTC hour (YYYY-MM-DDTHH) of `at` for '5s', UTC day (YYYY-MM-DD) for '1m': bounds the partition size.",
+    },
+    { name: 'at', type: 'timestamp', doc: 'Sample time, or the start of the minute of a rollup.' },
+    {
+      name: 'lag',
+      type: 'text',
+      doc: 'JSON: [{topic, partition, endOffset, committed, records, seconds}] per Kafka partition.',
+    },
+    { name: 'lag_records', type: 'bigint', doc: 'Records behind, over all partitions.' },
+    { name: 'lag_seconds', type: 'double', doc: 'Estimated time behind of the partition furthest behind.' },
+    { name: 'group_members', type: 'int', doc: 'Members of the consumer group when sampled.' },
+    { name: 'group_state', type: 'text', doc: "The consumer group's state, e.g. Stable, Empty." },
+    { name: 'batches', type: 'int', doc: 'Rollup: batches started in the minute.' },
+    { name: 'records_in', type: 'bigint', doc: 'Rollup: records in.' },
+    { name: 'written', type: 'bigint', doc: 'Rollup: records written.' },
+    { name: 'dead_lettered', type: 'bigint', doc: 'Rollup: records dead-lettered (late ones included).' },
+    { name: 'late', type: 'bigint', doc: 'Rollup: records behind the watermark.' },
+    { name: 'duration_ms_sum', type: 'bigint', doc: 'Rollup: summed batch durations.' },
+    { name: 'duration_ms_max', type: 'int', doc: 'Rollup: longest batch.' },
+    { name: 'phased_batches', type: 'int', doc: 'Rollup: batches that recorded phase timings.' },
+    { name: 'phase_read_claim_ms_sum', type: 'bigint', doc: 'Rollup: checkpoint read and claim.' },
+    { name: 'phase_transform_ms_sum', type: 'bigint', doc: 'Rollup: decode and transform.' },
+    { name: 'phase_effects_ms_sum', type: 'bigint', doc: 'Rollup: effects.' },
+    { name: 'phase_commit_ms_sum', type: 'bigint', doc: 'Rollup: commit.' },
+    { name: 'watermark_ms', type: 'bigint', doc: 'Rollup: watermark after the last batch of the minute.' },
+    {
+      name: 'watermark_gap_ms',
+      type: 'bigint',
+      doc: 'Rollup: processing time minus watermark at the end of that batch.',
+    },
+    { name: 'dead_letter_reasons', type: 'text', doc: 'Rollup: JSON {reason: count} of the dead letters.' },
+  ],
+  partitionKey: ['job', 'resolution', 'bucket'],
+  clustering: [{ name: 'at', order: 'ASC' }],
+  defaultTtlSeconds: 2 * DAY,
+};
+
 export const TABLES = [
   SENT_RECEIVED,
   SENSOR_STATS,
@@ -249,6 +306,7 @@ export const TABLES = [
   SKIPPED_RANGES,
   BATCH_LEDGER,
   DEAD_LETTERS,
+  UI_METRICS,
 ] as const;
 
 export type TableName = (typeof TABLES)[number]['name'];

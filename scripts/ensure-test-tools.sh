@@ -9,6 +9,8 @@
 # - docker-compose (Debian's): validates docker-compose.yml in test/local/services.
 # - Java 17 + Maven: run Kafka and Cassandra natively for the integration tests
 #   (Cassandra 5.0 cannot run on Java 24+, so a newer default JDK is not enough).
+# - Chromium (Debian's): the UI's browser test drives it headless with playwright-core, which never
+#   downloads a browser of its own. MICROBATCH_CHROMIUM points the test at another build.
 # - Python 3 with venv: cfn-lint (PyPI, pinned in scripts/cfn-lint-requirements.txt) goes into the project's
 #   own venv, .local/cfn-lint, so nothing global is touched; the infra tests lint the templates with it.
 set -euo pipefail
@@ -25,6 +27,7 @@ java17_present() {
   java -version 2>&1 | grep -q 'version "17[."]'
 }
 java17_present || missing+=(openjdk-17-jre-headless)
+[[ -x "${MICROBATCH_CHROMIUM:-/usr/bin/chromium}" ]] || missing+=(chromium)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3 python3-venv)
 
 if ((${#missing[@]})); then

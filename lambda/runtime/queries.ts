@@ -1,5 +1,6 @@
 /**
- * Reads the results back, for the query function, the local `query` CLI and the status page alike.
+ * Reads the results back, for the query function and the local `query` CLI alike (the UI reads through
+ * local/ui/data.ts).
  * Window results are merged across Kafka partitions here, on read (see `sensor_stats` in the schema).
  */
 import type { Client, types } from 'cassandra-driver';

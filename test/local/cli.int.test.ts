@@ -1,6 +1,6 @@
 /**
  * The CLI as a user runs it, in its own process: `microbatch local` brings everything up, prints batches with
- * their offset ranges, serves the status page, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
+ * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
  * together lose nothing; a stop during start-up exits 0.
  */
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
@@ -19,7 +19,7 @@ import { ensureTopics } from '../../local/setup';
 afterAll(closeCassandra);
 
 describe('microbatch local', () => {
-  it('shows batches landing, serves them on the status page, and stops gracefully with exit code 0', async () => {
+  it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
     const { keyspace } = await freshKeyspace();
     const port = 4000 + Math.floor(Math.random() * 900);
     const child = spawn(
@@ -55,12 +55,12 @@ describe('microbatch local', () => {
           : undefined,
       90_000,
     );
-    const page = await waitFor('the status page', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/api/batches`);
-      return res.ok ? ((await res.json()) as Record<string, Array<{ recordsIn: number }>>) : undefined;
+    const page = await waitFor('the UI', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/jobs/sent-received/batches?limit=5`);
+      return res.ok ? ((await res.json()) as { batches: Array<{ recordsIn: number }> }) : undefined;
     });
-    expect(page['sent-received']!.length).toBeGreaterThan(0);
-    expect(page['sent-received']![0]!.recordsIn).toBeGreaterThan(0);
+    expect(page.batches.length).toBeGreaterThan(0);
+    expect(page.batches[0]!.recordsIn).toBeGreaterThan(0);
 
     child.kill('SIGINT');
     expect(await exited).toBe(0);

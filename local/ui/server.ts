@@ -1,0 +1,226 @@
+/**
+ * The UI on port 4040, where Spark shows its own: Node's `http`, four pages and the JSON API behind them.
+ * The pages are static shells; `static/app.js` fills them from `/api/...` and polls it, so every number on a
+ * page is one a script can read too. uPlot is served from node_modules: no CDN, works offline.
+ *
+ * Everything from the data reaches the page through `textContent` or uPlot's canvas, never as HTML, and the
+ * Content-Security-Policy allows only this server's own scripts, so a payload of `<script>` stays text.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { BadRequest, NotFound, type Views } from './views';
+import type { UiJob } from './jobs';
+
+const STATIC_DIR = join(__dirname, 'static');
+const UPLOT_DIR = join(dirname(require.resolve('uplot/package.json')), 'dist');
+
+const STATIC: Record<string, { file: string; type: string }> = {
+  '/static/app.js': { file: join(STATIC_DIR, 'app.js'), type: 'text/javascript; charset=utf-8' },
+  '/static/app.css': { file: join(STATIC_DIR, 'app.css'), type: 'text/css; charset=utf-8' },
+  '/static/uPlot.iife.min.js': {
+    file: join(UPLOT_DIR, 'uPlot.iife.min.js'),
+    type: 'text/javascript; charset=utf-8',
+  },
+  '/static/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
+};
+
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+/** The API, as `/api` lists it and the README documents it. */
+export const API_INDEX = [
+  { path: '/api/jobs', doc: 'every job: state, rates, lag, last batch, dead letters, skipped ranges' },
+  { path: '/api/jobs/{job}', doc: 'one job, as in /api/jobs' },
+  { path: '/api/jobs/{job}/series?range=5m|1h|24h', doc: 'the chart series of the job page' },
+  { path: '/api/jobs/{job}/batches?limit=20&cursor=...', doc: 'recent batches, newest first, paginated' },
+  {
+    path: '/api/jobs/{job}/batches/{startedAt}/{batchId}',
+    doc: 'one batch: offset ranges, counts, phases, checkpoints, dead letters',
+  },
+  { path: '/api/jobs/{job}/skipped-ranges', doc: 'ranges the event source skipped, and the redrive command' },
+  {
+    path: '/api/dead-letters?job=&reason=&topic=&partition=&from=&to=&limit=50&cursor=...',
+    doc: 'dead letters, newest first, filtered',
+  },
+] as const;
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+type Page = 'overview' | 'job' | 'batch' | 'dead-letters';
+
+export function renderShell(
+  page: Page,
+  title: string,
+  attrs: Record<string, string> = {},
+  refreshMs = 5000,
+): string {
+  const data = Object.entries({ page, refreshMs: String(refreshMs), ...attrs })
+    .map(([k, v]) => ` data-${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}="${escapeHtml(v)}"`)
+    .join('');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)} · microbatch</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/static/uPlot.min.css">
+<link rel="stylesheet" href="/static/app.css">
+</head>
+<body${data}>
+<header class="top">
+  <a class="brand" href="/">microbatch</a>
+  <nav aria-label="Main"><a href="/">Jobs</a> <a href="/dead-letters">Dead letters</a> <a href="/api">API</a></nav>
+  <span class="live" role="status" aria-live="polite" id="live">loading…</span>
+</header>
+<main id="main"><h1>${escapeHtml(title)}</h1><p class="muted">Loading… (this page needs JavaScript; the same data is at <a href="/api">/api</a>.)</p></main>
+<script src="/static/uPlot.iife.min.js"></script>
+<script src="/static/app.js"></script>
+</body>
+</html>
+`;
+}
+
+export interface UiServerOptions {
+  readonly views: Views;
+  readonly jobs: () => readonly UiJob[];
+  /** How often the pages poll the API. @default 5000 */
+  readonly refreshMs?: number;
+  /** How long an API answer is reused for other requests of the same URL, bounding the load of many tabs. @default 2000 */
+  readonly cacheMs?: number;
+  /**
+   * Answer only requests addressed to a loopback name, so a web page whose DNS name is rebound to 127.0.0.1
+   * cannot read the API. Set when the server listens on a loopback address. @default false
+   */
+  readonly loopbackOnly?: boolean;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function createUiServer(options: UiServerOptions): Server {
+  const refreshMs = options.refreshMs ?? 5000;
+  const cacheMs = options.cacheMs ?? 2000;
+  const cache = new Map<string, { at: number; body: Promise<unknown> }>();
+  const files = new Map<string, Buffer>();
+
+  const api = async (path: string[], params: URLSearchParams): Promise<unknown> => {
+    const v = options.views;
+    if (path.length === 0) return { endpoints: API_INDEX };
+    if (path[0] === 'dead-letters' && path.length === 1) return v.deadLetters(params);
+    if (path[0] !== 'jobs') throw new NotFound(`No API /api/${path.join('/')}. See /api for the list.`);
+    if (path.length === 1) return v.overview();
+    const job = path[1]!;
+    if (path.length === 2) return v.jobSummary(v.job(job));
+    if (path[2] === 'series' && path.length === 3) return v.series(job, params.get('range') ?? '5m');
+    if (path[2] === 'skipped-ranges' && path.length === 3) return v.skippedRangesView(job);
+    if (path[2] === 'batches' && path.length === 3)
+      return v.batches(job, params.get('limit'), params.get('cursor'));
+    if (path[2] === 'batches' && path.length === 5) return v.batch(job, path[3]!, path[4]!);
+    throw new NotFound(`No API /api/${path.join('/')}. See /api for the list.`);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+    if (options.loopbackOnly && !LOOPBACK_NAMES.has(hostname)) {
+      res
+        .writeHead(403, { 'content-type': 'text/plain' })
+        .end(
+          `This UI answers on localhost only, not '${hostname}': start it with --host to serve other names.`,
+        );
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Only GET and HEAD.');
+      return;
+    }
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    } catch {
+      res.writeHead(400, { 'content-type': 'text/plain' }).end('The path is not valid percent-encoding.');
+      return;
+    }
+    const file = STATIC[url.pathname];
+    if (file) {
+      let body = files.get(file.file);
+      if (!body) files.set(file.file, (body = readFileSync(file.file)));
+      res
+        .writeHead(200, { 'content-type': file.type, 'cache-control': 'no-cache', ...SECURITY_HEADERS })
+        .end(body);
+      return;
+    }
+    if (parts[0] === 'api') {
+      const key = url.pathname + url.search;
+      const now = Date.now();
+      let hit = cache.get(key);
+      if (!hit || now - hit.at > cacheMs) {
+        hit = { at: now, body: api(parts.slice(1), url.searchParams) };
+        cache.set(key, hit);
+        for (const [k, c] of cache) if (now - c.at > cacheMs) cache.delete(k);
+      }
+      try {
+        const body = await hit.body;
+        res
+          .writeHead(200, {
+            'content-type': 'application/json; charset=utf-8',
+            'cache-control': 'no-store',
+            ...SECURITY_HEADERS,
+          })
+          .end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
+      } catch (error) {
+        cache.delete(key);
+        const status = error instanceof BadRequest ? 400 : error instanceof NotFound ? 404 : 503;
+        const message =
+          status === 503
+            ? `The data store did not answer: ${String((error as Error).message ?? error)}`
+            : (error as Error).message;
+        res
+          .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS })
+          .end(JSON.stringify({ error: message }));
+      }
+      return;
+    }
+    const html = (status: number, body: string) =>
+      res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...SECURITY_HEADERS }).end(body);
+    const known = (name: string) => options.jobs().some((j) => j.name === name);
+    if (parts.length === 0) return void html(200, renderShell('overview', 'Streaming jobs', {}, refreshMs));
+    if (parts[0] === 'dead-letters' && parts.length === 1)
+      return void html(200, renderShell('dead-letters', 'Dead letters', {}, refreshMs));
+    if (parts[0] === 'jobs' && parts.length === 2 && known(parts[1]!))
+      return void html(200, renderShell('job', parts[1]!, { job: parts[1]! }, refreshMs));
+    if (parts[0] === 'jobs' && parts.length === 5 && parts[2] === 'batches' && known(parts[1]!))
+      return void html(
+        200,
+        renderShell(
+          'batch',
+          `Batch ${parts[4]!.slice(0, 8)} of ${parts[1]!}`,
+          { job: parts[1]!, startedAt: parts[3]!, batchId: parts[4]! },
+          refreshMs,
+        ),
+      );
+    html(404, renderShell('overview', 'Not found', { notFound: url.pathname }, refreshMs));
+  };
+
+  return createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`Internal error: ${String(error)}`);
+    });
+  });
+}
+
+export function listen(server: Server, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}

@@ -1,0 +1,622 @@
+/**
+ * The JSON behind each page of the UI: `/api/...` serves exactly these objects, and the pages render them.
+ * Pure shaping over `UiData` (the reads) and the `Sampler` (the live lag), so every view is bounded by the
+ * queries those make.
+ */
+import type { BatchCursor, BatchRow, CheckpointView, DeadLetterView, MetricsRow, UiData } from './data';
+import type { UiJob } from './jobs';
+import type { LagReading, Sampler } from './sampler';
+
+export type JobState = 'running' | 'stopped' | 'failing' | 'lagging' | 'unknown';
+
+export const RANGES = { '5m': 5 * 60_000, '1h': 3_600_000, '24h': 86_400_000 } as const;
+export type RangeName = keyof typeof RANGES;
+
+/** A bad query parameter: the server answers 400 with this message. */
+export class BadRequest extends Error {
+  override readonly name = 'BadRequest';
+}
+
+/** A job, batch or page that does not exist: the server answers 404. */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
+}
+
+/**
+ * The job's state from what Kafka and the ledger say:
+ * - `stopped`: the consumer group has no member (nothing polls the topics);
+ * - `failing`: records wait, yet no batch finished for 6 batching windows (at least a minute): batches fail
+ *   and are retried;
+ * - `lagging`: batches finish, but the oldest waiting record is older than 3 batching windows (at least 30 s);
+ * - `running`: otherwise. Without a lag reading the ledger alone decides between running and stopped.
+ */
+export function classifyState(args: {
+  now: number;
+  job: Pick<UiJob, 'batchingWindowSeconds'>;
+  lastBatchEnd: number | null;
+  lag: LagReading | undefined;
+}): { state: JobState; reason: string } {
+  const windowMs = args.job.batchingWindowSeconds * 1000;
+  const stallMs = Math.max(60_000, 6 * windowMs);
+  const lagLimitS = Math.max(30, (3 * windowMs) / 1000);
+  const sinceBatch = args.lastBatchEnd === null ? null : args.now - args.lastBatchEnd;
+  const lag = args.lag?.lag;
+  if (!lag) {
+    const fresh = sinceBatch !== null && sinceBatch < stallMs;
+    return {
+      state: fresh ? 'running' : 'unknown',
+      reason: `${args.lag?.error ?? 'no lag reading yet'}; ${fresh ? 'a batch finished recently' : 'no recent batch'}`,
+    };
+  }
+  if (lag.members === 0)
+    return { state: 'stopped', reason: `consumer group is ${lag.state}, with no member` };
+  if (lag.records > 0 && (sinceBatch === null || sinceBatch > stallMs))
+    return {
+      state: 'failing',
+      reason: `${lag.records} records wait and no batch finished for ${Math.round((sinceBatch ?? stallMs) / 1000)} s`,
+    };
+  if (lag.seconds !== null && lag.seconds > lagLimitS)
+    return { state: 'lagging', reason: `the oldest waiting record is ${Math.round(lag.seconds)} s old` };
+  return { state: 'running', reason: `${lag.members} consumer(s), ${lag.records} records behind` };
+}
+
+/** A payload as the pages show it: text when it is valid UTF-8 without control characters, hex otherwise. */
+export function payloadView(
+  base64: string | null,
+  max = 4096,
+): { encoding: 'text' | 'hex' | 'null'; text: string; bytes: number; truncated: boolean } {
+  if (base64 === null) return { encoding: 'null', text: '', bytes: 0, truncated: false };
+  const bytes = Buffer.from(base64, 'base64');
+  let text: string | null = null;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    text = null;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (text !== null && !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(text)) {
+    return { encoding: 'text', text: text.slice(0, max), bytes: bytes.length, truncated: text.length > max };
+  }
+  const shown = bytes.subarray(0, Math.floor(max / 3));
+  return {
+    encoding: 'hex',
+    text: [...shown].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+    bytes: bytes.length,
+    truncated: shown.length < bytes.length,
+  };
+}
+
+/**
+ * The command that runs a dead letter's record through the job again. `replay` re-reads from the record's
+ * time through the same handler; offsets the checkpoint has passed (a dead letter included) are not applied
+ * twice, so it re-applies them only once the redrive of issue 8 covers dead letters. One place to change then.
+ */
+export function deadLetterCommand(d: Pick<DeadLetterView, 'job' | 'recordTimestamp'>): string {
+  const from = d.recordTimestamp ? d.recordTimestamp.toISOString() : 'earliest';
+  return `microbatch replay ${d.job} --from ${from}`;
+}
+
+export function redriveCommand(job: string): string {
+  return `microbatch redrive ${job}`;
+}
+
+const sumOf = (values: readonly number[]) => values.reduce((n, v) => n + v, 0);
+
+export function batchSummary(b: BatchRow) {
+  return {
+    batchId: b.batchId,
+    startedAt: b.startedAt.toISOString(),
+    durationMs: b.durationMs,
+    recordsIn: b.recordsIn,
+    written: b.written,
+    duplicates: b.duplicates,
+    deadLettered: b.deadLettered,
+    late: b.late,
+    skipped: b.skipped,
+    filtered: b.filtered,
+    deferred: b.deferred,
+    lost: b.lost,
+    mode: b.mode,
+    watermarkMs: b.watermarkMs,
+    phases: b.phases,
+    offsetRanges: b.offsetRanges,
+    href: batchHref(b.job, b.startedAt, b.batchId),
+  };
+}
+
+export function batchHref(job: string, startedAt: Date, batchId: string): string {
+  return `/jobs/${encodeURIComponent(job)}/batches/${encodeURIComponent(startedAt.toISOString())}/${encodeURIComponent(batchId)}`;
+}
+
+export function deadLetterJson(d: DeadLetterView) {
+  return {
+    job: d.job,
+    topic: d.topic,
+    partition: d.partition,
+    offset: d.offset,
+    reason: d.reason,
+    detail: d.detail,
+    recordTimestamp: d.recordTimestamp?.toISOString() ?? null,
+    key: payloadView(d.keyBase64, 512),
+    value: payloadView(d.valueBase64),
+    valueBase64: d.valueBase64,
+    command: deadLetterCommand(d),
+  };
+}
+
+export class Views {
+  constructor(
+    private readonly data: UiData,
+    private readonly sampler: Sampler,
+    private readonly jobs: () => readonly UiJob[],
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  job(name: string): UiJob {
+    const job = this.jobs().find((j) => j.name === name);
+    if (!job)
+      throw new NotFound(
+        `No job '${name}'. Jobs: ${this.jobs()
+          .map((j) => j.name)
+          .join(', ')}.`,
+      );
+    return job;
+  }
+
+  /** The partitions of a job's topics, as Kafka last reported them. */
+  private partitionsOf(job: UiJob): Array<{ topic: string; partition: number }> {
+    const lag = this.sampler.latest(job.name)?.lag;
+    if (lag) return lag.partitions.map((p) => ({ topic: p.topic, partition: p.partition }));
+    return job.topics.flatMap((topic) =>
+      Array.from({ length: job.partitionsPerTopic[topic] ?? 1 }, (_, partition) => ({ topic, partition })),
+    );
+  }
+
+  async overview() {
+    return {
+      jobs: await Promise.all(this.jobs().map((j) => this.jobSummary(j))),
+      at: new Date(this.clock()).toISOString(),
+    };
+  }
+
+  async jobSummary(job: UiJob) {
+    const now = this.clock();
+    const [recent, last, hour, skipped] = await Promise.all([
+      this.data.batchesBetween(job.name, new Date(now - 60_000), new Date(now + 1000), 2000),
+      this.data.latestBatch(job.name, new Date(now)),
+      this.data.metricsBetween(job.name, '1m', new Date(now - 3_600_000), new Date(now + 1000), 62),
+      this.skippedRanges(job),
+    ]);
+    const lag = this.sampler.latest(job.name);
+    const { state, reason } = classifyState({
+      now,
+      job,
+      lastBatchEnd: last ? last.startedAt.getTime() + last.durationMs : null,
+      lag,
+    });
+    const rollups = hour.map((m) => m.rollup).filter((r) => r !== null);
+    const pending = skipped?.filter((r) => r.status === 'pending') ?? null;
+    return {
+      name: job.name,
+      kind: job.kind,
+      doc: job.doc,
+      topics: job.topics,
+      consumerGroupId: job.consumerGroupId,
+      state,
+      stateReason: reason,
+      inPerSecond: sumOf(recent.rows.map((b) => b.recordsIn)) / 60,
+      writtenPerSecond: sumOf(recent.rows.map((b) => b.written)) / 60,
+      lag: lag?.lag
+        ? {
+            records: lag.lag.records,
+            seconds: lag.lag.seconds,
+            members: lag.lag.members,
+            groupState: lag.lag.state,
+            at: lag.at.toISOString(),
+          }
+        : null,
+      lagError: lag?.error ?? null,
+      lastBatch: last ? batchSummary(last) : null,
+      deadLettersLastHour: rollups.length ? sumOf(rollups.map((r) => r.deadLettered)) : null,
+      skippedRanges:
+        pending === null
+          ? null
+          : {
+              pending: pending.length,
+              records: sumOf(
+                pending.map((r) => r.untilOffset - Math.max(r.fromOffset, r.nextOffset ?? r.fromOffset)),
+              ),
+              command: redriveCommand(job.name),
+            },
+      href: `/jobs/${encodeURIComponent(job.name)}`,
+    };
+  }
+
+  /** Every skipped range of the job's partitions; null when the deployment keeps none (no table yet). */
+  async skippedRanges(job: UiJob) {
+    const lists = await Promise.all(
+      this.partitionsOf(job).map((p) => this.data.skippedRanges(job.name, p.topic, p.partition)),
+    );
+    if (lists.some((l) => l === null)) return null;
+    return lists.flatMap((l) => l!);
+  }
+
+  async skippedRangesView(name: string) {
+    const job = this.job(name);
+    const ranges = await this.skippedRanges(job);
+    return {
+      job: job.name,
+      available: ranges !== null,
+      ranges: (ranges ?? []).map((r) => ({
+        ...r,
+        detectedAt: r.detectedAt?.toISOString() ?? null,
+        redrivenAt: r.redrivenAt?.toISOString() ?? null,
+      })),
+      command: redriveCommand(job.name),
+    };
+  }
+
+  async series(name: string, rangeName: string) {
+    const job = this.job(name);
+    if (!(rangeName in RANGES))
+      throw new BadRequest(
+        `range must be one of ${Object.keys(RANGES).join(', ')}; received '${rangeName}'.`,
+      );
+    const range = rangeName as RangeName;
+    const to = this.clock();
+    const from = to - RANGES[range];
+    const lagRows = await this.data.metricsBetween(
+      job.name,
+      range === '24h' ? '1m' : '5s',
+      new Date(from),
+      new Date(to + 1000),
+      range === '24h' ? 1500 : 800,
+    );
+    const base = {
+      job: job.name,
+      kind: job.kind,
+      range,
+      from: new Date(from).toISOString(),
+      to: new Date(to).toISOString(),
+      lag: lagSeries(lagRows),
+    };
+    if (range === '5m')
+      return { ...base, resolution: 'batch' as const, ...(await this.batchSeries(job, from, to)) };
+    const rollups = await this.data.metricsBetween(job.name, '1m', new Date(from), new Date(to + 1000), 1500);
+    return { ...base, resolution: 'minute' as const, truncated: false, ...minuteSeries(job, rollups) };
+  }
+
+  /** One point per batch, Spark's way: input rate over the time since the previous batch started. */
+  private async batchSeries(job: UiJob, from: number, to: number) {
+    // One more minute before the range gives the first batch its predecessor.
+    const { rows, truncated } = await this.data.batchesBetween(
+      job.name,
+      new Date(from - 60_000),
+      new Date(to + 1000),
+      3000,
+    );
+    const batches = [...rows].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    const t: number[] = [];
+    const inputRate: Array<number | null> = [];
+    const processRate: Array<number | null> = [];
+    const phases = {
+      readClaim: [] as Array<number | null>,
+      transform: [] as Array<number | null>,
+      effects: [] as Array<number | null>,
+      commit: [] as Array<number | null>,
+      other: [] as Array<number | null>,
+    };
+    const watermark: Array<number | null> = [];
+    const gap: Array<number | null> = [];
+    const late: number[] = [];
+    const deadLettered: number[] = [];
+    const reasons: Array<Record<string, number>> = [];
+    const batchIds: string[] = [];
+    for (let i = 0; i < batches.length; i++) {
+      const b = batches[i]!;
+      const start = b.startedAt.getTime();
+      if (start < from) continue;
+      const prev = batches[i - 1];
+      const interval = prev ? (start - prev.startedAt.getTime()) / 1000 : job.batchingWindowSeconds;
+      t.push(start / 1000);
+      batchIds.push(b.batchId);
+      inputRate.push(interval > 0 ? b.recordsIn / interval : null);
+      processRate.push(b.durationMs > 0 ? (b.recordsIn * 1000) / b.durationMs : null);
+      const p = b.phases;
+      phases.readClaim.push(p?.readClaimMs ?? null);
+      phases.transform.push(p?.transformMs ?? null);
+      phases.effects.push(p?.effectsMs ?? null);
+      phases.commit.push(p?.commitMs ?? null);
+      phases.other.push(
+        p
+          ? Math.max(0, b.durationMs - p.readClaimMs - p.transformMs - p.effectsMs - p.commitMs)
+          : b.durationMs,
+      );
+      watermark.push(b.watermarkMs);
+      gap.push(b.watermarkMs === null ? null : (start + b.durationMs - b.watermarkMs) / 1000);
+      late.push(b.late);
+      deadLettered.push(b.deadLettered);
+      reasons.push(b.deadLettered > 0 ? await this.sampler.reasonsOf(b) : {});
+    }
+    return {
+      truncated,
+      batchIds,
+      throughput: { t, inputRate, processRate },
+      duration: { t, ...phases },
+      watermark: job.kind === 'window' ? { t, watermarkMs: watermark, gapSeconds: gap } : null,
+      deadLetters: { t, ...reasonSeries(reasons), late, total: deadLettered },
+    };
+  }
+
+  async batches(name: string, limitText: string | null, cursorText: string | null) {
+    const job = this.job(name);
+    const limit = limitText === null ? 20 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
+    const cursor =
+      cursorText === null
+        ? null
+        : decodeCursor<BatchCursor>(
+            cursorText,
+            (c) => typeof c.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c.day),
+          );
+    const page = await this.data.batchPage(job.name, limit, cursor, new Date(this.clock()));
+    return {
+      job: job.name,
+      batches: page.rows.map(batchSummary),
+      next: page.next ? encodeCursor(page.next) : null,
+    };
+  }
+
+  async batch(name: string, startedAtText: string, batchId: string) {
+    const job = this.job(name);
+    const startedAt = new Date(startedAtText);
+    if (Number.isNaN(startedAt.getTime()))
+      throw new BadRequest(`The batch's start time must be an ISO-8601 time; received '${startedAtText}'.`);
+    const b = await this.data.batch(job.name, startedAt, batchId);
+    if (!b) throw new NotFound(`No batch ${batchId} of ${job.name} started at ${startedAt.toISOString()}.`);
+    const keys = new Map<string, { topic: string; partition: number }>();
+    for (const r of b.offsetRanges) keys.set(`${r.topic}/${r.partition}`, r);
+    for (const p of b.partitions ?? []) keys.set(`${p.topic}/${p.partition}`, p);
+    const [checkpoints, deadLetters] = await Promise.all([
+      Promise.all([...keys.values()].map((k) => this.data.checkpoint(job.name, k.topic, k.partition))),
+      Promise.all(
+        b.offsetRanges.map((r) => {
+          const p = b.partitions?.find((x) => x.topic === r.topic && x.partition === r.partition);
+          const from = p?.nextBefore ?? r.fromOffset;
+          const until = p?.nextAfter ?? r.untilOffset;
+          return b.deadLettered > 0
+            ? this.data.deadLettersInRange(job.name, r.topic, r.partition, from, until, 200)
+            : [];
+        }),
+      ),
+    ]);
+    return {
+      job: job.name,
+      kind: job.kind,
+      batch: batchSummary(b),
+      offsetRanges: b.offsetRanges.map((r) => ({
+        ...r,
+        count: r.untilOffset - r.fromOffset,
+        spark: `OffsetRange(topic: '${r.topic}', partition: ${r.partition}, range: [${r.fromOffset} -> ${r.untilOffset}])`,
+      })),
+      partitions: b.partitions,
+      checkpointsNow: checkpoints
+        .filter((c): c is CheckpointView => c !== null)
+        .map((c) => ({
+          ...c,
+          claimTime: c.claimTime?.toISOString() ?? null,
+          updatedAt: c.updatedAt?.toISOString() ?? null,
+        })),
+      deadLetters: deadLetters.flat().map(deadLetterJson),
+    };
+  }
+
+  /**
+   * Dead letters, newest first, filtered by job, reason, topic, partition and record time: a merge of each
+   * partition's newest rows. At most `maxScan` rows are read per request; `next` continues the walk.
+   */
+  async deadLetters(params: URLSearchParams, maxScan = 5000) {
+    const jobName = params.get('job');
+    const jobs = jobName ? [this.job(jobName)] : [...this.jobs()];
+    const reason = params.get('reason') || null;
+    const topic = params.get('topic') || null;
+    const partitionText = params.get('partition');
+    const partition = partitionText ? Number(partitionText) : null;
+    if (partition !== null && !Number.isInteger(partition))
+      throw new BadRequest(`partition must be an integer; received '${partitionText}'.`);
+    const time = (name: string): number | null => {
+      const raw = params.get(name);
+      if (!raw) return null;
+      const t = Date.parse(raw);
+      if (Number.isNaN(t)) throw new BadRequest(`${name} must be an ISO-8601 time; received '${raw}'.`);
+      return t;
+    };
+    const from = time('from');
+    const to = time('to');
+    const limitText = params.get('limit');
+    const limit = limitText === null ? 50 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
+    const cursorText = params.get('cursor');
+    const cursor = cursorText
+      ? decodeCursor<Record<string, number>>(cursorText, (c) =>
+          Object.values(c).every((v) => Number.isInteger(v)),
+        )
+      : {};
+
+    const readers = jobs.flatMap((job) =>
+      this.partitionsOf(job)
+        .filter(
+          (p) => (topic === null || p.topic === topic) && (partition === null || p.partition === partition),
+        )
+        .map((p) => {
+          const key = `${job.name}/${p.topic}/${p.partition}`;
+          const before = cursor[key];
+          return {
+            key,
+            job: job.name,
+            ...p,
+            before: before ?? null,
+            buffer: [] as DeadLetterView[],
+            done: before === -1,
+          };
+        }),
+    );
+    const chunk = Math.min(limit, 200);
+    const rows: DeadLetterView[] = [];
+    let scanned = 0;
+    const at = (d: DeadLetterView) => d.recordTimestamp?.getTime() ?? 0;
+    while (rows.length < limit) {
+      for (const r of readers) {
+        if (r.buffer.length || r.done || scanned >= maxScan) continue;
+        const got = await this.data.deadLettersBefore(r.job, r.topic, r.partition, r.before, chunk);
+        scanned += got.length;
+        r.buffer.push(...got);
+        if (got.length < chunk) r.done = true;
+      }
+      const live = readers.filter((r) => r.buffer.length);
+      if (!live.length) break;
+      const pick = live.reduce((a, b) => (at(b.buffer[0]!) > at(a.buffer[0]!) ? b : a));
+      const d = pick.buffer.shift()!;
+      pick.before = d.offset;
+      if (from !== null && at(d) < from) {
+        // Offsets grow with time within a partition: nothing older is wanted from it.
+        pick.buffer.length = 0;
+        pick.done = true;
+        continue;
+      }
+      if (to !== null && at(d) >= to) continue;
+      if (reason !== null && d.reason !== reason) continue;
+      rows.push(d);
+    }
+    const remaining = readers.filter((r) => !r.done || r.buffer.length);
+    const next = remaining.length
+      ? encodeCursor(
+          Object.fromEntries(
+            readers.map((r) => [
+              r.key,
+              r.done && !r.buffer.length
+                ? -1
+                : r.buffer.length
+                  ? r.buffer[0]!.offset + 1
+                  : (r.before ?? Number.MAX_SAFE_INTEGER),
+            ]),
+          ),
+        )
+      : null;
+    return {
+      filters: {
+        job: jobName,
+        reason,
+        topic,
+        partition,
+        from: from === null ? null : new Date(from).toISOString(),
+        to: to === null ? null : new Date(to).toISOString(),
+      },
+      deadLetters: rows.map(deadLetterJson),
+      scanned,
+      next,
+      jobs: this.jobs().map((j) => j.name),
+      partitions: readers.map((r) => ({ job: r.job, topic: r.topic, partition: r.partition })),
+    };
+  }
+}
+
+function reasonSeries(perPoint: ReadonlyArray<Record<string, number> | null>): {
+  reasons: Record<string, Array<number | null>>;
+} {
+  const names = [...new Set(perPoint.flatMap((r) => (r ? Object.keys(r) : [])))].sort();
+  return {
+    reasons: Object.fromEntries(
+      names.map((n) => [n, perPoint.map((r) => (r === null ? null : (r[n] ?? 0)))]),
+    ),
+  };
+}
+
+function lagSeries(rows: readonly MetricsRow[]) {
+  const withLag = rows.filter((r) => r.lag !== null);
+  const keys = new Map<string, { topic: string; partition: number }>();
+  for (const r of withLag) for (const p of r.lag!) keys.set(`${p.topic}/${p.partition}`, p);
+  const t = withLag.map((r) => r.at.getTime() / 1000);
+  return {
+    t,
+    partitions: [...keys.entries()]
+      .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
+      .map(([key, { topic, partition }]) => {
+        const at = (r: MetricsRow) => r.lag!.find((p) => `${p.topic}/${p.partition}` === key);
+        return {
+          topic,
+          partition,
+          records: withLag.map((r) => at(r)?.records ?? null),
+          seconds: withLag.map((r) => at(r)?.seconds ?? null),
+        };
+      }),
+  };
+}
+
+function minuteSeries(job: UiJob, rows: readonly MetricsRow[]) {
+  const minutes = rows.filter((r) => r.rollup !== null);
+  const t = minutes.map((r) => r.at.getTime() / 1000);
+  const rs = minutes.map((r) => r.rollup!);
+  const avg = (sum: number, n: number) => (n > 0 ? sum / n : null);
+  return {
+    batchIds: null,
+    throughput: {
+      t,
+      inputRate: rs.map((r) => r.recordsIn / 60),
+      processRate: rs.map((r) => (r.durationMsSum > 0 ? (r.recordsIn * 1000) / r.durationMsSum : null)),
+    },
+    duration: {
+      t,
+      readClaim: rs.map((r) => avg(r.phaseSums.readClaimMs, r.phasedBatches)),
+      transform: rs.map((r) => avg(r.phaseSums.transformMs, r.phasedBatches)),
+      effects: rs.map((r) => avg(r.phaseSums.effectsMs, r.phasedBatches)),
+      commit: rs.map((r) => avg(r.phaseSums.commitMs, r.phasedBatches)),
+      other: rs.map((r) => {
+        const total = avg(r.durationMsSum, r.batches);
+        if (total === null) return null;
+        const phased = r.phasedBatches
+          ? (r.phaseSums.readClaimMs +
+              r.phaseSums.transformMs +
+              r.phaseSums.effectsMs +
+              r.phaseSums.commitMs) /
+            r.phasedBatches
+          : 0;
+        return Math.max(0, total - phased);
+      }),
+    },
+    watermark:
+      job.kind === 'window'
+        ? {
+            t,
+            watermarkMs: rs.map((r) => r.watermarkMs),
+            gapSeconds: rs.map((r) => (r.watermarkGapMs === null ? null : r.watermarkGapMs / 1000)),
+          }
+        : null,
+    deadLetters: {
+      t,
+      ...reasonSeries(rs.map((r) => r.deadLetterReasons)),
+      late: rs.map((r) => r.late),
+      total: rs.map((r) => r.deadLettered),
+    },
+  };
+}
+
+export function encodeCursor(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+export function decodeCursor<T>(text: string, valid: (value: T) => boolean): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    value = undefined;
+  }
+  if (typeof value !== 'object' || value === null || !valid(value as T))
+    throw new BadRequest(
+      'cursor is not one this API returned: pass the `next` value of the previous page as is.',
+    );
+  return value as T;
+}

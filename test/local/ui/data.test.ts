@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest';
+import type { types } from 'cassandra-driver';
+import { daysBetween, hoursBetween, parseBatchRow } from '../../../local/ui/data';
+
+const row = (values: Record<string, unknown>) => values as unknown as types.Row;
+const base = {
+  batch_id: 'b-1',
+  started_at: new Date('2026-05-21T12:00:00Z'),
+  duration_ms: 230,
+  records_in: 10,
+  written: 7,
+  duplicates: 1,
+  dead_lettered: 2,
+  late: 1,
+  offset_ranges: '[{"topic":"test","partition":2,"fromOffset":38,"untilOffset":48}]',
+  watermark_ms: 1_747_828_800_000n,
+};
+
+describe('parseBatchRow', () => {
+  it('reads a ledger row written before the phase timings and per-partition outcomes: those are null', () => {
+    const b = parseBatchRow('sent-received', row(base));
+    expect(b).toMatchObject({
+      batchId: 'b-1',
+      durationMs: 230,
+      offsetRanges: [{ topic: 'test', partition: 2, fromOffset: 38, untilOffset: 48 }],
+      watermarkMs: 1_747_828_800_000,
+      phases: null,
+      skipped: null,
+      lost: null,
+      mode: null,
+      partitions: null,
+    });
+  });
+
+  it('reads the extended ledger: phases, counts, mode and the partitions JSON', () => {
+    const partitions = [
+      {
+        topic: 'test',
+        partition: 2,
+        fromOffset: 38,
+        untilOffset: 48,
+        nextBefore: 38,
+        nextAfter: 48,
+        claimId: 'b-1',
+        claimTime: '2026-05-21T12:00:00.000Z',
+        applied: 9,
+        written: 7,
+        duplicates: 1,
+        deadLettered: 2,
+        late: 1,
+        skipped: 0,
+        filtered: 0,
+        deferred: 0,
+        lost: 0,
+        watermarkMs: null,
+      },
+    ];
+    const b = parseBatchRow(
+      'sent-received',
+      row({
+        ...base,
+        phase_read_claim_ms: 20,
+        phase_transform_ms: 30,
+        phase_effects_ms: 150,
+        phase_commit_ms: 25,
+        skipped: 0,
+        filtered: 0,
+        deferred: 0,
+        lost: 0n,
+        mode: 'replay',
+        partitions: JSON.stringify(partitions),
+      }),
+    );
+    expect(b.phases).toEqual({ readClaimMs: 20, transformMs: 30, effectsMs: 150, commitMs: 25 });
+    expect(b).toMatchObject({ skipped: 0, lost: 0, mode: 'replay' });
+    expect(b.partitions).toEqual(partitions);
+  });
+
+  it('survives a malformed JSON column', () => {
+    const b = parseBatchRow('j', row({ ...base, offset_ranges: '{oops', partitions: 'nope' }));
+    expect(b.offsetRanges).toEqual([]);
+    expect(b.partitions).toBeNull();
+  });
+});
+
+describe('the partitions a time range touches', () => {
+  it('lists ledger days newest first and metric hours oldest first', () => {
+    expect(daysBetween(new Date('2026-05-20T23:59:00Z'), new Date('2026-05-22T00:01:00Z'))).toEqual([
+      '2026-05-22',
+      '2026-05-21',
+      '2026-05-20',
+    ]);
+    expect(hoursBetween(new Date('2026-05-21T10:55:00Z'), new Date('2026-05-21T12:00:00Z'))).toEqual([
+      '2026-05-21T10',
+      '2026-05-21T11',
+      '2026-05-21T12',
+    ]);
+  });
+});

@@ -1,0 +1,328 @@
+/**
+ * The streaming UI in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
+ * real local Kafka and Cassandra, while a producer runs and a runner takes micro-batches: the charts plot what
+ * the ledger holds, a new batch appears without a reload, a `<script>` payload stays text, and the console
+ * stays clean. `MICROBATCH_UI_SCREENSHOT=1` also writes the job page to docs/ui-job-page.png.
+ */
+import { afterAll, expect, it, onTestFinished } from 'vitest';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { EventSourceRunner } from '../../../local/runner';
+import { produce } from '../../../local/producer';
+import { startUi } from '../../../local/ui';
+import type { UiJob } from '../../../local/ui/jobs';
+import { UiData } from '../../../local/ui/data';
+import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/runtime/cassandra-store';
+import { runMicroBatch } from '../../../lambda/runtime/batch';
+import { parseMskEvent } from '../../../lambda/runtime/event';
+import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import type { Job } from '../../../lambda/runtime/job';
+import type { Client } from 'cassandra-driver';
+import {
+  closeCassandra,
+  endpoints,
+  freshKeyspace,
+  freshTopic,
+  kafka,
+  sendValues,
+  source,
+  uniqueName,
+  waitFor,
+} from '../../support/integration';
+
+afterAll(closeCassandra);
+
+const CHROMIUM = process.env.MICROBATCH_CHROMIUM ?? '/usr/bin/chromium';
+const XSS = `<script>window.__xss = 1</script><img src=x onerror="window.__xss = 2">`;
+
+async function openBrowser(): Promise<{ page: Page; errors: string[] }> {
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `No Chromium at ${CHROMIUM}: run 'bash scripts/ensure-test-tools.sh' (installs Debian's chromium) or set MICROBATCH_CHROMIUM.`,
+    );
+  const profile = mkdtempSync(join(tmpdir(), 'microbatch-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 800 },
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  onTestFinished(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  });
+  const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  return { page, errors };
+}
+
+/** A job on a fresh topic with its own runner and producer, as `npm run local` runs it. */
+async function runJob(
+  store: { client: Client; keyspace: string },
+  job: Job,
+  kind: UiJob['kind'],
+  mode: 'tutorial' | 'sensor',
+): Promise<UiJob> {
+  const topic = job.topics[0]!;
+  const group = uniqueName('it-group-');
+  const checkpoints = new CassandraCheckpointStore(store.client, store.keyspace);
+  const sink = new CassandraSinkStore(store.client, store.keyspace);
+  const onFailureDir = mkdtempSync(join(tmpdir(), 'on-failure-'));
+  onTestFinished(() => rmSync(onFailureDir, { recursive: true, force: true }));
+  const runner = new EventSourceRunner({
+    jobName: job.name,
+    topics: [topic],
+    source: source({ consumerGroupId: group, maxBatchingWindowSeconds: 1 }),
+    brokers: endpoints.kafkaBrokers,
+    onFailureDir,
+    log: () => undefined,
+    invoke: async (event) =>
+      runMicroBatch(job, parseMskEvent(event), { checkpoints, sink, log: () => undefined }),
+  });
+  await runner.start();
+  onTestFinished(() => runner.stop());
+  const abort = new AbortController();
+  const producing = produce({ brokers: endpoints.kafkaBrokers, mode, topic, rate: 20, signal: abort.signal });
+  onTestFinished(async () => {
+    abort.abort();
+    await producing;
+  });
+  return {
+    name: job.name,
+    kind,
+    doc: `${job.name} on ${topic}`,
+    topics: [topic],
+    consumerGroupId: group,
+    batchingWindowSeconds: 1,
+    partitionsPerTopic: { [topic]: 3 },
+  };
+}
+
+it('shows the ledger in live charts and tables, and dead letters as text, in a real browser', async () => {
+  const store = await freshKeyspace();
+  const { client, keyspace } = store;
+  const testTopic = await freshTopic(3);
+  const sensorTopic = await freshTopic(3);
+  const job = createSentReceivedJob({ timeFormat: 'iso', failOnDataLoss: false }, { topics: [testTopic] });
+  const windowJob = createSensorStatsJob(
+    { windowSeconds: 10, slideSeconds: 10, allowedLatenessSeconds: 2, failOnDataLoss: false },
+    { topics: [sensorTopic] },
+  );
+  const jobs = await Promise.all([
+    runJob(store, job, 'transform', 'tutorial'),
+    runJob(store, windowJob, 'window', 'sensor'),
+  ]);
+  const topic = testTopic;
+  await sendValues(topic, [{ value: XSS, partition: 0 }]);
+
+  // A range the event source skipped, as the runtime registers it: the overview counts it as pending.
+  await client.execute(
+    `INSERT INTO ${keyspace}.skipped_ranges (job, topic, kafka_partition, from_offset, until_offset, reason, status, detected_at) ` +
+      "VALUES (?, ?, 1, 1000, 1025, 'batch-failed', 'pending', toTimestamp(now()))",
+    [job.name, topic],
+    { prepare: true },
+  );
+
+  const ui = await startUi({
+    client,
+    keyspace,
+    kafka: kafka(),
+    jobs: () => jobs,
+    port: 0,
+    refreshMs: 1000,
+    backfill: false,
+  });
+  onTestFinished(() => ui.close());
+  const data = new UiData(client, keyspace);
+  for (const name of [job.name, windowJob.name])
+    await waitFor(`three batches of ${name} in the ledger`, async () => {
+      const { rows } = await data.batchesBetween(
+        name,
+        new Date(Date.now() - 60_000),
+        new Date(Date.now() + 1000),
+        10,
+      );
+      return rows.length >= 3 ? rows : undefined;
+    });
+
+  const { page, errors } = await openBrowser();
+  let navigations = 0;
+  page.on('framenavigated', (f) => {
+    if (f === page.mainFrame()) navigations++;
+  });
+
+  // The overview: the job, running, with its numbers.
+  await page.goto(`${ui.url}/`);
+  await expect
+    .poll(() => page.locator('table.jobs tbody th[scope=row]').allTextContents(), { timeout: 20_000 })
+    .toEqual([job.name, windowJob.name]);
+  const jobRow = page.locator('table.jobs tbody tr', { hasText: job.name });
+  await expect.poll(() => jobRow.locator('.badge').textContent(), { timeout: 20_000 }).toBe('running');
+  expect(await page.locator('table.jobs thead th').allTextContents()).toContain('Lag (records)');
+  expect(await jobRow.locator('td').last().textContent()).toBe(
+    `1 pending (25 records) microbatch redrive ${job.name}`,
+  );
+
+  // The job page: every batch of the chart is a ledger batch, plotted at its start with its rate and duration.
+  await page.goto(`${ui.url}/jobs/${job.name}?range=5m`);
+  await page.waitForFunction(() => {
+    const charts = (
+      globalThis as unknown as { microbatchUi: { charts: Record<string, { data: number[][] }> } }
+    ).microbatchUi.charts;
+    return (charts.throughput?.data[0]?.length ?? 0) >= 3 && (charts.lagRecords?.data[0]?.length ?? 0) >= 1;
+  });
+  const plotted = await page.evaluate(() => {
+    const m = (
+      globalThis as unknown as {
+        microbatchUi: {
+          charts: Record<string, { data: number[][] }>;
+          series: { batchIds: string[]; to: string };
+        };
+      }
+    ).microbatchUi;
+    return {
+      batchIds: m.series.batchIds,
+      to: m.series.to,
+      throughput: m.charts.throughput!.data,
+      duration: m.charts.duration!.data,
+    };
+  });
+  const ledger = await data.batchesBetween(
+    job.name,
+    new Date(Date.now() - 6 * 60_000),
+    new Date(Date.now() + 1000),
+    1000,
+  );
+  const byId = new Map(ledger.rows.map((b) => [b.batchId, b]));
+  expect(plotted.batchIds.length).toBeGreaterThanOrEqual(3);
+  plotted.batchIds.forEach((id, i) => {
+    const b = byId.get(id);
+    expect(b, `batch ${id} of the chart is in the ledger`).toBeDefined();
+    expect(plotted.throughput[0]![i]).toBe(b!.startedAt.getTime() / 1000);
+    expect(plotted.throughput[2]![i]).toBeCloseTo((b!.recordsIn * 1000) / b!.durationMs, 6);
+    // The duration chart is stacked: its top band ends at the batch's whole duration (or at the phases' sum,
+    // when the rounded phases of the last partition add up to a little more).
+    const p = b!.phases;
+    const phases = p ? p.readClaimMs + p.transformMs + p.effectsMs + p.commitMs : 0;
+    expect(plotted.duration[1]![i]).toBe(Math.max(b!.durationMs, phases));
+  });
+  // Every batch that started in the chart's range and was recorded before the chart was read is plotted (a
+  // batch's ledger row is written after it ends: allow 3 s for the write on a loaded machine).
+  const to = Date.parse(plotted.to);
+  const expected = ledger.rows
+    .filter(
+      (b) => b.startedAt.getTime() >= to - 5 * 60_000 && b.startedAt.getTime() + b.durationMs <= to - 3000,
+    )
+    .map((b) => b.batchId);
+  expect(expected.length).toBeGreaterThanOrEqual(2);
+  expect(plotted.batchIds).toEqual(expect.arrayContaining(expected));
+
+  // A new batch appears in the table without a reload.
+  const firstRow = () => page.locator('table.batches tbody tr').first().getAttribute('data-batch-id');
+  const before = await firstRow();
+  const navigationsBefore = navigations;
+  await page.evaluate(() => ((globalThis as unknown as { __sameDocument: boolean }).__sameDocument = true));
+  await expect.poll(firstRow, { timeout: 20_000 }).not.toBe(before);
+  expect(navigations).toBe(navigationsBefore);
+  expect(
+    await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument),
+  ).toBe(true);
+
+  // The last hour: one point per minute, from the sampler's rollups of the same ledger.
+  await page.getByLabel('last hour').check();
+  await page.waitForFunction(() => {
+    const m = (
+      globalThis as unknown as {
+        microbatchUi: { series: { resolution: string; throughput: { t: number[] } } };
+      }
+    ).microbatchUi;
+    return m.series.resolution === 'minute' && m.series.throughput.t.length >= 1;
+  });
+  const hour = await page.evaluate(
+    () =>
+      (
+        globalThis as unknown as {
+          microbatchUi: { series: { throughput: { t: number[]; inputRate: number[] } } };
+        }
+      ).microbatchUi.series.throughput,
+  );
+  const rolledUp = hour.inputRate.reduce((n, r) => n + r * 60, 0);
+  const inLedger = (
+    await data.batchesBetween(job.name, new Date(hour.t[0]! * 1000), new Date(Date.now() + 1000), 1000)
+  ).rows.reduce((n, b) => n + b.recordsIn, 0);
+  expect(rolledUp).toBeGreaterThan(0);
+  expect(rolledUp).toBeLessThanOrEqual(inLedger);
+  expect(page.url()).toContain('range=1h');
+
+  // The window job's page: the watermark of each batch, and its gap to processing time.
+  await page.goto(`${ui.url}/jobs/${windowJob.name}`);
+  await page.waitForFunction(
+    () =>
+      ((globalThis as unknown as { microbatchUi: { charts: Record<string, { data: number[][] }> } })
+        .microbatchUi.charts.watermark?.data[0]?.length ?? 0) >= 3,
+  );
+  const watermark = await page.evaluate(() => {
+    const m = (
+      globalThis as unknown as {
+        microbatchUi: { series: { batchIds: string[]; watermark: { watermarkMs: Array<number | null> } } };
+      }
+    ).microbatchUi;
+    return { batchIds: m.series.batchIds, watermarkMs: m.series.watermark.watermarkMs };
+  });
+  const windowLedger = new Map(
+    (
+      await data.batchesBetween(
+        windowJob.name,
+        new Date(Date.now() - 6 * 60_000),
+        new Date(Date.now() + 1000),
+        1000,
+      )
+    ).rows.map((b) => [b.batchId, b]),
+  );
+  watermark.batchIds.forEach((id, i) =>
+    expect(watermark.watermarkMs[i]).toBe(windowLedger.get(id)!.watermarkMs),
+  );
+  expect(watermark.watermarkMs.some((w) => w !== null)).toBe(true);
+  if (process.env.MICROBATCH_UI_SCREENSHOT === '1') {
+    await page.waitForTimeout(1500);
+    await page.screenshot({ path: join(__dirname, '../../../docs/ui-job-page.png'), fullPage: true });
+  }
+  await page.goto(`${ui.url}/jobs/${job.name}`);
+
+  // The batch page: Spark's OffsetRange lines for the batch in the table.
+  await page.locator('table.batches tbody tr th a').first().click();
+  await expect
+    .poll(() => page.locator('pre.spark').textContent(), { timeout: 10_000 })
+    .toContain(`OffsetRange(topic: '${topic}'`);
+
+  // The dead letter: its payload is text on the page, and nothing of it ran.
+  await waitFor('the <script> dead letter', async () => {
+    const rows = await data.deadLettersBefore(job.name, topic, 0, null, 10);
+    return rows.some((d) => d.reason === 'schema') ? rows : undefined;
+  });
+  await page.goto(`${ui.url}/dead-letters?job=${job.name}&reason=schema`);
+  const payload = page.locator('table.dead-letters pre.payload-text', { hasText: '<script>' });
+  await expect.poll(() => payload.first().textContent(), { timeout: 20_000 }).toBe(XSS);
+  expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
+  expect(await page.locator('main script, main img').count()).toBe(0);
+  expect(await page.locator('table.dead-letters td code.cmd').first().textContent()).toMatch(
+    /^microbatch replay sent-received --from /,
+  );
+
+  expect(errors).toEqual([]);
+});

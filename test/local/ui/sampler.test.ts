@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { rollupByMinute } from '../../../local/ui/sampler';
+import type { BatchRow } from '../../../local/ui/data';
+
+const minute = Date.parse('2026-05-21T12:00:00Z');
+
+function batch(id: string, startOffsetMs: number, extra: Partial<BatchRow> = {}): BatchRow {
+  return {
+    job: 'sensor-stats',
+    batchId: id,
+    startedAt: new Date(minute + startOffsetMs),
+    durationMs: 100,
+    recordsIn: 10,
+    written: 8,
+    duplicates: 0,
+    deadLettered: 2,
+    late: 1,
+    offsetRanges: [],
+    watermarkMs: null,
+    phases: null,
+    skipped: null,
+    filtered: null,
+    deferred: null,
+    lost: null,
+    mode: null,
+    partitions: null,
+    ...extra,
+  };
+}
+
+describe('rollupByMinute', () => {
+  it('folds each minute’s batches, and writes zero for a minute without any', () => {
+    const batches = [
+      batch('a', 1000, { phases: { readClaimMs: 10, transformMs: 20, effectsMs: 50, commitMs: 15 } }),
+      batch('b', 30_000, { durationMs: 300, watermarkMs: minute + 20_000 }),
+      batch('c', 50_000, { durationMs: 200, watermarkMs: minute + 40_000 }),
+      batch('d', 61_000),
+    ];
+    const reasons: Record<string, Record<string, number>> = {
+      a: { schema: 1, late: 1 },
+      b: { 'invalid-json': 2 },
+      c: { late: 1, schema: 1 },
+      d: { schema: 2 },
+    };
+    const out = rollupByMinute(batches, minute, minute + 180_000, (b) => reasons[b.batchId]!);
+    expect([...out.keys()]).toEqual([minute, minute + 60_000, minute + 120_000]);
+    expect(out.get(minute)).toEqual({
+      batches: 3,
+      recordsIn: 30,
+      written: 24,
+      deadLettered: 6,
+      late: 3,
+      durationMsSum: 600,
+      durationMsMax: 300,
+      phasedBatches: 1,
+      phaseSums: { readClaimMs: 10, transformMs: 20, effectsMs: 50, commitMs: 15 },
+      // The last batch of the minute with a watermark: c, ending at 50.2 s, 10.2 s after its watermark.
+      watermarkMs: minute + 40_000,
+      watermarkGapMs: 10_200,
+      deadLetterReasons: { schema: 2, late: 2, 'invalid-json': 2 },
+    });
+    expect(out.get(minute + 60_000)).toMatchObject({
+      batches: 1,
+      recordsIn: 10,
+      deadLetterReasons: { schema: 2 },
+    });
+    expect(out.get(minute + 120_000)).toMatchObject({
+      batches: 0,
+      recordsIn: 0,
+      watermarkMs: null,
+      deadLetterReasons: {},
+    });
+  });
+
+  it('says the reasons are unknown when one batch’s are', () => {
+    const out = rollupByMinute([batch('a', 0), batch('b', 1000)], minute, minute + 60_000, (b) =>
+      b.batchId === 'a' ? { schema: 2 } : null,
+    );
+    expect(out.get(minute)!.deadLetterReasons).toBeNull();
+  });
+});

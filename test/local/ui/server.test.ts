@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { request, type Server } from 'node:http';
+import { createUiServer, listen, renderShell } from '../../../local/ui/server';
+import { BadRequest, NotFound, type Views } from '../../../local/ui/views';
+import type { UiJob } from '../../../local/ui/jobs';
+
+const job: UiJob = {
+  name: 'sent-received',
+  kind: 'transform',
+  doc: '',
+  topics: ['test'],
+  consumerGroupId: 'g',
+  batchingWindowSeconds: 5,
+  partitionsPerTopic: { test: 3 },
+};
+
+/** The views the routes call; each answers what its route needs to show. */
+const views = {
+  overview: async () => ({ jobs: [] }),
+  series: async (_job: string, range: string) => {
+    throw new BadRequest(`range must be one of 5m, 1h, 24h; received '${range}'.`);
+  },
+  batch: async () => {
+    throw new NotFound('No batch b-1.');
+  },
+  job: () => job,
+} as unknown as Views;
+
+let server: Server | undefined;
+afterEach(async () => {
+  const closing = server;
+  server = undefined;
+  if (closing) await new Promise<void>((resolve) => closing.close(() => resolve()));
+});
+
+async function get(path: string, host?: string) {
+  server ??= await listen(createUiServer({ views, jobs: () => [job], loopbackOnly: true }), 0, '127.0.0.1');
+  const port = (server.address() as { port: number }).port;
+  return new Promise<{ status: number; headers: Record<string, unknown>; body: string }>(
+    (resolve, reject) => {
+      const req = request({ port, path, headers: { host: host ?? `localhost:${port}` } }, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    },
+  );
+}
+
+describe('the UI server', () => {
+  it('serves the pages with a policy that runs only its own scripts', async () => {
+    const res = await get('/jobs/sent-received');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.body).toContain('data-page="job"');
+    expect(res.body).toContain('<script src="/static/uPlot.iife.min.js"></script>');
+  });
+
+  it('serves uPlot from node_modules, so the page works offline', async () => {
+    const res = await get('/static/uPlot.iife.min.js');
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(res.body).toContain('uPlot');
+  });
+
+  it('answers a bad parameter with 400 and an unknown batch with 404, as JSON with the reason', async () => {
+    const bad = await get('/api/jobs/sent-received/series?range=2h');
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body)).toEqual({ error: "range must be one of 5m, 1h, 24h; received '2h'." });
+    const missing = await get('/api/jobs/sent-received/batches/2026-05-21T00:00:00Z/b-1');
+    expect(missing.status).toBe(404);
+    expect(JSON.parse(missing.body)).toEqual({ error: 'No batch b-1.' });
+    expect((await get('/api/nothing')).status).toBe(404);
+  });
+
+  it('refuses requests addressed to another name while it listens on loopback (DNS rebinding)', async () => {
+    const res = await get('/api/jobs', 'attacker.example:4040');
+    expect(res.status).toBe(403);
+    expect(res.body).toContain("not 'attacker.example'");
+  });
+});
+
+describe('renderShell', () => {
+  it('escapes what it puts in the page', () => {
+    const html = renderShell('job', '<img src=x>', { job: '"><script>' });
+    expect(html).toContain('<title>&#60;img src=x&#62; · microbatch</title>');
+    expect(html).toContain('data-job="&#34;&#62;&#60;script&#62;"');
+    expect(html).not.toContain('<img src=x>');
+  });
+});

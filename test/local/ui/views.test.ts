@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BadRequest,
+  classifyState,
+  deadLetterCommand,
+  decodeCursor,
+  encodeCursor,
+  payloadView,
+} from '../../../local/ui/views';
+import type { LagReading } from '../../../local/ui/sampler';
+
+const job = { batchingWindowSeconds: 5 };
+const now = Date.parse('2026-05-21T12:00:00Z');
+const reading = (
+  lag: Partial<NonNullable<LagReading['lag']>> | null,
+  error: string | null = null,
+): LagReading => ({
+  at: new Date(now),
+  lag: lag === null ? null : { partitions: [], records: 0, seconds: 0, members: 1, state: 'Stable', ...lag },
+  error,
+});
+
+describe('classifyState', () => {
+  it('is running when consumers are in the group and batches keep up', () => {
+    expect(
+      classifyState({ now, job, lastBatchEnd: now - 3000, lag: reading({ records: 4, seconds: 2 }) }).state,
+    ).toBe('running');
+  });
+
+  it('is stopped when the consumer group has no member, whatever the lag', () => {
+    const s = classifyState({
+      now,
+      job,
+      lastBatchEnd: now - 3000,
+      lag: reading({ members: 0, state: 'Empty', records: 10 }),
+    });
+    expect(s).toEqual({ state: 'stopped', reason: 'consumer group is Empty, with no member' });
+  });
+
+  it('is failing when records wait and no batch finished for 6 windows (a minute at least)', () => {
+    expect(
+      classifyState({ now, job, lastBatchEnd: now - 59_000, lag: reading({ records: 10, seconds: 59 }) })
+        .state,
+    ).toBe('lagging');
+    const s = classifyState({
+      now,
+      job,
+      lastBatchEnd: now - 61_000,
+      lag: reading({ records: 10, seconds: 61 }),
+    });
+    expect(s.state).toBe('failing');
+    expect(s.reason).toBe('10 records wait and no batch finished for 61 s');
+    expect(classifyState({ now, job, lastBatchEnd: null, lag: reading({ records: 1 }) }).state).toBe(
+      'failing',
+    );
+  });
+
+  it('is lagging when the oldest waiting record is older than 3 windows (30 s at least)', () => {
+    expect(
+      classifyState({ now, job, lastBatchEnd: now - 1000, lag: reading({ records: 9, seconds: 30 }) }).state,
+    ).toBe('running');
+    expect(
+      classifyState({ now, job, lastBatchEnd: now - 1000, lag: reading({ records: 9, seconds: 31 }) }).state,
+    ).toBe('lagging');
+  });
+
+  it('falls back on the ledger alone when Kafka cannot be asked, and says why', () => {
+    const fresh = classifyState({
+      now,
+      job,
+      lastBatchEnd: now - 1000,
+      lag: reading(null, 'Kafka: connection refused'),
+    });
+    expect(fresh).toEqual({
+      state: 'running',
+      reason: 'Kafka: connection refused; a batch finished recently',
+    });
+    expect(classifyState({ now, job, lastBatchEnd: null, lag: undefined }).state).toBe('unknown');
+  });
+});
+
+describe('payloadView', () => {
+  const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+
+  it('shows UTF-8 text as text, markup included (the page sets it as text)', () => {
+    expect(payloadView(b64('<script>alert(1)</script> été'))).toEqual({
+      encoding: 'text',
+      text: '<script>alert(1)</script> été',
+      bytes: 31,
+      truncated: false,
+    });
+  });
+
+  it('shows invalid UTF-8 and control characters as hex', () => {
+    expect(payloadView(b64(Buffer.from([0xff, 0x00, 0x41])))).toMatchObject({
+      encoding: 'hex',
+      text: 'ff 00 41',
+    });
+    expect(payloadView(b64('a\u0000b'))).toMatchObject({ encoding: 'hex', text: '61 00 62' });
+    expect(payloadView(b64('line\nnext\ttab'))).toMatchObject({ encoding: 'text' });
+  });
+
+  it('tells a null payload and a truncated one', () => {
+    expect(payloadView(null)).toEqual({ encoding: 'null', text: '', bytes: 0, truncated: false });
+    expect(payloadView(b64('x'.repeat(5000)))).toMatchObject({
+      encoding: 'text',
+      bytes: 5000,
+      truncated: true,
+    });
+  });
+});
+
+describe('deadLetterCommand', () => {
+  it('replays the job from the record’s time', () => {
+    expect(
+      deadLetterCommand({ job: 'sensor-stats', recordTimestamp: new Date('2026-05-21T02:00:00Z') }),
+    ).toBe('microbatch replay sensor-stats --from 2026-05-21T02:00:00.000Z');
+    expect(deadLetterCommand({ job: 'sent-received', recordTimestamp: null })).toBe(
+      'microbatch replay sent-received --from earliest',
+    );
+  });
+});
+
+describe('cursors', () => {
+  it('round-trips, and refuses anything the API did not return', () => {
+    const c = { day: '2026-05-21', pageState: 'abc' };
+    expect(decodeCursor(encodeCursor(c), () => true)).toEqual(c);
+    expect(() => decodeCursor('%%%', () => true)).toThrow(BadRequest);
+    expect(() =>
+      decodeCursor(encodeCursor({ day: 1 }), (v: { day: unknown }) => typeof v.day === 'string'),
+    ).toThrow(/pass the `next` value of the previous page as is/);
+  });
+});
