@@ -9,6 +9,7 @@ import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';
 import { ensureSchema, ensureTopics } from '../local/setup';
+import sentReceived from '../lambda/jobs/sent-received';
 
 export function runId(): string {
   return randomUUID().replace(/-/g, '').slice(0, 10);
@@ -17,13 +18,14 @@ export function runId(): string {
 /** The ceiling writes go to a twin of `sent_received`: same columns, key, options and client-side timestamps. */
 export const CEILING_TABLE: TableDef = { ...SENT_RECEIVED, name: 'ceiling_sent_received' };
 
+/** The bench runs the tutorial job's code: its tables and the runtime's are what it needs. */
 export function benchConfig(keyspace: string): PipelineConfig {
-  return loadConfig(objectGetter({ keyspace: { name: keyspace } }));
+  return loadConfig(objectGetter({ keyspace: { name: keyspace } }), [sentReceived]);
 }
 
 export async function createKeyspace(client: Client, keyspace: string): Promise<void> {
   const config = benchConfig(keyspace);
-  await ensureSchema(client, config);
+  await ensureSchema(client, config, [sentReceived]);
   await client.execute(renderCreateTable(keyspace, CEILING_TABLE, { target: 'cassandra' }));
 }
 

@@ -20,7 +20,7 @@ import { join, relative } from 'node:path';
 import type { Client } from 'cassandra-driver';
 import type { EventSourceConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
-import { localConfig, REPO_ROOT } from '../local/app';
+import { loadLocalProject, REPO_ROOT } from '../local/app';
 import { produce } from '../local/producer';
 import { resolveMode, up, type Endpoints } from '../local/services';
 import { resolveVersions } from '../local/services/config';
@@ -118,8 +118,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   );
   progress.done(`${services.mode}: Kafka ${versions.kafka}, Cassandra ${cassandraVersion}`);
 
-  const config = localConfig();
-  const base = config.jobs['sent-received'];
+  const { config } = await loadLocalProject();
+  const base = config.jobs['sent-received']!;
   const source = (groupId: string): EventSourceConfig => ({
     ...base,
     batchSize: options.batchSize ?? base.batchSize,

@@ -15,6 +15,12 @@ export const RUNTIME_ENV = {
   jobConfig: 'MICROBATCH_JOB_CONFIG',
 } as const;
 
+/** The query function's settings. */
+export const QUERY_ENV = {
+  /** JSON: the `JobView` of every job (config/jobs.ts), so the function reads any job without its code. */
+  jobs: 'MICROBATCH_QUERY_JOBS',
+} as const;
+
 /** The cluster's IAM bootstrap broker string, for the functions that talk to MSK themselves. */
 export const BOOTSTRAP_BROKERS_ENV = 'MICROBATCH_BOOTSTRAP_BROKERS';
 

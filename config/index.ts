@@ -8,13 +8,10 @@
  * parsed as numbers and booleans where the key expects one. An invalid value throws a `ConfigError` that
  * names the key, the value received and what is allowed.
  */
-import { TABLES, TOPICS, DEFAULT_KEYSPACE, assertIdentifier, type JobName, type TableName } from '../schema';
-import {
-  assertKafkaFilter,
-  FilterPatternError,
-  MAX_FILTERS,
-  type FilterPattern,
-} from './filters';
+import { CONSUMER_GROUP_ID, DEFAULT_KEYSPACE, RUNTIME_TABLE_DEFS, assertIdentifier } from '../schema';
+import { redriveGroupId } from './env';
+import { jobTablesOf, topicsOf, type JobDescriptor, type OptionSpec } from './jobs';
+import { assertKafkaFilter, FilterPatternError, MAX_FILTERS, type FilterPattern } from './filters';
 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
@@ -54,9 +51,6 @@ export const ON_DEMAND_BEHAVIOUR = {
   bisectBatchOnError: false,
   reportBatchItemFailures: false,
 } as const satisfies Record<(typeof PROVISIONED_ONLY_KNOBS)[number], number | boolean>;
-
-export type TimeFormat = 'tutorial' | 'iso';
-export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
 
 /**
  * The micro-batch knobs, named as CDK's `ManagedKafkaEventSource` props so that a reader of either finds the
@@ -106,23 +100,12 @@ export interface RuntimeJobConfig {
   readonly failOnDataLoss: boolean;
 }
 
-export interface SentReceivedConfig extends EventSourceConfig, RuntimeJobConfig {
-  /** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
-  readonly timeFormat: TimeFormat;
-}
+/** The values of a job's own options (see `JobDescriptor.options`). */
+export type JobOptionValues = Readonly<Record<string, number | string | boolean>>;
 
-export interface SensorStatsConfig extends EventSourceConfig, RuntimeJobConfig {
-  /** Tumbling window size in seconds. */
-  readonly windowSeconds: number;
-  /** Slide in seconds; equal to windowSeconds for tumbling windows. */
-  readonly slideSeconds: number;
-  /** The watermark is the largest event time seen minus this. */
-  readonly allowedLatenessSeconds: number;
-}
-
-export interface JobsConfig {
-  readonly 'sent-received': SentReceivedConfig;
-  readonly 'sensor-stats': SensorStatsConfig;
+/** One job's config: the event source knobs, `failOnDataLoss`, and the job's own options. */
+export interface JobConfig<O = JobOptionValues> extends EventSourceConfig, RuntimeJobConfig {
+  readonly options: O;
 }
 
 export interface TopicConfig {
@@ -144,12 +127,13 @@ export interface PipelineConfig {
     readonly brokerStorageGiB: number;
   };
   readonly topics: Readonly<Record<string, TopicConfig>>;
-  readonly jobs: JobsConfig;
+  /** Per job of the registry, by name. */
+  readonly jobs: Readonly<Record<string, JobConfig>>;
   readonly keyspace: {
     readonly name: string;
     readonly pointInTimeRecovery: boolean;
     /** TTL in seconds per table; 0 keeps rows forever. */
-    readonly ttlSeconds: Readonly<Record<TableName, number>>;
+    readonly ttlSeconds: Readonly<Record<string, number>>;
     /** What `cdk destroy` does to the keyspace and its tables: `retain` keeps the data, `destroy` deletes it. */
     readonly removalPolicy: KeyspaceRemovalPolicy;
   };
@@ -201,10 +185,86 @@ export function objectGetter(context: Record<string, unknown>): ContextGetter {
   };
 }
 
+/**
+ * Every dotted key of a nested context object, down to its leaves (a list is a leaf: `filters`). With the
+ * place the keys come from, for `loadConfig`'s check of unknown keys.
+ */
+export function contextKeys(context: Readonly<Record<string, unknown>>, place: string): PresentKey[] {
+  const out: PresentKey[] = [];
+  const walk = (node: unknown, path: string) => {
+    if (node !== null && typeof node === 'object' && !Array.isArray(node) && Object.keys(node).length) {
+      for (const [k, v] of Object.entries(node)) walk(v, path ? `${path}.${k}` : k);
+    } else if (path) out.push({ key: path, place });
+  };
+  walk(context, '');
+  return out;
+}
+
+/** A key given in the config, and where it was given (`cdk.json context`, `-c`, ...). */
+export interface PresentKey {
+  readonly key: string;
+  readonly place: string;
+}
+
+/** The top-level names of the pipeline's config; keys outside them (CDK's feature flags, lookups) are not ours. */
+export const CONFIG_NAMESPACES = [
+  'stage',
+  'kafka',
+  'topics',
+  'jobs',
+  'keyspace',
+  'producer',
+  'redrive',
+  'alarmEmail',
+  'logRetentionDays',
+] as const;
+
+/** Raised for a config key the pipeline does not know (a typo, or a job that does not exist). */
+export class UnknownConfigKeyError extends ConfigError {
+  constructor(
+    readonly present: PresentKey,
+    readonly suggestion: string | undefined,
+  ) {
+    super(present.key, undefined, 'a known key');
+    this.message =
+      `Unknown config key '${present.key}' (given in ${present.place}): ` +
+      (suggestion
+        ? `did you mean '${suggestion}'?`
+        : 'the pipeline has no such setting; docs/cloud.md lists every key.');
+  }
+}
+
+/** The edit distance of two strings (Levenshtein), for did-you-mean suggestions. */
+export function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The candidate closest to `word`, if it is close enough to be a likely typo. */
+export function closest(word: string, candidates: Iterable<string>): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(word.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+}
+
 class Reader {
+  /** Every key read, known or not given: what the config knows. */
+  readonly known = new Set<string>();
   constructor(private readonly get: ContextGetter) {}
 
   raw(key: string): unknown {
+    this.known.add(key);
     const v = this.get(key);
     return v === '' ? undefined : v;
   }
@@ -260,11 +320,36 @@ export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 36
 
 const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
-const GROUP_ID = /^[a-zA-Z0-9._-]{1,200}$/;
 
-function readEventSource(r: Reader, stage: string, job: JobName): EventSourceConfig {
+/**
+ * A consumer group id the event source mapping accepts, short enough for the redrive's own group
+ * (`<id>-redrive`, config/env.ts) to be one too.
+ */
+function readConsumerGroupId(r: Reader, key: string, fallback: string): string {
+  const id = r.str(
+    key,
+    fallback,
+    CONSUMER_GROUP_ID,
+    'up to 200 of the characters a-z A-Z 0-9 - / * : _ + = . @',
+  );
+  if (!CONSUMER_GROUP_ID.test(redriveGroupId(id)))
+    throw new ConfigError(
+      key,
+      id,
+      `at most ${200 - (redriveGroupId(id).length - id.length)} characters, so that its redrive group ${redriveGroupId('<id>')} fits the limit of 200`,
+    );
+  return id;
+}
+
+function readEventSource(r: Reader, stage: string, descriptor: JobDescriptor): EventSourceConfig {
+  const job = descriptor.name;
+  const defaults = descriptor.eventSourceDefaults ?? {};
   const p = `jobs.${job}`;
-  const startingPosition = r.oneOf(`${p}.startingPosition`, 'TRIM_HORIZON', STARTING_POSITIONS);
+  const startingPosition = r.oneOf(
+    `${p}.startingPosition`,
+    defaults.startingPosition ?? 'TRIM_HORIZON',
+    STARTING_POSITIONS,
+  );
   const ts = r.raw(`${p}.startingPositionTimestamp`);
   let startingPositionTimestamp: number | undefined;
   if (startingPosition === 'AT_TIMESTAMP') {
@@ -306,16 +391,16 @@ function readEventSource(r: Reader, stage: string, job: JobName): EventSourceCon
   }
   return {
     filters: readFilters(r, `${p}.filters`),
-    batchSize: r.int(`${p}.batchSize`, 10_000, 1, 10_000),
-    maxBatchingWindowSeconds: r.int(`${p}.maxBatchingWindowSeconds`, 5, 0, 300),
+    batchSize: r.int(`${p}.batchSize`, defaults.batchSize ?? 10_000, 1, 10_000),
+    maxBatchingWindowSeconds: r.int(
+      `${p}.maxBatchingWindowSeconds`,
+      defaults.maxBatchingWindowSeconds ?? 5,
+      0,
+      300,
+    ),
     startingPosition,
     startingPositionTimestamp,
-    consumerGroupId: r.str(
-      `${p}.consumerGroupId`,
-      `${stage}-${job}`,
-      GROUP_ID,
-      'up to 200 letters, digits, dots, dashes or underscores',
-    ),
+    consumerGroupId: readConsumerGroupId(r, `${p}.consumerGroupId`, `${stage}-${job}`),
     // The MSK event source's ranges: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
     // With on-demand pollers the values are what Lambda does there: retry until the record expires, no split.
     retryAttempts: provisioned
@@ -428,8 +513,16 @@ function readKafkaVersion(r: Reader): string {
   throw new ConfigError(key, v, `${listed} (the MSK names; '.kraft' selects KRaft mode)`);
 }
 
-/** Builds and validates the whole config. Throws `ConfigError` on the first invalid value. */
-export function loadConfig(get: ContextGetter): PipelineConfig {
+/**
+ * Builds and validates the whole config, for the jobs given (the registry's, or a handler's own). Throws a
+ * `ConfigError` on the first invalid value. With `present` (the keys the config sources hold, and where), a key
+ * under the pipeline's namespaces that the config does not know fails too, with the closest known key.
+ */
+export function loadConfig(
+  get: ContextGetter,
+  jobDescriptors: readonly JobDescriptor[],
+  present: readonly PresentKey[] = [],
+): PipelineConfig {
   const r = new Reader(get);
   const stage = r.str(
     'stage',
@@ -456,7 +549,7 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
 
   const defaultReplication = mode === 'serverless' ? 3 : Math.min(3, brokerCount);
   const topics: Record<string, TopicConfig> = {};
-  for (const topic of TOPICS) {
+  for (const topic of topicsOf(jobDescriptors)) {
     const replicationFactor = r.int(`topics.${topic.name}.replicationFactor`, defaultReplication, 1, 3);
     if (mode === 'provisioned' && replicationFactor > brokerCount) {
       throw new ConfigError(
@@ -479,56 +572,8 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     };
   }
 
-  const runtime = (job: JobName): RuntimeJobConfig => ({
-    failOnDataLoss: r.bool(`jobs.${job}.failOnDataLoss`, false),
-  });
-  /**
-   * `failOnDataLoss` must halt the partition, as Spark fails the query. With on-demand pollers Lambda retries a
-   * failing batch until its records expire, which halts it. With provisioned pollers, a finite `retryAttempts` or
-   * `maxRecordAgeSeconds` would send the batch to the on-failure queue and go on, and the next batch would fail
-   * the same way: the stream would drain into the queue. So that combination is refused.
-   * https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
-   */
-  const halting = <T extends EventSourceConfig & RuntimeJobConfig>(job: JobName, c: T): T => {
-    if (
-      c.failOnDataLoss &&
-      c.provisionedPollers &&
-      (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)
-    ) {
-      const knob = c.retryAttempts !== -1 ? 'retryAttempts' : 'maxRecordAgeSeconds';
-      throw new ConfigError(
-        `jobs.${job}.${knob}`,
-        c[knob],
-        `-1 while jobs.${job}.failOnDataLoss is true with provisioned pollers: a finite value sends the failing ` +
-          'batch to the on-failure queue and the next one fails the same way, draining the stream instead of ' +
-          `halting it (set jobs.${job}.retryAttempts=-1 and jobs.${job}.maxRecordAgeSeconds=-1, or failOnDataLoss=false)`,
-      );
-    }
-    return c;
-  };
-  const windowSeconds = r.int('jobs.sensor-stats.windowSeconds', 60, 1, 86_400);
-  const slideSeconds = r.int('jobs.sensor-stats.slideSeconds', windowSeconds, 1, windowSeconds);
-  if (windowSeconds % slideSeconds !== 0) {
-    throw new ConfigError(
-      'jobs.sensor-stats.slideSeconds',
-      slideSeconds,
-      `a divisor of windowSeconds (${windowSeconds})`,
-    );
-  }
-  const jobs: JobsConfig = {
-    'sent-received': halting('sent-received', {
-      ...readEventSource(r, stage, 'sent-received'),
-      ...runtime('sent-received'),
-      timeFormat: r.oneOf('jobs.sent-received.timeFormat', 'tutorial', TIME_FORMATS),
-    }),
-    'sensor-stats': halting('sensor-stats', {
-      ...readEventSource(r, stage, 'sensor-stats'),
-      ...runtime('sensor-stats'),
-      windowSeconds,
-      slideSeconds,
-      allowedLatenessSeconds: r.int('jobs.sensor-stats.allowedLatenessSeconds', 10, 0, 86_400),
-    }),
-  };
+  const jobs: Record<string, JobConfig> = {};
+  for (const descriptor of jobDescriptors) jobs[descriptor.name] = readJob(r, stage, descriptor);
 
   const keyspaceName = r.str(
     'keyspace.name',
@@ -538,10 +583,13 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
   );
   assertIdentifier('keyspace', keyspaceName);
   const ttlSeconds = Object.fromEntries(
-    TABLES.map((t) => [t.name, r.int(`keyspace.ttlSeconds.${t.name}`, t.defaultTtlSeconds, 0, 630_720_000)]),
-  ) as Record<TableName, number>;
+    [...jobTablesOf(jobDescriptors), ...RUNTIME_TABLE_DEFS].map((t) => [
+      t.name,
+      r.int(`keyspace.ttlSeconds.${t.name}`, t.defaultTtlSeconds, 0, 630_720_000),
+    ]),
+  );
 
-  return {
+  const config: PipelineConfig = {
     stage,
     kafka,
     topics,
@@ -560,4 +608,83 @@ export function loadConfig(get: ContextGetter): PipelineConfig {
     alarmEmail: r.optionalStr('alarmEmail', EMAIL, 'an email address'),
     logRetentionDays: r.intIn('logRetentionDays', 14, LOG_RETENTION_DAYS),
   };
+  rejectUnknownKeys(present, r.known, jobDescriptors);
+  return config;
+}
+
+/**
+ * A job's config as `loadConfig` reads it back (the JSON the stacks put in `MICROBATCH_JOB_CONFIG`): its options
+ * next to the event-source knobs, as in `jobs.<job>.*`, not nested.
+ */
+export function jobConfigInput(config: JobConfig): Record<string, unknown> {
+  const { options, ...rest } = config;
+  return { ...rest, ...options };
+}
+
+/** One job's config: its event source, `failOnDataLoss`, and its own options. */
+function readJob(r: Reader, stage: string, descriptor: JobDescriptor): JobConfig {
+  const p = `jobs.${descriptor.name}`;
+  const options: Record<string, number | string | boolean> = {};
+  for (const [name, spec] of Object.entries(descriptor.options))
+    options[name] = readOption(r, `${p}.${name}`, spec);
+  const problem = descriptor.check?.(options as never);
+  if (problem) throw new ConfigError(`${p}.${problem.option}`, problem.value, problem.expected);
+  const c: JobConfig = {
+    ...readEventSource(r, stage, descriptor),
+    failOnDataLoss: r.bool(`${p}.failOnDataLoss`, false),
+    options,
+  };
+  // `failOnDataLoss` must halt the partition, as Spark fails the query. With on-demand pollers Lambda retries a
+  // failing batch until its records expire, which halts it. With provisioned pollers, a finite `retryAttempts` or
+  // `maxRecordAgeSeconds` would send the batch to the on-failure queue and go on, and the next batch would fail the
+  // same way: the stream would drain into the queue. So that combination is refused.
+  // https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html
+  if (c.failOnDataLoss && c.provisionedPollers && (c.retryAttempts !== -1 || c.maxRecordAgeSeconds !== -1)) {
+    const knob = c.retryAttempts !== -1 ? 'retryAttempts' : 'maxRecordAgeSeconds';
+    throw new ConfigError(
+      `${p}.${knob}`,
+      c[knob],
+      `-1 while ${p}.failOnDataLoss is true with provisioned pollers: a finite value sends the failing ` +
+        'batch to the on-failure queue and the next one fails the same way, draining the stream instead of ' +
+        `halting it (set ${p}.retryAttempts=-1 and ${p}.maxRecordAgeSeconds=-1, or failOnDataLoss=false)`,
+    );
+  }
+  return c;
+}
+
+function readOption(r: Reader, key: string, spec: OptionSpec): number | string | boolean {
+  switch (spec.type) {
+    case 'int':
+      return r.int(key, spec.default, spec.min, spec.max);
+    case 'enum':
+      return r.oneOf(key, spec.default, spec.values);
+    case 'bool':
+      return r.bool(key, spec.default);
+  }
+}
+
+/**
+ * Fails on the first key under the pipeline's namespaces that no reader asked for: a typo such as
+ * `jobs.sent-received.batchsize`, which would otherwise be ignored without a word.
+ */
+function rejectUnknownKeys(
+  present: readonly PresentKey[],
+  known: ReadonlySet<string>,
+  jobDescriptors: readonly JobDescriptor[],
+): void {
+  for (const p of present) {
+    const [namespace, second] = p.key.split('.');
+    if (!(CONFIG_NAMESPACES as readonly string[]).includes(namespace!)) continue;
+    if (known.has(p.key)) continue;
+    // A key read as a whole (filters) may arrive flattened by a nested source.
+    if ([...known].some((k) => p.key.startsWith(`${k}.`))) continue;
+    if (namespace === 'jobs' && second && !jobDescriptors.some((j) => j.name === second)) {
+      const job = closest(
+        second,
+        jobDescriptors.map((j) => j.name),
+      );
+      throw new UnknownConfigKeyError(p, job ? p.key.replace(`jobs.${second}`, `jobs.${job}`) : undefined);
+    }
+    throw new UnknownConfigKeyError(p, closest(p.key, known));
+  }
 }

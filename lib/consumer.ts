@@ -35,6 +35,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ON_DEMAND_BEHAVIOUR, PROVISIONED_ONLY_KNOBS, type EventSourceConfig } from '../config';
+import { CONSUMER_GROUP_ID, TOPIC_NAME } from '../schema';
 import { PipelineFunction } from './functions';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';
@@ -89,9 +90,6 @@ export interface MicroBatchConsumerProps {
    */
   readonly timeout?: Duration;
 }
-
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const GROUP_ID = /^[a-zA-Z0-9-/*:_+=.@]{1,200}$/;
 
 export class MicroBatchConsumer extends Construct {
   readonly handler: PipelineFunction;
@@ -373,7 +371,7 @@ function validate(props: MicroBatchConsumerProps): void {
     if (!TOPIC_NAME.test(t)) fail('topics', t, 'use a legal Kafka topic name ([a-zA-Z0-9._-], 1-249).');
   }
   if (props.writeTables.length === 0) fail('writeTables', [], 'a job writes at least its checkpoints.');
-  if (!GROUP_ID.test(es.consumerGroupId)) {
+  if (!CONSUMER_GROUP_ID.test(es.consumerGroupId)) {
     fail('eventSource.consumerGroupId', es.consumerGroupId, 'use 1-200 of [a-zA-Z0-9-/*:_+=.@].');
   }
   if (!Token.isUnresolved(es.batchSize) && (es.batchSize < 1 || es.batchSize > 10_000)) {

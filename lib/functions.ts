@@ -15,6 +15,7 @@
  *   destinations) cannot attach managed policies or broad statements behind our back: every permission is
  *   granted explicitly on `role`, where the tests can see it.
  */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -26,6 +27,30 @@ import { Construct } from 'constructs';
 
 /** The repository root: entries, the lock file and the esbuild binary are resolved from it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
+
+/** The handler files a function may bundle: the handlers, the jobs, and the entries generated at synth. */
+const ENTRY = /^(lambda\/handlers|lambda\/jobs|\.local\/entries)\/[a-z0-9-]+\.ts$/;
+
+/** Where `generatedEntry` writes, relative to the repository root. */
+const GENERATED_ENTRIES = '.local/entries';
+
+/**
+ * Writes a small handler file for a function whose entry is a combination of modules (e.g. the redrive
+ * handler bound to one job's code), and returns its path relative to the repository root. It is written only
+ * when its text changes, so the bundle's inputs, and the asset hash, stay the same between synths.
+ */
+export function generatedEntry(name: string, source: string): string {
+  if (!/^[a-z0-9-]+$/.test(name))
+    throw new Error(`generatedEntry name must be lower-case letters, digits and dashes, received '${name}'.`);
+  const relative = `${GENERATED_ENTRIES}/${name}.ts`;
+  const file = path.join(PROJECT_ROOT, relative);
+  const text = `// Generated at synth by the CDK app (lib/); do not edit.\n${source}`;
+  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+  return relative;
+}
 
 /**
  * Modules the bundles must not contain. `aws-sdk` is v2 (end of support); `avro-js` and `protobufjs` are the
@@ -87,10 +112,11 @@ export class PipelineFunction extends Construct {
 
   constructor(scope: Construct, id: string, props: PipelineFunctionProps) {
     super(scope, id);
-    if (!/^lambda\/handlers\/[a-z0-9-]+\.ts$/.test(props.entry)) {
+    if (!ENTRY.test(props.entry) || !existsSync(path.join(PROJECT_ROOT, props.entry))) {
       throw new Error(
-        `PipelineFunction entry must be a file under lambda/handlers/ ending in .ts, received '${props.entry}'. ` +
-          'Pass the path relative to the repository root, e.g. lambda/handlers/producer.ts.',
+        `PipelineFunction entry must be an existing handler file under lambda/handlers/ or lambda/jobs/ (or a ` +
+          `generated one under .local/entries/), received '${props.entry}'. Pass the path relative to the ` +
+          'repository root, e.g. lambda/handlers/producer.ts.',
       );
     }
     if (props.memorySize !== undefined && !Token.isUnresolved(props.memorySize)) {

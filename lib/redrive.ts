@@ -1,5 +1,6 @@
 /**
- * `SkippedRangeRedrive`: the redrive function of one job (`lambda/handlers/redrive.ts`). On a schedule, and on
+ * `SkippedRangeRedrive`: the redrive function of one job (`redriveHandlerFor` of `lambda/handlers/redrive.ts`, bound
+ * to the job's code). On a schedule, and on
  * demand, it drains the job's on-failure queue into skipped ranges and re-applies every pending range, read back
  * from MSK, exactly once.
  *
@@ -26,7 +27,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BOOTSTRAP_BROKERS_ENV, REDRIVE_ENV, redriveGroupId } from '../config/env';
-import { PipelineFunction } from './functions';
+import { generatedEntry, PipelineFunction } from './functions';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';
 import { HTTPS, KEYSPACES_PORT } from './network';
@@ -35,6 +36,8 @@ import { lockedSecurityGroup } from './security-groups';
 export interface SkippedRangeRedriveProps {
   /** The job name. */
   readonly job: string;
+  /** The job's file, relative to the repository root (`lambda/jobs/<job>.ts`): its default export is the job. */
+  readonly jobEntry: string;
   readonly cluster: IKafkaCluster;
   /** The topics the job reads. */
   readonly topics: readonly string[];
@@ -59,6 +62,23 @@ export interface SkippedRangeRedriveProps {
    * @default Duration.minutes(15)
    */
   readonly every?: Duration | undefined;
+}
+
+/** The redrive handler bound to the job's code: `redriveHandlerFor(job)`, in a generated entry. */
+function redriveEntry(job: string, jobEntry: string): string {
+  if (!/^lambda\/jobs\/[a-z0-9-]+\.ts$/.test(jobEntry)) {
+    throw new Error(
+      `SkippedRangeRedrive jobEntry must be a job file under lambda/jobs/, received '${jobEntry}'. ` +
+        'Pass the registry entry of the job, e.g. lambda/jobs/sent-received.ts.',
+    );
+  }
+  const from = `../../${jobEntry.slice(0, -'.ts'.length)}`;
+  return generatedEntry(
+    `redrive-${job}`,
+    `import job from '${from}';\n` +
+      "import { redriveHandlerFor } from '../../lambda/handlers/redrive';\n\n" +
+      'export const handler = redriveHandlerFor(job);\n',
+  );
 }
 
 export class SkippedRangeRedrive extends Construct {
@@ -93,7 +113,7 @@ export class SkippedRangeRedrive extends Construct {
     );
 
     this.handler = new PipelineFunction(this, 'Handler', {
-      entry: 'lambda/handlers/redrive.ts',
+      entry: redriveEntry(props.job, props.jobEntry),
       description: `Redrives the offsets the event source skipped for job ${props.job}`,
       logRetention: props.logRetention,
       memorySize: 512,

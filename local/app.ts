@@ -6,36 +6,57 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
-import { loadConfig, objectGetter, type PipelineConfig } from '../config';
+import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import type { Job } from '../lambda/runtime/job';
+import { loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import type { BatchMode } from '../lambda/runtime/store';
-import { createJob } from '../lambda/jobs';
 import type { Endpoints } from './services';
 
 export const REPO_ROOT = join(__dirname, '..');
 
 /**
  * The config the cloud uses (cdk.json context), with overrides from `-c key=value` style pairs. One config,
- * so the local runner's knobs are the event source mapping's.
+ * so the local runner's knobs are the event source mapping's. An unknown key fails, as in the CDK app.
  */
-export function localConfig(overrides: Record<string, unknown> = {}): PipelineConfig {
+export function localConfig(
+  jobs: readonly RegisteredJob[],
+  overrides: Record<string, unknown> = {},
+  root = REPO_ROOT,
+): PipelineConfig {
   let context: Record<string, unknown> = {};
   try {
     context =
-      (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> })
+      (JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context?: Record<string, unknown> })
         .context ?? {};
   } catch {
     // No cdk.json: the typed defaults apply.
   }
   const base = objectGetter(context);
-  return loadConfig((key) => (key in overrides ? overrides[key] : base(key)));
+  return loadConfig((key) => (key in overrides ? overrides[key] : base(key)), jobs, [
+    ...contextKeys(context, 'cdk.json context'),
+    ...Object.keys(overrides).map((key) => ({ key, place: '-c' })),
+  ]);
 }
 
-export const jobFor = createJob;
+/** The jobs of the project and its config: what every local command starts from. */
+export interface LocalProject {
+  readonly jobs: readonly RegisteredJob[];
+  readonly config: PipelineConfig;
+}
+
+export async function loadLocalProject(overrides: Record<string, unknown> = {}): Promise<LocalProject> {
+  const jobs = await loadJobs();
+  return { jobs, config: localConfig(jobs, overrides) };
+}
+
+/** The runtime job of a definition, built from its validated config, as the Lambda handler builds it. */
+export function jobFor(definition: RegisteredJob, config: PipelineConfig): Job {
+  return definition.create(config.jobs[definition.name]!);
+}
 
 export interface InvokeOptions {
   readonly onReport?: (report: BatchReport) => void;

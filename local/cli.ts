@@ -1,58 +1,46 @@
 /**
- * `microbatch`: the local mode's one entry point. `microbatch <command> --help` explains each command.
+ * `microbatch`: the local mode's one entry point (`npx microbatch --help`, `microbatch <command> --help`).
+ * Every option and argument is checked when the command line is parsed, before anything starts: a bad value
+ * exits 2 with what was expected, a typo gets the closest command or option.
  */
-import { parseArgs } from 'node:util';
-import { Kafka, logLevel } from 'kafkajs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { JOB_NAMES, isJobName, SENSOR_TOPIC, TEST_TOPIC, type JobName } from '../schema';
+import { Argument, Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, type PipelineConfig } from '../config';
+import { jobViews, type JobView } from '../config/jobs';
 import type { BatchReport } from '../lambda/runtime/batch';
-import { recentBatches, recentSentReceived, sensorWindows, deadLetters } from '../lambda/runtime/queries';
-import { windowSpecId } from '../lambda/runtime/windows';
-import * as services from './services';
-import { REPO_ROOT, jobFor, localConfig, openLocalRuntime, type LocalRuntime } from './app';
-import { EventSourceRunner } from './runner';
-import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
+import { deadLetters, recentBatches, recentRows, windowKeys, windowResults } from '../lambda/runtime/queries';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
-import { produce, progressBar, type ProduceMode } from './producer';
-import { startUi } from './ui';
-import { uiJobs } from './ui/jobs';
-import { UI_OPTIONS, UI_USAGE, UiOptionError, startUiCommand } from './ui/command';
-import { renderTable } from './table';
-import { redriveLocally } from './redrive';
+import { findJob, JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
+import { windowSpecId } from '../lambda/runtime/windows';
+import {
+  REPO_ROOT,
+  jobFor,
+  localConfig,
+  openLocalRuntime,
+  type LocalProject,
+  type LocalRuntime,
+} from './app';
+import { NewJobError, newJob } from './new-job';
+import { earliestOrTime, integer, isoTime, keyValue, positiveNumber } from './options';
 import { runPlanCommand } from './plan';
+import { produce } from './producer';
+import { progress } from './progress';
+import { redriveLocally } from './redrive';
+import { EventSourceRunner } from './runner';
+import * as services from './services';
+import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
+import { renderTable } from './table';
+import { startUi } from './ui';
+import { UiConnectError, UiOptionError, startUiCommand } from './ui/command';
+import { uiJobs } from './ui/jobs';
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
-interface Command {
-  readonly summary: string;
-  readonly usage: string;
-  readonly options: NonNullable<Parameters<typeof parseArgs>[0]>['options'];
-  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
-}
-
-const CONFIG_OPTION = { config: { type: 'string', short: 'c', multiple: true } } as const;
-const CONFIG_HELP = '  -c, --config key=value   override a config key, as with cdk -c (repeatable)';
-
-function configFrom(values: Record<string, unknown>): PipelineConfig {
-  const overrides: Record<string, unknown> = {};
-  for (const pair of (values.config as string[] | undefined) ?? []) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new UsageError(`-c takes key=value, received '${pair}'.`);
-    overrides[pair.slice(0, eq)] = pair.slice(eq + 1);
-  }
-  return localConfig(overrides);
-}
-
-class UsageError extends Error {
+/** A bad command line that the parser could not see (e.g. a partition the topic does not have). Exit 2. */
+export class UsageError extends Error {
   override readonly name = 'UsageError';
-}
-
-function jobsFrom(positionals: string[]): JobName[] {
-  if (!positionals.length) return [...JOB_NAMES];
-  for (const p of positionals)
-    if (!isJobName(p)) throw new UsageError(`Unknown job '${p}'. Jobs: ${JOB_NAMES.join(', ')}.`);
-  return positionals as JobName[];
 }
 
 /** Spark's batch header, then the offset ranges and the counts. */
@@ -93,12 +81,11 @@ async function deleteGroup(brokers: readonly string[], groupId: string): Promise
 }
 
 /** The job's skipped ranges, like `data.show()`: what the event source skipped and where each redrive stands. */
-async function printSkipped(rt: LocalRuntime, config: PipelineConfig, name: JobName): Promise<void> {
-  const job = jobFor(name, config);
+async function printSkipped(rt: LocalRuntime, config: PipelineConfig, job: RegisteredJob): Promise<void> {
   const rows = [];
-  for (const topic of job.topics) {
+  for (const { name: topic } of job.topics) {
     for (let partition = 0; partition < (config.topics[topic]?.partitions ?? 1); partition++) {
-      for (const r of await rt.checkpoints.listSkipped({ job: name, topic, partition })) {
+      for (const r of await rt.checkpoints.listSkipped({ job: job.name, topic, partition })) {
         rows.push({
           topic,
           partition,
@@ -113,12 +100,12 @@ async function printSkipped(rt: LocalRuntime, config: PipelineConfig, name: JobN
       }
     }
   }
-  console.log(rows.length ? renderTable(rows) : `${name}: no skipped ranges`);
+  console.log(rows.length ? renderTable(rows) : `${job.name}: no skipped ranges`);
 }
 
-async function setup(config: PipelineConfig, rt: LocalRuntime, endpoints: services.Endpoints): Promise<void> {
-  await ensureSchema(rt.client, config);
-  await ensureTopics(endpoints.kafkaBrokers, topicPlan(config));
+async function setup(project: LocalProject, rt: LocalRuntime, endpoints: services.Endpoints): Promise<void> {
+  await ensureSchema(rt.client, project.config, project.jobs);
+  await ensureTopics(endpoints.kafkaBrokers, topicPlan(project.config));
 }
 
 /**
@@ -126,7 +113,7 @@ async function setup(config: PipelineConfig, rt: LocalRuntime, endpoints: servic
  * is true (a Ctrl-C during start-up); the ones already started are returned, to be stopped gracefully.
  */
 async function startRunners(
-  jobs: readonly JobName[],
+  jobs: readonly RegisteredJob[],
   config: PipelineConfig,
   rt: LocalRuntime,
   endpoints: services.Endpoints,
@@ -135,18 +122,19 @@ async function startRunners(
 ): Promise<EventSourceRunner[]> {
   const runners: EventSourceRunner[] = [];
   let n = 0;
-  for (const name of jobs) {
+  for (const definition of jobs) {
     if (stopping()) break;
-    const job = jobFor(name, config);
+    const job = jobFor(definition, config);
+    const source = config.jobs[definition.name]!;
     const runner = new EventSourceRunner({
-      jobName: name,
+      jobName: definition.name,
       topics: job.topics,
-      source: config.jobs[name],
+      source,
       brokers: endpoints.kafkaBrokers,
       onFailureDir: ON_FAILURE_DIR,
       invoke: rt.invoker(job, {
         log: logFor(json),
-        filters: config.jobs[name].filters.length > 0,
+        filters: source.filters.length > 0,
         onReport: json ? undefined : (report) => printBatch(report, ++n),
       }),
     });
@@ -208,65 +196,181 @@ function logFor(json: boolean): (line: Record<string, unknown>) => void {
   };
 }
 
-const commands: Record<string, Command> = {
-  plan: {
-    summary: 'what a load takes on AWS: MSK, Lambda and Keyspaces, the limit that binds first, with sources',
-    usage:
-      'microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>]',
-    options: {
-      rate: { type: 'string' },
-      'record-bytes': { type: 'string' },
-      window: { type: 'string' },
-      partitions: { type: 'string' },
-      keys: { type: 'string' },
-    },
-    run: async (values) => runPlanCommand(values, join(REPO_ROOT, 'bench', 'results')),
-  },
-  up: {
-    summary: 'start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs',
-    usage: 'microbatch up [--mode native|compose|external]',
-    options: { mode: { type: 'string' } },
-    async run(values) {
-      const result = await services.up({
-        mode: values.mode as services.ServicesMode | undefined,
-        log: (l) => console.error(l),
+/** Signals that arrived while the CLI was loading (see local/bin.js); a graceful command honours them. */
+let earlySignals: NodeJS.Signals[] = [];
+
+const VIEWS = ['results', 'batches', 'dead-letters', 'skipped'] as const;
+
+function version(): string {
+  return (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/** What the commands share: the registry's jobs (or why they could not be loaded), and the exit code to return. */
+interface CliState {
+  readonly jobs: readonly RegisteredJob[] | JobRegistryError;
+  exitCode: number;
+}
+
+function registryJobs(state: CliState): readonly RegisteredJob[] {
+  if (state.jobs instanceof JobRegistryError) throw state.jobs;
+  return state.jobs;
+}
+
+/** A job argument: checked against the registry when the command line is parsed, with the closest name on a typo. */
+function jobArgument(state: CliState, name: string, description: string) {
+  return new Argument(name, description).argParser((raw: string) => findJob(registryJobs(state), raw));
+}
+
+/** A variadic job argument: each name checked as it is parsed. */
+function jobsArgument(state: CliState, name: string, description: string) {
+  return new Argument(name, description).argParser((raw: string, previous: RegisteredJob[] | undefined) => [
+    ...(previous ?? []),
+    findJob(registryJobs(state), raw),
+  ]);
+}
+
+function configOption() {
+  return new Option(
+    '-c, --config <key=value>',
+    'override a config key, as with cdk -c (repeatable)',
+  ).argParser(keyValue);
+}
+
+function projectOf(state: CliState, overrides: Record<string, string> = {}): LocalProject {
+  const jobs = registryJobs(state);
+  return { jobs, config: localConfig(jobs, overrides) };
+}
+
+export function createProgram(state: CliState): Command {
+  const program = new Command('microbatch')
+    .description(
+      'Kafka -> micro-batches -> Cassandra, on your machine, with the handlers that run in Lambda.\n' +
+        'Kafka is at localhost:9092 and Cassandra at localhost:9042 unless KAFKA_BROKERS, ' +
+        'CASSANDRA_CONTACT_POINTS or MICROBATCH_SERVICES=external say otherwise.',
+    )
+    .version(version(), '-V, --version')
+    .showSuggestionAfterError()
+    .showHelpAfterError('(run with --help for the usage)')
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
+    .exitOverride();
+
+  const modeOption = () =>
+    new Option(
+      '--mode <mode>',
+      'where the services run (default: native without a Docker engine, else compose)',
+    ).choices(services.SERVICES_MODES);
+
+  program
+    .command('local')
+    .description(
+      'the whole tutorial: services, topics and tables, every job with its demo producer, and the UI on :4040',
+    )
+    .option('--no-producer', "send no demo data (the jobs' sample producers)")
+    .addOption(new Option('--port <port>', 'the UI port').argParser(integer(0, 65_535)).default(4040))
+    .addOption(configOption())
+    .action(async (opts) => {
+      const project = projectOf(state, opts.config);
+      const { config, jobs } = project;
+      const graceful = new GracefulStop(earlySignals);
+      const up = await services.up({ log: (l) => console.error(l) });
+      console.error(
+        `services (${up.mode}): started [${up.started.join(', ')}], reused [${up.reused.join(', ')}]`,
+      );
+      const rt = await openLocalRuntime(up.endpoints, config.keyspace.name);
+      if (!graceful.requested) await setup(project, rt, up.endpoints);
+      const runners = await startRunners(jobs, config, rt, up.endpoints, false, () => graceful.requested);
+      const ui = await startUi({
+        client: rt.client,
+        keyspace: rt.keyspace,
+        kafka: new Kafka({
+          clientId: 'microbatch-ui',
+          brokers: up.endpoints.kafkaBrokers,
+          logLevel: logLevel.NOTHING,
+        }),
+        jobs: () => uiJobs(jobs, config),
+        port: opts.port,
+      }).catch((error: unknown) => {
+        console.error(`UI not started on :${opts.port}: ${String(error)}`);
+        return undefined;
       });
+      if (ui) console.error(`streaming UI: ${ui.url}`);
+      const abort = new AbortController();
+      const producers = jobs.filter((j) => j.sample);
+      const producing =
+        !opts.producer || graceful.requested
+          ? Promise.resolve()
+          : Promise.all(
+              producers.map((j) =>
+                produce({
+                  brokers: up.endpoints.kafkaBrokers,
+                  mode: 'sample',
+                  sample: j.sample,
+                  topic: j.topics[0]!.name,
+                  // The tutorial's producer follows the config (producer.ratePerSecond), as in the cloud.
+                  rate: j.name === 'sent-received' ? config.producer.ratePerSecond : undefined,
+                  signal: abort.signal,
+                }),
+              ),
+            ).then(() => undefined);
+      if (!graceful.requested && opts.producer) {
+        console.error(
+          `producing demo data to ${producers.map((j) => `${j.topics[0]!.name} (${j.name})`).join(', ')}; Ctrl-C stops gracefully`,
+        );
+      }
+      await graceful.whenStopped(async () => {
+        abort.abort();
+        await producing;
+        await Promise.all(runners.map((r) => r.stop()));
+      });
+      await ui?.close();
+      await rt.close();
+      console.error('stopped; the services keep running (npm run local:down stops them)');
+    });
+
+  program
+    .command('up')
+    .description('start Kafka and Cassandra (native JVMs, compose, or external), reusing what runs')
+    .addOption(modeOption())
+    .action(async (opts) => {
+      const result = await services.up({ mode: opts.mode, log: (l) => console.error(l) });
       console.log(
         `services ${result.mode}: started [${result.started.join(', ')}], reused [${result.reused.join(', ')}]`,
       );
       console.log(
         `kafka ${result.endpoints.kafkaBrokers.join(',')}  cassandra ${result.endpoints.cassandraContactPoints.join(',')}`,
       );
-      return 0;
-    },
-  },
-  down: {
-    summary: 'stop the services gracefully',
-    usage: 'microbatch down [--mode native|compose|external]',
-    options: { mode: { type: 'string' } },
-    async run(values) {
-      await services.down({
-        mode: values.mode as services.ServicesMode | undefined,
-        log: (l) => console.error(l),
-      });
-      return 0;
-    },
-  },
-  status: {
-    summary: 'show the services and the last batches of each job',
-    usage: 'microbatch status [-c key=value]...',
-    options: { ...CONFIG_OPTION },
-    async run(values) {
-      const config = configFrom(values);
-      const st = await services.status();
-      console.log(JSON.stringify(st, null, 2));
-      const endpoints = services.resolveEndpoints();
-      const rt = await openLocalRuntime(endpoints, config.keyspace.name).catch(() => undefined);
-      if (!rt) return 0;
+    });
+
+  program
+    .command('down')
+    .description('stop the services gracefully')
+    .addOption(modeOption())
+    .action(async (opts) => {
+      await services.down({ mode: opts.mode, log: (l) => console.error(l) });
+    });
+
+  program
+    .command('reset')
+    .description('stop the services and wipe their data')
+    .action(async () => {
+      await services.reset({ log: (l) => console.error(l) });
+    });
+
+  program
+    .command('status')
+    .description('show the services and the last batches of each job')
+    .addOption(configOption())
+    .action(async (opts) => {
+      const { config, jobs } = projectOf(state, opts.config);
+      console.log(JSON.stringify(await services.status(), null, 2));
+      const rt = await openLocalRuntime(services.resolveEndpoints(), config.keyspace.name).catch(
+        () => undefined,
+      );
+      if (!rt) return;
       try {
-        for (const job of JOB_NAMES) {
-          const rows = await recentBatches(rt.client, rt.keyspace, job, 5).catch(() => []);
-          console.log(`\n${job}: last ${rows.length} batch(es)`);
+        for (const job of jobs) {
+          const rows = await recentBatches(rt.client, rt.keyspace, job.name, 5).catch(() => []);
+          console.log(`\n${job.name}: last ${rows.length} batch(es)`);
           console.log(
             renderTable(
               rows.map((b) => ({
@@ -286,173 +390,168 @@ const commands: Record<string, Command> = {
       } finally {
         await rt.close();
       }
-      return 0;
-    },
-  },
-  reset: {
-    summary: 'stop the services and wipe their data',
-    usage: 'microbatch reset',
-    options: {},
-    async run() {
-      await services.reset({ log: (l) => console.error(l) });
-      return 0;
-    },
-  },
-  setup: {
-    summary: 'create the keyspace, tables and topics from the typed schema (idempotent)',
-    usage: 'microbatch setup [-c key=value]...',
-    options: { ...CONFIG_OPTION },
-    async run(values) {
-      const config = configFrom(values);
+    });
+
+  program
+    .command('setup')
+    .description("create the keyspace, the jobs' tables and topics from the typed schema (idempotent)")
+    .addOption(configOption())
+    .action(async (opts) => {
+      const project = projectOf(state, opts.config);
       const endpoints = services.resolveEndpoints();
-      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      const rt = await openLocalRuntime(endpoints, project.config.keyspace.name);
       try {
-        await setup(config, rt, endpoints);
+        await setup(project, rt, endpoints);
       } finally {
         await rt.close();
       }
       console.log(
-        `keyspace ${config.keyspace.name} and topics ${topicPlan(config)
+        `keyspace ${project.config.keyspace.name} and topics ${topicPlan(project.config)
           .map((t) => t.topic)
           .join(', ')} are ready`,
       );
-      return 0;
-    },
-  },
-  run: {
-    summary: 'run the event-source runners for the jobs (all by default) until Ctrl-C',
-    usage: 'microbatch run [job...] [--json] [-c key=value]...',
-    options: { json: { type: 'boolean' }, ...CONFIG_OPTION },
-    async run(values, positionals) {
-      const config = configFrom(values);
-      const jobs = jobsFrom(positionals);
+    });
+
+  program
+    .command('run')
+    .description('run the event-source runners of the jobs (all by default) until Ctrl-C')
+    .addArgument(jobsArgument(state, '[jobs...]', 'the jobs to run (default: every job)'))
+    .option('--json', 'print each batch report as a JSON line instead of the Spark-like block')
+    .addOption(configOption())
+    .action(async (picked, opts) => {
+      const project = projectOf(state, opts.config);
+      const jobs = picked ?? project.jobs;
       const graceful = new GracefulStop(earlySignals);
-      console.error(`starting ${jobs.join(', ')} (Ctrl-C stops gracefully, even now)`);
+      console.error(`starting ${jobs.map((j) => j.name).join(', ')} (Ctrl-C stops gracefully, even now)`);
       const endpoints = services.resolveEndpoints();
-      const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      const rt = await openLocalRuntime(endpoints, project.config.keyspace.name);
       try {
-        if (!graceful.requested) await setup(config, rt, endpoints);
+        if (!graceful.requested) await setup(project, rt, endpoints);
         const runners = await startRunners(
           jobs,
-          config,
+          project.config,
           rt,
           endpoints,
-          Boolean(values.json),
+          Boolean(opts.json),
           () => graceful.requested,
         );
-        if (!graceful.requested) console.error(`running ${jobs.join(', ')}; Ctrl-C stops gracefully`);
+        if (!graceful.requested)
+          console.error(`running ${jobs.map((j) => j.name).join(', ')}; Ctrl-C stops gracefully`);
         await graceful.whenStopped(async () => {
           await Promise.all(runners.map((r) => r.stop()));
         });
       } finally {
         await rt.close();
       }
-      return 0;
-    },
-  },
-  produce: {
-    summary: "produce records: the tutorial's current time each second, a load, or sensor readings",
-    usage:
-      'microbatch produce [--mode tutorial|load|sensor] [--topic T] [--rate N] [--count N] [--keys N] [--payload-bytes N]',
-    options: {
-      mode: { type: 'string' },
-      topic: { type: 'string' },
-      rate: { type: 'string' },
-      count: { type: 'string' },
-      keys: { type: 'string' },
-      'payload-bytes': { type: 'string' },
-    },
-    async run(values) {
-      const mode = (values.mode as string | undefined) ?? 'tutorial';
-      if (!['tutorial', 'load', 'sensor'].includes(mode))
-        throw new UsageError(`--mode must be tutorial, load or sensor; received '${mode}'.`);
-      const num = (name: string): number | undefined => {
-        const raw = values[name] as string | undefined;
-        if (raw === undefined) return undefined;
-        const n = Number(raw);
-        if (!Number.isFinite(n) || n < 0)
-          throw new UsageError(`--${name} must be a non-negative number, received '${raw}'.`);
-        return n;
-      };
+    });
+
+  program
+    .command('produce')
+    .description("send a job's demo data (the tutorial's current time each second by default), or a load")
+    .addArgument(jobArgument(state, '[job]', 'the job whose demo data to send (default: sent-received)'))
+    .option('--load', 'a load for sent-received: --count records of strictly increasing ISO send times')
+    .option('--topic <topic>', "the topic to send to (default: the job's first topic)")
+    .addOption(
+      new Option(
+        '--rate <n>',
+        "records a second (default: the job's sample rate; 1000 with --load)",
+      ).argParser(positiveNumber),
+    )
+    .addOption(
+      new Option('--count <n>', 'records in all (default: until Ctrl-C; 10000 with --load)').argParser(
+        integer(1),
+      ),
+    )
+    .addOption(
+      new Option('--keys <n>', 'with --load: distinct record keys, 0 for null keys')
+        .argParser(integer(0))
+        .default(0),
+    )
+    .addOption(
+      new Option('--payload-bytes <n>', 'with --load: pad each value to this many bytes').argParser(
+        integer(0, 1_000_000),
+      ),
+    )
+    .addOption(configOption())
+    .action(async (picked, opts) => {
+      const jobs = registryJobs(state);
+      const job = picked ?? findJob(jobs, 'sent-received');
+      if (opts.load && job.name !== 'sent-received')
+        throw new UsageError(
+          `--load sends tutorial send times, for sent-received only; received job '${job.name}'.`,
+        );
+      if (!opts.load && !job.sample)
+        throw new UsageError(
+          `Job '${job.name}' has no demo data (no sample in its definition); produce to ${job.topics[0]!.name} yourself, or use --load.`,
+        );
+      if (!opts.load && (opts.payloadBytes !== undefined || opts.keys !== 0))
+        throw new UsageError(
+          '--keys and --payload-bytes shape a --load; a job sample makes its own keys and values.',
+        );
       const abort = new AbortController();
       process.once('SIGINT', () => abort.abort());
       process.once('SIGTERM', () => abort.abort());
+      const bar = progress({ label: 'produce' });
+      bar.phase(
+        `producing to ${opts.topic ?? job.topics[0]!.name}`,
+        opts.count ?? (opts.load ? 10_000 : undefined),
+      );
+      const started = Date.now();
       const result = await produce({
         brokers: services.resolveEndpoints().kafkaBrokers,
-        mode: mode as ProduceMode,
-        topic: values.topic as string | undefined,
-        rate: num('rate'),
-        count: num('count'),
-        keys: num('keys'),
-        payloadBytes: num('payload-bytes'),
+        mode: opts.load ? 'load' : 'sample',
+        sample: job.sample,
+        topic: opts.topic ?? job.topics[0]!.name,
+        rate: opts.rate,
+        count: opts.count,
+        keys: opts.keys,
+        payloadBytes: opts.payloadBytes,
         signal: abort.signal,
-        onProgress: mode === 'tutorial' ? (sent) => console.log(`sent ${sent}`) : progressBar(mode),
+        onProgress: (sent) =>
+          bar.update(sent, `${(sent / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(0)}/s`),
       });
-      console.error(`sent ${result.sent} records in ${result.seconds.toFixed(1)} s`);
-      return 0;
-    },
-  },
-  query: {
-    summary: 'print table contents, like Spark’s data.show()',
-    usage:
-      'microbatch query [sent-received|sensor|batches|dead-letters|skipped] [--limit N] [--sensor ID] [--from ISO] [--to ISO] [--job J] [--partition P]',
-    options: {
-      limit: { type: 'string' },
-      sensor: { type: 'string' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      job: { type: 'string' },
-      partition: { type: 'string' },
-      ...CONFIG_OPTION,
-    },
-    async run(values, positionals) {
-      const config = configFrom(values);
-      const view = positionals[0] ?? 'sent-received';
-      const limit = Number((values.limit as string | undefined) ?? 20);
-      if (!Number.isInteger(limit) || limit < 1)
-        throw new UsageError(`--limit must be a positive integer, received '${String(values.limit)}'.`);
-      const rt = await openLocalRuntime(services.resolveEndpoints(), config.keyspace.name);
+      bar.done(`sent ${result.sent} records in ${result.seconds.toFixed(1)} s`);
+    });
+
+  program
+    .command('query')
+    .description("print a job's results, batches, dead letters or skipped ranges, like Spark's data.show()")
+    .addArgument(jobArgument(state, '[job]', 'the job (default: sent-received)'))
+    .addArgument(new Argument('[view]', 'what to show').choices(VIEWS).default('results' as const))
+    .addOption(new Option('--limit <n>', 'rows to show').argParser(integer(1, 1000)).default(20))
+    .option('--key <key>', "a window job's key (its key column's value); without it, the keys there are")
+    .addOption(
+      new Option('--from <time>', 'window results from (ISO-8601) (default: an hour before --to)').argParser(
+        isoTime,
+      ),
+    )
+    .addOption(new Option('--to <time>', 'window results until (ISO-8601) (default: now)').argParser(isoTime))
+    .addOption(
+      new Option('--partition <p>', 'dead letters of one partition (default: every partition)').argParser(
+        integer(0),
+      ),
+    )
+    .addOption(configOption())
+    .action(async (picked, view, opts) => {
+      const project = projectOf(state, opts.config);
+      const job = picked ?? findJob(project.jobs, 'sent-received');
+      const jobView = jobViews([job], (name) => project.config.jobs[name]!.options)[0]!;
+      const topic = job.topics[0]!.name;
+      const partitions = project.config.topics[topic]!.partitions;
+      if (opts.partition !== undefined && opts.partition >= partitions)
+        throw new UsageError(
+          `--partition must be below ${partitions}, the partitions of topic ${topic}; received ${opts.partition}.`,
+        );
+      const to = opts.to ?? new Date();
+      const from = opts.from ?? new Date(to.getTime() - 3_600_000);
+      if (from >= to)
+        throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()}).`);
+      const rt = await openLocalRuntime(services.resolveEndpoints(), project.config.keyspace.name);
       try {
-        if (view === 'sent-received') {
-          const { rows, total } = await recentSentReceived(rt.client, rt.keyspace, limit);
-          console.log(
-            renderTable(rows.map((r) => ({ time_sent: r.timeSent, time_received: r.timeReceived }))),
-          );
-          console.log(
-            total === undefined
-              ? `showing the newest ${rows.length} rows`
-              : `showing ${rows.length} of ${total} rows`,
-          );
-        } else if (view === 'sensor') {
-          if (!values.sensor)
-            throw new UsageError('query sensor needs --sensor <id>, e.g. --sensor sensor-1');
-          const to = values.to ? new Date(values.to as string) : new Date();
-          const from = values.from ? new Date(values.from as string) : new Date(to.getTime() - 3_600_000);
-          if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()))
-            throw new UsageError('--from and --to take ISO-8601 times, e.g. 2026-05-21T02:00:00Z');
-          const s = config.jobs['sensor-stats'];
-          const rows = await sensorWindows(rt.client, rt.keyspace, {
-            sensorId: values.sensor as string,
-            windowSpec: windowSpecId({ sizeMs: s.windowSeconds * 1000, slideMs: s.slideSeconds * 1000 }),
-            from,
-            to,
-          });
-          console.log(
-            renderTable(
-              rows.slice(-limit).map((w) => ({
-                window_start: w.windowStart.toISOString(),
-                count: w.count,
-                mean: w.mean.toFixed(3),
-                min: w.min,
-                max: w.max,
-                sum: w.sum,
-                partitions: w.partitions,
-              })),
-            ),
-          );
-        } else if (view === 'batches') {
-          const job = (values.job as string | undefined) ?? 'sent-received';
-          const rows = await recentBatches(rt.client, rt.keyspace, job, limit);
+        if (view === 'results')
+          await printResults(rt, jobView, { limit: opts.limit, key: opts.key, from, to });
+        else if (view === 'batches') {
+          const rows = await recentBatches(rt.client, rt.keyspace, job.name, opts.limit);
           console.log(
             renderTable(
               rows.map((b) => ({
@@ -468,17 +567,14 @@ const commands: Record<string, Command> = {
             ),
           );
         } else if (view === 'dead-letters') {
-          const job = (values.job as string | undefined) ?? 'sent-received';
-          const topic = job === 'sensor-stats' ? SENSOR_TOPIC.name : TEST_TOPIC.name;
-          const partitions =
-            values.partition !== undefined
-              ? [Number(values.partition)]
-              : Array.from({ length: config.topics[topic]!.partitions }, (_, i) => i);
-          const rows = (
-            await Promise.all(
-              partitions.map((p) => deadLetters(rt.client, rt.keyspace, job, topic, p, limit)),
-            )
-          ).flat();
+          const rows = [];
+          for (const { name: t } of job.topics) {
+            const count = project.config.topics[t]!.partitions;
+            const ps =
+              opts.partition !== undefined ? [opts.partition] : Array.from({ length: count }, (_, i) => i);
+            for (const p of ps)
+              rows.push(...(await deadLetters(rt.client, rt.keyspace, job.name, t, p, opts.limit)));
+          }
           console.log(
             renderTable(
               rows.map((d) => ({
@@ -490,52 +586,38 @@ const commands: Record<string, Command> = {
               })),
             ),
           );
-        } else if (view === 'skipped') {
-          const job = (values.job as string | undefined) ?? 'sent-received';
-          if (!isJobName(job)) throw new UsageError(`Unknown job '${job}'. Jobs: ${JOB_NAMES.join(', ')}.`);
-          await printSkipped(rt, config, job);
-        } else {
-          throw new UsageError(
-            `Unknown view '${view}'. Views: sent-received, sensor, batches, dead-letters, skipped.`,
-          );
-        }
+        } else await printSkipped(rt, project.config, job);
       } finally {
         await rt.close();
       }
-      return 0;
-    },
-  },
-  replay: {
-    summary: 're-run a job over past data through the same handler; the checkpoints make it idempotent',
-    usage: 'microbatch replay <job> --from <ISO timestamp|earliest> [-c key=value]...',
-    options: { from: { type: 'string' }, ...CONFIG_OPTION },
-    async run(values, positionals) {
-      const config = configFrom(values);
-      const [name] = jobsFrom(positionals.slice(0, 1));
-      if (positionals.length !== 1)
-        throw new UsageError(
-          'replay takes exactly one job, e.g. microbatch replay sent-received --from earliest',
-        );
-      const from = values.from as string | undefined;
-      if (!from)
-        throw new UsageError(
-          "replay needs --from: 'earliest' or an ISO-8601 time such as 2026-05-21T02:00:00Z",
-        );
-      const at = from === 'earliest' ? undefined : Date.parse(from);
-      if (at !== undefined && Number.isNaN(at))
-        throw new UsageError(`--from must be 'earliest' or an ISO-8601 time, received '${from}'.`);
+    });
+
+  program
+    .command('replay')
+    .description('re-run a job over past data through the same handler; the checkpoints make it idempotent')
+    .addArgument(jobArgument(state, '<job>', 'the job to replay'))
+    .addOption(
+      new Option('--from <when>', "'earliest' or an ISO-8601 time")
+        .argParser(earliestOrTime)
+        .makeOptionMandatory(),
+    )
+    .addOption(configOption())
+    .action(async (definition, opts) => {
+      const { config } = projectOf(state, opts.config);
+      const at = opts.from === 'earliest' ? undefined : opts.from.getTime();
       const graceful = new GracefulStop(earlySignals);
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
-      const job = jobFor(name!, config);
+      const job = jobFor(definition, config);
+      const source = config.jobs[definition.name]!;
       let n = 0;
       // A fresh consumer group reads the past again; the job name (and so the checkpoints) stays the same.
-      const groupId = `${config.jobs[name!].consumerGroupId}-replay-${Date.now()}`;
+      const groupId = `${source.consumerGroupId}-replay-${Date.now()}`;
       const runner = new EventSourceRunner({
-        jobName: name!,
+        jobName: definition.name,
         topics: job.topics,
         source: {
-          ...config.jobs[name!],
+          ...source,
           consumerGroupId: groupId,
           startingPosition: at === undefined ? 'TRIM_HORIZON' : 'AT_TIMESTAMP',
           startingPositionTimestamp: at === undefined ? undefined : Math.floor(at / 1000),
@@ -550,7 +632,7 @@ const commands: Record<string, Command> = {
           log: logFor(false),
           onReport: (report) => printBatch(report, ++n),
           mode: 'replay',
-          filters: config.jobs[name!].filters.length > 0,
+          filters: source.filters.length > 0,
         }),
       });
       try {
@@ -564,42 +646,25 @@ const commands: Record<string, Command> = {
         await deleteGroup(endpoints.kafkaBrokers, groupId);
       }
       console.log(
-        `replay of ${name} done: ${runner.stats.records} records in ${runner.stats.batches} batches`,
+        `replay of ${definition.name} done: ${runner.stats.records} records in ${runner.stats.batches} batches`,
       );
-      return 0;
-    },
-  },
-  ui: {
-    summary: 'the streaming UI alone on :4040, against local or any reachable Kafka and Cassandra/Keyspaces',
-    usage: UI_USAGE,
-    options: { ...UI_OPTIONS, ...CONFIG_OPTION },
-    async run(values) {
-      const config = configFrom(values);
-      const graceful = new GracefulStop(earlySignals);
-      const ui = await startUiCommand(values, config).catch((error: unknown) => {
-        throw error instanceof UiOptionError ? new UsageError(error.message) : error;
-      });
-      console.error(`streaming UI: ${ui.url} (Ctrl-C stops)`);
-      await graceful.whenStopped(() => ui.close());
-      return 0;
-    },
-  },
-  redrive: {
-    summary:
+    });
+
+  program
+    .command('redrive')
+    .description(
       're-apply, exactly once, the offsets the event source skipped (on-failure records and skipped ranges)',
-    usage: 'microbatch redrive <job> [-c key=value]...',
-    options: { ...CONFIG_OPTION },
-    async run(values, positionals) {
-      const config = configFrom(values);
-      if (positionals.length !== 1)
-        throw new UsageError('redrive takes exactly one job, e.g. microbatch redrive sensor-stats');
-      const [name] = jobsFrom(positionals);
+    )
+    .addArgument(jobArgument(state, '<job>', 'the job'))
+    .addOption(configOption())
+    .action(async (definition, opts) => {
+      const { config } = projectOf(state, opts.config);
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
       try {
         const { registered, summary } = await redriveLocally({
-          job: jobFor(name!, config),
-          source: config.jobs[name!],
+          job: jobFor(definition, config),
+          source: config.jobs[definition.name]!,
           runtime: rt,
           brokers: endpoints.kafkaBrokers,
           onFailureDir: ON_FAILURE_DIR,
@@ -607,10 +672,10 @@ const commands: Record<string, Command> = {
         });
         const waiting = registered.filter((r) => r.outcome.status === 'waiting');
         console.log(
-          `${name}: ${registered.length} on-failure range(s) read, ${summary.attempted} skipped range(s) redriven: ` +
+          `${definition.name}: ${registered.length} on-failure range(s) read, ${summary.attempted} skipped range(s) redriven: ` +
             `${summary.redrivenRecords} record(s) applied, ${summary.lost} offset(s) gone from Kafka`,
         );
-        await printSkipped(rt, config, name!);
+        await printSkipped(rt, config, definition);
         for (const w of waiting) {
           console.error(
             `waiting: ${w.failed.topic}-${w.failed.partition} [${w.failed.firstOffset}, ${w.failed.lastOffset}] is ` +
@@ -618,139 +683,200 @@ const commands: Record<string, Command> = {
               'run the job, then redrive again',
           );
         }
-        if (summary.stillPending.length || waiting.length) return 1;
-        return 0;
+        if (summary.stillPending.length || waiting.length) state.exitCode = 1;
       } finally {
         await rt.close();
       }
-    },
-  },
-  local: {
-    summary:
-      'the whole tutorial: services, topics and tables, the producer, the runners and the streaming UI on :4040',
-    usage: 'microbatch local [--no-producer] [--port 4040] [-c key=value]...',
-    options: { 'no-producer': { type: 'boolean' }, port: { type: 'string' }, ...CONFIG_OPTION },
-    async run(values) {
-      const config = configFrom(values);
-      const graceful = new GracefulStop(earlySignals);
-      const up = await services.up({ log: (l) => console.error(l) });
-      console.error(
-        `services (${up.mode}): started [${up.started.join(', ')}], reused [${up.reused.join(', ')}]`,
-      );
-      const rt = await openLocalRuntime(up.endpoints, config.keyspace.name);
-      if (!graceful.requested) await setup(config, rt, up.endpoints);
-      const runners = await startRunners(
-        JOB_NAMES,
-        config,
-        rt,
-        up.endpoints,
-        false,
-        () => graceful.requested,
-      );
-      const port = Number((values.port as string | undefined) ?? 4040);
-      const ui = await startUi({
-        client: rt.client,
-        keyspace: rt.keyspace,
-        kafka: new Kafka({
-          clientId: 'microbatch-ui',
-          brokers: up.endpoints.kafkaBrokers,
-          logLevel: logLevel.NOTHING,
-        }),
-        jobs: () => uiJobs(config),
-        port,
-      }).catch((error: unknown) => {
-        console.error(`UI not started on :${port}: ${String(error)}`);
-        return undefined;
-      });
-      if (ui) console.error(`streaming UI: ${ui.url}`);
-      const abort = new AbortController();
-      const producing =
-        values['no-producer'] || graceful.requested
-          ? Promise.resolve()
-          : produce({
-              brokers: up.endpoints.kafkaBrokers,
-              mode: 'tutorial',
-              rate: config.producer.ratePerSecond,
-              signal: abort.signal,
-            }).then(() => undefined);
-      if (!graceful.requested)
-        console.error('producing the current time to topic test every second; Ctrl-C stops gracefully');
-      await graceful.whenStopped(async () => {
-        abort.abort();
-        await producing;
-        await Promise.all(runners.map((r) => r.stop()));
-      });
-      await ui?.close();
-      await rt.close();
-      console.error('stopped; the services keep running (npm run local:down stops them)');
-      return 0;
-    },
-  },
-};
+    });
 
-function help(): string {
-  const width = Math.max(...Object.keys(commands).map((c) => c.length));
-  return [
-    'microbatch: Kafka -> micro-batches -> Cassandra, on your machine, with the handlers that run in Lambda.',
-    '',
-    'Commands:',
-    ...Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
-    '',
-    'Run `microbatch <command> --help` for its options. Kafka is at localhost:9092 and Cassandra at localhost:9042',
-    'unless KAFKA_BROKERS, CASSANDRA_CONTACT_POINTS or MICROBATCH_SERVICES=external say otherwise.',
-  ].join('\n');
+  program
+    .command('ui')
+    .description(
+      'the streaming UI alone on :4040, against local or any reachable Kafka and Cassandra/Keyspaces',
+    )
+    .addOption(
+      new Option('--target <target>', 'the database')
+        .choices(['local', 'keyspaces'] as const)
+        .default('local' as const),
+    )
+    .option('--region <region>', 'with --target keyspaces: the AWS region (default: AWS_REGION)')
+    .option(
+      '--brokers <host:port,...>',
+      'Kafka bootstrap brokers (default: the local ones; none for keyspaces: no lag)',
+    )
+    .addOption(
+      new Option(
+        '--kafka-auth <auth>',
+        'Kafka authentication (default: iam with keyspaces, else none)',
+      ).choices(['none', 'iam'] as const),
+    )
+    .addOption(new Option('--port <port>', 'the port').argParser(integer(0, 65_535)).default(4040))
+    .option('--host <host>', 'the address to listen on', '127.0.0.1')
+    .addOption(configOption())
+    .action(async (opts) => {
+      const project = projectOf(state, opts.config);
+      const graceful = new GracefulStop(earlySignals);
+      const ui = await startUiCommand(
+        {
+          target: opts.target,
+          region: opts.region,
+          brokers: opts.brokers,
+          'kafka-auth': opts.kafkaAuth,
+          port: String(opts.port),
+          host: opts.host,
+        },
+        project,
+      ).catch((error: unknown) => {
+        throw error instanceof UiOptionError ? new UsageError(error.message) : error;
+      });
+      console.error(`streaming UI: ${ui.url} (Ctrl-C stops)`);
+      await graceful.whenStopped(() => ui.close());
+    });
+
+  program
+    .command('plan')
+    .description(
+      'what a load takes on AWS: MSK, Lambda and Keyspaces, the limit that binds first, with sources',
+    )
+    .addOption(
+      new Option('--rate <records/s>', 'records a second').argParser(positiveNumber).makeOptionMandatory(),
+    )
+    .addOption(
+      new Option('--record-bytes <n>', 'bytes a record')
+        .argParser(integer(1, 1_000_000))
+        .makeOptionMandatory(),
+    )
+    .addOption(new Option('--window <s>', 'the batching window in seconds').argParser(integer(0, 300)))
+    .addOption(new Option('--partitions <n>', 'partitions of the topic').argParser(integer(1, 10_000)))
+    .addOption(new Option('--keys <n>', 'distinct window keys').argParser(integer(1)))
+    .action((opts) => {
+      state.exitCode = runPlanCommand(
+        {
+          rate: String(opts.rate),
+          'record-bytes': String(opts.recordBytes),
+          ...(opts.window !== undefined ? { window: String(opts.window) } : {}),
+          ...(opts.partitions !== undefined ? { partitions: String(opts.partitions) } : {}),
+          ...(opts.keys !== undefined ? { keys: String(opts.keys) } : {}),
+        },
+        join(REPO_ROOT, 'bench', 'results'),
+      );
+    });
+
+  program
+    .command('new')
+    .description('create from a template')
+    .command('job')
+    .description(
+      'write lambda/jobs/<name>.ts and its test: a job that synthesizes, runs and passes with no other edit',
+    )
+    .argument('<name>', 'the job name: lower-case letters, digits and dashes, e.g. clicks')
+    .option(
+      '--window',
+      'a window job (count, sum, min, max per key and event-time window) instead of a transform',
+    )
+    .action((name, opts) => {
+      const { files } = newJob({ name, window: Boolean(opts.window), root: REPO_ROOT });
+      console.log(`wrote ${files.join(' and ')}`);
+      console.log(
+        `next: npx vitest run ${files[1]}, then npx microbatch local (it runs ${name} with its demo data) and npx cdk synth`,
+      );
+    });
+
+  return program;
 }
 
-/** Signals that arrived while the CLI was loading (see local/bin.js); a graceful command honours them. */
-let earlySignals: NodeJS.Signals[] = [];
+/** A window job's windows of one key, or without a key, the keys it has. A transform job's newest rows. */
+async function printResults(
+  rt: LocalRuntime,
+  view: JobView,
+  args: { limit: number; key: string | undefined; from: Date; to: Date },
+): Promise<void> {
+  if (view.kind === 'transform') {
+    const { rows, total } = await recentRows(rt.client, rt.keyspace, view, args.limit);
+    console.log(renderTable(rows.map((r) => ({ ...r }))));
+    console.log(
+      total === undefined
+        ? `showing the newest ${rows.length} rows`
+        : `showing ${rows.length} of ${total} rows`,
+    );
+    return;
+  }
+  const windowSpec = windowSpecId(view.window);
+  if (args.key === undefined) {
+    const keys = await windowKeys(rt.client, rt.keyspace, view, windowSpec, args.limit);
+    console.log(renderTable(keys.map((k) => ({ [view.keyColumn]: k }))));
+    console.log(`${keys.length} key(s) of ${view.name}; show one with --key <${view.keyColumn}>`);
+    return;
+  }
+  const rows = await windowResults(rt.client, rt.keyspace, {
+    view,
+    key: args.key,
+    windowSpec,
+    from: args.from,
+    to: args.to,
+  });
+  console.log(
+    renderTable(
+      rows.slice(-args.limit).map((w) => ({
+        window_start: w.windowStart.toISOString(),
+        count: w.count,
+        mean: w.mean.toFixed(3),
+        min: w.min,
+        max: w.max,
+        sum: w.sum,
+        partitions: w.partitions,
+      })),
+    ),
+  );
+}
+
+/** Errors that are the user's to fix: the message says how; exit 2 for a bad command line, 1 otherwise. */
+function userError(error: unknown): { code: number; message: string } | undefined {
+  if (
+    error instanceof UsageError ||
+    error instanceof ConfigError ||
+    error instanceof JobRegistryError ||
+    error instanceof NewJobError
+  )
+    return { code: 2, message: error.message };
+  if (
+    error instanceof services.ServicesError ||
+    error instanceof SchemaDriftError ||
+    error instanceof OnFailureRecordError ||
+    error instanceof UiConnectError
+  )
+    return { code: 1, message: error.message };
+  return undefined;
+}
 
 export async function main(argv: string[]): Promise<number> {
   earlySignals =
     (
       globalThis as { microbatchEarlySignals?: { take(): NodeJS.Signals[] } }
     ).microbatchEarlySignals?.take() ?? [];
-  const [name, ...rest] = argv;
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(help());
-    return name ? 0 : 1;
-  }
-  const command = commands[name];
-  if (!command) {
-    console.error(`Unknown command '${name}'.\n\n${help()}`);
-    return 2;
+  const state: CliState = {
+    jobs: await loadJobs().catch((error: unknown) => {
+      if (error instanceof JobRegistryError) return error;
+      throw error;
+    }),
+    exitCode: 0,
+  };
+  const program = createProgram(state);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    return 1;
   }
   try {
-    const { values, positionals } = parseArgs({
-      args: rest,
-      options: { help: { type: 'boolean', short: 'h' }, ...command.options },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (values.help) {
-      const extra = 'config' in (command.options ?? {}) ? `\n${CONFIG_HELP}` : '';
-      console.log(
-        `${command.summary}\n\nUsage: ${command.usage}${extra}\n  -h, --help               show this help`,
-      );
-      return 0;
-    }
-    return await command.run(values as Record<string, unknown>, positionals);
+    await program.parseAsync(argv, { from: 'user' });
+    return state.exitCode;
   } catch (error) {
-    if (
-      error instanceof UsageError ||
-      error instanceof ConfigError ||
-      (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
-    ) {
-      console.error(`${(error as Error).message}\n\nUsage: ${command.usage}`);
-      return 2;
+    if (error instanceof CommanderError) {
+      // Help and --version exit 0; commander has printed the error and the usage hint already.
+      return error.exitCode === 0 ? 0 : 2;
     }
-    if (
-      error instanceof services.ServicesError ||
-      error instanceof SchemaDriftError ||
-      error instanceof OnFailureRecordError
-    ) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
+    const known = userError(error);
+    if (!known) throw error;
+    console.error(known.message);
+    return known.code;
   }
 }

@@ -1,26 +1,27 @@
 /**
  * The local producers.
- * - `tutorial`: the current time, once a second (or `rate` a second), to topic `test`, in the tutorial format.
- * - `load`: `count` records at `rate` a second. Send times are ISO-8601 with microseconds, strictly increasing,
- *   so every record has its own `time_sent` row; `payloadBytes` pads the value with trailing spaces, which the
- *   job trims.
- * - `sensor`: JSON readings `{sensorId, ts, value}` for the sensor-stats job, spread over `keys` sensors.
+ * - `sample`: a job's demo data (`sample` of its definition, e.g. the tutorial's current time once a second),
+ *   to the job's topic, until the signal or `count`.
+ * - `load`: `count` records at `rate` a second for the tutorial job. Send times are ISO-8601 with microseconds,
+ *   strictly increasing, so every record has its own `time_sent` row; `payloadBytes` pads the value with trailing
+ *   spaces, which the job trims.
  */
 import { Kafka, logLevel, CompressionTypes, type Producer } from 'kafkajs';
-import { formatTime } from '../lambda/jobs/time-format';
+import type { SampleData } from '../lambda/runtime/job';
 
-export type ProduceMode = 'tutorial' | 'load' | 'sensor';
+export type ProduceMode = 'sample' | 'load';
 
 export interface ProduceOptions {
   readonly brokers: readonly string[];
   readonly mode: ProduceMode;
-  /** @default - 'test' for tutorial and load, 'sensor-readings' for sensor */
-  readonly topic?: string;
-  /** Records a second. @default 1 for tutorial, 1000 otherwise */
+  /** `sample`: the job's demo data. */
+  readonly sample?: SampleData;
+  readonly topic: string;
+  /** Records a second. @default - the sample's rate; 1000 for load */
   readonly rate?: number;
-  /** Records in all. @default - unlimited for tutorial (until the signal), 10,000 otherwise */
+  /** Records in all. @default - unlimited for a sample (until the signal), 10,000 for load */
   readonly count?: number;
-  /** Distinct keys; 0 sends null keys. @default 0 (tutorial, load), 10 (sensor) */
+  /** `load`: distinct keys; 0 sends null keys. @default 0 */
   readonly keys?: number;
   /** Minimum value size in bytes. @default - no padding */
   readonly payloadBytes?: number;
@@ -72,11 +73,11 @@ export async function connectProducer(brokers: readonly string[]): Promise<Produ
 }
 
 export async function produce(options: ProduceOptions): Promise<ProduceResult> {
-  const mode = options.mode;
-  const topic = options.topic ?? (mode === 'sensor' ? 'sensor-readings' : 'test');
-  const rate = options.rate ?? (mode === 'tutorial' ? 1 : 1000);
-  const total = options.count ?? (mode === 'tutorial' ? undefined : 10_000);
-  const keys = options.keys ?? (mode === 'sensor' ? 10 : 0);
+  const { mode, topic, sample } = options;
+  if (mode === 'sample' && !sample) throw new Error("produce: mode 'sample' needs the job's sample data.");
+  const rate = options.rate ?? (sample ? sample.ratePerSecond : 1000);
+  const total = options.count ?? (mode === 'sample' ? undefined : 10_000);
+  const keys = options.keys ?? 0;
   if (!(rate > 0)) throw new Error(`rate must be a positive number of records a second, received ${rate}.`);
   if (total !== undefined && (!Number.isInteger(total) || total < 0))
     throw new Error(`count must be a non-negative integer, received ${total}.`);
@@ -98,31 +99,25 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
         total === undefined ? Infinity : total - sent,
         5000,
       );
-      // The tutorial's values are the current second: after a stall, catching up would send several records
-      // with the same value, which are one row. It skips the missed seconds instead, as a clock would.
-      if (mode === 'tutorial' && n > Math.ceil(rate)) {
+      // A sample's values carry the current time (the tutorial's, the current second): after a stall, catching
+      // up would send a burst of records with the same time. It skips the missed ticks instead, as a clock would.
+      if (mode === 'sample' && n > Math.ceil(rate)) {
         skipped += n - Math.ceil(rate);
         n = Math.ceil(rate);
       }
       if (n > 0) {
         const messages = [];
         for (let i = 0; i < n; i++) {
-          const index = sent + i;
-          const value =
-            mode === 'tutorial'
-              ? formatTime(new Date(), 'tutorial')
-              : mode === 'load'
-                ? clock.now()
-                : JSON.stringify({
-                    sensorId: `sensor-${index % Math.max(1, keys)}`,
-                    ts: Date.now(),
-                    value: Math.round(Math.sin(index / 10) * 1000) / 100 + 20,
-                  });
+          const index = sent + skipped + i;
+          if (sample) {
+            const record = sample.make(index, new Date());
+            if (keep) values.push(record.value);
+            messages.push({ key: record.key ?? null, value: record.value });
+            continue;
+          }
+          const value = clock.now();
           if (keep) values.push(value);
-          messages.push({
-            key: keyFor(index, mode === 'sensor' ? Math.max(1, keys) : keys),
-            value: pad(value, options.payloadBytes),
-          });
+          messages.push({ key: keyFor(index, keys), value: pad(value, options.payloadBytes) });
         }
         try {
           await producer.send({ topic, messages, compression: CompressionTypes.None });
@@ -143,20 +138,4 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
     await producer.disconnect();
   }
   return { sent, seconds: (Date.now() - started) / 1000, values };
-}
-
-/** A one-line progress bar on stderr. */
-export function progressBar(label: string): (sent: number, total: number | undefined) => void {
-  const started = Date.now();
-  return (sent, total) => {
-    const rate = sent / Math.max(0.001, (Date.now() - started) / 1000);
-    const width = 30;
-    const bar = total
-      ? `[${'#'.repeat(Math.round((sent / total) * width)).padEnd(width, ' ')}] ${((sent / total) * 100).toFixed(0).padStart(3)}%`
-      : '';
-    process.stderr.write(
-      `\r${label} ${bar} ${sent}${total ? `/${total}` : ''} records, ${rate.toFixed(0)}/s   `,
-    );
-    if (total && sent >= total) process.stderr.write('\n');
-  };
 }

@@ -11,19 +11,22 @@ import {
   qualified,
   renderCreateKeyspace,
   renderCreateTable,
-  TABLES,
-  TOPICS,
+  type TableDef,
 } from '../schema';
 import type { PipelineConfig } from '../config';
+import { pipelineTables, type JobDescriptor } from '../config/jobs';
 import { createTopicsWithLeaders } from '../lambda/runtime/kafka-topics';
 
+/** Creates the keyspace, the jobs' tables and the runtime's own; returns the statements it ran. */
 export async function ensureSchema(
   client: Client,
   config: Pick<PipelineConfig, 'keyspace'>,
+  jobs: readonly JobDescriptor[],
 ): Promise<string[]> {
+  const tables = pipelineTables(jobs);
   const statements = [
     renderCreateKeyspace(config.keyspace.name, 'cassandra'),
-    ...TABLES.map((t) =>
+    ...tables.map((t) =>
       renderCreateTable(config.keyspace.name, t, {
         target: 'cassandra',
         ttlSeconds: config.keyspace.ttlSeconds[t.name],
@@ -33,7 +36,7 @@ export async function ensureSchema(
   // The driver waits for schema agreement after each DDL statement (protocolOptions.maxSchemaAgreementWaitSeconds).
   // Not prepared: Keyspaces prepares DML only, and the strict mode holds the local run to that.
   for (const cql of statements) await client.execute(cql, [], { prepare: false });
-  statements.push(...(await upgradeTables(client, config.keyspace.name)));
+  statements.push(...(await upgradeTables(client, config.keyspace.name, tables)));
   return statements;
 }
 
@@ -47,7 +50,11 @@ export class SchemaDriftError extends Error {
  * existing table as it was. A missing regular column is added (ALTER TABLE ... ADD); a different primary key
  * cannot be altered, so it fails with the way out (the local data is disposable: `microbatch reset`).
  */
-async function upgradeTables(client: Client, keyspace: string): Promise<string[]> {
+async function upgradeTables(
+  client: Client,
+  keyspace: string,
+  tables: readonly TableDef[],
+): Promise<string[]> {
   const rs = await client.execute(
     'SELECT table_name, column_name, kind FROM system_schema.columns WHERE keyspace_name = ?',
     [keyspace],
@@ -59,7 +66,7 @@ async function upgradeTables(client: Client, keyspace: string): Promise<string[]
     existing.get(table)!.set(row.get('column_name') as string, row.get('kind') as string);
   }
   const altered: string[] = [];
-  for (const table of TABLES) {
+  for (const table of tables) {
     const have = existing.get(table.name);
     if (!have) continue;
     const keys = new Set(keyColumns(table));
@@ -88,7 +95,7 @@ export interface TopicPlan {
 
 export async function ensureTopics(
   brokers: readonly string[],
-  topics: readonly TopicPlan[] = TOPICS.map((t) => ({ topic: t.name, partitions: t.partitions })),
+  topics: readonly TopicPlan[],
 ): Promise<{ created: string[]; grown: string[] }> {
   const admin = new Kafka({
     clientId: 'microbatch-setup',
@@ -124,9 +131,7 @@ export async function ensureTopics(
   }
 }
 
+/** Every topic of the jobs, with the partitions the config gives it (config/index.ts reads one per topic). */
 export function topicPlan(config: Pick<PipelineConfig, 'topics'>): TopicPlan[] {
-  return TOPICS.map((t) => ({
-    topic: t.name,
-    partitions: config.topics[t.name]?.partitions ?? t.partitions,
-  }));
+  return Object.entries(config.topics).map(([topic, t]) => ({ topic, partitions: t.partitions }));
 }

@@ -57,7 +57,8 @@ export const SENT_RECEIVED: TableDef = {
 };
 
 /**
- * Partial aggregates of the `sensor-stats` job, one row per (sensor, window, topic, partition, lane).
+ * A table of window partials, the shape every window job writes: one row per (key, window, topic, partition,
+ * lane), keyed by the job's own key column (`sensor_id` for sensor-stats).
  * Keeping one partial per Kafka partition (instead of a counter) lets each partition's writer be idempotent on
  * its own; readers merge the partitions. `window_spec` is in the partition key so that a change of window size
  * starts a new series instead of corrupting the old one.
@@ -67,40 +68,85 @@ export const SENT_RECEIVED: TableDef = {
  * lane and the range, redriven later and out of order, folds into the lane its first attempt used (see
  * lambda/runtime/checkpoint.ts, "Skipped ranges").
  */
-export const SENSOR_STATS: TableDef = {
+export function windowTable(spec: {
+  readonly name: string;
+  readonly doc: string;
+  /** The key the window job groups by, e.g. `sensor_id`. */
+  readonly keyColumn: string;
+  readonly keyDoc: string;
+  /** @default - 30 days */
+  readonly defaultTtlSeconds?: number;
+}): TableDef {
+  return {
+    name: spec.name,
+    doc: spec.doc,
+    columns: [
+      { name: spec.keyColumn, type: 'text', doc: spec.keyDoc },
+      { name: 'window_spec', type: 'text', doc: "The window definition, e.g. 'tumbling:60000'." },
+      { name: 'window_start', type: 'timestamp', doc: 'Inclusive start of the event-time window.' },
+      { name: 'topic', type: 'text', doc: 'Kafka topic of the partial.' },
+      { name: 'kafka_partition', type: 'int', doc: 'Kafka partition of the partial.' },
+      {
+        name: 'lane',
+        type: 'bigint',
+        doc: 'The lane of the partial: the offset its run of offsets starts at (negative: a redrive lane).',
+      },
+      { name: 'window_end', type: 'timestamp', doc: 'Exclusive end of the window.' },
+      { name: 'reading_count', type: 'bigint', doc: 'Readings in the window.' },
+      { name: 'value_sum', type: 'double', doc: 'Sum of the readings.' },
+      { name: 'value_min', type: 'double', doc: 'Smallest reading.' },
+      { name: 'value_max', type: 'double', doc: 'Largest reading.' },
+      {
+        name: 'covered_offset',
+        type: 'bigint',
+        doc: 'The last offset folded into this partial; records at or below it are never folded again.',
+      },
+    ],
+    partitionKey: [spec.keyColumn, 'window_spec'],
+    clustering: [
+      { name: 'window_start', order: 'ASC' },
+      { name: 'topic', order: 'ASC' },
+      { name: 'kafka_partition', order: 'ASC' },
+      { name: 'lane', order: 'ASC' },
+    ],
+    defaultTtlSeconds: spec.defaultTtlSeconds ?? 30 * DAY,
+  };
+}
+
+/** The key column of a window table: its first partition key column. */
+export function windowKeyColumn(table: TableDef): string {
+  return table.partitionKey[0]!;
+}
+
+/** Throws unless `table` has the shape `windowTable()` gives (a window job folds its partials into it). */
+export function assertWindowTable(table: TableDef): void {
+  const keyColumn = table.columns[0]?.name ?? '';
+  const expected = windowTable({ name: table.name, doc: table.doc, keyColumn, keyDoc: '' });
+  const shape = (t: TableDef) =>
+    JSON.stringify([t.columns.map((c) => [c.name, c.type]), t.partitionKey, t.clustering]);
+  if (shape(table) !== shape(expected)) {
+    throw new Error(
+      `Table '${table.name}' is not a window table: a window job writes partials into a table made with ` +
+        `windowTable({ name, doc, keyColumn, keyDoc }) from schema/tables.ts.`,
+    );
+  }
+}
+
+/** sensor-stats: count, sum, min and max per sensor and event-time window. */
+export const SENSOR_STATS: TableDef = windowTable({
   name: 'sensor_stats',
   doc: 'sensor-stats: count, sum, min and max per sensor and event-time window, one partial per Kafka partition.',
-  columns: [
-    { name: 'sensor_id', type: 'text', doc: 'The sensor.' },
-    { name: 'window_spec', type: 'text', doc: "The window definition, e.g. 'tumbling:60000'." },
-    { name: 'window_start', type: 'timestamp', doc: 'Inclusive start of the event-time window.' },
-    { name: 'topic', type: 'text', doc: 'Kafka topic of the partial.' },
-    { name: 'kafka_partition', type: 'int', doc: 'Kafka partition of the partial.' },
-    {
-      name: 'lane',
-      type: 'bigint',
-      doc: 'The lane of the partial: the offset its run of offsets starts at (negative: a redrive lane).',
-    },
-    { name: 'window_end', type: 'timestamp', doc: 'Exclusive end of the window.' },
-    { name: 'reading_count', type: 'bigint', doc: 'Readings in the window.' },
-    { name: 'value_sum', type: 'double', doc: 'Sum of the readings.' },
-    { name: 'value_min', type: 'double', doc: 'Smallest reading.' },
-    { name: 'value_max', type: 'double', doc: 'Largest reading.' },
-    {
-      name: 'covered_offset',
-      type: 'bigint',
-      doc: 'The last offset folded into this partial; records at or below it are never folded again.',
-    },
-  ],
-  partitionKey: ['sensor_id', 'window_spec'],
-  clustering: [
-    { name: 'window_start', order: 'ASC' },
-    { name: 'topic', order: 'ASC' },
-    { name: 'kafka_partition', order: 'ASC' },
-    { name: 'lane', order: 'ASC' },
-  ],
-  defaultTtlSeconds: 30 * DAY,
-};
+  keyColumn: 'sensor_id',
+  keyDoc: 'The sensor.',
+});
+
+/** page-views: views per page and event-time window (a keyed running count). */
+export const PAGE_VIEW_COUNTS: TableDef = windowTable({
+  name: 'page_view_counts',
+  doc: 'page-views: views per page and event-time window, one partial per Kafka partition.',
+  keyColumn: 'page',
+  keyDoc: 'The page path.',
+});
 
 /** The offset checkpoint: the next offset to read, per (job, topic, partition). Only ever changed by LWT. */
 export const OFFSET_CHECKPOINTS: TableDef = {
@@ -299,28 +345,20 @@ export const UI_METRICS: TableDef = {
   defaultTtlSeconds: 2 * DAY,
 };
 
-export const TABLES = [
-  SENT_RECEIVED,
-  SENSOR_STATS,
+/** The tables of the runtime, which every pipeline has whatever its jobs (the jobs declare their own). */
+export const RUNTIME_TABLE_DEFS: readonly TableDef[] = [
   OFFSET_CHECKPOINTS,
   SKIPPED_RANGES,
   BATCH_LEDGER,
   DEAD_LETTERS,
   UI_METRICS,
-] as const;
+];
 
-export type TableName = (typeof TABLES)[number]['name'];
+/** The runtime's tables every job's handler writes (the UI's metrics are written by the UI alone). */
+export const JOB_RUNTIME_TABLES: readonly TableDef[] = [OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS];
 
 /** The keyspace of the tutorial. The config can rename it (e.g. one keyspace per stage). */
 export const DEFAULT_KEYSPACE = 'test_time';
-
-export function tableByName(name: string): TableDef {
-  const table = TABLES.find((t) => t.name === name);
-  if (!table) {
-    throw new Error(`Unknown table '${name}'. Known tables: ${TABLES.map((t) => t.name).join(', ')}.`);
-  }
-  return table;
-}
 
 /** The regular (non-key) columns of a table, in definition order. */
 export function regularColumns(table: TableDef): readonly ColumnDef[] {

@@ -1,7 +1,19 @@
 /**
- * The topics and the jobs that read them: the second half of the one typed schema.
- * The CDK topic custom resource, the local setup and the handlers all read these.
+ * The topics of the shipped jobs: the second half of the one typed schema. Each job lists the topics it reads
+ * (lambda/jobs/); the CDK topic custom resource and the local setup create every topic of every job.
  */
+
+/**
+ * A legal Kafka topic name: letters, digits, dots, underscores and dashes, at most 249 characters.
+ * https://kafka.apache.org/documentation/#topicconfigs (org.apache.kafka.common.internals.Topic)
+ */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * A consumer group id the MSK event source mapping accepts (`AmazonManagedKafkaEventSourceConfig.ConsumerGroupId`).
+ * https://docs.aws.amazon.com/lambda/latest/api/API_AmazonManagedKafkaEventSourceConfig.html
+ */
+export const CONSUMER_GROUP_ID = /^[a-zA-Z0-9-/*:_+=.@]{1,200}$/;
 
 export interface TopicDef {
   readonly name: string;
@@ -24,47 +36,9 @@ export const SENSOR_TOPIC: TopicDef = {
   partitions: 3,
 };
 
-export const TOPICS = [TEST_TOPIC, SENSOR_TOPIC] as const;
-
-export const JOB_NAMES = ['sent-received', 'sensor-stats'] as const;
-export type JobName = (typeof JOB_NAMES)[number];
-
-export interface JobCatalogEntry {
-  readonly name: JobName;
-  readonly doc: string;
-  readonly topics: readonly string[];
-  /** The sink tables the job writes, besides the runtime's own tables. */
-  readonly sinkTables: readonly string[];
-  /** The Lambda entry point, relative to the repository root. */
-  readonly handlerEntry: string;
-}
-
-/** Which job reads which topics and writes which tables: the CDK and the local runner both use this. */
-export const JOB_CATALOG: Readonly<Record<JobName, JobCatalogEntry>> = {
-  'sent-received': {
-    name: 'sent-received',
-    doc: 'The tutorial: stores (time_sent, time_received) for every record of topic test.',
-    topics: [TEST_TOPIC.name],
-    sinkTables: ['sent_received'],
-    handlerEntry: 'lambda/handlers/sent-received.ts',
-  },
-  'sensor-stats': {
-    name: 'sensor-stats',
-    doc: 'Count, sum, min, max and mean per sensor and event-time window.',
-    topics: [SENSOR_TOPIC.name],
-    sinkTables: ['sensor_stats'],
-    handlerEntry: 'lambda/handlers/sensor-stats.ts',
-  },
+/** JSON page views `{page, ts}` for the page-views job. */
+export const PAGE_VIEWS_TOPIC: TopicDef = {
+  name: 'page-views',
+  doc: 'JSON page views {page, ts}.',
+  partitions: 3,
 };
-
-/** Tables every job writes through the runtime, whatever its sink. */
-export const RUNTIME_TABLES = [
-  'offset_checkpoints',
-  'skipped_ranges',
-  'batch_ledger',
-  'dead_letters',
-] as const;
-
-export function isJobName(value: unknown): value is JobName {
-  return typeof value === 'string' && (JOB_NAMES as readonly string[]).includes(value);
-}

@@ -9,6 +9,7 @@
 import type { Context } from 'aws-lambda';
 import type { Message, Producer } from 'kafkajs';
 import { PRODUCER_ENV } from '../../config/env';
+import { TOPIC_NAME } from '../../schema';
 import { createMskKafka, MskConfigError } from '../runtime/msk-client';
 
 export class ProducerError extends Error {
@@ -58,7 +59,6 @@ export interface ProducerSettings {
   readonly durationMs: number;
 }
 
-
 function intFromEnv(
   env: Readonly<Record<string, string | undefined>>,
   name: string,
@@ -75,7 +75,7 @@ function intFromEnv(
 
 export function readProducerSettings(env: Readonly<Record<string, string | undefined>>): ProducerSettings {
   const topic = env[PRODUCER_ENV.topic];
-  if (topic === undefined || !/^[a-zA-Z0-9._-]{1,249}$/.test(topic)) {
+  if (topic === undefined || !TOPIC_NAME.test(topic)) {
     throw new MskConfigError(PRODUCER_ENV.topic, topic, 'a Kafka topic name');
   }
   return {

@@ -1,25 +1,38 @@
 /**
  * The query function, behind an IAM-authenticated function URL. GET with:
- * - `?view=sent-received&limit=20`: the newest tutorial rows;
- * - `?view=sensor&sensorId=s1&from=<ISO>&to=<ISO>`: window results, merged across partitions;
- * - `?view=batches&job=sent-received&limit=20`: the batch ledger.
+ * - no parameters: the jobs, and what each can be asked;
+ * - `?job=sent-received&limit=20`: a transform job's newest rows;
+ * - `?job=sensor-stats&key=s1&from=<ISO>&to=<ISO>`: a window job's windows of one key, merged across partitions;
+ * - `?job=sent-received&view=batches&limit=20`: a job's batch ledger.
+ *
+ * It knows the jobs from their views (`MICROBATCH_QUERY_JOBS`, see config/env.ts), not their code: a new job is
+ * queryable with no change here.
  */
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
+import { closest } from '../../config';
+import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
+import type { JobView, TransformJobView, WindowJobView } from '../../config/jobs';
 import { createCassandraClient, targetFromEnv } from '../runtime/cassandra-client';
-import { configFromEnv } from '../runtime/handler';
-import { recentBatches, recentSentReceived, sensorWindows } from '../runtime/queries';
+import { RuntimeConfigError } from '../runtime/errors';
+import { recentBatches, recentRows, windowResults } from '../runtime/queries';
 import { windowSpecId } from '../runtime/windows';
-import { isJobName, JOB_NAMES } from '../../schema';
 
 export class QueryInputError extends Error {
   override readonly name = 'QueryInputError';
 }
 
 export type QueryRequest =
-  | { readonly view: 'sent-received'; readonly limit: number }
-  | { readonly view: 'sensor'; readonly sensorId: string; readonly from: Date; readonly to: Date }
-  | { readonly view: 'batches'; readonly job: string; readonly limit: number };
+  | { readonly view: 'jobs' }
+  | { readonly view: 'rows'; readonly job: TransformJobView; readonly limit: number }
+  | {
+      readonly view: 'windows';
+      readonly job: WindowJobView;
+      readonly key: string;
+      readonly from: Date;
+      readonly to: Date;
+    }
+  | { readonly view: 'batches'; readonly job: JobView; readonly limit: number };
 
 function limitOf(raw: string | undefined): number {
   if (raw === undefined) return 20;
@@ -40,25 +53,77 @@ function dateOf(name: string, raw: string | undefined, fallback: Date): Date {
 }
 
 /** Checks the query string at the boundary. */
-export function parseQuery(params: Record<string, string | undefined>, now = new Date()): QueryRequest {
-  const view = params.view ?? 'sent-received';
-  if (view === 'sent-received') return { view, limit: limitOf(params.limit) };
-  if (view === 'sensor') {
-    if (!params.sensorId)
-      throw new QueryInputError('view=sensor needs sensorId, e.g. ?view=sensor&sensorId=s1.');
-    const to = dateOf('to', params.to, now);
-    const from = dateOf('from', params.from, new Date(to.getTime() - 3_600_000));
-    if (from >= to)
-      throw new QueryInputError(`from (${from.toISOString()}) must be before to (${to.toISOString()}).`);
-    return { view, sensorId: params.sensorId, from, to };
+export function parseQuery(
+  params: Record<string, string | undefined>,
+  jobs: readonly JobView[],
+  now = new Date(),
+): QueryRequest {
+  if (params.job === undefined) {
+    if (params.view === undefined) return { view: 'jobs' };
+    throw new QueryInputError(`view=${params.view} needs job, one of ${jobs.map((j) => j.name).join(', ')}.`);
   }
-  if (view === 'batches') {
-    const job = params.job ?? 'sent-received';
-    if (!isJobName(job))
-      throw new QueryInputError(`job must be one of ${JOB_NAMES.join(', ')}, received '${job}'.`);
-    return { view, job, limit: limitOf(params.limit) };
+  const job = jobs.find((j) => j.name === params.job);
+  if (!job) {
+    const guess = closest(
+      params.job,
+      jobs.map((j) => j.name),
+    );
+    throw new QueryInputError(
+      `job must be one of ${jobs.map((j) => j.name).join(', ')}; received '${params.job}'` +
+        (guess ? ` (did you mean '${guess}'?).` : '.'),
+    );
   }
-  throw new QueryInputError(`view must be one of sent-received, sensor, batches; received '${view}'.`);
+  const view = params.view ?? 'results';
+  if (view === 'batches') return { view, job, limit: limitOf(params.limit) };
+  if (view !== 'results') throw new QueryInputError(`view must be results or batches, received '${view}'.`);
+  if (job.kind === 'transform') return { view: 'rows', job, limit: limitOf(params.limit) };
+  if (!params.key) {
+    throw new QueryInputError(
+      `job=${job.name} is a window job: give the key to read (its ${job.keyColumn}), e.g. ?job=${job.name}&key=<${job.keyColumn}>.`,
+    );
+  }
+  const to = dateOf('to', params.to, now);
+  const from = dateOf('from', params.from, new Date(to.getTime() - 3_600_000));
+  if (from >= to)
+    throw new QueryInputError(`from (${from.toISOString()}) must be before to (${to.toISOString()}).`);
+  return { view: 'windows', job, key: params.key, from, to };
+}
+
+/** The job views the stack passed in. */
+export function jobViewsFromEnv(env: NodeJS.ProcessEnv = process.env): JobView[] {
+  const raw = env[QUERY_ENV.jobs];
+  try {
+    const views = JSON.parse(raw ?? '') as unknown;
+    if (Array.isArray(views) && views.every((v) => typeof (v as JobView).name === 'string'))
+      return views as JobView[];
+  } catch (cause) {
+    throw new RuntimeConfigError(`${QUERY_ENV.jobs} is not JSON; the stack sets it from the job registry.`, {
+      cause,
+    });
+  }
+  throw new RuntimeConfigError(
+    `${QUERY_ENV.jobs} is not a list of job views; the stack sets it from the job registry.`,
+  );
+}
+
+/** Runs one request. */
+export async function runQuery(client: Client, keyspace: string, request: QueryRequest): Promise<unknown> {
+  switch (request.view) {
+    case 'jobs':
+      return { jobs: jobViewsFromEnv() };
+    case 'rows':
+      return await recentRows(client, keyspace, request.job, request.limit);
+    case 'windows': {
+      const windowSpec = windowSpecId(request.job.window);
+      return {
+        job: request.job.name,
+        windowSpec,
+        windows: await windowResults(client, keyspace, { ...request, view: request.job, windowSpec }),
+      };
+    }
+    case 'batches':
+      return { batches: await recentBatches(client, keyspace, request.job.name, request.limit) };
+  }
 }
 
 let client: Promise<Client> | undefined;
@@ -66,32 +131,18 @@ let client: Promise<Client> | undefined;
 export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> {
   let request: QueryRequest;
   try {
-    request = parseQuery(event.queryStringParameters ?? {});
+    request = parseQuery(event.queryStringParameters ?? {}, jobViewsFromEnv());
   } catch (error) {
     if (error instanceof QueryInputError) return json(400, { error: error.message });
     throw error;
   }
-  const config = configFromEnv();
+  const keyspace = process.env[RUNTIME_ENV.keyspace];
+  if (!keyspace) throw new RuntimeConfigError(`${RUNTIME_ENV.keyspace} is not set; the stack sets it.`);
   client ??= createCassandraClient(targetFromEnv()).catch((error: unknown) => {
     client = undefined;
     throw error;
   });
-  const c = await client;
-  const keyspace = config.keyspace.name;
-  switch (request.view) {
-    case 'sent-received':
-      return json(200, await recentSentReceived(c, keyspace, request.limit));
-    case 'sensor': {
-      const stats = config.jobs['sensor-stats'];
-      const windowSpec = windowSpecId({
-        sizeMs: stats.windowSeconds * 1000,
-        slideMs: stats.slideSeconds * 1000,
-      });
-      return json(200, { windowSpec, windows: await sensorWindows(c, keyspace, { ...request, windowSpec }) });
-    }
-    case 'batches':
-      return json(200, { batches: await recentBatches(c, keyspace, request.job, request.limit) });
-  }
+  return json(200, await runQuery(await client, keyspace, request));
 }
 
 function json(statusCode: number, body: unknown): LambdaFunctionURLResult {

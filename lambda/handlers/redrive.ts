@@ -18,11 +18,10 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { Kafka } from 'kafkajs';
-import { createJob } from '../jobs';
 import { runMicroBatch } from '../runtime/batch';
 import { parseMskEvent, toMskEvent } from '../runtime/event';
 import { configFromEnv, createRuntime, type Runtime } from '../runtime/handler';
-import type { Job } from '../runtime/job';
+import type { Job, JobDefinition } from '../runtime/job';
 import { createMskKafka, MskConfigError } from '../runtime/msk-client';
 import {
   kafkaRangeReader,
@@ -33,7 +32,6 @@ import {
   type RedriveDeps,
   type RedriveSummary,
 } from '../runtime/redrive';
-import { isJobName } from '../../schema';
 import { REDRIVE_ENV, redriveGroupId } from '../../config/env';
 
 export interface QueueMessage {
@@ -176,23 +174,20 @@ interface Setup {
   readonly batchSize: number;
 }
 
-let setup: Promise<Setup> | undefined;
-
-async function open(): Promise<Setup> {
-  const config = configFromEnv();
-  const name = process.env.MICROBATCH_JOB;
-  if (!isJobName(name)) throw new MskConfigError('MICROBATCH_JOB', name, 'the name of a job');
+async function open(definition: JobDefinition): Promise<Setup> {
+  const config = configFromEnv(definition);
+  const jobConfig = config.jobs[definition.name]!;
   const url = process.env[REDRIVE_ENV.queueUrl];
   if (!url) throw new MskConfigError(REDRIVE_ENV.queueUrl, url, "the URL of the job's on-failure queue");
-  const job = createJob(name, config);
+  const job = definition.create(jobConfig);
   return {
     job,
     runtime: await createRuntime(job, config),
-    kafka: createMskKafka(`microbatch-redrive-${name}`),
+    kafka: createMskKafka(`microbatch-redrive-${definition.name}`),
     queue: sqsQueue(new SQSClient({}), url),
-    filters: config.jobs[name].filters.length > 0,
-    groupId: config.jobs[name].consumerGroupId,
-    batchSize: config.jobs[name].batchSize,
+    filters: jobConfig.filters.length > 0,
+    groupId: jobConfig.consumerGroupId,
+    batchSize: jobConfig.batchSize,
   };
 }
 
@@ -201,16 +196,29 @@ const log = (line: Record<string, unknown>) =>
     `${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
   );
 
-export async function handler(
-  event: unknown,
+/**
+ * The redrive function of a job. Its entry file is generated at synth (lib/redrive.ts), one per job:
+ * `export const handler = redriveHandlerFor(job)` with the job's definition, so the job file stays the one file
+ * that declares the job.
+ */
+export function redriveHandlerFor(
+  definition: JobDefinition,
+): (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<RedriveRun> {
+  let setup: Promise<Setup> | undefined;
+  return async (event, context) => {
+    checkRedriveEvent(event);
+    setup ??= open(definition).catch((error: unknown) => {
+      setup = undefined;
+      throw error;
+    });
+    return redriveOnce(await setup, context);
+  };
+}
+
+async function redriveOnce(
+  s: Setup,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
 ): Promise<RedriveRun> {
-  checkRedriveEvent(event);
-  setup ??= open().catch((error: unknown) => {
-    setup = undefined;
-    throw error;
-  });
-  const s = await setup;
   const admin = s.kafka.admin();
   await admin.connect();
   try {

@@ -21,6 +21,7 @@ import type { Context } from 'aws-lambda';
 import type { Admin } from 'kafkajs';
 import { createMskKafka } from '../runtime/msk-client';
 import { createTopicsWithLeaders } from '../runtime/kafka-topics';
+import { TOPIC_NAME } from '../../schema';
 
 export class TopicAdminError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -77,9 +78,6 @@ export interface TopicAdminRequest {
 
 /** The physical id never changes, so CloudFormation never replaces (and never deletes) the resource on update. */
 export const PHYSICAL_RESOURCE_ID = 'microbatch-kafka-topics';
-
-/** Kafka's legal topic names: https://kafka.apache.org/documentation/#topicconfigs (Topic.java). */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -1,16 +1,18 @@
 /**
- * The tutorial job: each value on topic `test` is the time it was sent; the job stores
+ * sent-received, the tutorial: each value on topic `test` is the time it was sent; the job stores
  * `(time_sent, time_received)` in `sent_received`, where `time_received` is the micro-batch's processing time.
  */
 import { SENT_RECEIVED, TEST_TOPIC } from '../../schema';
-import type { SentReceivedConfig } from '../../config';
+import { option } from '../../config/jobs';
 import { utf8 } from '../runtime/decoders';
 import { RecordError } from '../runtime/errors';
-import { defineTransformJob, type TransformJob } from '../runtime/job';
-import { formatTime, parseTime } from './time-format';
+import { handlerFor } from '../runtime/handler';
+import { defineJob, defineTransformJob, type TransformJob } from '../runtime/job';
+import { formatTime, parseTime, TIME_FORMATS, type TimeFormat } from './shared/time-format';
 
+/** The job's code, for its definition below and for tests that run it under another name or topic. */
 export function createSentReceivedJob(
-  config: Pick<SentReceivedConfig, 'timeFormat' | 'failOnDataLoss'>,
+  config: { readonly timeFormat: TimeFormat; readonly failOnDataLoss: boolean },
   overrides: { readonly name?: string; readonly topics?: readonly string[] } = {},
 ): TransformJob<string> {
   return defineTransformJob({
@@ -36,3 +38,26 @@ export function createSentReceivedJob(
     },
   });
 }
+
+const sentReceived = defineJob({
+  name: 'sent-received',
+  doc: 'The tutorial: stores (time_sent, time_received) for every record of topic test.',
+  kind: 'transform',
+  topics: [TEST_TOPIC],
+  tables: [SENT_RECEIVED],
+  options: {
+    timeFormat: option.oneOf({
+      default: 'tutorial',
+      values: TIME_FORMATS,
+      doc: '`tutorial` is YYYY-MM-DD HH:MM:SS (UTC), `iso` is ISO-8601 with milliseconds',
+    }),
+  },
+  create: (config) =>
+    createSentReceivedJob({ timeFormat: config.options.timeFormat, failOnDataLoss: config.failOnDataLoss }),
+  // The tutorial's producer: the current time, once a second.
+  sample: { ratePerSecond: 1, make: (_seq, now) => ({ value: formatTime(now, 'tutorial') }) },
+});
+
+export default sentReceived;
+/** The Lambda entry point of the job. */
+export const handler = handlerFor(sentReceived);

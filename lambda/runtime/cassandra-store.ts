@@ -25,6 +25,7 @@ import {
   regularColumns,
   renderCompareAndSet,
   renderInsert,
+  windowKeyColumn,
   type TableDef,
 } from '../../schema';
 import { SinkError } from './errors';
@@ -456,7 +457,7 @@ export class CassandraSinkStore implements SinkStore {
   ): Promise<Map<string, StoredPartial>> {
     const cql =
       `SELECT reading_count, value_sum, value_min, value_max, covered_offset FROM ${qualified(this.keyspace, table)} ` +
-      'WHERE sensor_id = ? AND window_spec = ? AND window_start = ? AND topic = ? AND kafka_partition = ? AND lane = ?';
+      `WHERE ${col(windowKeyColumn(table))} = ? AND window_spec = ? AND window_start = ? AND topic = ? AND kafka_partition = ? AND lane = ?`;
     const out = new Map<string, StoredPartial>();
     await mapBounded(keys, this.concurrency, async (key) => {
       const rs = await withRetry(

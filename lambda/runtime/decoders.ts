@@ -47,17 +47,35 @@ function utf8Text(bytes: Buffer): string {
   }
 }
 
+/**
+ * Decodes the value as strict UTF-8 text. A null value, an oversized value or invalid UTF-8 is dead-lettered
+ * with its reason (`null-value`, `oversized`, `invalid-utf8`).
+ *
+ * @example
+ * ```ts
+ * defineTransformJob({ name: 'lines', topics: ['lines'], decoder: utf8(), sinkTables: [LINES],
+ *   transform: (line) => [{ table: LINES, values: { line } }] });
+ * ```
+ */
 export function utf8(options?: DecoderOptions): Decoder<string> {
   return { kind: 'utf8', decode: (record) => utf8Text(requireValue(record, options)) };
 }
 
+/**
+ * The value's bytes as they are (only the null and size checks apply).
+ *
+ * @example
+ * ```ts
+ * decoder: raw({ maxValueBytes: 64_000 }), // then parse Avro or Protobuf in the transform
+ * ```
+ */
 export function raw(options?: DecoderOptions): Decoder<Buffer> {
   return { kind: 'raw', decode: (record) => requireValue(record, options) };
 }
 
 /**
  * A validator checks an `unknown` and returns the typed value, or throws `SchemaViolation` naming the path.
- * Kept dependency-free on purpose: a handler bundle should not carry a schema library for three fields.
+ * Dependency-free: a handler bundle need not carry a schema library for three fields.
  */
 export type Validator<T> = (value: unknown) => T;
 
@@ -71,7 +89,102 @@ export class SchemaViolation extends Error {
   }
 }
 
-export function json<T>(validate: Validator<T>, options?: DecoderOptions): Decoder<T> {
+/**
+ * The Standard Schema interface (https://standardschema.dev, v1), which zod (3.24+), valibot (1.0+), arktype
+ * (2.0+) and others implement. Declared here, as the spec intends, so that accepting it costs no dependency
+ * and nothing in a bundle that does not use it.
+ */
+export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  readonly '~standard': {
+    readonly version: 1;
+    readonly vendor: string;
+    readonly validate: (
+      value: unknown,
+    ) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
+    readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  };
+}
+
+export type StandardSchemaResult<Output> =
+  | { readonly value: Output; readonly issues?: undefined }
+  | { readonly issues: ReadonlyArray<StandardSchemaIssue> };
+
+export interface StandardSchemaIssue {
+  readonly message: string;
+  readonly path?: ReadonlyArray<PropertyKey | { readonly key: PropertyKey }> | undefined;
+}
+
+/** The output type of a Standard Schema. */
+export type InferOutput<S extends StandardSchemaV1> = NonNullable<S['~standard']['types']>['output'];
+
+function isStandardSchema(value: unknown): value is StandardSchemaV1 {
+  return (
+    (typeof value === 'object' || typeof value === 'function') &&
+    value !== null &&
+    typeof (value as Partial<StandardSchemaV1>)['~standard']?.validate === 'function'
+  );
+}
+
+/** `$.readings[2].value`, the path notation of `SchemaViolation`. */
+function issuePath(path: StandardSchemaIssue['path']): string {
+  let out = '$';
+  for (const part of path ?? []) {
+    const key = typeof part === 'object' ? part.key : part;
+    out += typeof key === 'number' ? `[${key}]` : `.${String(key)}`;
+  }
+  return out;
+}
+
+/** A Standard Schema as a `Validator`: the first issue becomes the `SchemaViolation`. */
+export function fromStandardSchema<S extends StandardSchemaV1>(schema: S): Validator<InferOutput<S>> {
+  const vendor = schema['~standard'].vendor;
+  return (value) => {
+    const result = schema['~standard'].validate(value);
+    if (result instanceof Promise) {
+      // A decoder must be pure and synchronous (a replay must decide the same, at once); see the README.
+      throw new TypeError(
+        `The ${vendor} schema validates asynchronously; a decoder needs a synchronous schema (no async refinements).`,
+      );
+    }
+    if (result.issues) {
+      const [first] = result.issues;
+      const more = result.issues.length > 1 ? ` (and ${result.issues.length - 1} more)` : '';
+      throw new SchemaViolation(issuePath(first?.path), `${first?.message ?? 'invalid'}${more}`);
+    }
+    return result.value as InferOutput<S>;
+  };
+}
+
+/**
+ * Decodes the value as UTF-8 JSON and checks it with a validator: a function that returns the typed value or
+ * throws `SchemaViolation`, or any Standard Schema (zod, valibot, arktype ...). A value that is not JSON is
+ * dead-lettered as `invalid-json`, one the validator refuses as `schema`, with the path and the problem.
+ *
+ * @example
+ * ```ts
+ * // With zod (any Standard Schema library works the same):
+ * const Click = z.object({ url: z.string().url(), ts: z.number().int() });
+ * decoder: json(Click), // Decoder<{ url: string; ts: number }>
+ *
+ * // Or with no library at all:
+ * decoder: json((v) => {
+ *   if (typeof v !== 'object' || v === null) throw new SchemaViolation('$', 'expected an object');
+ *   return v as Click;
+ * }),
+ * ```
+ */
+export function json<S extends StandardSchemaV1>(
+  schema: S,
+  options?: DecoderOptions,
+): Decoder<InferOutput<S>>;
+export function json<T>(validate: Validator<T>, options?: DecoderOptions): Decoder<T>;
+export function json<T>(
+  validator: Validator<T> | StandardSchemaV1<unknown, T>,
+  options?: DecoderOptions,
+): Decoder<T> {
+  const validate: Validator<T> = isStandardSchema(validator)
+    ? (fromStandardSchema(validator) as Validator<T>)
+    : validator;
   return {
     kind: 'json',
     decode(record) {

@@ -4,7 +4,7 @@
  * effects on every attempt); writing them is idempotent (plain upserts, and compare-and-set on each partial's
  * covered offset). `checkpoint.ts` decides which records to apply and when; this module applies them.
  */
-import { DEAD_LETTERS } from '../../schema';
+import { DEAD_LETTERS, windowKeyColumn } from '../../schema';
 import { ContentionError, RecordError, SinkError } from './errors';
 import type { KafkaRecord } from './event';
 import type { Job, TransformJob, WindowJob } from './job';
@@ -246,7 +246,7 @@ async function applyPartials<T>(
         }
         if (!partial || covered === (before?.coveredOffset ?? -1n)) return undefined;
         const row = {
-          sensor_id: entry.key.key,
+          [windowKeyColumn(job.table)]: entry.key.key,
           window_spec: spec,
           window_start: new Date(entry.key.windowStart),
           topic: lane.topic,

@@ -4,37 +4,52 @@
  * `runMicroBatch`, the same function the local runner calls.
  */
 import type { Client } from 'cassandra-driver';
-import { loadConfig, objectGetter, type PipelineConfig } from '../../config';
-import { jobTables, type Job } from './job';
+import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../../config';
+import type { JobDescriptor } from '../../config/jobs';
+import { RUNTIME_ENV } from '../../config/env';
+import { jobTables, type Job, type JobDefinition } from './job';
 import { parseMskEvent } from './event';
 import { runMicroBatch, type BatchReport } from './batch';
 import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
 import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
 import { RuntimeConfigError } from './errors';
 import { emfReporter } from './metrics';
-import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS, SKIPPED_RANGES, type JobName } from '../../schema';
+import { JOB_RUNTIME_TABLES } from '../../schema';
 
-/** The pipeline config as the stack passed it in the environment (see lib/ for the variables). */
-export function configFromEnv(env: NodeJS.ProcessEnv = process.env): PipelineConfig {
-  const job = env.MICROBATCH_JOB;
-  let jobConfig: unknown = {};
-  if (env.MICROBATCH_JOB_CONFIG) {
+/**
+ * The config of one job as the stack passed it in the environment (`config/env.ts`): the same `loadConfig` the
+ * CDK app ran validates it again, with the job's own descriptor.
+ */
+export function configFromEnv(
+  definition: JobDescriptor,
+  env: NodeJS.ProcessEnv = process.env,
+): PipelineConfig {
+  const job = env[RUNTIME_ENV.job];
+  if (job !== undefined && job !== definition.name) {
+    throw new RuntimeConfigError(
+      `${RUNTIME_ENV.job} is '${job}' but this is the handler of job '${definition.name}': deploy each job's own entry.`,
+    );
+  }
+  let jobConfig: Record<string, unknown> = {};
+  const raw = env[RUNTIME_ENV.jobConfig];
+  if (raw) {
     try {
-      jobConfig = JSON.parse(env.MICROBATCH_JOB_CONFIG);
+      jobConfig = JSON.parse(raw) as Record<string, unknown>;
     } catch (cause) {
       throw new RuntimeConfigError(
-        'MICROBATCH_JOB_CONFIG is not JSON; the stack sets it from the typed config.',
-        { cause },
+        `${RUNTIME_ENV.jobConfig} is not JSON; the stack sets it from the typed config.`,
+        {
+          cause,
+        },
       );
     }
   }
-  return loadConfig(
-    objectGetter({
-      stage: env.MICROBATCH_STAGE,
-      keyspace: { name: env.MICROBATCH_KEYSPACE },
-      ...(job ? { jobs: { [job]: jobConfig } } : {}),
-    }),
-  );
+  const context = {
+    stage: env[RUNTIME_ENV.stage],
+    keyspace: { name: env[RUNTIME_ENV.keyspace] },
+    jobs: { [definition.name]: jobConfig },
+  };
+  return loadConfig(objectGetter(context), [definition], contextKeys(context, RUNTIME_ENV.jobConfig));
 }
 
 export interface Runtime {
@@ -49,9 +64,7 @@ export async function createRuntime(job: Job, config: PipelineConfig): Promise<R
   const target = targetFromEnv();
   const client = await createCassandraClient(target);
   if (target.kind === 'keyspaces') {
-    const tables = [...jobTables(job), OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS].map(
-      (t) => t.name,
-    );
+    const tables = [...jobTables(job), ...JOB_RUNTIME_TABLES].map((t) => t.name);
     await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
   }
   return {
@@ -63,20 +76,28 @@ export async function createRuntime(job: Job, config: PipelineConfig): Promise<R
   };
 }
 
-export type JobFactory = (config: PipelineConfig) => Job;
-
-export function handlerFor(jobOrFactory: Job | JobFactory): (event: unknown) => Promise<void> {
+/**
+ * The Lambda entry point of a job: the file that declares the job exports it as `handler`.
+ *
+ * @example
+ * ```ts
+ * const job = defineJob({ name: 'clicks', ... });
+ * export default job;
+ * export const handler = handlerFor(job);
+ * ```
+ */
+export function handlerFor(definition: JobDefinition): (event: unknown) => Promise<void> {
   let setup: Promise<{ job: Job; runtime: Runtime; filters: boolean }> | undefined;
   return async (event: unknown) => {
     const batch = parseMskEvent(event);
     // One config read and one client per execution environment; a failed start is forgotten, so the next
     // invocation tries again.
     setup ??= (async () => {
-      const config = configFromEnv();
-      const job = typeof jobOrFactory === 'function' ? jobOrFactory(config) : jobOrFactory;
+      const config = configFromEnv(definition);
+      const jobConfig = config.jobs[definition.name]!;
+      const job = definition.create(jobConfig);
       // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
-      const filters = (config.jobs[job.name as JobName]?.filters.length ?? 0) > 0;
-      return { job, runtime: await createRuntime(job, config), filters };
+      return { job, runtime: await createRuntime(job, config), filters: jobConfig.filters.length > 0 };
     })().catch((error: unknown) => {
       setup = undefined;
       throw error;

@@ -1,21 +1,12 @@
 /**
- * The job API: what a pipeline declares. A job names its topics, a decoder, and either a per-record transform
- * into rows or an event-time window aggregation; its sink tables come from the one typed schema.
- *
- * ```ts
- * const job = defineTransformJob({
- *   name: 'sent-received',
- *   topics: ['test'],
- *   decoder: utf8(),
- *   sinkTables: [SENT_RECEIVED],
- *   transform: (timeSent, { processingTime }) => [
- *     { table: SENT_RECEIVED, values: { time_sent: timeSent, time_received: format(processingTime) } },
- *   ],
- * });
- * export const handler = handlerFor(job);
- * ```
+ * The job API: what a pipeline declares. A job file (`lambda/jobs/<name>.ts`) declares one job with `defineJob`:
+ * its topics, its tables from the typed schema, its options, and the code, built by `defineTransformJob` (a
+ * per-record transform into rows) or `defineWindowJob` (an event-time window aggregation). `microbatch new job`
+ * writes one from a template.
  */
-import { SENSOR_STATS, type TableDef } from '../../schema';
+import { assertWindowTable, TOPIC_NAME, type TableDef } from '../../schema';
+import type { JobConfig } from '../../config';
+import type { JobDescriptor, OptionSpecs, OptionValues } from '../../config/jobs';
 import type { Decoder } from './decoders';
 import type { KafkaRecord } from './event';
 import { assertWindowSpec, type WindowSpec } from './windows';
@@ -54,7 +45,7 @@ export interface WindowJob<T> extends JobBase<T> {
   readonly kind: 'window';
   readonly window: WindowSpec;
   readonly allowedLatenessMs: number;
-  /** A table of the `sensor_stats` shape. */
+  /** A table of window partials, made with `windowTable()` from schema/tables.ts. */
   readonly table: TableDef;
   eventTime(value: T): number;
   key(value: T): string;
@@ -74,8 +65,32 @@ function assertJobBase(spec: { name: string; topics: readonly string[] }): void 
   }
   if (!spec.topics.length)
     throw new Error(`Job '${spec.name}' declares no topics: list at least one topic it reads.`);
+  for (const topic of spec.topics) {
+    if (!TOPIC_NAME.test(topic))
+      throw new Error(
+        `Job '${spec.name}' topic '${topic}' is not a legal Kafka topic name: use 1-249 of a-z A-Z 0-9 . _ -.`,
+      );
+  }
 }
 
+/**
+ * A job that turns each record into rows. The transform must be pure: a redelivered batch runs it again on the
+ * same records with the same `processingTime`, and must give the same rows. Throw `RecordError` to send a record
+ * to the dead letters; anything else fails the batch, which the event source retries.
+ *
+ * @example
+ * ```ts
+ * defineTransformJob({
+ *   name: 'sent-received',
+ *   topics: ['test'],
+ *   decoder: utf8(),
+ *   sinkTables: [SENT_RECEIVED],
+ *   transform: (timeSent, { processingTime }) => [
+ *     { table: SENT_RECEIVED, values: { time_sent: timeSent, time_received: processingTime.toISOString() } },
+ *   ],
+ * });
+ * ```
+ */
 export function defineTransformJob<T>(
   spec: Omit<TransformJob<T>, 'kind' | 'failOnDataLoss'> & { failOnDataLoss?: boolean },
 ): TransformJob<T> {
@@ -84,14 +99,32 @@ export function defineTransformJob<T>(
   return { ...spec, kind: 'transform', failOnDataLoss: spec.failOnDataLoss ?? false };
 }
 
+/**
+ * A job that keeps count, sum, min and max of `measure` per `key` and event-time window, one partial per Kafka
+ * partition, merged on read. Records later than the watermark (the newest event time less `allowedLatenessMs`)
+ * are counted as late and dead-lettered, not folded. The table is made with `windowTable()`.
+ *
+ * @example
+ * ```ts
+ * defineWindowJob({
+ *   name: 'page-views',
+ *   topics: ['page-views'],
+ *   decoder: json(PageView), // a Standard Schema or a validator function
+ *   table: PAGE_VIEW_COUNTS,
+ *   window: { sizeMs: 60_000, slideMs: 60_000 }, // tumbling; a smaller slide gives sliding windows
+ *   allowedLatenessMs: 30_000,
+ *   eventTime: (view) => view.ts,
+ *   key: (view) => view.page,
+ *   measure: () => 1, // a count
+ * });
+ * ```
+ */
 export function defineWindowJob<T>(
-  spec: Omit<WindowJob<T>, 'kind' | 'failOnDataLoss' | 'table'> & {
-    failOnDataLoss?: boolean;
-    table?: TableDef;
-  },
+  spec: Omit<WindowJob<T>, 'kind' | 'failOnDataLoss'> & { failOnDataLoss?: boolean },
 ): WindowJob<T> {
   assertJobBase(spec);
   assertWindowSpec(spec.window);
+  assertWindowTable(spec.table);
   if (!Number.isInteger(spec.allowedLatenessMs) || spec.allowedLatenessMs < 0) {
     throw new Error(
       `Job '${spec.name}': allowedLatenessMs must be a non-negative integer, received ${spec.allowedLatenessMs}.`,
@@ -100,11 +133,107 @@ export function defineWindowJob<T>(
   return {
     ...spec,
     kind: 'window',
-    table: spec.table ?? SENSOR_STATS,
     failOnDataLoss: spec.failOnDataLoss ?? false,
   };
 }
 
 export function jobTables(job: Job): readonly TableDef[] {
   return job.kind === 'transform' ? job.sinkTables : [job.table];
+}
+
+/** The validated config a job gets: the event source knobs, `failOnDataLoss`, and its own options. */
+export type JobConfigFor<O extends OptionSpecs> = JobConfig<OptionValues<O>>;
+
+/** Local demo data for a job: what `npm run local` and `microbatch produce --job <name>` send to its topic. */
+export interface SampleData {
+  /** Records per second `npm run local` sends. */
+  readonly ratePerSecond: number;
+  /** The record number `seq`, sent at `now`. */
+  make(seq: number, now: Date): { readonly key?: string; readonly value: string };
+}
+
+/**
+ * A job, declared in one file: what it reads and writes, its options with their defaults, and the code that
+ * builds it. The registry (lambda/runtime/registry.ts) finds every such file, so adding a job edits nothing else.
+ */
+export interface JobDefinition<O extends OptionSpecs = OptionSpecs> extends JobDescriptor<O> {
+  /** Builds the runtime job (`defineTransformJob` or `defineWindowJob`) from the job's validated config. */
+  create(config: JobConfigFor<O>): Job;
+  /** @default - the job has no demo data; `npm run local` runs it on whatever reaches its topics */
+  readonly sample?: SampleData;
+}
+
+const DEFINITION = Symbol.for('microbatch.job-definition');
+
+/** Event-source keys of `jobs.<job>.*`: a job's own option may not take one of these names. */
+const RESERVED_OPTIONS = new Set([
+  'batchSize',
+  'maxBatchingWindowSeconds',
+  'startingPosition',
+  'startingPositionTimestamp',
+  'consumerGroupId',
+  'retryAttempts',
+  'maxRecordAgeSeconds',
+  'bisectBatchOnError',
+  'reportBatchItemFailures',
+  'provisionedPollers',
+  'filters',
+  'failOnDataLoss',
+]);
+
+/**
+ * Declares a job. The file that calls it exports the definition as its default export, and its Lambda entry as
+ * `handler`:
+ *
+ * @example
+ * ```ts
+ * const job = defineJob({
+ *   name: 'clicks',
+ *   doc: 'Every click, with the time the pipeline took it.',
+ *   kind: 'transform',
+ *   topics: [{ name: 'clicks', doc: 'JSON clicks {url}', partitions: 3 }],
+ *   tables: [CLICKS],
+ *   options: {},
+ *   create: (config) =>
+ *     defineTransformJob({
+ *       name: 'clicks',
+ *       topics: ['clicks'],
+ *       decoder: json(clickSchema),
+ *       sinkTables: [CLICKS],
+ *       failOnDataLoss: config.failOnDataLoss,
+ *       transform: (click, { processingTime }) => [{ table: CLICKS, values: { url: click.url, seen_at: processingTime } }],
+ *     }),
+ * });
+ * export default job;
+ * export const handler = handlerFor(job);
+ * ```
+ */
+export function defineJob<O extends OptionSpecs>(spec: JobDefinition<O>): JobDefinition<O> {
+  assertJobBase({ name: spec.name, topics: spec.topics.map((t) => t.name) });
+  if (!spec.tables.length)
+    throw new Error(`Job '${spec.name}' declares no tables: list the tables it writes.`);
+  for (const key of Object.keys(spec.options)) {
+    if (RESERVED_OPTIONS.has(key)) {
+      throw new Error(
+        `Job '${spec.name}' option '${key}' takes the name of an event-source setting (jobs.${spec.name}.${key}); rename it.`,
+      );
+    }
+    if (!/^[a-z][a-zA-Z0-9]*$/.test(key))
+      throw new Error(
+        `Job '${spec.name}' option '${key}' is not a camelCase name; config keys are jobs.<job>.<option>.`,
+      );
+  }
+  if (spec.kind === 'window') {
+    if (!spec.windowOf)
+      throw new Error(`Window job '${spec.name}' needs windowOf(options): the window its options give.`);
+    // Queries and the UI read a window job's results from its first table.
+    assertWindowTable(spec.tables[0]!);
+  }
+  return { ...spec, [DEFINITION]: true } as JobDefinition<O>;
+}
+
+export function isJobDefinition(value: unknown): value is JobDefinition {
+  return (
+    typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[DEFINITION] === true
+  );
 }

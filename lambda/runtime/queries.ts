@@ -1,30 +1,53 @@
 /**
  * Reads the results back, for the query function and the local `query` CLI alike (the UI reads through
  * local/ui/data.ts).
- * Window results are merged across Kafka partitions here, on read (see `sensor_stats` in the schema).
+ * Window results are merged across Kafka partitions here, on read (see `windowTable` in the schema).
  */
 import type { Client, types } from 'cassandra-driver';
-import { BATCH_LEDGER, SENSOR_STATS, SENT_RECEIVED, DEAD_LETTERS, qualified } from '../../schema';
+import { BATCH_LEDGER, DEAD_LETTERS, col, qualified } from '../../schema';
+import type { TransformJobView, WindowJobView } from '../../config/jobs';
 import { mergePartials } from './windows';
 import type { BatchMode, LedgerEntry, PhaseTimings } from './store';
 
-export interface SentReceivedRow {
-  readonly timeSent: string;
-  readonly timeReceived: string;
+/** A row of a job's table, by column name (bigint columns as strings, timestamps as ISO-8601). */
+export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
+
+function plain(value: unknown): string | number | boolean | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  // bigint, Long, and anything else the driver returns: their text is exact.
+  return String(value);
+}
+
+/** Orders rows by their primary key, newest (largest) first: for a time-keyed table, the newest rows. */
+function byKeyDescending(keys: readonly string[]): (a: TableRow, b: TableRow) => number {
+  return (a, b) => {
+    for (const k of keys) {
+      const x = a[k] ?? '';
+      const y = b[k] ?? '';
+      if (x < y) return 1;
+      if (x > y) return -1;
+    }
+    return 0;
+  };
 }
 
 /**
- * The newest rows of the tutorial table. Its only key is `time_sent`, so Cassandra cannot order it: this reads
- * up to `scanLimit` rows and sorts them. Fine at the tutorial's scale; the limit keeps it bounded.
+ * The newest rows of a transform job's table. A table keyed by time alone (like `sent_received`, keyed by
+ * `time_sent`) cannot be ordered by Cassandra: this reads up to `scanLimit` rows and sorts them by key. Fine at
+ * a tutorial's scale; the limit keeps it bounded, and `total` is undefined when it was reached.
  */
-export async function recentSentReceived(
+export async function recentRows(
   client: Client,
   keyspace: string,
+  view: Pick<TransformJobView, 'table' | 'columns' | 'key'>,
   limit = 20,
   scanLimit = 10_000,
-): Promise<{ rows: SentReceivedRow[]; scanned: number; total: number | undefined }> {
-  const rows: SentReceivedRow[] = [];
-  const query = `SELECT time_sent, time_received FROM ${qualified(keyspace, SENT_RECEIVED)}`;
+): Promise<{ rows: TableRow[]; scanned: number; total: number | undefined }> {
+  const columns = view.columns;
+  const query = `SELECT ${columns.map(col).join(', ')} FROM ${qualified(keyspace, view.table)}`;
+  const rows: TableRow[] = [];
   let scanned = 0;
   let complete = true;
   let pageState: string | undefined;
@@ -39,14 +62,11 @@ export async function recentSentReceived(
         complete = false;
         break;
       }
-      rows.push({
-        timeSent: row.get('time_sent') as string,
-        timeReceived: row.get('time_received') as string,
-      });
+      rows.push(Object.fromEntries(columns.map((c) => [c, plain(row.get(c))])));
     }
     pageState = complete ? rs.pageState : undefined;
   } while (pageState);
-  rows.sort((a, b) => (a.timeSent < b.timeSent ? 1 : a.timeSent > b.timeSent ? -1 : 0));
+  rows.sort(byKeyDescending(view.key));
   return {
     rows: rows.slice(0, limit),
     scanned: Math.min(scanned, scanLimit),
@@ -55,7 +75,8 @@ export async function recentSentReceived(
 }
 
 export interface WindowResult {
-  readonly sensorId: string;
+  /** The value of the window table's key column (the sensor, the page ...). */
+  readonly key: string;
   readonly windowStart: Date;
   readonly windowEnd: Date;
   readonly count: number;
@@ -67,15 +88,22 @@ export interface WindowResult {
   readonly partitions: number;
 }
 
-export async function sensorWindows(
+/** The windows of one key, merged across Kafka partitions and lanes, oldest first. */
+export async function windowResults(
   client: Client,
   keyspace: string,
-  args: { sensorId: string; windowSpec: string; from: Date; to: Date },
+  args: {
+    readonly view: Pick<WindowJobView, 'table' | 'keyColumn'>;
+    readonly key: string;
+    readonly windowSpec: string;
+    readonly from: Date;
+    readonly to: Date;
+  },
 ): Promise<WindowResult[]> {
   const rs = await client.execute(
-    `SELECT window_start, window_end, topic, kafka_partition, reading_count, value_sum, value_min, value_max FROM ${qualified(keyspace, SENSOR_STATS)} ` +
-      'WHERE sensor_id = ? AND window_spec = ? AND window_start >= ? AND window_start < ?',
-    [args.sensorId, args.windowSpec, args.from, args.to],
+    `SELECT window_start, window_end, topic, kafka_partition, reading_count, value_sum, value_min, value_max FROM ${qualified(keyspace, args.view.table)} ` +
+      `WHERE ${col(args.view.keyColumn)} = ? AND window_spec = ? AND window_start >= ? AND window_start < ?`,
+    [args.key, args.windowSpec, args.from, args.to],
     { prepare: true, fetchSize: 5000 },
   );
   const byWindow = new Map<
@@ -106,12 +134,42 @@ export async function sensorWindows(
   return [...byWindow.entries()]
     .sort(([a], [b]) => a - b)
     .map(([start, { end, partials, partitions }]) => ({
-      sensorId: args.sensorId,
+      key: args.key,
       windowStart: new Date(start),
       windowEnd: end,
       partitions: partitions.size,
       ...mergePartials(partials)!,
     }));
+}
+
+/**
+ * The keys a window table holds for one window spec, sorted, at most `limit` (for `microbatch query` without a
+ * key). A scan of the partition keys, bounded by `scanLimit`: a tool for a look, not for a hot path.
+ */
+export async function windowKeys(
+  client: Client,
+  keyspace: string,
+  view: Pick<WindowJobView, 'table' | 'keyColumn'>,
+  windowSpec: string,
+  limit = 20,
+  scanLimit = 10_000,
+): Promise<string[]> {
+  const keys: string[] = [];
+  let scanned = 0;
+  let pageState: string | undefined;
+  do {
+    const rs = await client.execute(
+      `SELECT DISTINCT ${col(view.keyColumn)}, window_spec FROM ${qualified(keyspace, view.table)}`,
+      [],
+      { prepare: true, fetchSize: 1000, pageState },
+    );
+    for (const row of rs.rows) {
+      scanned++;
+      if (row.get('window_spec') === windowSpec) keys.push(row.get(view.keyColumn) as string);
+    }
+    pageState = rs.pageState;
+  } while (pageState && scanned < scanLimit);
+  return keys.sort().slice(0, limit);
 }
 
 /** One partition of a ledger row, as read back from its JSON: offsets and counts are numbers. */

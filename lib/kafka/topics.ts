@@ -12,6 +12,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { PipelineFunction } from '../functions';
+import { TOPIC_NAME } from '../../schema';
 import { lockedSecurityGroup } from '../security-groups';
 import { BOOTSTRAP_BROKERS_ENV } from '../../config/env';
 import type { IKafkaCluster } from './cluster';
@@ -30,8 +31,6 @@ export interface KafkaTopicsProps {
   readonly vpcSubnets: ec2.SubnetSelection;
   readonly logRetention: logs.RetentionDays;
 }
-
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export class KafkaTopics extends Construct {
   readonly handler: PipelineFunction;

@@ -1,7 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { TOPICS } from '../../schema';
 import type { PipelineConfig } from '../../config';
 import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import { KafkaTopics } from '../kafka/topics';
@@ -13,7 +12,7 @@ export interface KafkaStackProps extends StackProps {
   readonly network: PipelineNetwork;
 }
 
-/** The MSK cluster (provisioned or serverless, per `kafka.mode`) and the topics of the schema. */
+/** The MSK cluster (provisioned or serverless, per `kafka.mode`) and the topics of the jobs. */
 export class KafkaStack extends Stack {
   readonly cluster: MskCluster;
   readonly topics: KafkaTopics;
@@ -48,7 +47,8 @@ export class KafkaStack extends Stack {
       vpc: network.vpc,
       vpcSubnets: network.subnets,
       logRetention,
-      topics: TOPICS.map((t) => ({ name: t.name, ...config.topics[t.name]! })),
+      // Every topic of every job: the config holds one entry each (config/index.ts).
+      topics: Object.entries(config.topics).map(([name, topic]) => ({ name, ...topic })),
     });
 
     new CfnOutput(this, 'ClusterArn', { value: this.cluster.clusterArn });

@@ -1,14 +1,16 @@
 import { RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { TABLES } from '../../schema';
 import type { PipelineConfig } from '../../config';
+import { pipelineTables, type JobDescriptor } from '../../config/jobs';
 import { KeyspacesSchema } from '../keyspaces';
 
 export interface KeyspacesStackProps extends StackProps {
   readonly config: PipelineConfig;
+  /** The jobs, whose tables it creates with the runtime's own. */
+  readonly jobs: readonly JobDescriptor[];
 }
 
-/** The keyspace and the tables of the typed schema. */
+/** The keyspace, the tables of the jobs and the runtime's own tables, from the typed schema. */
 export class KeyspacesStack extends Stack {
   readonly schema: KeyspacesSchema;
 
@@ -17,7 +19,7 @@ export class KeyspacesStack extends Stack {
     const { keyspace } = props.config;
     this.schema = new KeyspacesSchema(this, 'Schema', {
       keyspaceName: keyspace.name,
-      tables: TABLES,
+      tables: pipelineTables(props.jobs),
       ttlSeconds: keyspace.ttlSeconds,
       pointInTimeRecovery: keyspace.pointInTimeRecovery,
       removalPolicy: keyspace.removalPolicy === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN,

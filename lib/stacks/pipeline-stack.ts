@@ -6,17 +6,10 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import {
-  BATCH_LEDGER,
-  JOB_CATALOG,
-  JOB_NAMES,
-  RUNTIME_TABLES,
-  SENSOR_STATS,
-  SENT_RECEIVED,
-  TEST_TOPIC,
-  type JobName,
-} from '../../schema';
-import type { PipelineConfig } from '../../config';
+import { jobConfigInput, type PipelineConfig } from '../../config';
+import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
+import { jobViews, type RegisteredJobDescriptor } from '../../config/jobs';
+import { JOB_RUNTIME_TABLES, TEST_TOPIC, BATCH_LEDGER } from '../../schema';
 import { MicroBatchConsumer } from '../consumer';
 import { MskCluster, type KafkaClusterAttributes } from '../kafka/cluster';
 import type { KeyspacesSchema } from '../keyspaces';
@@ -26,6 +19,8 @@ import { SkippedRangeRedrive } from '../redrive';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: PipelineConfig;
+  /** The jobs, from the registry (`loadJobs()` of lambda/runtime/registry.ts): a consumer and a redrive each. */
+  readonly jobs: readonly RegisteredJobDescriptor[];
   /**
    * The Kafka stack's cluster. Its ARN, UUID and brokers are read from SSM at every deploy of this stack, so a
    * replaced cluster never leaves this stack on the old one after the next deploy (docs/cloud.md); the stack
@@ -43,29 +38,32 @@ export interface PipelineStackProps extends StackProps {
 export const METRICS_NAMESPACE = 'MicroBatch';
 
 /**
- * The handlers' environment, the contract with `lambda/runtime/handler.ts` (`configFromEnv`): the job's own
- * config travels as JSON and is validated again by the same `loadConfig` when the handler starts.
+ * The handlers' environment, the contract with `lambda/runtime/handler.ts` (`configFromEnv`, config/env.ts): the
+ * job's own config travels as JSON and is validated again by the same `loadConfig` when the handler starts.
  */
-export function consumerEnvironment(config: PipelineConfig, job: JobName): Record<string, string> {
+export function consumerEnvironment(config: PipelineConfig, job: string): Record<string, string> {
   return {
-    MICROBATCH_TARGET: 'keyspaces',
-    MICROBATCH_KEYSPACE: config.keyspace.name,
-    MICROBATCH_STAGE: config.stage,
-    MICROBATCH_JOB: job,
-    MICROBATCH_JOB_CONFIG: JSON.stringify(config.jobs[job]),
+    [RUNTIME_ENV.target]: 'keyspaces',
+    [RUNTIME_ENV.keyspace]: config.keyspace.name,
+    [RUNTIME_ENV.stage]: config.stage,
+    [RUNTIME_ENV.job]: job,
+    [RUNTIME_ENV.jobConfig]: JSON.stringify(jobConfigInput(config.jobs[job]!)),
     POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
     POWERTOOLS_SERVICE_NAME: job,
   };
 }
 
-/** The query reads sensor-stats' window spec from its config, through the same `configFromEnv`. */
-export function queryEnvironment(config: PipelineConfig): Record<string, string> {
+/** The query function reads every job through its view (config/jobs.ts): tables, key columns, windows. */
+export function queryEnvironment(
+  config: PipelineConfig,
+  jobs: readonly RegisteredJobDescriptor[],
+): Record<string, string> {
   return {
-    MICROBATCH_TARGET: 'keyspaces',
-    MICROBATCH_KEYSPACE: config.keyspace.name,
-    MICROBATCH_STAGE: config.stage,
-    MICROBATCH_JOB: 'sensor-stats',
-    MICROBATCH_JOB_CONFIG: JSON.stringify(config.jobs['sensor-stats']),
+    [RUNTIME_ENV.target]: 'keyspaces',
+    [RUNTIME_ENV.keyspace]: config.keyspace.name,
+    [RUNTIME_ENV.stage]: config.stage,
+    [QUERY_ENV.jobs]: JSON.stringify(jobViews(jobs, (job) => config.jobs[job]!.options)),
+    POWERTOOLS_SERVICE_NAME: 'query',
   };
 }
 
@@ -74,8 +72,10 @@ export function queryEnvironment(config: PipelineConfig): Record<string, string>
  * the alarm topic.
  */
 export class PipelineStack extends Stack {
-  readonly consumers: Readonly<Record<JobName, MicroBatchConsumer>>;
-  readonly redrives: Readonly<Record<JobName, SkippedRangeRedrive>>;
+  /** By job name. */
+  readonly consumers: Readonly<Record<string, MicroBatchConsumer>>;
+  /** By job name. */
+  readonly redrives: Readonly<Record<string, SkippedRangeRedrive>>;
   readonly producer: ScheduledProducer | undefined;
   readonly query: QueryFunction;
   readonly alarmTopic: sns.Topic | undefined;
@@ -83,7 +83,18 @@ export class PipelineStack extends Stack {
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
-    const { config, keyspaces } = props;
+    const { config, keyspaces, jobs } = props;
+    if (jobs.length === 0)
+      throw new Error(
+        "PipelineStack jobs is empty: pass the registry's jobs (loadJobs() of lambda/runtime/registry.ts).",
+      );
+    for (const job of jobs) {
+      if (!config.jobs[job.name]) {
+        throw new Error(
+          `PipelineStack job '${job.name}' has no config: load the config with the same jobs (loadConfig(get, jobs)).`,
+        );
+      }
+    }
     const cluster = MskCluster.fromParameters(this, 'Cluster', props.cluster);
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
@@ -113,47 +124,47 @@ export class PipelineStack extends Stack {
       );
     }
 
-    const consumers = {} as Record<JobName, MicroBatchConsumer>;
-    for (const job of JOB_NAMES) {
-      const entry = JOB_CATALOG[job];
-      consumers[job] = new MicroBatchConsumer(this, `Consumer-${job}`, {
-        job,
-        entry: entry.handlerEntry,
+    const consumers: Record<string, MicroBatchConsumer> = {};
+    const redrives: Record<string, SkippedRangeRedrive> = {};
+    for (const job of jobs) {
+      const topics = job.topics.map((t) => t.name);
+      const tables = [...job.tables, ...JOB_RUNTIME_TABLES].map((t) => keyspaces.table(t.name));
+      const consumer = new MicroBatchConsumer(this, `Consumer-${job.name}`, {
+        job: job.name,
+        entry: job.entry,
         cluster,
-        topics: entry.topics,
-        eventSource: config.jobs[job],
-        writeTables: [...entry.sinkTables, ...RUNTIME_TABLES].map((t) => keyspaces.table(t)),
-        environment: consumerEnvironment(config, job),
+        topics,
+        eventSource: config.jobs[job.name]!,
+        writeTables: tables,
+        environment: consumerEnvironment(config, job.name),
         logRetention,
         alarmTopic: this.alarmTopic,
         queueKey: this.key,
       });
-    }
-    this.consumers = consumers;
-
-    const redrives = {} as Record<JobName, SkippedRangeRedrive>;
-    for (const job of JOB_NAMES) {
-      const entry = JOB_CATALOG[job];
-      redrives[job] = new SkippedRangeRedrive(this, `Redrive-${job}`, {
-        job,
+      consumers[job.name] = consumer;
+      const redrive = new SkippedRangeRedrive(this, `Redrive-${job.name}`, {
+        job: job.name,
+        jobEntry: job.entry,
         cluster,
-        topics: entry.topics,
-        consumerGroupId: config.jobs[job].consumerGroupId,
-        queue: consumers[job].queue,
-        queueKey: consumers[job].queueKey,
-        tables: [...entry.sinkTables, ...RUNTIME_TABLES].map((t) => keyspaces.table(t)),
+        topics,
+        consumerGroupId: config.jobs[job.name]!.consumerGroupId,
+        queue: consumer.queue,
+        queueKey: consumer.queueKey,
+        tables,
         vpc: props.vpc,
         vpcSubnets: props.vpcSubnets,
         endpointSecurityGroup: props.endpointSecurityGroup,
-        environment: consumerEnvironment(config, job),
+        environment: consumerEnvironment(config, job.name),
         logRetention,
         every: config.redrive.scheduleMinutes ? Duration.minutes(config.redrive.scheduleMinutes) : undefined,
       });
-      new CfnOutput(this, `RedriveFunction-${job}`, {
-        description: `Invoke on demand to redrive what the event source skipped for ${job}`,
-        value: redrives[job].handler.function.functionName,
+      redrives[job.name] = redrive;
+      new CfnOutput(this, `RedriveFunction-${job.name}`, {
+        description: `Invoke on demand to redrive what the event source skipped for ${job.name}`,
+        value: redrive.handler.function.functionName,
       });
     }
+    this.consumers = consumers;
     this.redrives = redrives;
 
     this.producer = config.producer.enabled
@@ -168,13 +179,14 @@ export class PipelineStack extends Stack {
       : undefined;
 
     this.query = new QueryFunction(this, 'Query', {
-      tables: [SENT_RECEIVED, SENSOR_STATS, BATCH_LEDGER].map((t) => keyspaces.table(t.name)),
-      environment: queryEnvironment(config),
+      // Each job's results table (its first) and the ledger; nothing else.
+      tables: [...jobs.map((j) => j.tables[0]!), BATCH_LEDGER].map((t) => keyspaces.table(t.name)),
+      environment: queryEnvironment(config, jobs),
       logRetention,
     });
 
-    for (const job of JOB_NAMES) {
-      new CfnOutput(this, `Dashboard-${job}`, { value: consumers[job].dashboard.dashboardName });
+    for (const job of jobs) {
+      new CfnOutput(this, `Dashboard-${job.name}`, { value: consumers[job.name]!.dashboard.dashboardName });
     }
   }
 }

@@ -23,7 +23,9 @@ import * as services from '../services';
 import { withKafkaRetry } from '../runner';
 import { loadConfig, objectGetter } from '../../config';
 import { kafkaRangeReader } from '../../lambda/runtime/redrive';
-import { deadLetters, sensorWindows } from '../../lambda/runtime/queries';
+import { deadLetters, windowResults } from '../../lambda/runtime/queries';
+import sensorStats from '../../lambda/jobs/sensor-stats';
+import { SENSOR_STATS, windowKeyColumn } from '../../schema';
 import { validateReading } from '../../lambda/jobs/sensor-stats';
 import { advanceWatermark, isLate, windowSpecId, windowStartsFor } from '../../lambda/runtime/windows';
 import { renderTable } from '../table';
@@ -153,7 +155,11 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
     logLevel: logLevel.NOTHING,
   });
   const runtime: LocalRuntime = await openLocalRuntime(endpoints, keyspace);
-  await ensureSchema(runtime.client, loadConfig(objectGetter({ keyspace: { name: keyspace } })));
+  await ensureSchema(
+    runtime.client,
+    loadConfig(objectGetter({ keyspace: { name: keyspace } }), [sensorStats]),
+    [sensorStats],
+  );
   await ensureTopics(endpoints.kafkaBrokers, [{ topic, partitions }]);
   const job = chaosJob(jobName, topic);
   log(
@@ -506,8 +512,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
     const actual = new Map<string, WindowStats>();
     for (const sensorId of sensors) {
-      for (const w of await sensorWindows(runtime.client, keyspace, {
-        sensorId,
+      for (const w of await windowResults(runtime.client, keyspace, {
+        view: { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) },
+        key: sensorId,
         windowSpec: windowSpecId({ sizeMs: windowMs, slideMs: windowMs }),
         from: new Date(minTs - windowMs),
         to: new Date(maxTs + windowMs),

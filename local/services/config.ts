@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './errors';
+import { ServicesSettingError } from './errors';
 
 /**
  * Replace every `{{NAME}}` in a config template. A placeholder without a value, or a value
@@ -22,11 +22,11 @@ export function renderTemplate(
     return v;
   });
   if (missing.size) {
-    throw new ConfigError(`${what} uses {{${[...missing].join('}}, {{')}}} but no value was given for it.`);
+    throw new ServicesSettingError(`${what} uses {{${[...missing].join('}}, {{')}}} but no value was given for it.`);
   }
   const unused = Object.keys(values).filter((k) => !used.has(k));
   if (unused.length) {
-    throw new ConfigError(
+    throw new ServicesSettingError(
       `${what} has no {{${unused.join('}}, {{')}}} placeholder; the template and the code disagree.`,
     );
   }
@@ -40,7 +40,7 @@ export function parseJvmOptions(text: string, what = 'JVM options file'): string
     const t = line.trim();
     if (!t || t.startsWith('#')) return;
     if (!t.startsWith('-') || /\s/.test(t)) {
-      throw new ConfigError(
+      throw new ServicesSettingError(
         `${what} line ${i + 1}: "${t}" is not a single JVM flag (use --add-opens=a/b=ALL-UNNAMED, one per line).`,
       );
     }
@@ -75,7 +75,7 @@ export function readPinnedVersions(pomFile: string): PinnedVersions {
   const pom = readFileSync(pomFile, 'utf8');
   const get = (prop: string): string => {
     const m = new RegExp(`<${prop.replace(/\./g, '\\.')}>\\s*([^<\\s]+)\\s*</`).exec(pom);
-    if (!m?.[1]) throw new ConfigError(`${pomFile} has no <${prop}> property.`);
+    if (!m?.[1]) throw new ServicesSettingError(`${pomFile} has no <${prop}> property.`);
     return m[1];
   };
   return {
@@ -95,7 +95,7 @@ export type KafkaMajor = (typeof SUPPORTED_KAFKA_MAJORS)[number];
 export function kafkaMajor(version: string): KafkaMajor {
   const major = Number(version.split('.')[0]);
   if (!(SUPPORTED_KAFKA_MAJORS as readonly number[]).includes(major)) {
-    throw new ConfigError(
+    throw new ServicesSettingError(
       `Kafka ${version} is not supported locally: the native mode runs Kafka ${SUPPORTED_KAFKA_MAJORS.join(' or ')}.x ` +
         `(KRaft). Set ${KAFKA_VERSION_ENV} to a 3.x or 4.x release, or unset it for the default.`,
     );
@@ -121,7 +121,7 @@ export function resolveVersions(
   const raw = env[KAFKA_VERSION_ENV]?.trim();
   if (raw === undefined || raw === '') return { kafka: pinned.kafka, cassandra: pinned.cassandra };
   if (!/^\d+\.\d+\.\d+$/.test(raw)) {
-    throw new ConfigError(
+    throw new ServicesSettingError(
       `${KAFKA_VERSION_ENV}="${raw}" is not a Kafka release number such as ${pinned.kafka} or ` +
         `${pinned.kafkaAlsoTested}; unset it for the default (${pinned.kafka}).`,
     );

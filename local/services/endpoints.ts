@@ -1,4 +1,4 @@
-import { ConfigError } from './errors';
+import { ServicesSettingError } from './errors';
 
 /** Where clients reach the services. */
 export interface Endpoints {
@@ -25,7 +25,7 @@ type Env = Readonly<Record<string, string | undefined>>;
  * - `CASSANDRA_CONTACT_POINTS`: comma-separated host or host:port list
  * - `CASSANDRA_LOCAL_DC`: the driver's local data center
  *
- * An empty variable counts as unset. A malformed entry throws ConfigError naming the variable.
+ * An empty variable counts as unset. A malformed entry throws ServicesSettingError naming the variable.
  */
 export function resolveEndpoints(env: Env = process.env): Endpoints {
   return {
@@ -43,14 +43,14 @@ function parseList(env: Env, name: string, portRequired: boolean): string[] | un
   const items = raw.split(',').map((s) => s.trim());
   for (const item of items) {
     if (!item) {
-      throw new ConfigError(
+      throw new ServicesSettingError(
         `${name}="${raw}" has an empty entry; give a comma-separated list such as "host1:9092,host2:9092".`,
       );
     }
     const m = /^(\[[0-9a-fA-F:]+\]|[^\s:[\]]+)(?::(\d{1,5}))?$/.exec(item);
     const port = m?.[2] === undefined ? undefined : Number(m[2]);
     if (!m || (portRequired && port === undefined) || (port !== undefined && (port < 1 || port > 65535))) {
-      throw new ConfigError(
+      throw new ServicesSettingError(
         `${name} entry "${item}" is not ${portRequired ? 'host:port' : 'host or host:port'} ` +
           `(e.g. "${portRequired ? 'localhost:9092' : '127.0.0.1:9042'}").`,
       );

@@ -18,8 +18,11 @@ export class ServicesError extends Error {
   }
 }
 
-/** Bad configuration: an env variable with an invalid value, or settings that contradict each other. */
-export class ConfigError extends ServicesError {}
+/**
+ * A bad setting of the services: an environment variable with an invalid value, settings that contradict each
+ * other, or a broken service config file. (The pipeline's own config errors are `ConfigError`, config/index.ts.)
+ */
+export class ServicesSettingError extends ServicesError {}
 
 /** A tool the chosen mode needs is not installed (Java 17, Maven, docker compose). */
 export class PrerequisiteError extends ServicesError {

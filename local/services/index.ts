@@ -14,7 +14,7 @@ import { CASSANDRA_PORTS, cassandraJavaArgs, renderCassandraConfig } from './cas
 import { compose, composeServiceRunning, findCompose } from './compose';
 import { DEFAULT_ENDPOINTS, type Endpoints, overriddenEndpointVars, resolveEndpoints } from './endpoints';
 import {
-  ConfigError,
+  ServicesSettingError,
   HealthTimeoutError,
   PortInUseError,
   ServicesError,
@@ -157,7 +157,7 @@ function endpointsFor(mode: ServicesMode): Endpoints {
   if (mode === 'external') return resolveEndpoints();
   const over = overriddenEndpointVars();
   if (over.length) {
-    throw new ConfigError(
+    throw new ServicesSettingError(
       `${over.join(', ')} ${over.length > 1 ? 'are' : 'is'} set, but ${mode} mode serves Kafka on ` +
         `${DEFAULT_ENDPOINTS.kafkaBrokers.join(',')} and Cassandra on ${DEFAULT_ENDPOINTS.cassandraContactPoints.join(',')} ` +
         `(DC ${DEFAULT_ENDPOINTS.cassandraLocalDataCenter}). Unset ${over.length > 1 ? 'them' : 'it'}, ` +
@@ -276,7 +276,7 @@ async function upNative(ctx: Ctx, e: Endpoints, timeouts: Record<ServiceName, nu
     if (running !== undefined && running !== ctx.versions.kafka) {
       // Reusing it would test, or run, another Kafka than the one asked for without a word.
       failures.push(
-        new ConfigError(
+        new ServicesSettingError(
           `Kafka ${running} (pid ${pid}) is running, but Kafka ${ctx.versions.kafka} was asked for ` +
             `(${KAFKA_VERSION_ENV}=${process.env[KAFKA_VERSION_ENV] ?? 'unset: the default'}). Stop it first (\`npm run local:down\`), or ask for ${running}.`,
         ),

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { ConfigError } from './errors';
+import { ServicesSettingError } from './errors';
 
 /**
  * - native: Kafka and Cassandra as JVM processes of this machine (jars from Maven Central).
@@ -24,7 +24,7 @@ export function resolveMode(
   if (raw) {
     const mode = raw.toLowerCase();
     if (!isMode(mode)) {
-      throw new ConfigError(
+      throw new ServicesSettingError(
         `MICROBATCH_SERVICES="${raw}" is not one of ${SERVICES_MODES.join(', ')}; unset it to choose automatically.`,
       );
     }

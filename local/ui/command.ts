@@ -10,13 +10,13 @@
  */
 import type { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from 'kafkajs';
-import type { PipelineConfig } from '../../config';
 import { createCassandraClient, type CassandraTarget } from '../../lambda/runtime/cassandra-client';
 import { iamTokenProvider, mskKafkaConfig, parseBootstrapBrokers } from '../../lambda/runtime/msk-client';
 import { resolveEndpoints } from '../services';
 import { ensureSchema } from '../setup';
 import { startUi, type RunningUi } from './index';
 import { uiJobs } from './jobs';
+import type { LocalProject } from '../app';
 
 /** A bad option of `microbatch ui`; the CLI prints it with the usage. */
 export class UiOptionError extends Error {
@@ -108,9 +108,10 @@ export function parseUiOptions(
 
 export async function startUiCommand(
   values: Record<string, unknown>,
-  config: PipelineConfig,
+  project: LocalProject,
   deps: UiCommandDeps = {},
 ): Promise<RunningUi> {
+  const { config, jobs } = project;
   const env = deps.env ?? process.env;
   const options = parseUiOptions(values, env);
   const client = (await (deps.createClient ?? createCassandraClient)(options.target).catch(
@@ -128,7 +129,7 @@ export async function startUiCommand(
   try {
     // Locally the UI may be the first thing started: its own table must exist. Keyspaces tables come from
     // the CDK stack (every table of the schema), never from here.
-    if (options.target.kind === 'local') await ensureSchema(client, config);
+    if (options.target.kind === 'local') await ensureSchema(client, config, jobs);
     const kafka = options.brokers
       ? new Kafka(
           options.kafkaAuth === 'iam'
@@ -146,7 +147,7 @@ export async function startUiCommand(
       client,
       keyspace: config.keyspace.name,
       kafka,
-      jobs: () => uiJobs(config),
+      jobs: () => uiJobs(jobs, config),
       port: options.port,
       host: options.host,
       log: deps.log,

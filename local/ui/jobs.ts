@@ -1,12 +1,11 @@
 /**
- * The jobs the UI shows, from one function. Today they come from the typed job catalog and the config; when a
- * job registry replaces the catalog, only `uiJobs` changes, and a new job appears on every page by itself.
+ * The jobs the UI shows, from the job registry and the config: a new job appears on every page by itself.
  */
-import { JOB_CATALOG, JOB_NAMES } from '../../schema';
 import type { PipelineConfig } from '../../config';
+import type { JobDescriptor } from '../../config/jobs';
 
 /** `window`: event-time windows with a watermark (charts the watermark); `transform`: per-record rows. */
-export type JobKind = 'window' | 'transform';
+export type JobKind = JobDescriptor['kind'];
 
 export interface UiJob {
   readonly name: string;
@@ -21,21 +20,21 @@ export interface UiJob {
   readonly partitionsPerTopic: Readonly<Record<string, number>>;
 }
 
-const KINDS: Readonly<Record<(typeof JOB_NAMES)[number], JobKind>> = {
-  'sent-received': 'transform',
-  'sensor-stats': 'window',
-};
-
-export function uiJobs(config: Pick<PipelineConfig, 'jobs' | 'topics'>): UiJob[] {
-  return JOB_NAMES.map((name) => ({
-    name,
-    kind: KINDS[name],
-    doc: JOB_CATALOG[name].doc,
-    topics: JOB_CATALOG[name].topics,
-    consumerGroupId: config.jobs[name].consumerGroupId,
-    batchingWindowSeconds: config.jobs[name].maxBatchingWindowSeconds,
-    partitionsPerTopic: Object.fromEntries(
-      JOB_CATALOG[name].topics.map((t) => [t, config.topics[t]?.partitions ?? 1]),
-    ),
-  }));
+export function uiJobs(
+  jobs: readonly JobDescriptor[],
+  config: Pick<PipelineConfig, 'jobs' | 'topics'>,
+): UiJob[] {
+  return jobs.map((job) => {
+    const topics = job.topics.map((t) => t.name);
+    const source = config.jobs[job.name]!;
+    return {
+      name: job.name,
+      kind: job.kind,
+      doc: job.doc,
+      topics,
+      consumerGroupId: source.consumerGroupId,
+      batchingWindowSeconds: source.maxBatchingWindowSeconds,
+      partitionsPerTopic: Object.fromEntries(topics.map((t) => [t, config.topics[t]?.partitions ?? 1])),
+    };
+  });
 }

@@ -89,10 +89,12 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
       ).toEqual(
         [
           'kafka/Topics',
+          'pipeline/Consumerpageviews',
           'pipeline/Consumersensorstats',
           'pipeline/Consumersentreceived',
           'pipeline/Producer',
           'pipeline/Query',
+          'pipeline/Redrivepageviews',
           'pipeline/Redrivesensorstats',
           'pipeline/Redrivesentreceived',
         ].sort(),

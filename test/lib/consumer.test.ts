@@ -2,8 +2,8 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JOB_CATALOG, JOB_NAMES, RUNTIME_TABLES, TABLES, type JobName } from '../../schema';
-import { loadConfig, objectGetter, type EventSourceConfig } from '../../config';
+import { JOB_RUNTIME_TABLES } from '../../schema';
+import { jobConfigInput, loadConfig, objectGetter, type EventSourceConfig } from '../../config';
 import { MicroBatchConsumer, type MicroBatchConsumerProps } from '../../lib/consumer';
 import { MskCluster } from '../../lib/kafka/cluster';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
@@ -18,19 +18,22 @@ import {
   resourcesFor,
   roleStatements,
   synthPipeline,
+  ALL_TABLES,
+  JOB_NAMES,
+  shippedJob,
   type Statement,
   type TestPipeline,
 } from './support';
 
 /** `Consumer-sent-received` becomes logical IDs starting with `Consumersentreceived`. */
-const idPrefix = (job: JobName) => `Consumer${job.replace(/-/g, '')}`;
+const idPrefix = (job: string) => `Consumer${job.replace(/-/g, '')}`;
 
-function esmOf(template: Template, job: JobName): { Properties: Record<string, unknown> } {
+function esmOf(template: Template, job: string): { Properties: Record<string, unknown> } {
   const id = logicalId(template, 'AWS::Lambda::EventSourceMapping', `${idPrefix(job)}Handler`);
   return template.toJSON()['Resources'][id];
 }
 
-function consumerStatements(template: Template, job: JobName): Statement[] {
+function consumerStatements(template: Template, job: string): Statement[] {
   return roleStatements(template, `${idPrefix(job)}HandlerRole`);
 }
 
@@ -46,10 +49,10 @@ describe('MicroBatchConsumer with the default config', () => {
     'maps %s to its topics with the config batch size, window and starting position',
     (job) => {
       // GIVEN the typed config and the job catalog
-      const es = t.config.jobs[job];
+      const es = t.config.jobs[job]!;
 
       // THEN one event source mapping per topic carries the knobs
-      for (const topic of JOB_CATALOG[job].topics) {
+      for (const { name: topic } of shippedJob(job).topics) {
         expectTemplate(pipeline).hasResourceProperties('AWS::Lambda::EventSourceMapping', {
           Topics: [topic],
           BatchSize: es.batchSize,
@@ -125,7 +128,7 @@ describe('MicroBatchConsumer with the default config', () => {
           MICROBATCH_TARGET: 'keyspaces',
           MICROBATCH_KEYSPACE: t.config.keyspace.name,
           MICROBATCH_JOB: job,
-          MICROBATCH_JOB_CONFIG: JSON.stringify(t.config.jobs[job]),
+          MICROBATCH_JOB_CONFIG: JSON.stringify(jobConfigInput(t.config.jobs[job]!)),
           MICROBATCH_STAGE: t.config.stage,
           POWERTOOLS_METRICS_NAMESPACE: 'MicroBatch',
           POWERTOOLS_SERVICE_NAME: job,
@@ -151,8 +154,8 @@ describe('MicroBatchConsumer with the default config', () => {
       const statements = consumerStatements(pipeline, job);
       const cluster = esmOf(pipeline, job).Properties['EventSourceArn'];
       const uuid = ssmParameterRef(pipeline, '/microbatch/dev/kafka/cluster-uuid');
-      const topics = JOB_CATALOG[job].topics.map((topic) => mskResourceArn(uuid, 'topic', topic));
-      const group = mskResourceArn(uuid, 'group', t.config.jobs[job].consumerGroupId);
+      const topics = shippedJob(job).topics.map((topic) => mskResourceArn(uuid, 'topic', topic.name));
+      const group = mskResourceArn(uuid, 'group', t.config.jobs[job]!.consumerGroupId);
 
       // THEN
       expect(resourcesFor(statements, 'kafka-cluster:Connect')).toEqual([cluster]);
@@ -189,8 +192,8 @@ describe('MicroBatchConsumer with the default config', () => {
 
     it.each(JOB_NAMES)('lets %s read and write exactly its sink and runtime tables', (job) => {
       // GIVEN the tables the catalog says the job writes
-      const tables = [...JOB_CATALOG[job].sinkTables, ...RUNTIME_TABLES]
-        .map((name) => keyspacesTableArn(t.config.keyspace.name, name))
+      const tables = [...shippedJob(job).tables, ...JOB_RUNTIME_TABLES]
+        .map((table) => keyspacesTableArn(t.config.keyspace.name, table.name))
         .sort();
       const statements = consumerStatements(pipeline, job);
 
@@ -383,11 +386,11 @@ describe('MicroBatchConsumer validation', () => {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       logRetention: 7,
     });
-    const schema = new KeyspacesSchema(stack, 'Schema', { keyspaceName: 'ks', tables: TABLES });
-    const base = loadConfig(objectGetter({})).jobs['sent-received'];
+    const schema = new KeyspacesSchema(stack, 'Schema', { keyspaceName: 'ks', tables: ALL_TABLES });
+    const base = loadConfig(objectGetter({}), [shippedJob('sent-received')]).jobs['sent-received']!;
     return new MicroBatchConsumer(stack, 'Consumer', {
       job: 'sent-received',
-      entry: 'lambda/handlers/sent-received.ts',
+      entry: 'lambda/jobs/sent-received.ts',
       cluster,
       topics: ['test'],
       eventSource: { ...base, ...overrides },

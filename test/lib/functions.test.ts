@@ -81,9 +81,15 @@ describe('PipelineFunction', () => {
     expect(roleStatements(template(), 'FnRole').flatMap(actionsOf)).not.toContain('s3:GetObject');
   });
 
-  it('fails on an entry outside lambda/handlers', () => {
+  it('fails on an entry outside lambda/handlers and lambda/jobs', () => {
     expect(() => build({ entry: 'lib/app.ts' })).toThrow(
-      /PipelineFunction entry must be a file under lambda\/handlers\/ ending in \.ts, received 'lib\/app.ts'/,
+      /PipelineFunction entry must be an existing handler file under lambda\/handlers\/ or lambda\/jobs\/.*received 'lib\/app.ts'/,
+    );
+  });
+
+  it('fails on an entry that does not exist, so a typo does not surface as a bundling error', () => {
+    expect(() => build({ entry: 'lambda/jobs/no-such-job.ts' })).toThrow(
+      /received 'lambda\/jobs\/no-such-job.ts'/,
     );
   });
 

@@ -4,9 +4,9 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TABLES, type TableDef } from '../../schema';
+import type { TableDef } from '../../schema';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
-import { expectTemplate, CDK_CONTEXT, synthPipeline, type TestPipeline } from './support';
+import { expectTemplate, ALL_TABLES, CDK_CONTEXT, synthPipeline, type TestPipeline } from './support';
 
 interface CfnColumn {
   readonly ColumnName: string;
@@ -58,10 +58,10 @@ describe('KeyspacesSchema built from the typed schema, default config', () => {
     const names = Object.values(keyspaces.findResources('AWS::Cassandra::Table')).map(
       (r) => r['Properties']['TableName'] as string,
     );
-    expect(names.sort()).toEqual(TABLES.map((table) => table.name).sort());
+    expect(names.sort()).toEqual(ALL_TABLES.map((table) => table.name).sort());
   });
 
-  describe.each(TABLES.map((table) => [table.name, table] as const))('table %s', (_name, table) => {
+  describe.each(ALL_TABLES.map((table) => [table.name, table] as const))('table %s', (_name, table) => {
     it('has partition key columns equal to the schema, in order', () => {
       expect(tableProps(keyspaces, table.name)['PartitionKeyColumns']).toEqual(
         expectedColumns(table).partition,
@@ -176,7 +176,7 @@ describe('KeyspacesSchema validation and grants', () => {
   }
 
   it('fails on a keyspace name Cassandra would refuse', () => {
-    expect(() => new KeyspacesSchema(stack(), 'S', { keyspaceName: 'bad-name', tables: TABLES })).toThrow(
+    expect(() => new KeyspacesSchema(stack(), 'S', { keyspaceName: 'bad-name', tables: ALL_TABLES })).toThrow(
       /Invalid keyspace 'bad-name'/,
     );
   });
@@ -184,19 +184,23 @@ describe('KeyspacesSchema validation and grants', () => {
   it('fails on a TTL for a table the schema does not have', () => {
     expect(
       () =>
-        new KeyspacesSchema(stack(), 'S', { keyspaceName: 'ks', tables: TABLES, ttlSeconds: { nope: 60 } }),
+        new KeyspacesSchema(stack(), 'S', {
+          keyspaceName: 'ks',
+          tables: ALL_TABLES,
+          ttlSeconds: { nope: 60 },
+        }),
     ).toThrow(/ttlSeconds names table 'nope', which is not in tables/);
   });
 
   it('fails when asked for a table it does not define', () => {
-    const schema = new KeyspacesSchema(stack(), 'S', { keyspaceName: 'ks', tables: TABLES });
-    expect(() => schema.table('nope')).toThrow(/has no table 'nope'; it has sent_received/);
+    const schema = new KeyspacesSchema(stack(), 'S', { keyspaceName: 'ks', tables: ALL_TABLES });
+    expect(() => schema.table('nope')).toThrow(/has no table 'nope'; it has page_view_counts, sensor_stats, sent_received/);
   });
 
   it('grants read-only access with cassandra:Select on the table ARN alone', () => {
     // GIVEN
     const s = stack();
-    const schema = new KeyspacesSchema(s, 'S', { keyspaceName: 'ks', tables: TABLES });
+    const schema = new KeyspacesSchema(s, 'S', { keyspaceName: 'ks', tables: ALL_TABLES });
     const role = new iam.Role(s, 'Role', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
 
     // WHEN

@@ -4,6 +4,7 @@ import { TEST_TOPIC } from '../../schema';
 import { ConfigError } from '../../config';
 import {
   expectTemplate,
+  JOB_NAMES,
   actionsOf,
   logicalId,
   mskResourceArn,
@@ -98,8 +99,8 @@ describe('ScheduledProducer turned off', () => {
 
   it('creates no producer resources at all', () => {
     // The rules and groups left are the redrive functions' (one per job).
-    expectTemplate(pipeline).resourceCountIs('AWS::Events::Rule', 2);
-    expectTemplate(pipeline).resourceCountIs('AWS::EC2::SecurityGroup', 2);
+    expectTemplate(pipeline).resourceCountIs('AWS::Events::Rule', JOB_NAMES.length);
+    expectTemplate(pipeline).resourceCountIs('AWS::EC2::SecurityGroup', JOB_NAMES.length);
     const ids = Object.keys(pipeline.toJSON()['Resources']);
     expect(ids.filter((id) => id.startsWith('Producer'))).toEqual([]);
   });

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Stack } from 'aws-cdk-lib';
-import { BATCH_LEDGER, SENSOR_STATS, SENT_RECEIVED, TABLES } from '../../schema';
+import { BATCH_LEDGER, PAGE_VIEW_COUNTS, SENSOR_STATS, SENT_RECEIVED } from '../../schema';
 import { KeyspacesSchema } from '../../lib/keyspaces';
 import { QueryFunction } from '../../lib/query';
 import {
@@ -15,6 +15,8 @@ import {
   testApp,
   TEST_ENV,
   type TestPipeline,
+  ALL_TABLES,
+  JOB_NAMES,
 } from './support';
 
 describe('QueryFunction', () => {
@@ -46,7 +48,7 @@ describe('QueryFunction', () => {
   it('grants a caller both actions a new IAM function URL checks, each only through the URL', () => {
     // GIVEN a query function and a caller role granted its URL
     const stack = new Stack(testApp(), 'Test', { env: TEST_ENV });
-    const schema = new KeyspacesSchema(stack, 'Schema', { keyspaceName: 'ks', tables: TABLES });
+    const schema = new KeyspacesSchema(stack, 'Schema', { keyspaceName: 'ks', tables: ALL_TABLES });
     const query = new QueryFunction(stack, 'Query', {
       tables: [schema.table(SENT_RECEIVED.name)],
       environment: {},
@@ -86,22 +88,40 @@ describe('QueryFunction', () => {
       r.includes(`/keyspace/${ks}/`),
     );
     expect(tables.sort()).toEqual(
-      [SENT_RECEIVED, SENSOR_STATS, BATCH_LEDGER].map((table) => keyspacesTableArn(ks, table.name)).sort(),
+      [SENT_RECEIVED, SENSOR_STATS, PAGE_VIEW_COUNTS, BATCH_LEDGER]
+        .map((table) => keyspacesTableArn(ks, table.name))
+        .sort(),
     );
     expect(resourcesFor(statements, 'cassandra:Modify')).toEqual([]);
   });
 
-  it('gets the sensor-stats window spec through the runtime contract', () => {
-    expectTemplate(pipeline).hasResourceProperties('AWS::Lambda::Function', {
-      Environment: {
-        Variables: {
-          MICROBATCH_TARGET: 'keyspaces',
-          MICROBATCH_KEYSPACE: t.config.keyspace.name,
-          MICROBATCH_JOB: 'sensor-stats',
-          MICROBATCH_JOB_CONFIG: JSON.stringify(t.config.jobs['sensor-stats']),
-          MICROBATCH_STAGE: t.config.stage,
-        },
-      },
+  it('knows every job through its view: table, key column and window, and no job code', () => {
+    // GIVEN the function's environment
+    const fn = logicalId(pipeline, 'AWS::Lambda::Function', 'QueryHandler');
+    const variables = pipeline.toJSON()['Resources'][fn]['Properties']['Environment']['Variables'];
+
+    // THEN it holds the keyspace and a view of each job, with the window of the config
+    expect(variables).toMatchObject({
+      MICROBATCH_TARGET: 'keyspaces',
+      MICROBATCH_KEYSPACE: t.config.keyspace.name,
+    });
+    const views = JSON.parse(variables['MICROBATCH_QUERY_JOBS']) as Array<Record<string, unknown>>;
+    expect(views.map((v) => v['name']).sort()).toEqual(JOB_NAMES.slice().sort());
+    expect(views.find((v) => v['name'] === 'sensor-stats')).toEqual({
+      name: 'sensor-stats',
+      kind: 'window',
+      topics: ['sensor-readings'],
+      table: 'sensor_stats',
+      keyColumn: 'sensor_id',
+      window: { sizeMs: 60_000, slideMs: 60_000 },
+    });
+    expect(views.find((v) => v['name'] === 'sent-received')).toEqual({
+      name: 'sent-received',
+      kind: 'transform',
+      topics: ['test'],
+      table: 'sent_received',
+      columns: ['time_sent', 'time_received'],
+      key: ['time_sent'],
     });
   });
 

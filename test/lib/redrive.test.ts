@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { JOB_CATALOG, JOB_NAMES, RUNTIME_TABLES, type JobName } from '../../schema';
+import { JOB_RUNTIME_TABLES } from '../../schema';
 import { kafkaClusterParameterNames, MskCluster } from '../../lib/kafka/cluster';
 import { SkippedRangeRedrive } from '../../lib/redrive';
 import {
@@ -19,10 +19,12 @@ import {
   synthPipeline,
   testApp,
   type TestPipeline,
+  JOB_NAMES,
+  shippedJob,
 } from './support';
 
 /** `Redrive-sent-received` becomes logical IDs starting with `Redrivesentreceived`. */
-const idPrefix = (job: JobName) => `Redrive${job.replace(/-/g, '')}`;
+const idPrefix = (job: string) => `Redrive${job.replace(/-/g, '')}`;
 
 describe('SkippedRangeRedrive in the pipeline', () => {
   let t: TestPipeline;
@@ -69,14 +71,14 @@ describe('SkippedRangeRedrive in the pipeline', () => {
 
     expect(resourcesFor(statements, 'sqs:ReceiveMessage')).toEqual([{ 'Fn::GetAtt': [queue, 'Arn'] }]);
     expect(resourcesFor(statements, 'kafka-cluster:ReadData')).toEqual(
-      JOB_CATALOG[job].topics.map((topic) => mskResourceArn(uuid, 'topic', topic)),
+      shippedJob(job).topics.map((topic) => mskResourceArn(uuid, 'topic', topic.name)),
     );
     expect(resourcesFor(statements, 'kafka-cluster:AlterGroup')).toEqual([
-      mskResourceArn(uuid, 'group', `${t.config.jobs[job].consumerGroupId}-redrive`),
+      mskResourceArn(uuid, 'group', `${t.config.jobs[job]!.consumerGroupId}-redrive`),
     ]);
     expect(resourcesFor(statements, 'cassandra:Modify').sort()).toEqual(
-      [...JOB_CATALOG[job].sinkTables, ...RUNTIME_TABLES]
-        .map((table) => keyspacesTableArn('test_time', table))
+      [...shippedJob(job).tables, ...JOB_RUNTIME_TABLES]
+        .map((table) => keyspacesTableArn('test_time', table.name))
         .sort(),
     );
   });
@@ -144,6 +146,7 @@ describe('SkippedRangeRedrive config', () => {
       () =>
         new SkippedRangeRedrive(stack, 'R', {
           job: 'sent-received',
+          jobEntry: 'lambda/jobs/sent-received.ts',
           cluster,
           topics: ['test'],
           consumerGroupId: 'g',

@@ -9,6 +9,7 @@ import { App, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildPipeline, configFromContext, type PipelineStacks } from '../../lib/app';
 import type { PipelineConfig } from '../../config';
+import { SHIPPED_JOBS } from '../support/jobs';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -19,6 +20,8 @@ export const CDK_CONTEXT: Readonly<Record<string, unknown>> = JSON.parse(
 
 /** The placeholder environment of the offline synth (its AZs are in cdk.json). */
 export const TEST_ENV = { account: '000000000000', region: 'us-east-1' } as const;
+
+export { ALL_TABLES, ALL_TOPICS, JOB_NAMES, SHIPPED_JOBS, shippedJob } from '../support/jobs';
 
 export interface TestAppOptions {
   /** Extra context, as `-c key=value` would give it (flat dotted keys). */
@@ -50,8 +53,9 @@ export interface TestPipeline {
 /** The whole app, as `bin/app.ts` builds it, with its templates (synthesized once). */
 export function synthPipeline(options: TestAppOptions = {}): TestPipeline {
   const app = testApp(options);
-  const config = configFromContext(app);
-  const stacks = buildPipeline(app, config, TEST_ENV);
+  const jobs = SHIPPED_JOBS;
+  const config = configFromContext(app, jobs);
+  const stacks = buildPipeline(app, config, jobs, TEST_ENV);
   const templates = {
     network: Template.fromStack(stacks.network),
     kafka: Template.fromStack(stacks.kafka),

@@ -89,7 +89,7 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
     const { client, keyspace } = await freshKeyspace();
     const group = uniqueName('it-group-');
     const config = ['-c', `keyspace.name=${keyspace}`, '-c', `jobs.sent-received.consumerGroupId=${group}`];
-    await ensureTopics(endpoints.kafkaBrokers);
+    await ensureTopics(endpoints.kafkaBrokers, [{ topic: 'test', partitions: 3 }]);
     const first = Array.from({ length: 50 }, (_, i) => new Date(Date.UTC(2031, 0, 1, 0, 0, i)).toISOString());
     const second = Array.from({ length: 50 }, (_, i) =>
       new Date(Date.UTC(2031, 0, 1, 0, 1, i)).toISOString(),

@@ -16,7 +16,7 @@ import { SinkError } from '../../lambda/runtime/errors';
 import { parseMskEvent } from '../../lambda/runtime/event';
 import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
-import { sensorWindows } from '../../lambda/runtime/queries';
+import { windowResults } from '../../lambda/runtime/queries';
 import type { Job } from '../../lambda/runtime/job';
 import { referenceWindows } from '../support/reference';
 import { delegatingSink } from '../support/memory-store';
@@ -31,6 +31,9 @@ import {
   uniqueName,
   waitFor,
 } from '../support/integration';
+import { SENSOR_STATS, windowKeyColumn } from '../../schema';
+
+const SENSOR_STATS_VIEW = { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) };
 
 afterAll(closeCassandra);
 
@@ -205,8 +208,9 @@ describe('microbatch redrive, locally', () => {
     const { windows: expected } = referenceWindows([readings], { sizeMs: 10_000 }, 3_600_000);
     const got = new Map<string, { count: number; sum: number; min: number; max: number }>();
     for (const sensorId of ['s0', 's1', 's2']) {
-      for (const w of await sensorWindows(client, keyspace, {
-        sensorId,
+      for (const w of await windowResults(client, keyspace, {
+        view: SENSOR_STATS_VIEW,
+        key: sensorId,
         windowSpec: 'tumbling:10000',
         from: new Date(t0 - 60_000),
         to: new Date(t0 + 3_600_000),

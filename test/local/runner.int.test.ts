@@ -17,8 +17,8 @@ import { parseMskEvent } from '../../lambda/runtime/event';
 import type { Job } from '../../lambda/runtime/job';
 import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
-import { parseTime } from '../../lambda/jobs/time-format';
-import { recentBatches, sensorWindows } from '../../lambda/runtime/queries';
+import { parseTime } from '../../lambda/jobs/shared/time-format';
+import { recentBatches, windowResults } from '../../lambda/runtime/queries';
 import { referenceWindows } from '../support/reference';
 import type { EventSourceConfig } from '../../config';
 import {
@@ -33,6 +33,9 @@ import {
   uniqueName,
   waitFor,
 } from '../support/integration';
+import { SENSOR_STATS, windowKeyColumn } from '../../schema';
+
+const SENSOR_STATS_VIEW = { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) };
 
 afterAll(closeCassandra);
 
@@ -162,8 +165,9 @@ describe('the event-source runner', () => {
     );
     const got = new Map<string, { count: number; sum: number; min: number; max: number }>();
     for (const sensorId of ['s0', 's1', 's2', 's3']) {
-      for (const w of await sensorWindows(h.client, h.keyspace, {
-        sensorId,
+      for (const w of await windowResults(h.client, h.keyspace, {
+        view: SENSOR_STATS_VIEW,
+        key: sensorId,
         windowSpec: 'tumbling:10000',
         from: new Date(t0 - 3_600_000),
         to: new Date(t0 + 3_600_000),

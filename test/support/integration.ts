@@ -11,6 +11,7 @@ import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig }
 import { createCassandraClient } from '../../lambda/runtime/cassandra-client';
 import { resolveEndpoints } from '../../local/services';
 import { ensureSchema, ensureTopics } from '../../local/setup';
+import { SHIPPED_JOBS } from './jobs';
 
 export const endpoints = resolveEndpoints();
 
@@ -36,7 +37,7 @@ export async function closeCassandra(): Promise<void> {
 }
 
 export function testConfig(keyspace: string): PipelineConfig {
-  return loadConfig(objectGetter({ keyspace: { name: keyspace } }));
+  return loadConfig(objectGetter({ keyspace: { name: keyspace } }), SHIPPED_JOBS);
 }
 
 /** A keyspace with every table of the schema, dropped when the test ends. */
@@ -44,7 +45,7 @@ export async function freshKeyspace(): Promise<{ client: Client; keyspace: strin
   const client = await cassandra();
   const keyspace = uniqueName('it_');
   const config = testConfig(keyspace);
-  await ensureSchema(client, config);
+  await ensureSchema(client, config, SHIPPED_JOBS);
   onTestFinished(async () => {
     await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });
   });

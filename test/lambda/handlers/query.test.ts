@@ -1,31 +1,70 @@
 import { describe, expect, it } from 'vitest';
-import { parseQuery, QueryInputError } from '../../../lambda/handlers/query';
+import { jobViews } from '../../../config/jobs';
+import { jobViewsFromEnv, parseQuery, QueryInputError } from '../../../lambda/handlers/query';
+import { RuntimeConfigError } from '../../../lambda/runtime/errors';
+import { SHIPPED_JOBS } from '../../support/jobs';
+
+const views = jobViews(SHIPPED_JOBS, (job) =>
+  job === 'sensor-stats' ? { windowSeconds: 60, slideSeconds: 0 } : { windowSeconds: 60 },
+);
 
 describe('parseQuery', () => {
   const now = new Date('2026-05-21T03:00:00Z');
 
-  it('defaults to the newest tutorial rows', () => {
-    expect(parseQuery({}, now)).toEqual({ view: 'sent-received', limit: 20 });
+  it('lists the jobs when asked nothing', () => {
+    expect(parseQuery({}, views, now)).toEqual({ view: 'jobs' });
   });
 
-  it('defaults a sensor query to the last hour', () => {
-    expect(parseQuery({ view: 'sensor', sensorId: 's1' }, now)).toEqual({
-      view: 'sensor',
-      sensorId: 's1',
+  it("reads a transform job's newest rows", () => {
+    expect(parseQuery({ job: 'sent-received' }, views, now)).toEqual({
+      view: 'rows',
+      job: views.find((v) => v.name === 'sent-received'),
+      limit: 20,
+    });
+  });
+
+  it("defaults a window job's query to its key's last hour", () => {
+    expect(parseQuery({ job: 'page-views', key: '/docs' }, views, now)).toEqual({
+      view: 'windows',
+      job: views.find((v) => v.name === 'page-views'),
+      key: '/docs',
       from: new Date('2026-05-21T02:00:00Z'),
       to: now,
     });
   });
 
+  it("reads any job's batches", () => {
+    expect(parseQuery({ job: 'sensor-stats', view: 'batches', limit: '5' }, views, now)).toMatchObject({
+      view: 'batches',
+      limit: 5,
+    });
+  });
+
   it.each([
-    [{ view: 'nope' }, /view must be one of sent-received, sensor, batches; received 'nope'/],
-    [{ limit: '0' }, /limit must be an integer from 1 to 1000, received '0'/],
-    [{ view: 'sensor' }, /needs sensorId/],
-    [{ view: 'sensor', sensorId: 's', from: 'yesterday' }, /from must be an ISO-8601 time/],
-    [{ view: 'sensor', sensorId: 's', from: '2026-05-21T04:00:00Z' }, /must be before to/],
-    [{ view: 'batches', job: 'other' }, /job must be one of sent-received, sensor-stats/],
+    [{ view: 'batches' }, /view=batches needs job, one of page-views, sensor-stats, sent-received/],
+    [{ job: 'sensor-stat' }, /job must be one of .*received 'sensor-stat' \(did you mean 'sensor-stats'\?\)/],
+    [{ job: 'sent-received', view: 'nope' }, /view must be results or batches, received 'nope'/],
+    [{ job: 'sent-received', limit: '0' }, /limit must be an integer from 1 to 1000, received '0'/],
+    [{ job: 'sensor-stats' }, /window job: give the key to read \(its sensor_id\)/],
+    [{ job: 'sensor-stats', key: 's', from: 'yesterday' }, /from must be an ISO-8601 time/],
+    [{ job: 'sensor-stats', key: 's', from: '2026-05-21T04:00:00Z' }, /must be before to/],
   ])('fails on %j with a message that says how to fix it', (params, message) => {
-    expect(() => parseQuery(params, now)).toThrow(QueryInputError);
-    expect(() => parseQuery(params, now)).toThrow(message);
+    expect(() => parseQuery(params, views, now)).toThrow(QueryInputError);
+    expect(() => parseQuery(params, views, now)).toThrow(message);
+  });
+});
+
+describe('jobViewsFromEnv', () => {
+  it('reads the views the stack set', () => {
+    expect(jobViewsFromEnv({ MICROBATCH_QUERY_JOBS: JSON.stringify(views) })).toEqual(views);
+  });
+
+  it.each([
+    ['missing', {}],
+    ['not JSON', { MICROBATCH_QUERY_JOBS: '{' }],
+    ['not a list of views', { MICROBATCH_QUERY_JOBS: '[1]' }],
+  ])('fails when the variable is %s, naming it', (_case, env) => {
+    expect(() => jobViewsFromEnv(env)).toThrow(RuntimeConfigError);
+    expect(() => jobViewsFromEnv(env)).toThrow(/MICROBATCH_QUERY_JOBS/);
   });
 });

@@ -11,7 +11,7 @@ import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
 import type { RedriveDeps } from '../../../lambda/runtime/redrive';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
-import { formatTime } from '../../../lambda/jobs/time-format';
+import { formatTime } from '../../../lambda/jobs/shared/time-format';
 import { SENT_RECEIVED } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob, validateReading } from '../../../lambda/jobs/sensor-stats';
-import { formatTime, parseTime } from '../../../lambda/jobs/time-format';
+import { formatTime, parseTime } from '../../../lambda/jobs/shared/time-format';
 import { parseMskEvent } from '../../../lambda/runtime/event';
 import { RecordError } from '../../../lambda/runtime/errors';
 import { SchemaViolation } from '../../../lambda/runtime/decoders';

@@ -22,6 +22,7 @@ const localTarget = {
   localDataCenter: endpoints.cassandraLocalDataCenter,
 };
 import { ensureSchema } from '../../../local/setup';
+import { SHIPPED_JOBS } from '../../support/jobs';
 
 afterAll(closeCassandra);
 
@@ -278,7 +279,7 @@ describe('the local schema, created by an older version', () => {
   it('gains the columns it lacks, and a changed primary key fails naming the fix', async () => {
     const { client, keyspace, config } = await freshKeyspace();
     await client.execute(`ALTER TABLE ${keyspace}.batch_ledger DROP partitions`, [], { prepare: false });
-    await ensureSchema(client, config);
+    await ensureSchema(client, config, SHIPPED_JOBS);
     const cols = await client.execute(
       "SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'batch_ledger'",
       [keyspace],
@@ -292,7 +293,7 @@ describe('the local schema, created by an older version', () => {
       [],
       { prepare: false },
     );
-    await expect(ensureSchema(client, config)).rejects.toThrow(
+    await expect(ensureSchema(client, config, SHIPPED_JOBS)).rejects.toThrow(
       /sensor_stats has the primary key .* of an older schema.*microbatch reset/,
     );
   });

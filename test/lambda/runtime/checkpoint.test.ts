@@ -18,7 +18,7 @@ import type { Job } from '../../../lambda/runtime/job';
 import type { CheckpointStore, SinkStore } from '../../../lambda/runtime/store';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
-import { formatTime } from '../../../lambda/jobs/time-format';
+import { formatTime } from '../../../lambda/jobs/shared/time-format';
 import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
 import {
   delegatingCheckpoints,

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { jobConfigInput, loadConfig, objectGetter } from '../../../config';
 import { configFromEnv, handlerFor } from '../../../lambda/runtime/handler';
 import { EventShapeError, RuntimeConfigError } from '../../../lambda/runtime/errors';
-import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import sentReceived from '../../../lambda/jobs/sent-received';
+import sensorStats from '../../../lambda/jobs/sensor-stats';
 import { fixtureEvent } from '../../support/fixtures';
 
 describe('configFromEnv', () => {
   it('reads back the job config the stack serialised, through the same validation', () => {
-    const config = configFromEnv({
+    const config = configFromEnv(sentReceived, {
       MICROBATCH_STAGE: 'prod',
       MICROBATCH_KEYSPACE: 'ks_prod',
       MICROBATCH_JOB: 'sent-received',
@@ -21,23 +23,54 @@ describe('configFromEnv', () => {
     expect(config.jobs['sent-received']).toMatchObject({
       batchSize: 250,
       maxBatchingWindowSeconds: 2,
-      timeFormat: 'iso',
+      options: { timeFormat: 'iso' },
       consumerGroupId: 'prod-sent-received',
     });
   });
 
+  it('reads back exactly what the stack wrote: jobConfigInput of the validated config', () => {
+    // GIVEN a config as the CDK app validated it
+    const validated = loadConfig(objectGetter({ 'jobs.sensor-stats.windowSeconds': '30' }), [sensorStats]);
+
+    // WHEN the stack's JSON is read back by the handler
+    const config = configFromEnv(sensorStats, {
+      MICROBATCH_JOB: 'sensor-stats',
+      MICROBATCH_JOB_CONFIG: JSON.stringify(jobConfigInput(validated.jobs['sensor-stats']!)),
+    });
+
+    // THEN the job config is the same
+    expect(config.jobs['sensor-stats']).toEqual(validated.jobs['sensor-stats']);
+  });
+
+  it("refuses the environment of another job: each job's handler is its own entry", () => {
+    expect(() => configFromEnv(sentReceived, { MICROBATCH_JOB: 'sensor-stats' })).toThrow(
+      /MICROBATCH_JOB is 'sensor-stats' but this is the handler of job 'sent-received'/,
+    );
+  });
+
+  it('refuses an unknown key in the job config, with the closest known one', () => {
+    expect(() =>
+      configFromEnv(sentReceived, {
+        MICROBATCH_JOB: 'sent-received',
+        MICROBATCH_JOB_CONFIG: JSON.stringify({ batchsize: 5 }),
+      }),
+    ).toThrow(
+      /Unknown config key 'jobs.sent-received.batchsize' \(given in MICROBATCH_JOB_CONFIG\): did you mean 'jobs.sent-received.batchSize'\?/,
+    );
+  });
+
   it('fails on a job config that is not JSON, saying where it comes from', () => {
-    expect(() => configFromEnv({ MICROBATCH_JOB: 'sent-received', MICROBATCH_JOB_CONFIG: '{oops' })).toThrow(
-      RuntimeConfigError,
-    );
-    expect(() => configFromEnv({ MICROBATCH_JOB: 'sent-received', MICROBATCH_JOB_CONFIG: '{oops' })).toThrow(
-      /MICROBATCH_JOB_CONFIG is not JSON/,
-    );
+    expect(() =>
+      configFromEnv(sentReceived, { MICROBATCH_JOB: 'sent-received', MICROBATCH_JOB_CONFIG: '{oops' }),
+    ).toThrow(RuntimeConfigError);
+    expect(() =>
+      configFromEnv(sentReceived, { MICROBATCH_JOB: 'sent-received', MICROBATCH_JOB_CONFIG: '{oops' }),
+    ).toThrow(/MICROBATCH_JOB_CONFIG is not JSON/);
   });
 
   it('fails on an invalid value, naming the key', () => {
     expect(() =>
-      configFromEnv({
+      configFromEnv(sensorStats, {
         MICROBATCH_JOB: 'sensor-stats',
         MICROBATCH_JOB_CONFIG: JSON.stringify({ windowSeconds: 0 }),
       }),
@@ -47,7 +80,7 @@ describe('configFromEnv', () => {
 
 describe('handlerFor', () => {
   it('rejects a malformed event at the boundary, before any connection is made', async () => {
-    const handler = handlerFor(createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: false }));
+    const handler = handlerFor(sentReceived);
     const event = fixtureEvent('sent-received') as {
       records: Record<string, Array<Record<string, unknown>>>;
     };

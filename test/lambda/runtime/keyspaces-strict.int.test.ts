@@ -9,6 +9,7 @@ import { createCassandraClient } from '../../../lambda/runtime/cassandra-client'
 import { KeyspacesIncompatibleError, KeyspacesStrictClient } from '../../../lambda/runtime/keyspaces-strict';
 import { ensureSchema } from '../../../local/setup';
 import { cassandra, closeCassandra, endpoints, testConfig, uniqueName } from '../../support/integration';
+import { SHIPPED_JOBS } from '../../support/jobs';
 
 const target = {
   kind: 'local' as const,
@@ -23,7 +24,7 @@ const keyspace = uniqueName('it_');
 beforeAll(async () => {
   plain = await createCassandraClient(target, { keyspacesStrict: false });
   client = await cassandra();
-  await ensureSchema(client, testConfig(keyspace));
+  await ensureSchema(client, testConfig(keyspace), SHIPPED_JOBS);
 });
 afterAll(async () => {
   await client.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`, [], { prepare: false });

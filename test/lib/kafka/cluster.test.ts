@@ -120,6 +120,7 @@ describe('MskCluster, provisioned (the default)', () => {
         JSON.stringify(sgId(logicalId(kafka, 'AWS::EC2::SecurityGroup', 'TopicsSecurityGroup'))),
         ...[
           'ProducerSecurityGroup',
+          'RedrivepageviewsSecurityGroup',
           'RedrivesentreceivedSecurityGroup',
           'RedrivesensorstatsSecurityGroup',
         ].map((group) =>

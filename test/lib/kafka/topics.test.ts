@@ -2,7 +2,6 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TOPICS } from '../../../schema';
 import { MskCluster } from '../../../lib/kafka/cluster';
 import { KafkaTopics, type TopicProps } from '../../../lib/kafka/topics';
 import {
@@ -16,6 +15,7 @@ import {
   roleStatements,
   synthPipeline,
   type TestPipeline,
+  ALL_TOPICS,
 } from '../support';
 
 describe('KafkaTopics', () => {
@@ -30,7 +30,7 @@ describe('KafkaTopics', () => {
 
   it('asks for every topic of the schema with the configured partitions and replication', () => {
     expectTemplate(kafka).hasResourceProperties('Custom::KafkaTopics', {
-      Topics: TOPICS.map((topic) => ({
+      Topics: ALL_TOPICS.map((topic) => ({
         Name: topic.name,
         Partitions: t.config.topics[topic.name]!.partitions,
         ReplicationFactor: t.config.topics[topic.name]!.replicationFactor,
@@ -75,7 +75,7 @@ describe('KafkaTopics', () => {
     const statements = roleStatements(kafka, 'TopicsHandlerRole');
     const sorted = (list: unknown[]) => list.map((x) => JSON.stringify(x)).sort();
     const topics = sorted(
-      TOPICS.map((topic) => mskResourceArn(clusterUuidOf(clusterArn), 'topic', topic.name)),
+      ALL_TOPICS.map((topic) => mskResourceArn(clusterUuidOf(clusterArn), 'topic', topic.name)),
     );
 
     // THEN

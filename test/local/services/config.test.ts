@@ -15,7 +15,7 @@ import {
   renderTemplate,
   resolveVersions,
 } from '../../../local/services/config';
-import { ConfigError, ServiceStartError } from '../../../local/services/errors';
+import { ServicesSettingError, ServiceStartError } from '../../../local/services/errors';
 import {
   KAFKA_MAIN_CLASS,
   kafkaJavaArgs,
@@ -46,7 +46,7 @@ describe('renderTemplate', () => {
 
   it('fails on a placeholder without a value', () => {
     expect(() => renderTemplate('dir={{DATA}}', {}, 'my.yaml')).toThrow(
-      new ConfigError('my.yaml uses {{DATA}} but no value was given for it.'),
+      new ServicesSettingError('my.yaml uses {{DATA}} but no value was given for it.'),
     );
   });
 

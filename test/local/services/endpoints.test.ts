@@ -4,7 +4,7 @@ import {
   overriddenEndpointVars,
   resolveEndpoints,
 } from '../../../local/services/endpoints';
-import { ConfigError } from '../../../local/services/errors';
+import { ServicesSettingError } from '../../../local/services/errors';
 
 describe('resolveEndpoints', () => {
   it('uses the local defaults when nothing is set', () => {
@@ -44,9 +44,9 @@ describe('resolveEndpoints', () => {
     ['KAFKA_BROKERS', 'a:70000', /not host:port/],
     ['CASSANDRA_CONTACT_POINTS', 'a b', /not host or host:port/],
     ['CASSANDRA_CONTACT_POINTS', 'h:0', /not host or host:port/],
-  ])('rejects %s=%j with a ConfigError naming the variable', (name, value, pattern) => {
+  ])('rejects %s=%j with a ServicesSettingError naming the variable', (name, value, pattern) => {
     const run = (): unknown => resolveEndpoints({ [name]: value });
-    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(ServicesSettingError);
     expect(run).toThrow(pattern);
     expect(run).toThrow(name);
   });

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
-  ConfigError,
+  ServicesSettingError,
   down,
   HealthTimeoutError,
   reset,
@@ -26,11 +26,11 @@ afterEach(() => {
 
 describe('managed modes refuse endpoints they do not serve', () => {
   it.each(['native', 'compose'] as const)(
-    '%s: KAFKA_BROKERS pointing elsewhere is a ConfigError with the fix',
+    '%s: KAFKA_BROKERS pointing elsewhere is a ServicesSettingError with the fix',
     async (mode) => {
       vi.stubEnv('KAFKA_BROKERS', 'kafka.example:9092');
       const err = await up({ mode }).catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(ConfigError);
+      expect(err).toBeInstanceOf(ServicesSettingError);
       expect((err as Error).message).toContain('KAFKA_BROKERS=kafka.example:9092 is set');
       expect((err as Error).message).toContain('MICROBATCH_SERVICES=external');
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../local/services/errors';
+import { ServicesSettingError } from '../../../local/services/errors';
 import { dockerEngineAvailable, resolveMode } from '../../../local/services/mode';
 
 const noProbe = (): boolean => {
@@ -20,7 +20,7 @@ describe('resolveMode', () => {
 
   it('rejects an unknown mode and lists the valid ones', () => {
     const run = (): unknown => resolveMode({ MICROBATCH_SERVICES: 'docker' }, noProbe);
-    expect(run).toThrow(ConfigError);
+    expect(run).toThrow(ServicesSettingError);
     expect(run).toThrow('MICROBATCH_SERVICES="docker" is not one of native, compose, external');
   });
 

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CassandraTarget } from '../../../lambda/runtime/cassandra-client';
 import { loadConfig, objectGetter } from '../../../config';
-import { TABLES } from '../../../schema';
+import { ALL_TABLES, SHIPPED_JOBS } from '../../support/jobs';
 import { parseUiOptions, startUiCommand, UiConnectError, UiOptionError } from '../../../local/ui/command';
 import type { RunningUi } from '../../../local/ui';
 
@@ -18,7 +18,7 @@ interface Sent {
 }
 
 function keysOf(table: string): { partition: readonly string[]; clustering: readonly string[] } {
-  const def = TABLES.find((t) => t.name === table);
+  const def = ALL_TABLES.find((t) => t.name === table);
   if (!def) throw new Error(`The UI queried table '${table}', which the schema does not define.`);
   return { partition: def.partitionKey, clustering: def.clustering.map((c) => c.name) };
 }
@@ -103,8 +103,8 @@ describe('microbatch ui --target keyspaces', () => {
     // GIVEN the UI against Keyspaces, with a recorder for a client
     const sent: Sent[] = [];
     const targets: CassandraTarget[] = [];
-    const config = loadConfig(objectGetter({}));
-    ui = await startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0' }, config, {
+    const project = { jobs: SHIPPED_JOBS, config: loadConfig(objectGetter({}), SHIPPED_JOBS) };
+    ui = await startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0' }, project, {
       createClient: async (target) => {
         targets.push(target);
         return recordingClient(sent) as never;
@@ -164,8 +164,8 @@ describe('microbatch ui --target keyspaces', () => {
 
 describe('microbatch ui without a database', () => {
   it('names the target and the fix', async () => {
-    const config = loadConfig(objectGetter({}));
-    const start = startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0' }, config, {
+    const project = { jobs: SHIPPED_JOBS, config: loadConfig(objectGetter({}), SHIPPED_JOBS) };
+    const start = startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0' }, project, {
       createClient: async () => {
         throw new Error('All host(s) tried for query failed');
       },

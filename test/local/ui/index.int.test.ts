@@ -17,9 +17,9 @@ import { UiData } from '../../../local/ui/data';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/runtime/cassandra-store';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { parseMskEvent } from '../../../lambda/runtime/event';
-import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
-import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
-import type { Job } from '../../../lambda/runtime/job';
+import sentReceived, { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import sensorStats, { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import type { Job, SampleData } from '../../../lambda/runtime/job';
 import type { Client } from 'cassandra-driver';
 import {
   closeCassandra,
@@ -76,7 +76,7 @@ async function runJob(
   store: { client: Client; keyspace: string },
   job: Job,
   kind: UiJob['kind'],
-  mode: 'tutorial' | 'sensor',
+  sample: SampleData,
 ): Promise<UiJob> {
   const topic = job.topics[0]!;
   const group = uniqueName('it-group-');
@@ -97,7 +97,14 @@ async function runJob(
   await runner.start();
   onTestFinished(() => runner.stop());
   const abort = new AbortController();
-  const producing = produce({ brokers: endpoints.kafkaBrokers, mode, topic, rate: 20, signal: abort.signal });
+  const producing = produce({
+    brokers: endpoints.kafkaBrokers,
+    mode: 'sample',
+    sample,
+    topic,
+    rate: 20,
+    signal: abort.signal,
+  });
   onTestFinished(async () => {
     abort.abort();
     await producing;
@@ -124,8 +131,8 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     { topics: [sensorTopic] },
   );
   const jobs = await Promise.all([
-    runJob(store, job, 'transform', 'tutorial'),
-    runJob(store, windowJob, 'window', 'sensor'),
+    runJob(store, job, 'transform', sentReceived.sample!),
+    runJob(store, windowJob, 'window', sensorStats.sample!),
   ]);
   const topic = testTopic;
   await sendValues(topic, [{ value: XSS, partition: 0 }]);

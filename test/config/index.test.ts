@@ -1,13 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import {
-  ConfigError,
-  loadConfig,
-  MSK_KAFKA_VERSIONS,
-  objectGetter,
-  ON_DEMAND_BEHAVIOUR,
-} from '../../config';
+import { ConfigError, loadConfig, MSK_KAFKA_VERSIONS, objectGetter, ON_DEMAND_BEHAVIOUR } from '../../config';
+import { SHIPPED_JOBS } from '../support/jobs';
 
-const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context));
+const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context), SHIPPED_JOBS);
 
 describe('config: event source pollers', () => {
   it('defaults to on-demand pollers, with the error-handling knobs at what Lambda does there', () => {

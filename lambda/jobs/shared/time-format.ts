@@ -2,7 +2,9 @@
  * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
  * and ISO-8601 with milliseconds.
  */
-import type { TimeFormat } from '../../config';
+/** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
+export type TimeFormat = 'tutorial' | 'iso';
+export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
 
 const TUTORIAL = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;

@@ -1,0 +1,376 @@
+/**
+ * `microbatch new job <name> [--window]`: writes a job file (`lambda/jobs/<name>.ts`) and its test
+ * (`test/lambda/jobs/<name>.test.ts`) from a template. The job declares its own topic and table, so it
+ * synthesizes (a consumer and its event source mapping), runs in `microbatch local` and passes its test with no
+ * other edit. Edit the decoder, the table and the transform (or key and measure) to make it yours.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { JOBS_DIR } from '../lambda/runtime/registry';
+
+export class NewJobError extends Error {
+  override readonly name = 'NewJobError';
+}
+
+export interface NewJobOptions {
+  /** The job's name: lower-case letters, digits and dashes, starting with a letter. */
+  readonly name: string;
+  /** A window job (a keyed count, sum, min, max per event-time window) instead of a transform job. */
+  readonly window: boolean;
+  /** The repository root to write into. */
+  readonly root: string;
+}
+
+export interface NewJobResult {
+  /** The files written, relative to the root. */
+  readonly files: readonly string[];
+}
+
+const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+
+/** `page-views` → `pageViews`. */
+function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** `page-views` → `PAGE_VIEWS`. */
+function constant(name: string): string {
+  return name.replace(/-/g, '_').toUpperCase();
+}
+
+/** `page-views` → `page_views`: a CQL table name (letters, digits, underscores). */
+function tableName(name: string): string {
+  return name.replace(/-/g, '_');
+}
+
+export function newJob(options: NewJobOptions): NewJobResult {
+  const { name, root } = options;
+  if (!NAME.test(name) || name.endsWith('-') || name.includes('--')) {
+    throw new NewJobError(
+      `Job name '${name}' is invalid: use lower-case letters, digits and single dashes, starting with a letter (e.g. clicks, page-views).`,
+    );
+  }
+  const jobFile = `${JOBS_DIR}/${name}.ts`;
+  const testFile = `test/${JOBS_DIR}/${name}.test.ts`;
+  for (const file of [jobFile, testFile]) {
+    if (existsSync(join(root, file)))
+      throw new NewJobError(`${file} exists already: pick another name, or edit that job.`);
+  }
+  const files: Array<[string, string]> = [
+    [jobFile, options.window ? windowJobSource(name) : transformJobSource(name)],
+    [testFile, options.window ? windowTestSource(name) : transformTestSource(name)],
+  ];
+  for (const [file, text] of files) {
+    mkdirSync(dirname(join(root, file)), { recursive: true });
+    writeFileSync(join(root, file), text, { flag: 'wx' });
+  }
+  return { files: files.map(([file]) => file) };
+}
+
+function transformJobSource(name: string): string {
+  const c = constant(name);
+  const v = camel(name);
+  return `/**
+ * ${name}: JSON records \`{id, value}\` on topic \`${name}\`; the job stores each one with the processing time of the
+ * micro-batch that took it. Written by \`microbatch new job ${name}\`: make the decoder, the table and the transform
+ * yours. A record the validator refuses goes to the dead letters with its reason, and the batch goes on.
+ */
+import type { TableDef, TopicDef } from '../../schema';
+import { json, SchemaViolation } from '../runtime/decoders';
+import { handlerFor } from '../runtime/handler';
+import { defineJob, defineTransformJob } from '../runtime/job';
+
+export const ${c}_TOPIC: TopicDef = {
+  name: '${name}',
+  doc: 'JSON records {id, value}.',
+  partitions: 3,
+};
+
+export const ${c}_TABLE: TableDef = {
+  name: '${tableName(name)}',
+  doc: '${name}: every record, with the time the pipeline took it.',
+  columns: [
+    { name: 'id', type: 'text', doc: 'The record id.' },
+    { name: 'value', type: 'double', doc: 'The record value.' },
+    { name: 'received_at', type: 'timestamp', doc: 'The processing time of the micro-batch that took it.' },
+  ],
+  partitionKey: ['id'],
+  clustering: [],
+  defaultTtlSeconds: 0,
+};
+
+export interface ${pascal(name)}Record {
+  readonly id: string;
+  readonly value: number;
+}
+
+/** Checks one decoded value; a \`SchemaViolation\` names the field and sends the record to the dead letters. */
+export function validate${pascal(name)}(input: unknown): ${pascal(name)}Record {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new SchemaViolation('$', 'expected an object {id, value}');
+  const { id, value } = input as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+    throw new SchemaViolation('$.id', 'expected a non-empty string of at most 256 characters');
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new SchemaViolation('$.value', 'expected a finite number');
+  return { id, value };
+}
+
+const ${v} = defineJob({
+  name: '${name}',
+  doc: 'Stores every record of topic ${name} with the time the pipeline took it.',
+  kind: 'transform',
+  topics: [${c}_TOPIC],
+  tables: [${c}_TABLE],
+  options: {},
+  create: (config) =>
+    defineTransformJob({
+      name: '${name}',
+      topics: [${c}_TOPIC.name],
+      decoder: json(validate${pascal(name)}),
+      sinkTables: [${c}_TABLE],
+      failOnDataLoss: config.failOnDataLoss,
+      // Pure: a redelivered batch gives the same rows (processingTime is pinned per batch).
+      transform: (record, { processingTime }) => [
+        { table: ${c}_TABLE, values: { id: record.id, value: record.value, received_at: processingTime } },
+      ],
+    }),
+  // What \`microbatch local\` and \`microbatch produce ${name}\` send: two records a second.
+  sample: {
+    ratePerSecond: 2,
+    make: (seq) => ({ key: \`id-\${seq}\`, value: JSON.stringify({ id: \`id-\${seq}\`, value: seq % 100 }) }),
+  },
+});
+
+export default ${v};
+/** The Lambda entry point of the job. */
+export const handler = handlerFor(${v});
+`;
+}
+
+function windowJobSource(name: string): string {
+  const c = constant(name);
+  const v = camel(name);
+  return `/**
+ * ${name}: JSON records \`{id, ts, value}\` on topic \`${name}\`; the job keeps count, sum, min and max (and the mean,
+ * on read) of \`value\` per \`id\` and event-time window, with a watermark. Written by \`microbatch new job ${name}
+ * --window\`: make the decoder, the key and the measure yours (a measure of 1 counts records).
+ */
+import { option } from '../../config/jobs';
+import { windowTable, type TopicDef } from '../../schema';
+import { json, SchemaViolation } from '../runtime/decoders';
+import { handlerFor } from '../runtime/handler';
+import { defineJob, defineWindowJob } from '../runtime/job';
+
+export const ${c}_TOPIC: TopicDef = {
+  name: '${name}',
+  doc: 'JSON records {id, ts, value}.',
+  partitions: 3,
+};
+
+export const ${c}_TABLE = windowTable({
+  name: '${tableName(name)}',
+  doc: '${name}: count, sum, min and max per id and event-time window, one partial per Kafka partition.',
+  keyColumn: 'id',
+  keyDoc: 'The record id.',
+});
+
+export interface ${pascal(name)}Record {
+  readonly id: string;
+  /** Event time, epoch milliseconds. */
+  readonly ts: number;
+  readonly value: number;
+}
+
+/** Checks one decoded value; a \`SchemaViolation\` names the field and sends the record to the dead letters. */
+export function validate${pascal(name)}(input: unknown): ${pascal(name)}Record {
+  if (typeof input !== 'object' || input === null || Array.isArray(input))
+    throw new SchemaViolation('$', 'expected an object {id, ts, value}');
+  const { id, ts, value } = input as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0 || id.length > 256)
+    throw new SchemaViolation('$.id', 'expected a non-empty string of at most 256 characters');
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0)
+    throw new SchemaViolation('$.ts', 'expected epoch milliseconds');
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new SchemaViolation('$.value', 'expected a finite number');
+  return { id, ts, value };
+}
+
+const ${v} = defineJob({
+  name: '${name}',
+  doc: 'Count, sum, min, max and mean of value per id and event-time window.',
+  kind: 'window',
+  topics: [${c}_TOPIC],
+  tables: [${c}_TABLE],
+  options: {
+    windowSeconds: option.int({ default: 60, min: 1, max: 86_400, doc: 'Event-time window size' }),
+    allowedLatenessSeconds: option.int({ default: 10, min: 0, max: 86_400, doc: 'Watermark delay' }),
+  },
+  windowOf: ({ windowSeconds }) => ({ sizeMs: windowSeconds * 1000, slideMs: windowSeconds * 1000 }),
+  create: (config) =>
+    defineWindowJob({
+      name: '${name}',
+      topics: [${c}_TOPIC.name],
+      decoder: json(validate${pascal(name)}),
+      table: ${c}_TABLE,
+      window: { sizeMs: config.options.windowSeconds * 1000, slideMs: config.options.windowSeconds * 1000 },
+      allowedLatenessMs: config.options.allowedLatenessSeconds * 1000,
+      failOnDataLoss: config.failOnDataLoss,
+      eventTime: (record) => record.ts,
+      key: (record) => record.id,
+      measure: (record) => record.value,
+    }),
+  // What \`microbatch local\` and \`microbatch produce ${name}\` send: four records a second over four ids.
+  sample: {
+    ratePerSecond: 4,
+    make: (seq, now) => {
+      const id = \`id-\${seq % 4}\`;
+      return { key: id, value: JSON.stringify({ id, ts: now.getTime(), value: seq % 10 }) };
+    },
+  },
+});
+
+export default ${v};
+/** The Lambda entry point of the job. */
+export const handler = handlerFor(${v});
+`;
+}
+
+/** `page-views` → `PageViews`. */
+function pascal(name: string): string {
+  const c = camel(name);
+  return c.charAt(0).toUpperCase() + c.slice(1);
+}
+
+/** The test harness both templates share: the job's default config, MSK events, and the in-memory stores. */
+function testPrelude(name: string, imports: string): string {
+  const v = camel(name);
+  return `/**
+ * ${name}: the job's code on MSK events, through the same \`runMicroBatch\` Lambda runs, against the in-memory
+ * model of the stores (test/support/memory-store.ts). Written by \`microbatch new job\`; keep it in step with the
+ * job.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadConfig, objectGetter } from '../../../config';
+import ${v}, { handler, ${imports} } from '../../../lambda/jobs/${name}';
+import { runMicroBatch } from '../../../lambda/runtime/batch';
+import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
+import { DEAD_LETTERS } from '../../../schema';
+import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
+
+const config = loadConfig(objectGetter({}), [${v}]);
+const job = ${v}.create(config.jobs['${name}']!);
+const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
+
+/** An MSK event with one record per value, on partition 0 from offset 0. */
+function event(values: ReadonlyArray<string | null>) {
+  const records: KafkaRecord[] = values.map((value, i) => ({
+    topic: '${name}',
+    partition: 0,
+    offset: BigInt(i),
+    timestamp: T0 + i,
+    timestampType: 'CREATE_TIME',
+    key: null,
+    value: value === null ? null : Buffer.from(value),
+    headers: [],
+  }));
+  return parseMskEvent(
+    toMskEvent(records, {
+      eventSourceArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1',
+      bootstrapServers: 'localhost:9092',
+    }),
+  );
+}
+
+function stores() {
+  return { checkpoints: new MemoryCheckpointStore(), sink: new MemorySinkStore(), log: () => undefined };
+}
+
+describe('${name}', () => {
+  it('is a job the registry can load: a definition and its Lambda handler', () => {
+    expect(${v}.name).toBe('${name}');
+    expect(typeof handler).toBe('function');
+  });
+`;
+}
+
+function transformTestSource(name: string): string {
+  const c = constant(name);
+  const p = pascal(name);
+  return `${testPrelude(name, `${c}_TABLE, validate${p}`)}
+  it('checks each record, naming the field that is wrong', () => {
+    expect(validate${p}({ id: 'a', value: 1.5 })).toEqual({ id: 'a', value: 1.5 });
+    expect(() => validate${p}({ id: '', value: 1 })).toThrow(/\\$\\.id/);
+    expect(() => validate${p}({ id: 'a', value: 'x' })).toThrow(/\\$\\.value/);
+  });
+
+  it('writes a row per record, dead-letters a bad record with its reason, and goes on', async () => {
+    const deps = stores();
+    const report = await runMicroBatch(
+      job,
+      event([JSON.stringify({ id: 'a', value: 1 }), 'not json', JSON.stringify({ id: 'b', value: 2 })]),
+      deps,
+    );
+    expect(report).toMatchObject({ recordsIn: 3, deadLettered: 1 });
+    expect(deps.sink.rows(${c}_TABLE).map((r) => [r.id, r.value])).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([expect.objectContaining({ reason: 'invalid-json' })]);
+  });
+
+  it('applies a redelivered batch once', async () => {
+    const deps = stores();
+    const batch = event([JSON.stringify({ id: 'a', value: 1 })]);
+    await runMicroBatch(job, batch, deps);
+    const again = await runMicroBatch(job, batch, deps);
+    expect(again).toMatchObject({ recordsIn: 1, written: 0, duplicates: 1 });
+    expect(deps.sink.rows(${c}_TABLE)).toHaveLength(1);
+  });
+});
+`;
+}
+
+function windowTestSource(name: string): string {
+  const c = constant(name);
+  const p = pascal(name);
+  return `${testPrelude(name, `${c}_TABLE, validate${p}`)}
+  it('checks each record, naming the field that is wrong', () => {
+    expect(validate${p}({ id: 'a', ts: T0, value: 1.5 })).toEqual({ id: 'a', ts: T0, value: 1.5 });
+    expect(() => validate${p}({ id: 'a', ts: 'soon', value: 1 })).toThrow(/\\$\\.ts/);
+    expect(() => validate${p}({ id: 'a', ts: T0, value: null })).toThrow(/\\$\\.value/);
+  });
+
+  it('folds the records of a window into one partial per key, and dead-letters a bad record', async () => {
+    const deps = stores();
+    const report = await runMicroBatch(
+      job,
+      event([
+        JSON.stringify({ id: 'a', ts: T0 + 1000, value: 2 }),
+        JSON.stringify({ id: 'a', ts: T0 + 2000, value: 4 }),
+        '{"id": "a"}',
+        JSON.stringify({ id: 'b', ts: T0 + 3000, value: 10 }),
+      ]),
+      deps,
+    );
+    expect(report).toMatchObject({ recordsIn: 4, deadLettered: 1 });
+    const partials = deps.sink.rows(${c}_TABLE);
+    expect(partials.map((r) => [r.id, Number(r.reading_count), r.value_sum, r.value_min, r.value_max])).toEqual(
+      expect.arrayContaining([
+        ['a', 2, 6, 2, 4],
+        ['b', 1, 10, 10, 10],
+      ]),
+    );
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([expect.objectContaining({ reason: 'schema' })]);
+  });
+
+  it('applies a redelivered batch once', async () => {
+    const deps = stores();
+    const batch = event([JSON.stringify({ id: 'a', ts: T0 + 1000, value: 2 })]);
+    await runMicroBatch(job, batch, deps);
+    await runMicroBatch(job, batch, deps);
+    expect(deps.sink.rows(${c}_TABLE).map((r) => Number(r.reading_count))).toEqual([1]);
+  });
+});
+`;
+}
