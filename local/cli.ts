@@ -23,7 +23,7 @@ import {
   type LocalRuntime,
 } from './app';
 import { NewJobError, newJob } from './new-job';
-import { earliestOrTime, integer, isoTime, keyValue, positiveNumber } from './options';
+import { earliestOrTime, integer, isoTime, keyValue, positiveNumber, topicName } from './options';
 import { runPlanCommand } from './plan';
 import { produce } from './producer';
 import { progress } from './progress';
@@ -450,7 +450,11 @@ export function createProgram(state: CliState): Command {
     .description("send a job's demo data (the tutorial's current time each second by default), or a load")
     .addArgument(jobArgument(state, '[job]', 'the job whose demo data to send (default: sent-received)'))
     .option('--load', 'a load for sent-received: --count records of strictly increasing ISO send times')
-    .option('--topic <topic>', "the topic to send to (default: the job's first topic)")
+    .addOption(
+      new Option('--topic <topic>', "the topic to send to (default: the job's first topic)").argParser(
+        topicName,
+      ),
+    )
     .addOption(
       new Option(
         '--rate <n>',
@@ -774,8 +778,8 @@ export function createProgram(state: CliState): Command {
       '--window',
       'a window job (count, sum, min, max per key and event-time window) instead of a transform',
     )
-    .action((name, opts) => {
-      const { files } = newJob({ name, window: Boolean(opts.window), root: REPO_ROOT });
+    .action(async (name, opts) => {
+      const { files } = await newJob({ name, window: Boolean(opts.window), root: REPO_ROOT });
       console.log(`wrote ${files.join(' and ')}`);
       console.log(
         `next: npx vitest run ${files[1]}, then npx microbatch local (it runs ${name} with its demo data) and npx cdk synth`,

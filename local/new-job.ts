@@ -43,7 +43,22 @@ function tableName(name: string): string {
   return name.replace(/-/g, '_');
 }
 
-export function newJob(options: NewJobOptions): NewJobResult {
+/**
+ * The project's own formatting of a generated file (prettier and its config, a dev dependency), so a new job
+ * passes `prettier --check` like the rest; without prettier installed, the template's layout as it is.
+ */
+async function formatted(file: string, text: string): Promise<string> {
+  let prettier: typeof import('prettier');
+  try {
+    prettier = await import('prettier');
+  } catch {
+    return text;
+  }
+  const config = await prettier.resolveConfig(file);
+  return prettier.format(text, { ...config, filepath: file });
+}
+
+export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
   const { name, root } = options;
   if (!NAME.test(name) || name.endsWith('-') || name.includes('--')) {
     throw new NewJobError(
@@ -62,7 +77,7 @@ export function newJob(options: NewJobOptions): NewJobResult {
   ];
   for (const [file, text] of files) {
     mkdirSync(dirname(join(root, file)), { recursive: true });
-    writeFileSync(join(root, file), text, { flag: 'wx' });
+    writeFileSync(join(root, file), await formatted(join(root, file), text), { flag: 'wx' });
   }
   return { files: files.map(([file]) => file) };
 }
@@ -254,12 +269,13 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, objectGetter } from '../../../config';
 import ${v}, { handler, ${imports} } from '../../../lambda/jobs/${name}';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
+import { jobConfigOf } from '../../../lambda/runtime/job';
 import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
 import { DEAD_LETTERS } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 
 const config = loadConfig(objectGetter({}), [${v}]);
-const job = ${v}.create(config.jobs['${name}']!);
+const job = ${v}.create(jobConfigOf(${v}, config));
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
 /** An MSK event with one record per value, on partition 0 from offset 0. */

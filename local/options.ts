@@ -5,6 +5,7 @@
  */
 import { InvalidArgumentError } from 'commander';
 import { closest } from '../config';
+import { TOPIC_NAME } from '../schema/topics';
 
 /** An integer from `min` to `max`. */
 export function integer(
@@ -83,4 +84,13 @@ export function oneOf<V extends string>(values: readonly V[]): (raw: string) => 
       `expected one of ${values.join(', ')}${guess ? ` (did you mean '${guess}'?)` : ''}.`,
     );
   };
+}
+
+/** A Kafka topic name (the rule Kafka itself applies). */
+export function topicName(raw: string): string {
+  if (!TOPIC_NAME.test(raw) || raw === '.' || raw === '..')
+    throw new InvalidArgumentError(
+      'expected a Kafka topic name: 1 to 249 of the characters a-z, A-Z, 0-9, ".", "_" and "-".',
+    );
+  return raw;
 }

@@ -5,7 +5,7 @@
  * writes one from a template.
  */
 import { assertWindowTable, TOPIC_NAME, type TableDef } from '../../schema';
-import type { JobConfig } from '../../config';
+import type { JobConfig, PipelineConfig } from '../../config';
 import type { JobDescriptor, OptionSpecs, OptionValues } from '../../config/jobs';
 import type { Decoder } from './decoders';
 import type { KafkaRecord } from './event';
@@ -143,6 +143,28 @@ export function jobTables(job: Job): readonly TableDef[] {
 
 /** The validated config a job gets: the event source knobs, `failOnDataLoss`, and its own options. */
 export type JobConfigFor<O extends OptionSpecs> = JobConfig<OptionValues<O>>;
+
+/**
+ * One job's validated config out of the pipeline's, typed by the job's own options.
+ *
+ * @example
+ * ```ts
+ * const config = loadConfig(objectGetter({ 'jobs.clicks.batchSize': 500 }), [clicks]);
+ * const job = clicks.create(jobConfigOf(clicks, config));
+ * ```
+ */
+export function jobConfigOf<O extends OptionSpecs>(
+  definition: JobDefinition<O>,
+  config: PipelineConfig,
+): JobConfigFor<O> {
+  const jobConfig = config.jobs[definition.name];
+  if (!jobConfig)
+    throw new Error(
+      `The config has no job '${definition.name}': pass its definition to loadConfig with the other jobs.`,
+    );
+  // loadConfig read every option of this definition with its spec, so the values have the declared types.
+  return jobConfig as JobConfigFor<O>;
+}
 
 /** Local demo data for a job: what `npm run local` and `microbatch produce --job <name>` send to its topic. */
 export interface SampleData {

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, MSK_KAFKA_VERSIONS, objectGetter, ON_DEMAND_BEHAVIOUR } from '../../config';
+import {
+  ConfigError,
+  contextKeys,
+  loadConfig,
+  MSK_KAFKA_VERSIONS,
+  objectGetter,
+  ON_DEMAND_BEHAVIOUR,
+  UnknownConfigKeyError,
+} from '../../config';
 import { SHIPPED_JOBS } from '../support/jobs';
 
 const load = (context: Record<string, unknown> = {}) => loadConfig(objectGetter(context), SHIPPED_JOBS);
@@ -148,5 +156,52 @@ describe('config: kafka.version, as MSK names its versions', () => {
       /received "3.6.0"; expected one of 3.7.x, 3.7.x.kraft, 3.8.x, 3.8.x.kraft, 3.9.x, 3.9.x.kraft, 4.0.x.kraft, 4.1.x.kraft \(the MSK names/,
     );
     expect(() => load({ 'kafka.version': '3.9.2' })).toThrow(ConfigError);
+  });
+});
+
+describe('config: unknown keys under the pipeline namespaces (issue 10, item 3)', () => {
+  const withKeys = (context: Record<string, unknown>, place = '-c') =>
+    loadConfig(objectGetter(context), SHIPPED_JOBS, contextKeys(context, place));
+
+  it('rejects a typo of a job key with its place and the closest key, instead of ignoring it', () => {
+    expect(() => withKeys({ 'jobs.sent-received.batchsize': '500' })).toThrow(
+      new UnknownConfigKeyError(
+        { key: 'jobs.sent-received.batchsize', place: '-c' },
+        'jobs.sent-received.batchSize',
+      ),
+    );
+    expect(() => withKeys({ 'jobs.sent-received.batchsize': '500' })).toThrow(
+      "Unknown config key 'jobs.sent-received.batchsize' (given in -c): did you mean 'jobs.sent-received.batchSize'?",
+    );
+  });
+
+  it('suggests the job that exists for a key of a misspelt job, keeping the rest of the key', () => {
+    expect(() => withKeys({ jobs: { 'sensor-stat': { windowSeconds: 30 } } }, 'cdk.json context')).toThrow(
+      "Unknown config key 'jobs.sensor-stat.windowSeconds' (given in cdk.json context): did you mean 'jobs.sensor-stats.windowSeconds'?",
+    );
+  });
+
+  it("rejects a job option that belongs to another job (windowSeconds is not sent-received's)", () => {
+    expect(() => withKeys({ 'jobs.sent-received.windowSeconds': '30' })).toThrow(UnknownConfigKeyError);
+  });
+
+  it('says where the settings are listed when nothing is close', () => {
+    expect(() => withKeys({ 'kafka.zzzzzzzzzzzzzz': '1' })).toThrow(
+      "Unknown config key 'kafka.zzzzzzzzzzzzzz' (given in -c): the pipeline has no such setting; docs/cloud.md lists every key.",
+    );
+  });
+
+  it('leaves keys outside its namespaces alone (CDK feature flags, lookups), and takes every known key', () => {
+    const config = withKeys({
+      '@aws-cdk/core:newStyleStackSynthesis': true,
+      'availability-zones:account=000000000000:region=us-east-1': ['us-east-1a'],
+      'jobs.sent-received.batchSize': '500',
+      'jobs.page-views.windowSeconds': '120',
+      'topics.page-views.replicationFactor': '2',
+      'jobs.sensor-stats.filters': JSON.stringify([{ value: { sensorId: ['s1'] } }]),
+    });
+    expect(config.jobs['sent-received']!.batchSize).toBe(500);
+    expect(config.jobs['page-views']!.options['windowSeconds']).toBe(120);
+    expect(config.jobs['sensor-stats']!.filters).toHaveLength(1);
   });
 });

@@ -122,6 +122,17 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
       }
     });
 
+    it('carries no schema library: Standard Schema support costs nothing to a job that does not use one', () => {
+      for (const b of bundles()) {
+        const code = readFileSync(b.file, 'utf8');
+        // Both libraries name themselves as the Standard Schema vendor, so the name is in any bundle holding them.
+        expect({ path: b.path, schemaLibrary: /vendor:\s*["'`](zod|valibot|arktype)["'`]/.test(code) }).toEqual({
+          path: b.path,
+          schemaLibrary: false,
+        });
+      }
+    });
+
     it('carries the SDK v3 it uses instead of relying on the runtime', () => {
       for (const b of bundles()) {
         const code = readFileSync(b.file, 'utf8');

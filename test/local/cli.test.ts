@@ -1,0 +1,182 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../local/cli';
+
+const REPO = join(__dirname, '..', '..');
+const run = promisify(execFile);
+
+/**
+ * Every command with a bad value. Each must fail while the command line is parsed or before anything starts
+ * (no service, no Kafka or Cassandra connection: none runs in the unit project), with a message that names the
+ * value and says what was expected, and exit 2 (a usage error).
+ */
+const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegExp]> = [
+  ['an unknown command', ['frobnicate'], /unknown command 'frobnicate'/],
+  ['a typo of a command', ['staus'], /unknown command 'staus'[\s\S]*Did you mean status\?/],
+  [
+    'local --port out of range',
+    ['local', '--port', '70000'],
+    /'--port <port>' argument '70000' is invalid\. expected an integer from 0 to 65535/,
+  ],
+  [
+    'local with an unknown config key',
+    ['local', '-c', 'jobs.sent-received.batchsize=500'],
+    /Unknown config key 'jobs\.sent-received\.batchsize' \(given in -c\): did you mean 'jobs\.sent-received\.batchSize'\?/,
+  ],
+  [
+    'local with -c and no =',
+    ['local', '-c', 'batchSize'],
+    /argument 'batchSize' is invalid\. expected key=value/,
+  ],
+  [
+    'up --mode foo',
+    ['up', '--mode', 'foo'],
+    /argument 'foo' is invalid\. Allowed choices are native, compose, external/,
+  ],
+  ['down with an unknown option', ['down', '--force'], /unknown option '--force'/],
+  ['reset with an extra argument', ['reset', 'everything'], /too many arguments for 'reset'/],
+  ['status with an unknown option', ['status', '--json'], /unknown option '--json'/],
+  [
+    'setup with an unknown config key',
+    ['setup', '-c', 'kafka.partitionz=3'],
+    /Unknown config key 'kafka\.partitionz'/,
+  ],
+  [
+    'run a job that does not exist',
+    ['run', 'sent-recieved'],
+    /Unknown job 'sent-recieved' \(did you mean 'sent-received'\?\)/,
+  ],
+  [
+    'run with a config value out of range',
+    ['run', 'sent-received', '-c', 'jobs.sent-received.batchSize=0'],
+    /jobs\.sent-received\.batchSize/,
+  ],
+  [
+    'produce --rate 0',
+    ['produce', '--rate', '0'],
+    /'--rate <n>' argument '0' is invalid\. expected a number greater than 0/,
+  ],
+  ['produce --count 1.5', ['produce', '--count', '1.5'], /'--count <n>' argument '1\.5' is invalid/],
+  ['produce --topic with a space', ['produce', '--topic', 'a b'], /expected a Kafka topic name/],
+  [
+    'produce --load for a job other than sent-received',
+    ['produce', 'sensor-stats', '--load'],
+    /--load sends tutorial send times, for sent-received only; received job 'sensor-stats'/,
+  ],
+  [
+    'produce --keys without --load',
+    ['produce', 'sent-received', '--keys', '3'],
+    /--keys and --payload-bytes shape a --load/,
+  ],
+  [
+    'query an unknown view',
+    ['query', 'sent-received', 'bogus'],
+    /value 'bogus' is invalid for argument 'view'\. Allowed choices are results, batches, dead-letters, skipped/,
+  ],
+  [
+    'query --partition -1',
+    ['query', 'sent-received', 'dead-letters', '--partition', '-1'],
+    /'--partition <p>' argument '-1' is invalid\. expected an integer of at least 0/,
+  ],
+  [
+    'query --limit 0',
+    ['query', 'sent-received', '--limit', '0'],
+    /'--limit <n>' argument '0' is invalid\. expected an integer from 1 to 1000/,
+  ],
+  [
+    'query --from yesterday',
+    ['query', 'sensor-stats', '--from', 'yesterday'],
+    /'--from <time>' argument 'yesterday' is invalid\. expected an ISO-8601 time/,
+  ],
+  ['replay with no --from', ['replay', 'sent-received'], /required option '--from <when>' not specified/],
+  [
+    'replay --from latest',
+    ['replay', 'sent-received', '--from', 'latest'],
+    /expected 'earliest' or an ISO-8601 time/,
+  ],
+  ['replay with no job', ['replay', '--from', 'earliest'], /missing required argument 'job'/],
+  [
+    'redrive a job that does not exist',
+    ['redrive', 'page-view'],
+    /Unknown job 'page-view' \(did you mean 'page-views'\?\)/,
+  ],
+  ['ui --port out of range', ['ui', '--port', '-5'], /'--port <port>' argument '-5' is invalid/],
+  ['ui --target foo', ['ui', '--target', 'foo'], /argument 'foo' is invalid\. Allowed choices are/],
+  ['plan with no --rate', ['plan'], /required option '--rate <records\/s>' not specified/],
+  [
+    'plan --window above the Lambda maximum',
+    ['plan', '--rate', '100', '--window', '301'],
+    /'--window <s>' argument '301' is invalid\. expected an integer from 0 to 300/,
+  ],
+  [
+    'new job with an invalid name',
+    ['new', 'job', 'Bad_Name'],
+    /Job name 'Bad_Name' is invalid: use lower-case letters/,
+  ],
+  ['new job named like a shipped job', ['new', 'job', 'sensor-stats'], /sensor-stats/],
+  ['new with no kind', ['new', 'thing'], /unknown command 'thing'/],
+];
+
+describe('microbatch with a bad command line', () => {
+  let stderr: string[];
+  beforeEach(() => {
+    stderr = [];
+    vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stderr.push(String(chunk));
+      return true;
+    });
+    vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      stderr.push(args.map(String).join(' '));
+    });
+    vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => vi.restoreAllMocks());
+
+  it.each(BAD_COMMAND_LINES)('%s: says what is wrong and exits 2', async (_, argv, message) => {
+    // WHEN the command line is parsed
+    const code = await main([...argv]);
+    // THEN nothing started, the message names the value, and the exit code says usage error
+    expect(stderr.join('')).toMatch(message);
+    expect(code).toBe(2);
+  });
+
+  it('prints the usage and exits 1 with no command at all', async () => {
+    expect(await main([])).toBe(1);
+    expect(stderr.join('')).toMatch(/Usage: microbatch \[options\] \[command\]/);
+  });
+});
+
+describe('microbatch help and version', () => {
+  it('lists every command with its description, and the defaults of its options', async () => {
+    const out: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main(['query', '--help'])).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    const help = out.join('');
+    expect(help).toMatch(/--limit <n>\s+rows to show \(default: 20\)/);
+    expect(help.replace(/\s+/g, ' ')).toContain(
+      'view what to show (choices: "results", "batches", "dead-letters", "skipped", default: "results")',
+    );
+  });
+
+  it('runs the same through npx as through the file, with the runner memory setting in the shebang', async () => {
+    const { version } = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string };
+    const direct = await run(join(REPO, 'local', 'bin.js'), ['--version'], { cwd: REPO });
+    const viaNpx = await run('npx', ['--no-install', 'microbatch', '--version'], { cwd: REPO });
+    expect(direct.stdout.trim()).toBe(version);
+    expect(viaNpx.stdout.trim()).toBe(version);
+    // npx and the npm scripts both run the file itself, so the V8 flag cannot depend on how it was started.
+    expect(readFileSync(join(REPO, 'local', 'bin.js'), 'utf8').split('\n')[0]).toBe(
+      '#!/usr/bin/env -S node --max-semi-space-size=64',
+    );
+  }, 60_000);
+});

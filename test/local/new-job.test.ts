@@ -1,0 +1,78 @@
+/**
+ * `microbatch new job`: what it writes and what it refuses. That the written job type-checks, passes its test,
+ * synthesizes and runs is test/local/new-job.int.test.ts, in a copy of the project.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { NewJobError, newJob } from '../../local/new-job';
+
+const LOCAL = join(__dirname, '..', '..', '.local');
+
+/** Under the repository, so prettier finds the project's config; .local/ is ignored by git, eslint and vitest. */
+function emptyRoot(): string {
+  mkdirSync(LOCAL, { recursive: true });
+  const root = mkdtempSync(join(LOCAL, 'new-job-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+describe('newJob', () => {
+  it('writes a transform job and its test, named after the job', async () => {
+    const root = emptyRoot();
+    const { files } = await newJob({ name: 'click-stream', window: false, root });
+    expect(files).toEqual(['lambda/jobs/click-stream.ts', 'test/lambda/jobs/click-stream.test.ts']);
+    const job = readFileSync(join(root, files[0]!), 'utf8');
+    expect(job).toContain("name: 'click-stream'");
+    expect(job).toContain("kind: 'transform'");
+    expect(job).toContain("name: 'click_stream'"); // its table: CQL names take no dashes
+    expect(job).toMatch(/export default clickStream;/);
+    expect(job).toMatch(/export const handler = handlerFor\(clickStream\);/);
+    const test = readFileSync(join(root, files[1]!), 'utf8');
+    expect(test).toContain("from '../../../lambda/jobs/click-stream'");
+  });
+
+  it('writes a window job with its window options when asked', async () => {
+    const root = emptyRoot();
+    const { files } = await newJob({ name: 'temps', window: true, root });
+    const job = readFileSync(join(root, files[0]!), 'utf8');
+    expect(job).toContain("kind: 'window'");
+    expect(job).toContain('windowTable({');
+    expect(job).toContain('windowSeconds: option.int(');
+  });
+
+  it('never overwrites: a second run names the file that exists', async () => {
+    const root = emptyRoot();
+    await newJob({ name: 'clicks', window: false, root });
+    await expect(newJob({ name: 'clicks', window: true, root })).rejects.toThrow(
+      new NewJobError('lambda/jobs/clicks.ts exists already: pick another name, or edit that job.'),
+    );
+  });
+
+  it.each(['Clicks', 'clicks_v2', '2clicks', 'clicks-', 'a--b', '', 'x'.repeat(64)])(
+    "refuses the name '%s', saying what a name is",
+    async (name) => {
+      await expect(newJob({ name, window: false, root: emptyRoot() })).rejects.toThrow(
+        /is invalid: use lower-case letters, digits and single dashes, starting with a letter/,
+      );
+    },
+  );
+});
+
+describe('newJob formatting', () => {
+  it('formats what it writes as the project does, so a new job passes prettier --check', async () => {
+    const root = emptyRoot();
+    const prettier = await import('prettier');
+    for (const [name, window] of [
+      ['a-rather-long-job-name-for-line-widths', false],
+      ['w', true],
+    ] as const) {
+      const { files } = await newJob({ name, window, root });
+      for (const file of files) {
+        const path = join(root, file);
+        const options = { ...(await prettier.resolveConfig(path)), filepath: path };
+        expect(await prettier.check(readFileSync(path, 'utf8'), options), file).toBe(true);
+      }
+    }
+  });
+});
