@@ -2,9 +2,11 @@
  * Wires the handlers to the local services: the same `runMicroBatch` a Lambda runs, with a client for local
  * Cassandra, fed by the event-source runner with the exact MSK event.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MSKEvent } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Context, MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
 import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
@@ -12,6 +14,7 @@ import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/
 import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import type { Job } from '../lambda/runtime/job';
+import { createLogger, invocationLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
 import { loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import type { BatchMode } from '../lambda/runtime/store';
 import type { Endpoints } from './services';
@@ -60,7 +63,8 @@ export function jobFor(definition: RegisteredJob, config: PipelineConfig): Job {
 
 export interface InvokeOptions {
   readonly onReport?: (report: BatchReport) => void;
-  readonly log?: (line: Record<string, unknown>) => void;
+  /** Where the batch's lines go, each with its batch id and request id. @default - a logger at INFO on stdout */
+  readonly logger?: Logger;
   /** `replay` or `redrive`: see `PartitionDeps.mode`. @default 'live' */
   readonly mode?: BatchMode;
   /** The event source has filter criteria: see `PartitionDeps.filters`. */
@@ -73,10 +77,10 @@ export interface LocalRuntime {
   readonly client: Client;
   readonly keyspace: string;
   readonly checkpoints: CassandraCheckpointStore;
-  /** Runs one job's handler on an MSK event, exactly as Lambda would send it. */
-  invoke(job: Job, event: MSKEvent, options?: InvokeOptions): Promise<BatchReport>;
+  /** Runs one job's handler on an MSK event and a Lambda-like context, exactly as Lambda would send them. */
+  invoke(job: Job, event: MSKEvent, options?: InvokeOptions, context?: Context): Promise<BatchReport>;
   /** `invoke` bound to one job and its options, for the event-source runner. */
-  invoker(job: Job, options?: InvokeOptions): (event: MSKEvent) => Promise<BatchReport>;
+  invoker(job: Job, options?: InvokeOptions): (event: MSKEvent, context?: Context) => Promise<BatchReport>;
   close(): Promise<void>;
 }
 
@@ -88,22 +92,33 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
   });
   const checkpoints = new CassandraCheckpointStore(client, keyspace);
   const sink = new CassandraSinkStore(client, keyspace);
-  const invoke = (job: Job, event: MSKEvent, options?: InvokeOptions) =>
-    runMicroBatch(job, parseMskEvent(event), {
+  const loggers = new Map<string, Logger>();
+  const invoke = (
+    job: Job,
+    event: MSKEvent,
+    options?: InvokeOptions,
+    context: Context = localInvocationContext(`microbatch-${job.name}`),
+  ) => {
+    let logger = options?.logger ?? loggers.get(job.name);
+    if (!logger) loggers.set(job.name, (logger = createLogger({ serviceName: `microbatch-${job.name}` })));
+    const batchId = randomUUID();
+    return runMicroBatch(job, parseMskEvent(event), {
       checkpoints,
       sink,
       onReport: options?.onReport,
-      log: options?.log,
+      batchId,
+      log: logTo(invocationLogger(logger, context, batchId)),
       mode: options?.mode,
       filters: options?.filters,
       contiguousFrom: options?.contiguousFrom,
     });
+  };
   return {
     client,
     keyspace,
     checkpoints,
     invoke,
-    invoker: (job, options) => (event) => invoke(job, event, options),
+    invoker: (job, options) => (event, context) => invoke(job, event, options, context),
     close: () => client.shutdown(),
   };
 }

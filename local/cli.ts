@@ -5,12 +5,14 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Argument, Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
 import type { BatchReport } from '../lambda/runtime/batch';
 import { deadLetters, recentBatches, recentRows, windowKeys, windowResults } from '../lambda/runtime/queries';
+import { createLogger, logTo } from '../lambda/runtime/log';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
 import { findJob, JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import { windowSpecId } from '../lambda/runtime/windows';
@@ -126,14 +128,16 @@ async function startRunners(
     if (stopping()) break;
     const job = jobFor(definition, config);
     const source = config.jobs[definition.name]!;
+    const logger = jobLogger(definition.name, json);
     const runner = new EventSourceRunner({
       jobName: definition.name,
       topics: job.topics,
       source,
       brokers: endpoints.kafkaBrokers,
       onFailureDir: ON_FAILURE_DIR,
+      logger,
       invoke: rt.invoker(job, {
-        log: logFor(json),
+        logger,
         filters: source.filters.length > 0,
         onReport: json ? undefined : (report) => printBatch(report, ++n),
       }),
@@ -188,12 +192,12 @@ export class GracefulStop {
 }
 
 /** Warnings and errors as JSON on stderr; the INFO progress line only in --json mode (the human view prints its own block). */
-function logFor(json: boolean): (line: Record<string, unknown>) => void {
-  return (line) => {
-    const text = JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-    if (json) console.log(text);
-    else if (line.level !== 'INFO') console.error(text);
-  };
+/**
+ * The logger of a job's batches: with --json every line (INFO and up, one JSON object each); otherwise only
+ * warnings and errors, since the Spark-like block of each batch says the rest.
+ */
+function jobLogger(name: string, json: boolean): Logger {
+  return createLogger({ serviceName: `microbatch-${name}`, logLevel: json ? 'INFO' : 'WARN' });
 }
 
 /** Signals that arrived while the CLI was loading (see local/bin.js); a graceful command honours them. */
@@ -632,8 +636,9 @@ export function createProgram(state: CliState): Command {
         onFailureDir: join(ON_FAILURE_DIR, 'replay'),
         stopWhenCaughtUp: true,
         // A replay never moves the live checkpoint: it applies only skipped ranges and defers the rest.
+        logger: jobLogger(definition.name, false),
         invoke: rt.invoker(job, {
-          log: logFor(false),
+          logger: jobLogger(definition.name, false),
           onReport: (report) => printBatch(report, ++n),
           mode: 'replay',
           filters: source.filters.length > 0,
@@ -672,7 +677,8 @@ export function createProgram(state: CliState): Command {
           runtime: rt,
           brokers: endpoints.kafkaBrokers,
           onFailureDir: ON_FAILURE_DIR,
-          log: logFor(false),
+          log: logTo(jobLogger(definition.name, false)),
+          logger: jobLogger(definition.name, false),
         });
         const waiting = registered.filter((r) => r.outcome.status === 'waiting');
         console.log(

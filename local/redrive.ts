@@ -5,6 +5,7 @@
  * Handled on-failure records move to `<job>.redriven.jsonl`; those whose range the live job has not reached yet
  * stay for the next run.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,6 +55,8 @@ export async function redriveLocally(args: {
   readonly brokers: readonly string[];
   readonly onFailureDir: string;
   readonly log: (line: Record<string, unknown>) => void;
+  /** Where the redriven batches log. @default - the local runtime's logger of the job */
+  readonly logger?: Logger;
 }): Promise<LocalRedriveResult> {
   const { job, source, runtime, log } = args;
   const filters = source.filters.length > 0;
@@ -103,7 +106,7 @@ export async function redriveLocally(args: {
           mode: 'redrive',
           filters,
           contiguousFrom: new Map([[key, contiguousFrom]]),
-          log,
+          logger: args.logger,
         });
       },
     });

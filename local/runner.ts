@@ -18,8 +18,11 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
-import type { MSKEvent } from 'aws-lambda';
+import { kafkaLogCreator } from '../lambda/runtime/kafka-log';
+import { createLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
+import type { Context, MSKEvent } from 'aws-lambda';
 import type { EventSourceConfig } from '../config';
 import {
   eventPayloadBytes,
@@ -44,11 +47,16 @@ export interface RunnerOptions {
   readonly topics: readonly string[];
   readonly source: EventSourceConfig;
   readonly brokers: readonly string[];
-  /** The handler: it receives the MSK event exactly as Lambda would send it. */
-  readonly invoke: (event: MSKEvent) => Promise<unknown>;
+  /** The handler: it receives the MSK event exactly as Lambda would send it, with a Lambda-like context. */
+  readonly invoke: (event: MSKEvent, context: Context) => Promise<unknown>;
   /** Where failed batches are described, one JSON line each. */
   readonly onFailureDir: string;
-  /** @default - JSON lines on stdout */
+  /**
+   * The runner's own lines and kafkajs's (at the levels kafka-log.ts gives them).
+   * @default - a Powertools logger at INFO, service `microbatch-runner-<job>`
+   */
+  readonly logger?: Logger;
+  /** The runner's own lines, when a test reads them. @default - through `logger` */
   readonly log?: (line: Record<string, unknown>) => void;
   /** @default - 6 MB */
   readonly maxPayloadBytes?: number;
@@ -321,11 +329,14 @@ export class EventSourceRunner {
   readonly stopped: Promise<void>;
 
   constructor(private readonly options: RunnerOptions) {
-    this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    const logger = options.logger ?? createLogger({ serviceName: `microbatch-runner-${options.jobName}` });
+    this.log = options.log ?? logTo(logger);
     this.kafka = new Kafka({
       clientId: `microbatch-runner-${options.jobName}`,
       brokers: [...options.brokers],
-      logLevel: logLevel.ERROR,
+      // kafkajs reports a rebalance as errors; kafka-log.ts gives those lines the level they deserve.
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLogCreator(logger),
       retry: { retries: 8 },
     });
     this.consumer = this.kafka.consumer({
@@ -507,7 +518,7 @@ export class EventSourceRunner {
     const base = this.options.retryBaseDelayMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.invoke(event);
+        await this.options.invoke(event, localInvocationContext(`microbatch-${this.options.jobName}`));
         this.stats.batches++;
         this.stats.records += records.length;
         return;

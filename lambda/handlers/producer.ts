@@ -7,7 +7,9 @@
  * schedule (`planTicks`, `messagesFor`) against a kafkajs producer it connects and always disconnects itself.
  */
 import type { Context } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Message, Producer } from 'kafkajs';
+import { createLogger } from '../runtime/log';
 import { PRODUCER_ENV } from '../../config/env';
 import { TOPIC_NAME } from '../../schema';
 import { createMskKafka, MskConfigError } from '../runtime/msk-client';
@@ -150,6 +152,7 @@ export async function runSchedule(
 const DEADLINE_MARGIN_MS = 5_000;
 
 export interface ProducerDeps {
+  readonly logger: Logger;
   readonly producer: () => Pick<Producer, 'connect' | 'disconnect' | 'send'>;
   readonly clock: Clock;
   readonly env: Readonly<Record<string, string | undefined>>;
@@ -171,7 +174,7 @@ export function makeHandler(
     try {
       await producer.connect();
       const result = await runSchedule(producer, settings, ticks, deps.clock);
-      console.log(JSON.stringify({ msg: 'produced', topic: settings.topic, ...result }));
+      deps.logger.info('produced', { topic: settings.topic, ...result });
       return result;
     } catch (error) {
       throw new ProducerSendError(`Producing to '${settings.topic}' failed`, { cause: error });
@@ -181,9 +184,13 @@ export function makeHandler(
   };
 }
 
+const logger = createLogger({ serviceName: 'microbatch-producer' });
+
 export const handler = makeHandler({
+  logger,
   // No auto-creation: the topic-admin custom resource owns the topics.
-  producer: () => createMskKafka('microbatch-producer').producer({ allowAutoTopicCreation: false }),
+  producer: () =>
+    createMskKafka('microbatch-producer', process.env, logger).producer({ allowAutoTopicCreation: false }),
   clock: systemClock,
   env: process.env,
 });

@@ -17,7 +17,9 @@ import {
   ReceiveMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Kafka } from 'kafkajs';
+import { createLogger, logTo, type LogFn } from '../runtime/log';
 import { runMicroBatch } from '../runtime/batch';
 import { parseMskEvent, toMskEvent } from '../runtime/event';
 import { configFromEnv, createRuntime, type Runtime } from '../runtime/handler';
@@ -174,7 +176,7 @@ interface Setup {
   readonly batchSize: number;
 }
 
-async function open(definition: JobDefinition): Promise<Setup> {
+async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
   const config = configFromEnv(definition);
   const jobConfig = config.jobs[definition.name]!;
   const url = process.env[REDRIVE_ENV.queueUrl];
@@ -183,18 +185,13 @@ async function open(definition: JobDefinition): Promise<Setup> {
   return {
     job,
     runtime: await createRuntime(job, config),
-    kafka: createMskKafka(`microbatch-redrive-${definition.name}`),
+    kafka: createMskKafka(`microbatch-redrive-${definition.name}`, process.env, logger),
     queue: sqsQueue(new SQSClient({}), url),
     filters: jobConfig.filters.length > 0,
     groupId: jobConfig.consumerGroupId,
     batchSize: jobConfig.batchSize,
   };
 }
-
-const log = (line: Record<string, unknown>) =>
-  process.stdout.write(
-    `${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
-  );
 
 /**
  * The redrive function of a job. Its entry file is generated at synth (lib/redrive.ts), one per job:
@@ -205,19 +202,23 @@ export function redriveHandlerFor(
   definition: JobDefinition,
 ): (event: unknown, context: Pick<Context, 'getRemainingTimeInMillis'>) => Promise<RedriveRun> {
   let setup: Promise<Setup> | undefined;
+  const logger = createLogger({ serviceName: `microbatch-redrive-${definition.name}` });
   return async (event, context) => {
+    // The request id on every line, when the context is Lambda's.
+    if ('awsRequestId' in context) logger.addContext(context as Context);
     checkRedriveEvent(event);
-    setup ??= open(definition).catch((error: unknown) => {
+    setup ??= open(definition, logger).catch((error: unknown) => {
       setup = undefined;
       throw error;
     });
-    return redriveOnce(await setup, context);
+    return redriveOnce(await setup, context, logTo(logger));
   };
 }
 
 async function redriveOnce(
   s: Setup,
   context: Pick<Context, 'getRemainingTimeInMillis'>,
+  log: LogFn,
 ): Promise<RedriveRun> {
   const admin = s.kafka.admin();
   await admin.connect();

@@ -18,7 +18,9 @@
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/crpg-ref-responses.html
  */
 import type { Context } from 'aws-lambda';
+import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Admin } from 'kafkajs';
+import { createLogger } from '../runtime/log';
 import { createMskKafka } from '../runtime/msk-client';
 import { createTopicsWithLeaders } from '../runtime/kafka-topics';
 import { TOPIC_NAME } from '../../schema';
@@ -258,6 +260,7 @@ function describe(error: unknown): string {
 }
 
 export interface TopicAdminDeps {
+  readonly logger: Logger;
   readonly admin: () => TopicAdmin;
   readonly respond: (url: string, body: CfnResponse) => Promise<void>;
 }
@@ -266,6 +269,7 @@ export interface TopicAdminDeps {
 export async function reconcile(
   request: TopicAdminRequest,
   admin: () => TopicAdmin,
+  logger: Logger,
 ): Promise<Record<string, string>> {
   const data = { Topics: request.topics.map((t) => t.name).join(',') };
   if (request.requestType === 'Delete') return data;
@@ -277,14 +281,11 @@ export async function reconcile(
       request.topics.map((t) => t.name),
     );
     const plan = planTopics(request.topics, existing);
-    console.log(
-      JSON.stringify({
-        msg: 'topic plan',
-        create: plan.create.map((t) => t.name),
-        grow: plan.grow,
-        unchanged: plan.unchanged,
-      }),
-    );
+    logger.info('topic plan', {
+      create: plan.create.map((t) => t.name),
+      grow: plan.grow,
+      unchanged: plan.unchanged,
+    });
     await applyPlan(client, plan);
     return data;
   } catch (error) {
@@ -311,10 +312,10 @@ export function makeHandler(
     });
     let body: CfnResponse;
     try {
-      const data = await Promise.race([reconcile(request, deps.admin), deadline]);
+      const data = await Promise.race([reconcile(request, deps.admin, deps.logger), deadline]);
       body = buildResponse(request, { ok: true, data });
     } catch (error) {
-      console.error(JSON.stringify({ msg: 'topic reconcile failed', error: describe(error) }));
+      deps.logger.error('topic reconcile failed', { error: describe(error) });
       body = buildResponse(request, { ok: false, reason: describe(error) });
     } finally {
       clearTimeout(timer);
@@ -330,7 +331,10 @@ export async function respondToCloudFormation(url: string, body: CfnResponse): P
   if (!res.ok) throw new TopicAdminError(`CloudFormation response rejected: HTTP ${res.status}`);
 }
 
+const logger = createLogger({ serviceName: 'microbatch-topic-admin' });
+
 export const handler = makeHandler({
-  admin: () => createMskKafka('microbatch-topic-admin').admin(),
+  logger,
+  admin: () => createMskKafka('microbatch-topic-admin', process.env, logger).admin(),
   respond: respondToCloudFormation,
 });

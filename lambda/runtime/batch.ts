@@ -7,6 +7,7 @@ import { RuntimeConfigError } from './errors';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
 import { processPartition, type PartitionOutcome } from './checkpoint';
+import { createLogger, logTo, type LogFn } from './log';
 import type { BatchMode, CheckpointStore, LedgerEntry, SinkStore } from './store';
 
 export interface BatchDeps {
@@ -14,8 +15,8 @@ export interface BatchDeps {
   readonly sink: SinkStore;
   /** @default - `() => new Date()` */
   readonly clock?: () => Date;
-  /** Where the progress line and warnings go. @default - one JSON line on stdout */
-  readonly log?: (line: Record<string, unknown>) => void;
+  /** Where the progress line and warnings go. @default - a Powertools logger, JSON lines on stdout */
+  readonly log?: LogFn;
   /** Called with the finished report, e.g. to publish EMF metrics. @default - nothing */
   readonly onReport?: (report: BatchReport) => void | Promise<void>;
   /** @default - a random UUID */
@@ -37,15 +38,11 @@ export interface BatchReport extends LedgerEntry {
   readonly partitions: readonly PartitionOutcome[];
 }
 
-export function jsonLine(line: Record<string, unknown>): void {
-  process.stdout.write(
-    `${JSON.stringify(line, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}\n`,
-  );
-}
+let defaultLog: LogFn | undefined;
 
 export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps): Promise<BatchReport> {
   const clock = deps.clock ?? (() => new Date());
-  const log = deps.log ?? jsonLine;
+  const log = deps.log ?? (defaultLog ??= logTo(createLogger({ serviceName: 'microbatch' })));
   const batchId = deps.batchId ?? randomUUID();
   const startedAt = clock();
   const started = performance.now();

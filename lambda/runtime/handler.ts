@@ -3,6 +3,7 @@
  * Cassandra client once per execution environment (reused across invocations), and hands the typed batch to
  * `runMicroBatch`, the same function the local runner calls.
  */
+import type { Context } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
 import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../../config';
 import type { JobDescriptor } from '../../config/jobs';
@@ -13,6 +14,7 @@ import { runMicroBatch, type BatchReport } from './batch';
 import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
 import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
 import { RuntimeConfigError } from './errors';
+import { createLogger, withBatchLogging } from './log';
 import { emfReporter } from './metrics';
 import { JOB_RUNTIME_TABLES } from '../../schema';
 
@@ -86,28 +88,32 @@ export async function createRuntime(job: Job, config: PipelineConfig): Promise<R
  * export const handler = handlerFor(job);
  * ```
  */
-export function handlerFor(definition: JobDefinition): (event: unknown) => Promise<void> {
+export function handlerFor(definition: JobDefinition): (event: unknown, context?: Context) => Promise<void> {
   let setup: Promise<{ job: Job; runtime: Runtime; filters: boolean }> | undefined;
-  return async (event: unknown) => {
-    const batch = parseMskEvent(event);
-    // One config read and one client per execution environment; a failed start is forgotten, so the next
-    // invocation tries again.
-    setup ??= (async () => {
-      const config = configFromEnv(definition);
-      const jobConfig = config.jobs[definition.name]!;
-      const job = definition.create(jobConfig);
-      // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
-      return { job, runtime: await createRuntime(job, config), filters: jobConfig.filters.length > 0 };
-    })().catch((error: unknown) => {
-      setup = undefined;
-      throw error;
+  const logger = createLogger({ serviceName: `microbatch-${definition.name}` });
+  return (event: unknown, context?: Context) =>
+    withBatchLogging(logger, context, async (batchId, log) => {
+      const batch = parseMskEvent(event);
+      // One config read and one client per execution environment; a failed start is forgotten, so the next
+      // invocation tries again.
+      setup ??= (async () => {
+        const config = configFromEnv(definition);
+        const jobConfig = config.jobs[definition.name]!;
+        const job = definition.create(jobConfig);
+        // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
+        return { job, runtime: await createRuntime(job, config), filters: jobConfig.filters.length > 0 };
+      })().catch((error: unknown) => {
+        setup = undefined;
+        throw error;
+      });
+      const { job, runtime, filters } = await setup;
+      await runMicroBatch(job, batch, {
+        checkpoints: runtime.checkpoints,
+        sink: runtime.sink,
+        onReport: runtime.onReport,
+        filters,
+        batchId,
+        log,
+      });
     });
-    const { job, runtime, filters } = await setup;
-    await runMicroBatch(job, batch, {
-      checkpoints: runtime.checkpoints,
-      sink: runtime.sink,
-      onReport: runtime.onReport,
-      filters,
-    });
-  };
 }

@@ -12,7 +12,9 @@
  * The pure parts (reading the environment, building the kafkajs config) are exported and unit-tested; the
  * factory only wires them to kafkajs.
  */
+import type { Logger } from '@aws-lambda-powertools/logger';
 import { Kafka, logLevel, type KafkaConfig, type OauthbearerProviderResponse } from 'kafkajs';
+import { kafkaLogCreator } from './kafka-log';
 import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 
 /** Errors of the MSK client layer. `name` is the class name; `cause` carries the underlying error. */
@@ -101,6 +103,8 @@ export interface MskClientOptions {
   readonly connectionTimeoutMs?: number;
   /** @default 30000 */
   readonly requestTimeoutMs?: number;
+  /** Where kafkajs logs go (see kafka-log.ts). @default - kafkajs's own JSON lines on stdout */
+  readonly logger?: Logger;
 }
 
 /** The kafkajs configuration for MSK IAM over TLS. Pure: no connection is opened. */
@@ -119,6 +123,7 @@ export function mskKafkaConfig(options: MskClientOptions): KafkaConfig {
     // Lambda has a hard deadline; let the handler decide instead of retrying for minutes.
     retry: { retries: 3, initialRetryTime: 300, maxRetryTime: 5_000 },
     logLevel: logLevel.WARN,
+    ...(options.logger ? { logCreator: kafkaLogCreator(options.logger) } : {}),
   };
 }
 
@@ -126,8 +131,9 @@ export function mskKafkaConfig(options: MskClientOptions): KafkaConfig {
 export function createMskKafka(
   clientId: string,
   env: Readonly<Record<string, string | undefined>> = process.env,
+  logger?: Logger,
 ): Kafka {
   const brokers = parseBootstrapBrokers(env[BOOTSTRAP_BROKERS_ENV]);
   const region = readRegion(env);
-  return new Kafka(mskKafkaConfig({ brokers, clientId, tokenProvider: iamTokenProvider(region) }));
+  return new Kafka(mskKafkaConfig({ brokers, clientId, tokenProvider: iamTokenProvider(region), logger }));
 }

@@ -34,6 +34,8 @@ describe('microbatch local', () => {
         '-c',
         'jobs.sensor-stats.maxBatchingWindowSeconds=1',
         '-c',
+        'jobs.page-views.maxBatchingWindowSeconds=1',
+        '-c',
         `keyspace.name=${keyspace}`,
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -53,6 +55,13 @@ describe('microbatch local', () => {
         )
           ? true
           : undefined,
+      90_000,
+    );
+    // Every job of the registry runs, with its sample producer: the third job too.
+    await waitFor(
+      'a batch of page-views',
+      async () =>
+        /Batch \d+: page-views[\s\S]*OffsetRange\(topic: 'page-views'/.test(stdout) ? true : undefined,
       90_000,
     );
     const page = await waitFor('the UI', async () => {
@@ -145,5 +154,64 @@ describe('graceful stop at any moment', () => {
     run.child.kill('SIGTERM');
     expect(await run.exited).toBe(0);
     expect(run.err()).toContain('stopping gracefully');
+  });
+});
+
+describe('microbatch run --json: one structured log shape (issue 10, item 4)', () => {
+  it('writes every line as Powertools JSON, each line of a batch with its batch id and request id', async () => {
+    // GIVEN a keyspace and a group of its own, and records on a topic of the job
+    const { keyspace } = await freshKeyspace();
+    const group = uniqueName('it-group-');
+    await ensureTopics(endpoints.kafkaBrokers, [{ topic: 'test', partitions: 3 }]);
+    const run = cli([
+      'run',
+      'sent-received',
+      '--json',
+      '-c',
+      `keyspace.name=${keyspace}`,
+      '-c',
+      `jobs.sent-received.consumerGroupId=${group}`,
+      '-c',
+      'jobs.sent-received.maxBatchingWindowSeconds=0',
+    ]);
+    await sendValues(
+      'test',
+      Array.from({ length: 6 }, (_, i) => ({ value: `2031-01-01 00:00:0${i}`, partition: i % 3 })),
+    );
+    await sendValues('test', [{ value: 'not a time', partition: 0 }]);
+
+    // WHEN its batches have run
+    await waitFor(
+      'a micro-batch line',
+      async () => (/"micro-batch"/.test(run.out()) ? true : undefined),
+      90_000,
+    );
+    run.child.kill('SIGINT');
+    expect(await run.exited).toBe(0);
+
+    // THEN stdout holds nothing but JSON lines in the logger's shape
+    const lines = run
+      .out()
+      .split('\n')
+      .filter(Boolean)
+      .map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        level: expect.stringMatching(/^(DEBUG|INFO|WARN|ERROR)$/),
+        message: expect.any(String),
+        timestamp: expect.any(String),
+        service: expect.stringMatching(/^microbatch-/),
+      });
+    }
+    const batchLines = lines.filter((l) => l['message'] === 'micro-batch');
+    expect(batchLines.length).toBeGreaterThan(0);
+    for (const line of batchLines) {
+      expect(line).toMatchObject({
+        batchId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        function_request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+        service: 'microbatch-sent-received',
+      });
+    }
   });
 });

@@ -8,7 +8,7 @@ import { execFile, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { closeCassandra, freshKeyspace, waitFor } from '../support/integration';
@@ -75,8 +75,9 @@ describe('microbatch new job clicks, in a copy of the project', () => {
       'unit',
       'test/lambda/jobs/clicks.test.ts',
     ]);
-    expect(tested.stdout).toMatch(/Tests\s+\S*\s*\d+ passed/);
-    expect(tested.stdout).not.toMatch(/failed/);
+    const summary = stripVTControlCharacters(tested.stdout);
+    expect(summary).toMatch(/Tests\s+\d+ passed \(\d+\)/);
+    expect(summary).not.toMatch(/failed/);
   }, 180_000);
 
   it('synthesizes its topic, its table, and a consumer fed by an event source mapping on its topic', async () => {
@@ -141,8 +142,9 @@ describe('microbatch new job clicks, in a copy of the project', () => {
       'a batch of clicks with rows in its table',
       async () => {
         if (!/Batch \d+: clicks/.test(stdout)) return undefined;
-        const rs = await client.execute(`SELECT count(*) AS n FROM ${keyspace}.clicks`);
-        return Number(rs.first().get('n')) > 0 ? true : undefined;
+        // No COUNT: the Keyspaces-strict mode refuses aggregates, as Keyspaces does.
+        const rs = await client.execute(`SELECT id FROM ${keyspace}.clicks LIMIT 1`);
+        return rs.rowLength > 0 ? true : undefined;
       },
       120_000,
     ).catch((error: unknown) => {

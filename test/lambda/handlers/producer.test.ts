@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { PRODUCER_ENV } from '../../../config/env';
 import {
@@ -166,7 +167,12 @@ describe('handler', () => {
   it('connects, produces for the configured duration, and disconnects', async () => {
     // Prepare
     const producer = fakeProducer();
-    const handler = makeHandler({ producer: () => producer, clock: fakeClock(0), env: ENV });
+    const handler = makeHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      producer: () => producer,
+      clock: fakeClock(0),
+      env: ENV,
+    });
 
     // Act
     const result = await handler(structuredClone(SCHEDULED_EVENT), context);
@@ -182,7 +188,12 @@ describe('handler', () => {
     const producer = fakeProducer();
     const cause = new Error('Broker: Topic authorization failed');
     producer.send.mockRejectedValue(cause);
-    const handler = makeHandler({ producer: () => producer, clock: fakeClock(0), env: ENV });
+    const handler = makeHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      producer: () => producer,
+      clock: fakeClock(0),
+      env: ENV,
+    });
 
     // Act
     const error = await handler(structuredClone(SCHEDULED_EVENT), context).catch((e: unknown) => e);
@@ -196,7 +207,12 @@ describe('handler', () => {
   it('refuses an event that is not a schedule before connecting to Kafka', async () => {
     // Prepare
     const producer = fakeProducer();
-    const handler = makeHandler({ producer: () => producer, clock: fakeClock(0), env: ENV });
+    const handler = makeHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
+      producer: () => producer,
+      clock: fakeClock(0),
+      env: ENV,
+    });
 
     // Act
     const attempt = handler({ hello: 'world' }, context);

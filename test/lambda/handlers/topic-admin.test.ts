@@ -1,3 +1,4 @@
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ITopicConfig, ITopicMetadata } from 'kafkajs';
 import {
@@ -266,6 +267,7 @@ describe('handler', () => {
   function run(input: unknown, admin: TopicAdmin) {
     const responses: CfnResponse[] = [];
     const handler = makeHandler({
+      logger: new Logger({ logLevel: 'SILENT' }),
       admin: () => admin,
       respond: async (_url, body) => {
         responses.push(body);
