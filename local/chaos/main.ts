@@ -1,51 +1,56 @@
 /** `npm run chaos -- [--records N] [--faults N] [--rate N] [--keep]`: see run.ts. */
-import { parseArgs } from 'node:util';
-import { renderReport, runChaos, FAULT_KINDS } from './run';
+import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { integer, positiveNumber } from '../options';
+import { FAULT_KINDS, renderReport, runChaos } from './run';
 
-function positive(name: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--${name} must be a positive integer, received '${raw}'.`);
-    process.exit(2);
-  }
-  return n;
+export function createProgram(): Command {
+  return new Command('chaos')
+    .description(
+      'Runs the fault suite against the local services and checks every window and dead letter against an ' +
+        'independent reference.',
+    )
+    .addOption(new Option('--records <n>', 'sensor readings to send').argParser(integer(1)).default(10_000))
+    .addOption(
+      new Option('--faults <n>', `faults to inject, in turn: ${FAULT_KINDS.join(', ')}`)
+        .argParser(integer(1))
+        .default(FAULT_KINDS.length),
+    )
+    .addOption(
+      new Option('--rate <n>', 'readings a second (default: spread over the faults)').argParser(
+        positiveNumber,
+      ),
+    )
+    .option('--keep', 'leave the topic and keyspace for a look')
+    .showHelpAfterError('(run with --help for the usage)')
+    .exitOverride()
+    .action(async (opts) => {
+      const report = await runChaos({
+        records: opts.records,
+        faults: opts.faults,
+        rate: opts.rate,
+        keep: opts.keep,
+      });
+      console.log(renderReport(report));
+      if (!report.ok) process.exitCode = 1;
+    });
 }
 
-async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      records: { type: 'string' },
-      faults: { type: 'string' },
-      rate: { type: 'string' },
-      keep: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
     },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(
-      `npm run chaos -- [--records N] [--faults N] [--rate N] [--keep]\n\n` +
-        `Runs the fault suite against the local services: N records (default 10000), N faults (default ` +
-        `${FAULT_KINDS.length}, one of each: ${FAULT_KINDS.join(', ')}), at N records/s (default: spread over the ` +
-        'faults); --keep leaves the topic and keyspace for a look.',
-    );
-    return 0;
-  }
-  const report = await runChaos({
-    records: positive('records', values.records, 10_000),
-    faults: positive('faults', values.faults, FAULT_KINDS.length),
-    rate: values.rate === undefined ? undefined : positive('rate', values.rate, 0),
-    keep: values.keep,
-  });
-  console.log(renderReport(report));
-  return report.ok ? 0 : 1;
+  );
 }
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
