@@ -59,7 +59,7 @@ export function mskAvailabilityZones(input: MskAvailabilityZonesInput): string[]
   if (ids === undefined) {
     throw new AvailabilityZoneError(
       `MSK refuses client subnets in AZ ID ${unsupported.join(', ')} in ${region}, and AZ names map to AZ IDs ` +
-        `differently in each account. Add the mapping of account ${account} to the cdk.json context as ` +
+        `differently in each account. Add the mapping of account ${account} to cdk.context.json (or the cdk.json context) as ` +
         `"${key}": {"<AZ name>": "<AZ ID>", ...}, from \`${command}\`.`,
     );
   }

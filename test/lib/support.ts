@@ -13,12 +13,17 @@ import { SHIPPED_JOBS } from '../support/jobs';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** The context of cdk.json: feature flags, defaults and the placeholder account's AZs. */
-export const CDK_CONTEXT: Readonly<Record<string, unknown>> = JSON.parse(
-  readFileSync(join(ROOT, 'cdk.json'), 'utf8'),
-).context;
+/**
+ * The context the CDK CLI gives the app: cdk.json's (feature flags, defaults) and cdk.context.json's (the
+ * placeholder account's AZs, as a lookup would have cached them).
+ */
+export const CDK_CONTEXT: Readonly<Record<string, unknown>> = {
+  ...(JSON.parse(readFileSync(join(ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> })
+    .context,
+  ...(JSON.parse(readFileSync(join(ROOT, 'cdk.context.json'), 'utf8')) as Record<string, unknown>),
+};
 
-/** The placeholder environment of the offline synth (its AZs are in cdk.json). */
+/** The placeholder environment of the offline synth (its AZs are in cdk.context.json). */
 export const TEST_ENV = { account: '000000000000', region: 'us-east-1' } as const;
 
 export { ALL_TABLES, ALL_TOPICS, JOB_NAMES, SHIPPED_JOBS, shippedJob } from '../support/jobs';
