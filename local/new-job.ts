@@ -270,8 +270,8 @@ import { loadConfig, objectGetter } from '../../../config';
 import ${v}, { handler, ${imports} } from '../../../lambda/jobs/${name}';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { jobConfigOf } from '../../../lambda/runtime/job';
-import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
 import { DEAD_LETTERS } from '../../../schema';
+import { batchOf } from '../../support/events';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 
 const config = loadConfig(objectGetter({}), [${v}]);
@@ -279,24 +279,7 @@ const job = ${v}.create(jobConfigOf(${v}, config));
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
 /** An MSK event with one record per value, on partition 0 from offset 0. */
-function event(values: ReadonlyArray<string | null>) {
-  const records: KafkaRecord[] = values.map((value, i) => ({
-    topic: '${name}',
-    partition: 0,
-    offset: BigInt(i),
-    timestamp: T0 + i,
-    timestampType: 'CREATE_TIME',
-    key: null,
-    value: value === null ? null : Buffer.from(value),
-    headers: [],
-  }));
-  return parseMskEvent(
-    toMskEvent(records, {
-      eventSourceArn: 'arn:aws:kafka:eu-west-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1',
-      bootstrapServers: 'localhost:9092',
-    }),
-  );
-}
+const event = (values: ReadonlyArray<string | null>) => batchOf('${name}', values, { timestamp: T0 });
 
 function stores() {
   return { checkpoints: new MemoryCheckpointStore(), sink: new MemorySinkStore(), log: () => undefined };

@@ -7,8 +7,8 @@ import { loadConfig, objectGetter } from '../../../config';
 import pageViews, { handler, validatePageView } from '../../../lambda/jobs/page-views';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { jobConfigOf } from '../../../lambda/runtime/job';
-import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
 import { DEAD_LETTERS, PAGE_VIEW_COUNTS, PAGE_VIEWS_TOPIC } from '../../../schema';
+import { batchOf } from '../../support/events';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
@@ -18,25 +18,8 @@ function jobWith(context: Record<string, unknown> = {}) {
 }
 
 /** One MSK event: a record per value on partition 0, from `first`. */
-function event(values: ReadonlyArray<string | null>, first = 0) {
-  const records: KafkaRecord[] = values.map((value, i) => ({
-    topic: PAGE_VIEWS_TOPIC.name,
-    partition: 0,
-    offset: BigInt(first + i),
-    timestamp: T0 + i,
-    timestampType: 'CREATE_TIME',
-    key: null,
-    value: value === null ? null : Buffer.from(value),
-    headers: [],
-  }));
-  return parseMskEvent(
-    toMskEvent(records, {
-      eventSourceArn:
-        'arn:aws:kafka:eu-west-1:123456789012:cluster/local/00000000-0000-0000-0000-000000000000-1',
-      bootstrapServers: 'localhost:9092',
-    }),
-  );
-}
+const event = (values: ReadonlyArray<string | null>, first = 0) =>
+  batchOf(PAGE_VIEWS_TOPIC.name, values, { first });
 
 const view = (page: string, ts: number | string) => JSON.stringify({ page, ts });
 
