@@ -6,7 +6,7 @@
  */
 import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
-import { createCassandraClient, targetFromEnv } from '../runtime/cassandra-client';
+import { connectCassandra, targetFromEnv } from '../runtime/cassandra-connect';
 import { configFromEnv } from '../runtime/handler';
 import { recentBatches, recentSentReceived, sensorWindows } from '../runtime/queries';
 import { windowSpecId } from '../runtime/windows';
@@ -72,7 +72,7 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunc
     throw error;
   }
   const config = configFromEnv();
-  client ??= createCassandraClient(targetFromEnv()).catch((error: unknown) => {
+  client ??= connectCassandra(targetFromEnv()).catch((error: unknown) => {
     client = undefined;
     throw error;
   });

@@ -9,7 +9,7 @@ import { jobTables, type Job } from './job';
 import { parseMskEvent } from './event';
 import { runMicroBatch, type BatchReport } from './batch';
 import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
-import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
+import { connectCassandra, targetFromEnv, waitForKeyspacesTables } from './cassandra-connect';
 import { RuntimeConfigError } from './errors';
 import { emfReporter } from './metrics';
 import { DEAD_LETTERS, BATCH_LEDGER, OFFSET_CHECKPOINTS, SKIPPED_RANGES, type JobName } from '../../schema';
@@ -47,12 +47,12 @@ export interface Runtime {
 /** The Cassandra client and stores of one execution environment, for the target the environment names. */
 export async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
   const target = targetFromEnv();
-  const client = await createCassandraClient(target);
+  const client = await connectCassandra(target);
   if (target.kind === 'keyspaces') {
     const tables = [...jobTables(job), OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS].map(
       (t) => t.name,
     );
-    await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
+    await waitForKeyspacesTables(client, config.keyspace.name, tables);
   }
   return {
     client,
