@@ -23,7 +23,8 @@ import { runMicroBatch } from '../runtime/batch';
 import { parseMskEvent, toMskEvent } from '../runtime/event';
 import { configFromEnv, createRuntime, type Runtime } from '../runtime/handler';
 import type { Job } from '../runtime/job';
-import { createMskKafka, MskConfigError } from '../runtime/msk-client';
+import { createMskKafka, MskConfigError, readRegion } from '../runtime/msk-client';
+import { environmentCredentials } from '../runtime/aws-credentials';
 import {
   kafkaRangeReader,
   OnFailureRecordError,
@@ -185,6 +186,15 @@ interface Setup {
   readonly batchSize: number;
 }
 
+/**
+ * The SQS client of the on-failure queue, with the function's region and credentials from the environment: the
+ * SDK's default credential chain is never consulted, and stays out of the bundle (lib/functions.ts,
+ * BUNDLE_ALIASES).
+ */
+export function onFailureQueueClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
+  return new SQSClient({ region: readRegion(env), credentials: environmentCredentials(env) });
+}
+
 let setup: Promise<Setup> | undefined;
 
 async function open(): Promise<Setup> {
@@ -198,7 +208,7 @@ async function open(): Promise<Setup> {
     job,
     runtime: await createRuntime(job, config),
     kafka: createMskKafka(`microbatch-redrive-${name}`),
-    queue: sqsQueue(new SQSClient({}), url),
+    queue: sqsQueue(onFailureQueueClient(), url),
     filters: config.jobs[name].filters.length > 0,
     groupId: config.jobs[name].consumerGroupId,
     batchSize: config.jobs[name].batchSize,
