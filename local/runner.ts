@@ -30,6 +30,7 @@ import {
   type KafkaRecord,
 } from '../lambda/runtime/event';
 import { passesFilters, type FilterPattern } from '../lambda/runtime/filters';
+import { claimInstanceSlot, useStaticMembership } from './static-membership';
 
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -68,6 +69,13 @@ export interface RunnerOptions {
   readonly pollers?: number;
   /** Measurement hooks (the benchmark's): nothing the batches depend on. @default - none */
   readonly observer?: RunnerObserver;
+  /**
+   * Static group membership (local/static-membership.ts): the runner joins with an instance id of its own, which
+   * a runner of the same group restarted after a crash takes over, getting the partitions back at once instead of
+   * after the dead member's session. `false` joins as a dynamic member.
+   * @default - on, with the slot files in DEFAULT_SLOT_DIR
+   */
+  readonly staticMembership?: false | { readonly slotDir?: string };
 }
 
 /** What the runner reports as it goes, for measurements. */
@@ -352,6 +360,9 @@ export class EventSourceRunner {
   private readonly newBatcher: () => MicroBatcher;
   private readonly log: (line: Record<string, unknown>) => void;
   private readonly eventSourceArn: string;
+  private readonly clientId: string;
+  /** The static-membership slot and its registration, released when the runner stops. */
+  private membership: { release(): void } | undefined;
   private stopping = false;
   private started = false;
   private endOffsets: Map<string, bigint> | undefined;
@@ -362,8 +373,10 @@ export class EventSourceRunner {
 
   constructor(private readonly options: RunnerOptions) {
     this.log = options.log ?? ((line) => process.stdout.write(`${JSON.stringify(line)}\n`));
+    // A client id of its own: static membership is registered per client id.
+    this.clientId = `microbatch-runner-${options.jobName}-${randomUUID().slice(0, 8)}`;
     this.kafka = new Kafka({
-      clientId: `microbatch-runner-${options.jobName}`,
+      clientId: this.clientId,
       brokers: [...options.brokers],
       logLevel: logLevel.ERROR,
       retry: { retries: 8 },
@@ -435,6 +448,30 @@ export class EventSourceRunner {
    * restarting) are retried with backoff for up to a minute, saying what it waits for.
    */
   async start(): Promise<void> {
+    if (this.options.staticMembership !== false) {
+      const slot = claimInstanceSlot(
+        this.options.source.consumerGroupId,
+        `microbatch-runner-${this.options.jobName}`,
+        this.options.staticMembership?.slotDir,
+      );
+      const unregister = useStaticMembership(this.clientId, slot.instanceId);
+      this.membership = {
+        release: () => {
+          unregister();
+          slot.release();
+        },
+      };
+    }
+    try {
+      await this.join();
+    } catch (error) {
+      this.membership?.release();
+      this.membership = undefined;
+      throw error;
+    }
+  }
+
+  private async join(): Promise<void> {
     await withKafkaRetry('find the consumer group', () => this.prepareOffsets(), this.log);
     await withKafkaRetry(
       'join the consumer group',
@@ -707,6 +744,8 @@ export class EventSourceRunner {
       await Promise.all(this.pollers.map((p) => p.loop));
       for (const poller of this.pollers) poller.batcher.abandon();
       await this.consumer.disconnect();
+      // The member has left the group: its slot is free for the next runner.
+      this.membership?.release();
     } finally {
       this.stoppedResolve?.();
     }
