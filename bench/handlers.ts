@@ -9,10 +9,21 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { median } from './stats';
 
+/** What one package (or the project's own code) adds to a bundle, in bytes of minified output. */
+export interface BundlePart {
+  readonly name: string;
+  readonly bytes: number;
+}
+
 export interface HandlerMeasure {
   readonly handler: string;
   readonly entry: string;
   readonly bytes: number;
+  /**
+   * The bundle by dependency, largest first (esbuild's metafile of the same build; `project` is this
+   * repository's code). Empty if that build did not come out byte for byte the same as CDK's.
+   */
+  readonly breakdown: readonly BundlePart[];
   /** Median time of `require(bundle)` in a fresh process, ms. */
   readonly importMs: number;
   /** Median wall time of the whole fresh process (Node start, require, exit), ms. */
@@ -113,6 +124,46 @@ export function coldImport(file: string): { importMs: number; processMs: number;
   return { importMs: parsed.ms, processMs, exportsHandler: parsed.handler };
 }
 
+/** The package a bundled input file belongs to: `<name>` or `@scope/<name>` under node_modules, else `project`. */
+export function packageOf(input: string): string {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return 'project';
+  const parts = input.slice(at + 'node_modules/'.length).split('/');
+  return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
+/**
+ * Bundles `entry` again with esbuild's API and the options PipelineFunction gives CDK (lib/functions.ts), with a
+ * metafile, and sums each package's bytes in the output. The output must be the same size as CDK's bundle:
+ * otherwise the options drifted, and no breakdown is given rather than a wrong one.
+ */
+export async function bundleBreakdown(root: string, entry: string, cdkBytes: number): Promise<BundlePart[]> {
+  const esbuild = await import('esbuild');
+  const { BUNDLE_ALIASES, BUNDLE_TARGET, EXTERNAL_MODULES } = await import('../lib/functions.js');
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: BUNDLE_TARGET,
+    minify: true,
+    legalComments: 'none',
+    external: [...EXTERNAL_MODULES],
+    alias: { ...BUNDLE_ALIASES },
+    outfile: join(root, 'index.js'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  if (!output || output.bytes !== cdkBytes) return [];
+  const sums = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
+    sums.set(packageOf(input), (sums.get(packageOf(input)) ?? 0) + bytesInOutput);
+  return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
 export async function measureHandlers(options: {
   readonly root: string;
   readonly outDir: string;
@@ -138,10 +189,12 @@ export async function measureHandlers(options: {
       exportsHandler &&= r.exportsHandler;
       options.onProgress?.(++done, name);
     }
+    const bytes = statSync(file).size;
     handlers.push({
       handler: name,
       entry,
-      bytes: statSync(file).size,
+      bytes,
+      breakdown: await bundleBreakdown(options.root, entry, bytes),
       importMs: round1(median(imports)),
       processMs: round1(median(processes)),
       importRuns: imports.map(round1),
