@@ -140,7 +140,7 @@ export const MAX_IMPORT_MS = 60;
  * The redrive functions' budget (test/lib/app.test.ts has the same): they carry kafkajs, the Cassandra driver and
  * the SQS client at once, off the data path.
  */
-export const MAX_REDRIVE_BUNDLE_BYTES = 1024 * 1024;
+export const MAX_REDRIVE_BUNDLE_BYTES = 1100 * 1024;
 
 export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Target[] {
   const targets: Target[] = [];
