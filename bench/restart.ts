@@ -93,6 +93,8 @@ export async function measureRestart(options: {
   readonly rate: number;
   /** Starts the producer; resolves when it is done. */
   readonly produce: () => Promise<unknown>;
+  /** Stops the producer once the restart is measured (its count only bounds the phase). */
+  readonly stopProducing: () => void;
   readonly onPid?: (name: string, pid: number) => void;
   readonly timeoutMs: number;
 }): Promise<RestartResult> {
@@ -136,6 +138,7 @@ export async function measureRestart(options: {
       await Promise.race([second.exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
       second.child.kill('SIGKILL');
     }
+    options.stopProducing();
     await producing.catch(() => undefined);
   }
 }

@@ -353,6 +353,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       // A batch small enough that the outage's backlog fills it: what is timed is the restart, not the window.
       const rate = options.smoke ? 500 : 2000;
       const restartSource = source(group('restart'), { batchSize: rate / 4, maxBatchingWindowSeconds: 1 });
+      let producer: number | undefined;
       restart = await measureRestart({
         root: REPO_ROOT,
         rate,
@@ -374,10 +375,18 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
               count: rate * 40,
               payloadBytes: options.payloadBytes,
             },
-            () => undefined,
+            (pid) => (producer = pid),
             () => undefined,
             120_000,
           ),
+        // 40 s of records bound the phase (a dynamic member waits out a session); a static restart needs a few.
+        stopProducing: () => {
+          try {
+            if (producer !== undefined) process.kill(producer, 'SIGTERM');
+          } catch {
+            // It had sent its count already.
+          }
+        },
         timeoutMs: 60_000,
       });
       progress.done(`next batch ${fmt(restart.firstBatchMs)} ms after the SIGKILL`);
