@@ -1,78 +1,183 @@
 /**
- * The Cassandra ceiling: raw prepared INSERTs into a twin of the pipeline's table (same columns and key, the
- * same statement), through the same driver and client options the pipeline uses, at a few concurrency
- * levels. The best level is the ceiling: what this Cassandra takes from one Node.js client on this machine.
+ * The Cassandra ceiling: the best rate at which any client method puts the pipeline's rows into Cassandra on this
+ * machine, through the same driver and client options the pipeline uses, into a twin of its table (same columns,
+ * key and statement: a prepared, idempotent `INSERT` with no client timestamp, at LOCAL_QUORUM). Two methods, each
+ * at a few concurrency levels:
+ * - `single`: one row per request;
+ * - `unlogged batch`: up to 30 rows per request (Keyspaces' quota for an unlogged batch), grouped by token. Every
+ *   row has its own partition here (the key is the send time), and on the local single node every token has the
+ *   same replica, so any 30 rows make a batch that one replica applies.
+ * If the pipeline can use a method, so can the ceiling: the best level of either method is the ceiling, and its
+ * CPU per row is what the pipeline's CPU per record is compared with.
  */
 import type { Client } from 'cassandra-driver';
 import { renderInsert } from '../schema';
 import { SendClock } from '../local/producer';
 import { CEILING_TABLE } from './fixtures';
+import type { CpuSampler, CpuUse } from './machine';
+
+export type CeilingMethod = 'single' | 'unlogged batch';
 
 export interface CeilingLevel {
+  readonly method: CeilingMethod;
+  /** Rows per request (1 for `single`). */
+  readonly rowsPerRequest: number;
+  /** Requests in flight. */
   readonly concurrency: number;
   readonly writes: number;
   readonly seconds: number;
   readonly rate: number;
+  readonly cpu: CpuUse;
+  /** CPU µs per row, per process (`bench` is the client). */
+  readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+}
+
+export interface CeilingWarmup {
+  readonly seconds: number;
+  readonly writes: number;
+  /** Cores Cassandra's JIT compiler threads used over the last slice of the warm-up (null: not measurable). */
+  readonly jitCoresAtEnd: number | null;
 }
 
 export interface CassandraCeiling {
   readonly table: string;
+  readonly warmup: CeilingWarmup;
   readonly levels: readonly CeilingLevel[];
+  /** The best level of each method. */
+  readonly byMethod: Readonly<Partial<Record<CeilingMethod, CeilingLevel>>>;
+  /** The best level of all: the ceiling. */
   readonly best: CeilingLevel;
+}
+
+export interface CeilingOptions {
+  /** Requests in flight for `single`. */
+  readonly singleLevels: readonly number[];
+  /** Requests in flight for `unlogged batch` (0 levels: the method is not measured). */
+  readonly batchLevels: readonly number[];
+  readonly batchRows: number;
+  readonly writesPerLevel: number;
+  /** The warm-up: at least `min` seconds, until the JIT settles, at most `max` seconds. */
+  readonly warmupSeconds: { readonly min: number; readonly max: number };
+  /** A sampler of the processes' CPU, started now. */
+  readonly sampleCpu: () => CpuSampler;
+  /** Cores Cassandra's JIT compiler threads used since the last call (undefined: not measurable). */
+  readonly jitCores?: () => number | undefined;
+  readonly onProgress?: (done: number, detail: string) => void;
+}
+
+/** CPU µs per record, per process: cores × seconds / records. */
+export function cpuPerRecord(cpu: CpuUse, records: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  const entries: Array<[string, number]> = [...Object.entries(cpu.byProcess), ['machine', cpu.machine]];
+  for (const [name, cores] of entries)
+    out[name] = Math.round(((cores * cpu.seconds) / Math.max(1, records)) * 1e6 * 10) / 10;
+  return out;
 }
 
 export async function cassandraCeiling(
   client: Client,
   keyspace: string,
-  options: {
-    readonly levels: readonly number[];
-    readonly writesPerLevel: number;
-    readonly onProgress?: (done: number, detail: string) => void;
-  },
+  options: CeilingOptions,
 ): Promise<CassandraCeiling> {
   const cql = renderInsert(keyspace, CEILING_TABLE);
   const clock = new SendClock();
   let done = 0;
+  // The pipeline's row: a unique send time and the receive time, written as the sink writes it.
+  const row = (): unknown[] => [clock.now(), new Date().toISOString()];
 
-  const run = async (concurrency: number, writes: number): Promise<number> => {
-    let next = 0;
+  const run = async (
+    method: CeilingMethod,
+    concurrency: number,
+    writes: number,
+    until?: number,
+  ): Promise<{ seconds: number; writes: number }> => {
+    const per = method === 'single' ? 1 : options.batchRows;
+    let issued = 0;
+    let written = 0;
     const started = performance.now();
     const lane = async (): Promise<void> => {
-      while (next < writes) {
-        next++;
-        // The pipeline's row: a unique send time and the receive time, idempotent as the sink marks it.
-        await client.execute(cql, [clock.now(), new Date().toISOString()], { isIdempotent: true });
-        done++;
+      while (issued < writes && (until === undefined || performance.now() < until)) {
+        const n = Math.min(per, writes - issued);
+        issued += n;
+        if (method === 'single') {
+          await client.execute(cql, row(), { isIdempotent: true });
+        } else {
+          const queries = Array.from({ length: n }, () => ({ query: cql, params: row() }));
+          await client.batch(queries, { prepare: true, logged: false, isIdempotent: true });
+        }
+        written += n;
+        done += n;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrency, writes) }, lane));
-    return (performance.now() - started) / 1000;
+    const lanes = Math.max(1, Math.min(concurrency, Math.ceil(writes / per)));
+    await Promise.all(Array.from({ length: lanes }, lane));
+    return { seconds: (performance.now() - started) / 1000, writes: written };
   };
 
-  // Warm-up, not measured: the first writes prepare the statement, fill the pool and wake the JIT.
-  await run(32, Math.min(2000, options.writesPerLevel));
+  // Warm-up, not measured: prepares the statement, fills the pool, and lets Cassandra's JIT compile the write
+  // path (a cold JVM on two shared cores takes a minute or more; measuring before it settles measures the JIT).
+  const warmStarted = performance.now();
+  let warmWrites = 0;
+  let jit: number | undefined;
+  options.jitCores?.();
+  const methods: CeilingMethod[] = options.batchLevels.length ? ['single', 'unlogged batch'] : ['single'];
+  for (let slice = 0; ; slice++) {
+    const elapsed = (performance.now() - warmStarted) / 1000;
+    if (elapsed >= options.warmupSeconds.max) break;
+    if (elapsed >= options.warmupSeconds.min && (jit === undefined || jit < 0.05)) break;
+    const method = methods[slice % methods.length]!;
+    const r = await run(
+      method,
+      method === 'single' ? 64 : 8,
+      Number.MAX_SAFE_INTEGER,
+      performance.now() + 2000,
+    );
+    warmWrites += r.writes;
+    jit = options.jitCores?.();
+    options.onProgress?.(
+      0,
+      `warming up: ${Math.round(elapsed)} s, JIT ${jit === undefined ? 'n/a' : jit.toFixed(2)} cores`,
+    );
+  }
+  const warmup: CeilingWarmup = {
+    seconds: Math.round((performance.now() - warmStarted) / 100) / 10,
+    writes: warmWrites,
+    jitCoresAtEnd: jit === undefined ? null : Math.round(jit * 100) / 100,
+  };
 
+  const plan: Array<[CeilingMethod, number]> = [
+    ...options.singleLevels.map((c): [CeilingMethod, number] => ['single', c]),
+    ...options.batchLevels.map((c): [CeilingMethod, number] => ['unlogged batch', c]),
+  ];
   const levels: CeilingLevel[] = [];
-  const total = options.levels.length * options.writesPerLevel;
-  const ticker = setInterval(
-    () => options.onProgress?.(done, `${levels.length}/${options.levels.length} levels`),
-    200,
-  );
+  const ticker = setInterval(() => options.onProgress?.(done, `${levels.length}/${plan.length} levels`), 200);
   done = 0;
   try {
-    for (const concurrency of options.levels) {
-      const seconds = await run(concurrency, options.writesPerLevel);
+    for (const [method, concurrency] of plan) {
+      const cpu = options.sampleCpu();
+      const r = await run(method, concurrency, options.writesPerLevel);
+      const use = cpu.stop();
       levels.push({
+        method,
+        rowsPerRequest: method === 'single' ? 1 : options.batchRows,
         concurrency,
-        writes: options.writesPerLevel,
-        seconds: Math.round(seconds * 1000) / 1000,
-        rate: Math.round(options.writesPerLevel / seconds),
+        writes: r.writes,
+        seconds: Math.round(r.seconds * 1000) / 1000,
+        rate: Math.round(r.writes / r.seconds),
+        cpu: use,
+        cpuMicrosPerRecord: cpuPerRecord(use, r.writes),
       });
-      options.onProgress?.(Math.min(done, total), `${levels.length}/${options.levels.length} levels`);
+      options.onProgress?.(done, `${levels.length}/${plan.length} levels`);
     }
   } finally {
     clearInterval(ticker);
   }
-  const best = levels.reduce((a, b) => (b.rate > a.rate ? b : a));
-  return { table: CEILING_TABLE.name, levels, best };
+  const bestOf = (ls: readonly CeilingLevel[]): CeilingLevel =>
+    ls.reduce((a, b) => (b.rate > a.rate ? b : a));
+  const byMethod: Partial<Record<CeilingMethod, CeilingLevel>> = {};
+  for (const method of methods) {
+    const of = levels.filter((l) => l.method === method);
+    if (of.length) byMethod[method] = bestOf(of);
+  }
+  return { table: CEILING_TABLE.name, warmup, levels, byMethod, best: bestOf(levels) };
 }

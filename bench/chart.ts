@@ -1,8 +1,17 @@
 /**
- * The report as one SVG, with no dependency: the pipeline's write rate over time against both ceilings, the
- * latency from send to row over time against its target, and the handlers' bundle sizes against 1 MB.
+ * The report as one SVG, with no dependency: the pipeline's write rate over time against the Cassandra ceiling,
+ * the ceiling's levels by method, CPU per record, latency and processing delay over time against their targets,
+ * the restart's steps, and the handlers' bundle sizes by dependency against 500 KB.
  */
-import { LATENCY_SLACK_MS, MAX_BUNDLE_BYTES, PIPELINE_TARGET_RATIO, fmt, type BenchReport } from './report';
+import {
+  DELAY_TARGET_MS,
+  MAX_BUNDLE_BYTES,
+  PIPELINE_TARGET_RATIO,
+  RESTART_TARGET_MS,
+  fmt,
+  pct,
+  type BenchReport,
+} from './report';
 
 interface Box {
   readonly x: number;
@@ -79,6 +88,46 @@ class Panel {
   }
 }
 
+/** A horizontal bar chart: one row per item, optional stacked parts, and a limit line. */
+function bars(
+  parts: string[],
+  at: { x: number; y: number; w: number },
+  title: string,
+  rows: ReadonlyArray<{
+    label: string;
+    segments: ReadonlyArray<{ value: number; cls: string; title?: string }>;
+    text: string;
+  }>,
+  max: number,
+  limit?: { value: number; label: string },
+): number {
+  const { x, y, w } = at;
+  parts.push(`<text x="${x - 140}" y="${y - 12}" class="title">${esc(title)}</text>`);
+  const scale = (v: number): number => (v / (max || 1)) * w;
+  rows.forEach((row, i) => {
+    const top = y + i * 22;
+    parts.push(`<text x="${x - 8}" y="${top + 13}" class="tick" text-anchor="end">${esc(row.label)}</text>`);
+    let left = x;
+    for (const seg of row.segments) {
+      const width = Math.max(0, scale(seg.value));
+      parts.push(
+        `<rect x="${left.toFixed(1)}" y="${top}" width="${width.toFixed(1)}" height="16" class="${seg.cls}">${seg.title ? `<title>${esc(seg.title)}</title>` : ''}</rect>`,
+      );
+      left += width;
+    }
+    parts.push(`<text x="${(left + 6).toFixed(1)}" y="${top + 13}" class="tick">${esc(row.text)}</text>`);
+  });
+  const bottom = y + rows.length * 22;
+  if (limit) {
+    const lx = x + scale(limit.value);
+    parts.push(`<line x1="${lx}" x2="${lx}" y1="${y - 4}" y2="${bottom}" class="target"/>`);
+    parts.push(
+      `<text x="${lx}" y="${bottom + 12}" class="note target-text" text-anchor="middle">${esc(limit.label)}</text>`,
+    );
+  }
+  return bottom + 40;
+}
+
 export function renderChart(report: BenchReport): string {
   const W = 960;
   const parts: string[] = [];
@@ -87,19 +136,21 @@ export function renderChart(report: BenchReport): string {
     `<text x="24" y="28" class="heading">microbatch benchmark (${report.mode}), ${esc(report.startedAt.slice(0, 16).replace('T', ' '))} UTC</text>`,
   );
   parts.push(
-    `<text x="24" y="46" class="note">${esc(`${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; Kafka ${m.kafka}, Cassandra ${m.cassandra}; ${fmt(report.settings.count)} records of ${report.settings.payloadBytes} B, ${report.settings.partitions} partitions, batch ${fmt(report.settings.batchSize)}, window ${report.settings.windowSeconds} s`)}</text>`,
+    `<text x="24" y="46" class="note">${esc(`${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}; Kafka ${m.kafka}, Cassandra ${m.cassandra}; load ${m.loadAverage1mAtStart} -> ${m.loadAverage1mAtEnd}; ${fmt(report.settings.count)} records of ${report.settings.payloadBytes} B, ${report.settings.partitions} partitions, batch ${fmt(report.settings.batchSize)}, window ${report.settings.windowSeconds} s`)}</text>`,
   );
+  let y = 80;
 
-  // 1. Throughput over time.
+  // 1. Throughput over time, against the ceiling.
   const p = report.pipeline;
-  const cass = report.cassandraCeiling?.best.rate;
+  const c = report.cassandraCeiling;
+  const cass = c?.best.rate;
   const kafka = report.kafkaCeiling?.rate;
   if (p) {
     const xMax = Math.max(1, ...p.timeline.map((s) => s.t + 1));
     const peak = Math.max(1, ...p.timeline.map((s) => s.rate), cass ?? 0);
     const yMax = peak * 1.15;
     const panel = new Panel(
-      { x: 90, y: 80, w: W - 130, h: 220 },
+      { x: 90, y, w: W - 130, h: 200 },
       xMax,
       yMax,
       'Pipeline: rows written per second',
@@ -116,33 +167,71 @@ export function renderChart(report: BenchReport): string {
       ),
       'series',
     );
-    if (cass) {
-      panel.hline(cass, 'ceiling', `Cassandra ceiling ${fmt(cass)}/s`);
+    if (cass && c) {
+      panel.hline(cass, 'ceiling', `Cassandra ceiling ${fmt(cass)}/s (${c.best.method})`);
       panel.hline(
         cass * PIPELINE_TARGET_RATIO,
         'target',
         `target ${PIPELINE_TARGET_RATIO * 100}%: ${fmt(cass * PIPELINE_TARGET_RATIO)}/s`,
       );
     }
-    if (kafka) {
-      if (kafka <= yMax) panel.hline(kafka, 'kafka', `Kafka ceiling ${fmt(kafka)}/s`);
-      else panel.note(`Kafka ceiling ${fmt(kafka)}/s (above the scale)`, 1);
-    }
-    panel.note(`pipeline mean ${fmt(p.rate)}/s over ${p.seconds.toFixed(1)} s`, 0);
+    if (kafka) panel.note(`Kafka ceiling ${fmt(kafka)}/s`, 1);
+    panel.note(
+      `pipeline mean ${fmt(p.rate)}/s over ${p.seconds.toFixed(1)} s = ${pct(p.ratioToCassandra)}`,
+      0,
+    );
     parts.push(...panel.parts);
+    y += 200 + 70;
   }
 
-  // 2. Latency over time.
-  const l = report.latency;
-  if (l) {
-    const limit = l.windowSeconds * 1000 + LATENCY_SLACK_MS;
+  // 2. The ceiling's levels, by method.
+  if (c) {
+    y = bars(
+      parts,
+      { x: 230, y, w: W - 400 },
+      'Cassandra ceiling: rows/s by client method and requests in flight',
+      c.levels.map((l) => ({
+        label: `${l.method} × ${l.concurrency}`,
+        segments: [{ value: l.rate, cls: l === c.best ? 'bar-best' : 'bar' }],
+        text: `${fmt(l.rate)}/s, client ${l.cpuMicrosPerRecord.bench?.toFixed(1) ?? 'n/a'} µs/row, Cassandra ${l.cpuMicrosPerRecord.cassandra?.toFixed(1) ?? 'n/a'} µs/row`,
+      })),
+      Math.max(...c.levels.map((l) => l.rate), p?.rate ?? 0) * 1.1,
+      p ? { value: p.rate, label: `pipeline ${fmt(p.rate)}/s` } : undefined,
+    );
+  }
+
+  // 3. CPU per record: the ceiling's best level against the pipeline.
+  if (p && c) {
+    const procs = ['bench', 'cassandra', 'kafka'] as const;
+    const rows = [
+      { label: 'ceiling (best level)', of: c.best.cpuMicrosPerRecord },
+      { label: 'pipeline', of: p.cpuMicrosPerRecord },
+    ].map((r) => ({
+      label: r.label,
+      segments: procs.map((k) => ({ value: r.of[k] ?? 0, cls: `cpu-${k}`, title: k })),
+      text:
+        procs.map((k) => `${k === 'bench' ? 'client' : k} ${(r.of[k] ?? 0).toFixed(1)}`).join(' + ') + ' µs',
+    }));
+    const max = Math.max(...rows.map((r) => r.segments.reduce((a, s) => a + s.value, 0)));
+    y = bars(
+      parts,
+      { x: 230, y, w: W - 480 },
+      'CPU µs per record (client or consumer, Cassandra, Kafka)',
+      rows,
+      max * 1.1,
+    );
+  }
+
+  // 4. Latency and processing delay over time, per latency phase.
+  for (const l of report.latency) {
+    const limit = DELAY_TARGET_MS[l.name];
     const xMax = Math.max(1, ...l.timeline.map((s) => s.t + 1));
-    const yMax = Math.max(limit, ...l.timeline.map((s) => s.max)) * 1.1;
+    const yMax = Math.max(limit * 2, ...l.timeline.map((s) => s.max)) * 1.1;
     const panel = new Panel(
-      { x: 90, y: 360, w: W - 130, h: 200 },
+      { x: 90, y, w: W - 130, h: 160 },
       xMax,
       yMax,
-      `Latency, send to row written, at ${fmt(l.rate)}/s (per-second p50, p99, max)`,
+      `Latency at ${fmt(l.rate)}/s, window ${l.windowSeconds} s: send to row written (p50, p99, max) and processing delay (p99)`,
       'send time, seconds since the producer started',
       'ms',
     );
@@ -158,45 +247,81 @@ export function renderChart(report: BenchReport): string {
       l.timeline.map((s) => [s.t + 0.5, s.p50] as const),
       'p50',
     );
-    panel.hline(limit, 'target', `target p99 <= ${fmt(limit)} ms`);
-    const d = l.rowWrittenMs;
+    panel.line(
+      l.timeline.filter((s) => Number.isFinite(s.delayP99)).map((s) => [s.t + 0.5, s.delayP99] as const),
+      'delay',
+    );
+    panel.hline(limit, 'target', `processing delay target p99 <= ${fmt(limit)} ms`);
     panel.note(
-      `overall p50 ${fmt(d.p50)} ms, p95 ${fmt(d.p95)} ms, p99 ${fmt(d.p99)} ms (blue p50, red p99, grey max)`,
+      `latency p50 ${fmt(l.rowWrittenMs.p50)}, p99 ${fmt(l.rowWrittenMs.p99)} ms; processing delay p99 ${fmt(l.processingDelayMs.p99)} ms (blue p50, red p99, grey max, green delay p99)`,
       0,
     );
     parts.push(...panel.parts);
+    y += 160 + 70;
   }
 
-  // 3. Bundle sizes.
+  // 5. Restart.
+  const r = report.restart;
+  if (r) {
+    const steps = [
+      { value: r.processUpMs, cls: 'step-1', title: 'process up' },
+      { value: Math.max(0, r.joinedMs - r.processUpMs), cls: 'step-2', title: 'joined the group' },
+      { value: Math.max(0, r.fetchedMs - r.joinedMs), cls: 'step-3', title: 'first records' },
+      { value: Math.max(0, r.firstBatchMs - r.fetchedMs), cls: 'step-4', title: 'first batch committed' },
+    ];
+    y = bars(
+      parts,
+      { x: 230, y, w: W - 480 },
+      'Restart after SIGKILL: from the kill to the next batch (process up, joined, first records, batch)',
+      [
+        {
+          label: r.staticMembership ? 'static member' : 'dynamic member',
+          segments: steps,
+          text: `${fmt(r.firstBatchMs)} ms`,
+        },
+      ],
+      Math.max(RESTART_TARGET_MS, r.firstBatchMs) * 1.1,
+      { value: RESTART_TARGET_MS, label: `${RESTART_TARGET_MS / 1000} s` },
+    );
+  }
+
+  // 6. Bundle sizes by dependency.
   const handlers = report.handlers?.handlers ?? [];
   if (handlers.length) {
-    const x0 = 230;
-    const y0 = 620;
-    const barW = W - x0 - 120;
-    parts.push(
-      `<text x="90" y="${y0 - 12}" class="title">Handler bundles (minified) and cold import time</text>`,
-    );
-    const scale = (bytes: number): number => (bytes / (MAX_BUNDLE_BYTES * 1.1)) * barW;
-    handlers.forEach((h, i) => {
-      const y = y0 + i * 22;
-      parts.push(`<text x="${x0 - 8}" y="${y + 13}" class="tick" text-anchor="end">${esc(h.handler)}</text>`);
-      parts.push(
-        `<rect x="${x0}" y="${y}" width="${scale(h.bytes).toFixed(1)}" height="16" class="${h.bytes <= MAX_BUNDLE_BYTES ? 'bar' : 'bar-over'}"/>`,
-      );
-      parts.push(
-        `<text x="${x0 + scale(h.bytes) + 6}" y="${y + 13}" class="tick">${(h.bytes / 2 ** 20).toFixed(2)} MB, ${h.importMs.toFixed(0)} ms</text>`,
-      );
-    });
-    const limitX = x0 + scale(MAX_BUNDLE_BYTES);
-    parts.push(
-      `<line x1="${limitX}" x2="${limitX}" y1="${y0 - 4}" y2="${y0 + handlers.length * 22}" class="target"/>`,
-    );
-    parts.push(
-      `<text x="${limitX}" y="${y0 + handlers.length * 22 + 14}" class="note target-text" text-anchor="middle">1 MB</text>`,
+    const palette = ['dep-0', 'dep-1', 'dep-2', 'dep-3', 'dep-4'];
+    y = bars(
+      parts,
+      { x: 230, y, w: W - 480 },
+      'Handler bundles (minified KB) by dependency, and cold import time',
+      handlers.map((h) => {
+        const top = h.breakdown.slice(0, palette.length);
+        const rest = h.bytes - top.reduce((a, b) => a + b.bytes, 0);
+        return {
+          label: h.handler,
+          segments: [
+            ...top.map((part, i) => ({
+              value: part.bytes,
+              cls: palette[i]!,
+              title: `${part.name} ${fmt(part.bytes / 1024)} KB`,
+            })),
+            { value: rest, cls: 'dep-rest', title: 'the rest' },
+          ],
+          text: `${fmt(h.bytes / 1024)} KB, ${h.importMs.toFixed(0)} ms${
+            top.length
+              ? `: ${top
+                  .slice(0, 3)
+                  .map((t) => t.name)
+                  .join(', ')}`
+              : ''
+          }`,
+        };
+      }),
+      Math.max(MAX_BUNDLE_BYTES, ...handlers.map((h) => h.bytes)) * 1.05,
+      { value: MAX_BUNDLE_BYTES, label: `${fmt(MAX_BUNDLE_BYTES / 1024)} KB` },
     );
   }
 
-  const height = 620 + Math.max(1, handlers.length) * 22 + 40;
+  const height = y + 10;
   const style = `
     text { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; fill: #222; }
     .heading { font-size: 16px; font-weight: 600; }
@@ -209,15 +334,27 @@ export function renderChart(report: BenchReport): string {
     .series { fill: none; stroke: #1f6feb; stroke-width: 1.6; }
     .p50 { fill: none; stroke: #1f6feb; stroke-width: 1.6; }
     .p99 { fill: none; stroke: #d1242f; stroke-width: 1.6; }
+    .delay { fill: none; stroke: #1a7f37; stroke-width: 1.6; }
     .max { fill: none; stroke: #999; stroke-width: 1; }
     .ceiling { stroke: #d1242f; stroke-dasharray: 6 4; }
     .ceiling-text { fill: #d1242f; }
-    .kafka { stroke: #8250df; stroke-dasharray: 6 4; }
-    .kafka-text { fill: #8250df; }
     .target { stroke: #bf8700; stroke-dasharray: 2 3; stroke-width: 1.5; }
     .target-text { fill: #9a6700; }
-    .bar { fill: #2da44e; }
-    .bar-over { fill: #d1242f; }`;
+    .bar { fill: #8cc5ff; }
+    .bar-best { fill: #1f6feb; }
+    .cpu-bench { fill: #1f6feb; }
+    .cpu-cassandra { fill: #d1242f; }
+    .cpu-kafka { fill: #8250df; }
+    .step-1 { fill: #afb8c1; }
+    .step-2 { fill: #8250df; }
+    .step-3 { fill: #1f6feb; }
+    .step-4 { fill: #2da44e; }
+    .dep-0 { fill: #0550ae; }
+    .dep-1 { fill: #1f6feb; }
+    .dep-2 { fill: #54aeff; }
+    .dep-3 { fill: #80ccff; }
+    .dep-4 { fill: #b6e3ff; }
+    .dep-rest { fill: #d0d7de; }`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}">`,
     `<style>${style}</style>`,

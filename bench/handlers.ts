@@ -7,12 +7,25 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { redriveEntry } from '../lib/entries';
+import { JOBS_DIR } from '../lambda/runtime/registry';
 import { median } from './stats';
+
+/** What one package (or the project's own code) adds to a bundle, in bytes of minified output. */
+export interface BundlePart {
+  readonly name: string;
+  readonly bytes: number;
+}
 
 export interface HandlerMeasure {
   readonly handler: string;
   readonly entry: string;
   readonly bytes: number;
+  /**
+   * The bundle by dependency, largest first (esbuild's metafile of the same build; `project` is this
+   * repository's code). Empty if that build did not come out byte for byte the same as CDK's.
+   */
+  readonly breakdown: readonly BundlePart[];
   /** Median time of `require(bundle)` in a fresh process, ms. */
   readonly importMs: number;
   /** Median wall time of the whole fresh process (Node start, require, exit), ms. */
@@ -29,11 +42,26 @@ export interface HandlersResult {
   readonly handlers: readonly HandlerMeasure[];
 }
 
+/**
+ * What the CDK app deploys, by function: every job's file (its consumer, one per job of the registry), the other
+ * handlers, and a redrive function (the generated entry that binds the redrive handler to a job's code, here
+ * sent-received's; every job's is the same code around its own job).
+ */
 export function handlerEntries(root: string): string[] {
-  return readdirSync(join(root, 'lambda', 'handlers'))
+  const jobs = readdirSync(join(root, JOBS_DIR))
     .filter((f) => f.endsWith('.ts'))
-    .sort()
+    .map((f) => `${JOBS_DIR}/${f}`);
+  const handlers = readdirSync(join(root, 'lambda', 'handlers'))
+    .filter((f) => f.endsWith('.ts') && f !== 'redrive.ts')
     .map((f) => `lambda/handlers/${f}`);
+  const redrive = redriveEntry('sent-received', `${JOBS_DIR}/sent-received.ts`);
+  return [...jobs, ...handlers, redrive].sort((a, b) => handlerName(a).localeCompare(handlerName(b)));
+}
+
+/** `lambda/jobs/page-views.ts` is `page-views`; a generated `redrive-sent-received` entry is `redrive`. */
+export function handlerName(entry: string): string {
+  const name = basename(entry, '.ts');
+  return name.startsWith('redrive-') ? 'redrive' : name;
 }
 
 /** Synthesizes one stack per handler with `PipelineFunction`; returns each handler's bundled index.js. */
@@ -51,7 +79,7 @@ export async function bundleWithCdk(
   ).context;
   const app = new App({ outdir: outDir, context: context ?? {} });
   const stacks = entries.map((entry) => {
-    const name = basename(entry, '.ts');
+    const name = handlerName(entry);
     const stack = new Stack(app, `bench-${name}`, { env: { account: '000000000000', region: 'us-east-1' } });
     new PipelineFunction(stack, 'Handler', { entry, logRetention: logs.RetentionDays.ONE_WEEK });
     return { name, stackName: stack.stackName };
@@ -113,6 +141,46 @@ export function coldImport(file: string): { importMs: number; processMs: number;
   return { importMs: parsed.ms, processMs, exportsHandler: parsed.handler };
 }
 
+/** The package a bundled input file belongs to: `<name>` or `@scope/<name>` under node_modules, else `project`. */
+export function packageOf(input: string): string {
+  const at = input.lastIndexOf('node_modules/');
+  if (at < 0) return 'project';
+  const parts = input.slice(at + 'node_modules/'.length).split('/');
+  return parts[0]!.startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0]!;
+}
+
+/**
+ * Bundles `entry` again with esbuild's API and the options PipelineFunction gives CDK (lib/functions.ts), with a
+ * metafile, and sums each package's bytes in the output. The output must be the same size as CDK's bundle:
+ * otherwise the options drifted, and no breakdown is given rather than a wrong one.
+ */
+export async function bundleBreakdown(root: string, entry: string, cdkBytes: number): Promise<BundlePart[]> {
+  const esbuild = await import('esbuild');
+  const { BUNDLE_ALIASES, BUNDLE_TARGET, EXTERNAL_MODULES } = await import('../lib/functions.js');
+  const result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [join(root, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: BUNDLE_TARGET,
+    minify: true,
+    legalComments: 'none',
+    external: [...EXTERNAL_MODULES],
+    alias: { ...BUNDLE_ALIASES },
+    outfile: join(root, 'index.js'),
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
+  if (!output || output.bytes !== cdkBytes) return [];
+  const sums = new Map<string, number>();
+  for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
+    sums.set(packageOf(input), (sums.get(packageOf(input)) ?? 0) + bytesInOutput);
+  return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
+}
+
 export async function measureHandlers(options: {
   readonly root: string;
   readonly outDir: string;
@@ -126,7 +194,7 @@ export async function measureHandlers(options: {
   const handlers: HandlerMeasure[] = [];
   let done = 0;
   for (const entry of entries) {
-    const name = basename(entry, '.ts');
+    const name = handlerName(entry);
     const file = bundles.get(name)!;
     const imports: number[] = [];
     const processes: number[] = [];
@@ -138,10 +206,12 @@ export async function measureHandlers(options: {
       exportsHandler &&= r.exportsHandler;
       options.onProgress?.(++done, name);
     }
+    const bytes = statSync(file).size;
     handlers.push({
       handler: name,
       entry,
-      bytes: statSync(file).size,
+      bytes,
+      breakdown: await bundleBreakdown(options.root, entry, bytes),
       importMs: round1(median(imports)),
       processMs: round1(median(processes)),
       importRuns: imports.map(round1),

@@ -4,7 +4,7 @@
  * process used: that is what tells which one bounds a throughput.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 
@@ -135,4 +135,45 @@ export class CpuSampler {
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+/**
+ * A meter of the CPU a JVM's JIT compiler threads use (`C1 CompilerThre...`, `C2 CompilerThre...` in
+ * `/proc/<pid>/task/<tid>/comm`): while they are busy, the JVM is still compiling its hot paths and runs slower than
+ * it will. Each call returns the cores they used since the previous one; undefined when the threads cannot be read
+ * (not Linux, not our process, compose mode).
+ */
+export function jitMeter(pid: number | undefined): () => number | undefined {
+  if (pid === undefined) return () => undefined;
+  const read = (): number | undefined => {
+    try {
+      let ticks = 0;
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        try {
+          if (!/^C\d CompilerThre/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
+          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+          ticks += Number(fields[11]) + Number(fields[12]);
+        } catch {
+          // A compiler thread that ended meanwhile.
+        }
+      }
+      return ticks;
+    } catch {
+      return undefined;
+    }
+  };
+  let last = read();
+  let lastAt = performance.now();
+  return () => {
+    const now = read();
+    const at = performance.now();
+    const cores =
+      now === undefined || last === undefined
+        ? undefined
+        : (now - last) / ticksPerSecond() / ((at - lastAt) / 1000);
+    last = now;
+    lastAt = at;
+    return cores;
+  };
 }

@@ -4,17 +4,21 @@
  * numbers; `--smoke` runs it small inside `npm test` so that it never rots.
  *
  * Phases (each on a keyspace, topics and consumer groups of this run only, removed at the end):
- * 1. Cassandra ceiling: raw prepared INSERTs into a twin of sent_received, best of a few concurrency levels.
+ * 1. Cassandra ceiling: after a warm-up until Cassandra's JIT settles, the pipeline's rows written by every
+ *    client method the pipeline could use (single prepared INSERTs, unlogged batches) at a few concurrency
+ *    levels; the best level is the ceiling.
  * 2. Kafka ceiling: raw kafkajs consumption of the pre-loaded topic with an empty handler. As a diagnostic,
  *    the event-source runner with an empty handler too.
  * 3. Pipeline: the runner and the sent-received job with the exactly-once checkpoints, over the same pre-loaded
- *    topic, until every row and checkpoint is in Cassandra.
- * 4. Latency: a producer at half the pipeline's throughput; send time to row written, p50/p95/p99.
- * 5. Handlers: each bundle as CDK builds it, its size and cold import time.
+ *    topic, until every row and checkpoint is in Cassandra; CPU per record of each process.
+ * 4. Latency: a producer at 2,000/s with a 5 s window, then at half the pipeline's throughput; send time to row
+ *    written, and the processing delay (the same without the wait for the batch to close).
+ * 5. Restart: a runner killed with SIGKILL mid-stream and restarted; time to its next batch.
+ * 6. Handlers: each bundle as CDK builds it, its size by dependency and cold import time.
  * See bench/README.md for the method and the numbers.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join, relative } from 'node:path';
 import type { Client } from 'cassandra-driver';
@@ -24,16 +28,18 @@ import { loadLocalProject, REPO_ROOT } from '../local/app';
 import { produce } from '../local/producer';
 import { resolveMode, up, type Endpoints } from '../local/services';
 import { resolveVersions } from '../local/services/config';
-import { cassandraCeiling } from './cassandra-ceiling';
+import { cassandraCeiling, cpuPerRecord } from './cassandra-ceiling';
 import { renderChart } from './chart';
 import { cleanupKafka, createKeyspace, createTopic, dropKeyspace, retrying, runId, until } from './fixtures';
 import { measureHandlers } from './handlers';
 import { kafkaCeiling } from './kafka-ceiling';
-import { CpuSampler, machineInfo, servicePids, type CpuUse } from './machine';
+import { CpuSampler, jitMeter, machineInfo, servicePids } from './machine';
 import { CpuProfile } from './profile';
 import { parseOptions, USAGE, type BenchOptions } from './options';
 import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
 import type { ProduceChildArgs } from './produce-child';
+import { measureRestart } from './restart';
+import { DEFAULT_SLOT_DIR } from '../local/static-membership';
 import { progress as createProgress, type Progress } from './progress';
 import {
   fmt,
@@ -54,20 +60,12 @@ function batchStats(batches: readonly BatchSample[]): BatchStats {
     count: n,
     meanRecords: Math.round(mean((b) => b.records)),
     meanDurationMs: Math.round(mean((b) => b.durationMs)),
-    meanGapMs: mean((b) => b.gapMs),
-    meanBeforeWritesMs: mean((b) => b.beforeWritesMs),
-    meanWritingMs: mean((b) => b.writingMs),
-    meanAfterWritesMs: mean((b) => b.afterWritesMs),
+    meanReadClaimMs: mean((b) => b.readClaimMs),
+    meanTransformMs: mean((b) => b.transformMs),
+    meanEffectsMs: mean((b) => b.effectsMs),
+    meanCommitMs: mean((b) => b.commitMs),
+    meanOtherMs: mean((b) => b.otherMs),
   };
-}
-
-/** CPU µs per record, per process: cores × seconds / records. */
-function cpuPerRecord(cpu: CpuUse, records: number): Record<string, number> {
-  const out: Record<string, number> = {};
-  const entries: Array<[string, number]> = [...Object.entries(cpu.byProcess), ['machine', cpu.machine]];
-  for (const [name, cores] of entries)
-    out[name] = Math.round(((cores * cpu.seconds) / Math.max(1, records)) * 1e6 * 10) / 10;
-  return out;
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
@@ -77,7 +75,6 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   const id = runId();
   const keyspace = `bench_${id}`;
   const loadTopic = `bench-${id}-load`;
-  const latencyTopic = `bench-${id}-latency`;
   const groups: string[] = [];
   const group = (name: string): string => {
     const g = `bench-${id}-${name}`;
@@ -97,6 +94,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   });
   const endpoints: Endpoints = services.endpoints;
   const pids = servicePids(REPO_ROOT);
+  const sampleCpu = (): CpuSampler => new CpuSampler({ bench: process.pid, ...pids });
   // The Kafka that runs: the pom's default or MICROBATCH_KAFKA_VERSION's.
   const versions = resolveVersions(join(REPO_ROOT, 'local', 'maven', 'pom.xml'));
   const client: Client = await retrying(
@@ -120,24 +118,31 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
 
   const { config } = await loadLocalProject();
   const base = config.jobs['sent-received']!;
-  const source = (groupId: string): EventSourceConfig => ({
+  const source = (groupId: string, overrides: Partial<EventSourceConfig> = {}): EventSourceConfig => ({
     ...base,
     batchSize: options.batchSize ?? base.batchSize,
     maxBatchingWindowSeconds: options.windowSeconds ?? base.maxBatchingWindowSeconds,
     startingPosition: 'TRIM_HORIZON',
     startingPositionTimestamp: undefined,
     consumerGroupId: groupId,
+    ...overrides,
   });
   const settings = source('settings');
   const Runner = await loadRunner(options.runnerModule);
   const onFailureDir = join(options.outDir, 'on-failure');
   const topics: string[] = [];
+  const sinkOptions = {
+    ...(options.writeConcurrency ? { writeConcurrency: options.writeConcurrency } : {}),
+    ...(options.batchStatements ? { batchStatements: options.batchStatements } : {}),
+    ...(options.pollers ? { pollers: options.pollers } : {}),
+  };
 
   let cassandra: BenchReport['cassandraCeiling'] = null;
   let kafka: BenchReport['kafkaCeiling'] = null;
   let runnerEmpty: BenchReport['runnerEmptyHandler'] = null;
   let pipeline: PipelineResult | null = null;
-  let latency: LatencyResult | null = null;
+  const latency: LatencyResult[] = [];
+  let restart: BenchReport['restart'] = null;
   let handlers: BenchReport['handlers'] = null;
   try {
     await retrying('creating the bench keyspace', () => createKeyspace(client, keyspace), { onRetry: log });
@@ -145,27 +150,27 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     await retrying(
       'creating the bench topic',
       () => createTopic(endpoints.kafkaBrokers, loadTopic, options.partitions),
-      {
-        onRetry: log,
-      },
+      { onRetry: log },
     );
 
-    // 1. The Cassandra ceiling.
+    // 1. The Cassandra ceiling, by method.
     if (!skip.has('cassandra')) {
-      progress.phase('Cassandra ceiling', options.ceilingLevels.length * options.ceilingWritesPerLevel);
-      const cpu = new CpuSampler({ bench: process.pid, ...pids });
-      const result = await cassandraCeiling(client, keyspace, {
-        levels: options.ceilingLevels,
+      const plan = options.ceilingLevels.length + options.ceilingBatchLevels.length;
+      progress.phase('Cassandra ceiling', plan * options.ceilingWritesPerLevel);
+      cassandra = await cassandraCeiling(client, keyspace, {
+        singleLevels: options.ceilingLevels,
+        batchLevels: options.ceilingBatchLevels,
+        batchRows: options.ceilingBatchRows,
         writesPerLevel: options.ceilingWritesPerLevel,
+        warmupSeconds: options.warmupSeconds,
+        sampleCpu,
+        jitCores: jitMeter(pids.cassandra),
         onProgress: (done, detail) => progress.update(done, detail),
       });
-      const use = cpu.stop();
-      cassandra = {
-        ...result,
-        cpu: use,
-        cpuMicrosPerRecord: cpuPerRecord(use, options.ceilingLevels.length * options.ceilingWritesPerLevel),
-      };
-      progress.done(`${fmt(result.best.rate)} writes/s at ${result.best.concurrency} in flight`);
+      const best = cassandra.best;
+      progress.done(
+        `${fmt(best.rate)} rows/s (${best.method}, ${best.concurrency} in flight) after a ${cassandra.warmup.seconds} s warm-up`,
+      );
     }
 
     const needLoad = !skip.has('kafka') || !skip.has('runner') || !skip.has('pipeline');
@@ -190,7 +195,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     // 2. The Kafka ceiling, and the runner alone.
     if (!skip.has('kafka')) {
       progress.phase('Kafka ceiling', options.count);
-      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      const cpu = sampleCpu();
       const result = await kafkaCeiling({
         brokers: endpoints.kafkaBrokers,
         topic: loadTopic,
@@ -212,8 +217,10 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         onFailureDir,
         Runner,
         emptyHandler: true,
+        ...sinkOptions,
       });
-      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      const cpu = sampleCpu();
+      let use;
       try {
         await put.start();
         await until(
@@ -223,6 +230,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           20,
           () => progress.update(put.records),
         );
+        use = cpu.stop();
       } finally {
         await put.stop();
       }
@@ -232,7 +240,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         seconds: round3(seconds),
         rate: Math.round(put.records / seconds),
         batches: batchStats(put.batches),
-        cpu: cpu.stop(),
+        cpu: use,
+        cpuMicrosPerRecord: cpuPerRecord(use, put.records),
       };
       progress.done(`${fmt(runnerEmpty.rate)} records/s`);
     }
@@ -246,12 +255,12 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         topic: loadTopic,
         source: source(group('pipeline')),
         onFailureDir,
-        writeConcurrency: options.writeConcurrency,
         Runner,
+        ...sinkOptions,
       });
       const profile = options.cpuProfile ? new CpuProfile() : undefined;
       await profile?.start();
-      const cpu = new CpuSampler({ bench: process.pid, ...pids });
+      const cpu = sampleCpu();
       let use;
       try {
         await put.start();
@@ -280,6 +289,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           rate,
           ratioToCassandra: cassandra ? round3(rate / cassandra.best.rate) : null,
           ratioToKafka: kafka ? round3(rate / kafka.rate) : null,
+          pollers: options.pollers ?? 'default',
           batches: batchStats(put.batches),
           verified: { rows: verified.rows, checkpointed: Number(verified.checkpointed) },
           timeline: rateTimeline(put.ackAt, put.startedAt, 1000),
@@ -288,9 +298,17 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           statements: Object.fromEntries(
             Object.entries(put.statements).map(([kind, st]) => [
               kind,
-              { count: st.count, meanMs: Math.round((st.totalMs / Math.max(1, st.count)) * 100) / 100 },
+              {
+                count: st.count,
+                rows: st.rows,
+                meanMs: Math.round((st.totalMs / Math.max(1, st.count)) * 100) / 100,
+              },
             ]),
           ),
+          inFlight: {
+            max: put.inFlight.max,
+            mean: Math.round((put.inFlight.weightedMs / Math.max(1, put.inFlight.busyMs)) * 10) / 10,
+          },
           warnings: put.warnings,
         };
       } finally {
@@ -301,96 +319,77 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       );
     }
 
-    // 4. Latency at a fixed rate: half the pipeline's measured throughput.
+    // 4. Latency and processing delay: the target's fixed rate and window, then half the pipeline's throughput.
     if (!skip.has('latency')) {
-      const rate = Math.min(
-        options.latencyRate ?? Math.max(1, Math.round((pipeline?.rate ?? 2000) / 2)),
-        options.latencyMaxRate,
-      );
-      // The producer runs on past the measured interval by one window and two seconds, so that the last measured
-      // records meet a steady stream: without it the final partial batch waits out its whole window, an effect of
-      // the stream ending, not of the rate.
-      const cooldownSeconds = settings.maxBatchingWindowSeconds + 2;
-      const count = rate * (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds);
-      topics.push(latencyTopic);
-      await createTopic(endpoints.kafkaBrokers, latencyTopic, options.partitions);
-      progress.phase('latency', count);
-      const put = new PipelineUnderTest({
-        endpoints,
-        keyspace,
-        topic: latencyTopic,
-        source: source(group('latency')),
-        onFailureDir,
-        writeConcurrency: options.writeConcurrency,
-        Runner,
-        trackCommits: true,
-      });
-      const cpu = new CpuSampler({ bench: process.pid, ...pids });
-      let use;
-      let sent = 0;
-      try {
-        await put.start();
-        sent = await produceInChild(
-          {
-            brokers: endpoints.kafkaBrokers,
-            topic: latencyTopic,
-            rate,
-            count,
-            payloadBytes: options.payloadBytes,
-          },
-          (pid) => cpu.add('producer', pid),
-          (n) =>
-            progress.update(
-              Math.min(n, put.ackAt.length),
-              `sent ${fmt(n)}, written ${fmt(put.ackAt.length)}`,
-            ),
-          (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds) * 1000 * 3 + 60_000,
-        );
-        await until(
-          'the pipeline to write every record of the latency phase',
-          () => put.written >= sent,
-          phaseTimeoutMs,
-          20,
-          () => progress.update(put.ackAt.length, `written ${fmt(put.ackAt.length)}`),
-        );
-        use = cpu.stop();
-      } finally {
-        await put.stop();
-        await put.close();
+      const phases: Array<{ name: LatencyResult['name']; rate: number; windowSeconds: number }> = [
+        { name: 'fixed', ...options.fixedLatency },
+        {
+          name: 'half',
+          rate: options.latencyRate ?? Math.max(1, Math.round((pipeline?.rate ?? 2000) / 2)),
+          windowSeconds: settings.maxBatchingWindowSeconds,
+        },
+      ];
+      for (const phase of phases) {
+        const rate = Math.min(phase.rate, options.latencyMaxRate);
+        const topic = `bench-${id}-latency-${phase.name}`;
+        topics.push(topic);
+        await createTopic(endpoints.kafkaBrokers, topic, options.partitions);
+        const result = await measureLatency({
+          name: phase.name,
+          rate,
+          topic,
+          source: source(group(`latency-${phase.name}`), { maxBatchingWindowSeconds: phase.windowSeconds }),
+        });
+        latency.push(result);
       }
-      let first = Infinity;
-      for (const s of put.sentAt) first = Math.min(first, s);
-      const from = first + options.latencyWarmupSeconds * 1000;
-      const to = from + options.latencySeconds * 1000;
-      const measured = (t: number): boolean => t >= from && t < to;
-      const rows: Array<{ t: number; v: number }> = [];
-      put.ackAt.forEach((ack, i) => {
-        const s = put.sentAt[i]!;
-        if (measured(s)) rows.push({ t: s, v: ack - s });
-      });
-      const committed = put.commitLatency.filter((c) => measured(c.t)).map((c) => c.v);
-      latency = {
+    }
+
+    // 5. Restart after a SIGKILL.
+    if (!skip.has('restart')) {
+      progress.phase('restart');
+      const topic = `bench-${id}-restart`;
+      topics.push(topic);
+      await createTopic(endpoints.kafkaBrokers, topic, options.partitions);
+      // A batch small enough that the outage's backlog fills it: what is timed is the restart, not the window.
+      const rate = options.smoke ? 500 : 2000;
+      const restartSource = source(group('restart'), { batchSize: rate / 4, maxBatchingWindowSeconds: 1 });
+      let producer: number | undefined;
+      restart = await measureRestart({
+        root: REPO_ROOT,
         rate,
-        seconds: options.latencySeconds,
-        sent,
-        windowSeconds: settings.maxBatchingWindowSeconds,
-        warmupSeconds: options.latencyWarmupSeconds,
-        cooldownSeconds,
-        rowWrittenMs: roundDistribution(distribution(rows.map((r) => r.v))),
-        batchCommittedMs: roundDistribution(distribution(committed)),
-        batches: batchStats(put.batches),
-        timeline: percentileTimeline(rows, first, 1000).map((s) => ({
-          t: s.t,
-          p50: Math.round(s.p50),
-          p99: Math.round(s.p99),
-          max: Math.round(s.max),
-        })),
-        cpu: use,
-        warnings: put.warnings,
-      };
-      progress.done(
-        `p50 ${fmt(latency.rowWrittenMs.p50)} ms, p95 ${fmt(latency.rowWrittenMs.p95)} ms, p99 ${fmt(latency.rowWrittenMs.p99)} ms at ${fmt(rate)}/s`,
-      );
+        args: {
+          endpoints,
+          keyspace,
+          topic,
+          source: restartSource,
+          onFailureDir,
+          staticMembership: options.restartStatic,
+          ...(options.restartSessionMs ? { sessionTimeoutMs: options.restartSessionMs } : {}),
+        },
+        produce: () =>
+          produceInChild(
+            {
+              brokers: [...endpoints.kafkaBrokers],
+              topic,
+              rate,
+              count: rate * 40,
+              payloadBytes: options.payloadBytes,
+            },
+            (pid) => (producer = pid),
+            () => undefined,
+            120_000,
+          ),
+        // 40 s of records bound the phase (a dynamic member waits out a session); a static restart needs a few.
+        stopProducing: () => {
+          try {
+            if (producer !== undefined) process.kill(producer, 'SIGTERM');
+          } catch {
+            // It had sent its count already.
+          }
+        },
+        timeoutMs: 60_000,
+      });
+      progress.done(`next batch ${fmt(restart.firstBatchMs)} ms after the SIGKILL`);
     }
   } finally {
     progress.phase('cleanup');
@@ -399,6 +398,9 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       problems.push(`keyspace ${keyspace}: ${String(e)}`),
     );
     await client.shutdown();
+    // The restart phase's killed runner leaves its static-membership slot behind: its group is gone now.
+    for (const g of groups)
+      rmSync(join(DEFAULT_SLOT_DIR, encodeURIComponent(g)), { recursive: true, force: true });
     progress.done(
       problems.length
         ? `left behind: ${problems.join('; ')}`
@@ -406,22 +408,20 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     );
   }
 
-  // 5. The handlers, last: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
+  // 6. The handlers, last: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
   if (!skip.has('handlers')) {
-    progress.phase('handlers', 5 * options.importRuns);
+    progress.phase('handlers', 6 * options.importRuns);
     handlers = await measureHandlers({
       root: REPO_ROOT,
       outDir: join(os.tmpdir(), `microbatch-bench-${id}`),
       runs: options.importRuns,
       onProgress: (done, name) => progress.update(done, name),
     });
-    progress.done(
-      handlers.handlers.map((h) => `${h.handler} ${(h.bytes / 2 ** 20).toFixed(2)} MB`).join(', '),
-    );
+    progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
   }
 
   const report: Omit<BenchReport, 'targets' | 'files'> = {
-    version: 1,
+    version: 2,
     mode: options.smoke ? 'smoke' : 'full',
     id,
     startedAt: startedAt.toISOString(),
@@ -440,6 +440,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       batchSize: settings.batchSize,
       windowSeconds: settings.maxBatchingWindowSeconds,
       writeConcurrency: options.writeConcurrency ?? 'default',
+      batchStatements: options.batchStatements ?? 'default',
+      pollers: options.pollers ?? 'default',
       runner: options.runnerModule ?? 'local/runner.ts',
     },
     cassandraCeiling: cassandra,
@@ -447,6 +449,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     runnerEmptyHandler: runnerEmpty,
     pipeline,
     latency,
+    restart,
     handlers,
   };
   mkdirSync(options.outDir, { recursive: true });
@@ -459,6 +462,106 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   writeFileSync(files.json, `${JSON.stringify(full, null, 2)}\n`);
   writeFileSync(files.chart, renderChart(full));
   return full;
+
+  /** One latency phase: the pipeline on a fresh topic while a producer in its own process sends at `rate`. */
+  async function measureLatency(phase: {
+    name: LatencyResult['name'];
+    rate: number;
+    topic: string;
+    source: EventSourceConfig;
+  }): Promise<LatencyResult> {
+    const { rate } = phase;
+    // The producer runs on past the measured interval by one window and two seconds, so that the last measured
+    // records meet a steady stream: without it the final partial batch waits out its whole window, an effect of
+    // the stream ending, not of the rate.
+    const cooldownSeconds = phase.source.maxBatchingWindowSeconds + 2;
+    const count = rate * (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds);
+    progress.phase(`latency at ${fmt(rate)}/s`, count);
+    const put = new PipelineUnderTest({
+      endpoints,
+      keyspace,
+      topic: phase.topic,
+      source: phase.source,
+      onFailureDir,
+      Runner,
+      trackDelays: true,
+      ...sinkOptions,
+    });
+    const cpu = sampleCpu();
+    let use;
+    let sent = 0;
+    try {
+      await put.start();
+      sent = await produceInChild(
+        {
+          brokers: [...endpoints.kafkaBrokers],
+          topic: phase.topic,
+          rate,
+          count,
+          payloadBytes: options.payloadBytes,
+        },
+        (pid) => cpu.add('producer', pid),
+        (n) =>
+          progress.update(Math.min(n, put.ackAt.length), `sent ${fmt(n)}, written ${fmt(put.ackAt.length)}`),
+        (options.latencyWarmupSeconds + options.latencySeconds + cooldownSeconds) * 1000 * 3 + 60_000,
+      );
+      await until(
+        'the pipeline to write every record of the latency phase',
+        () => put.written >= sent,
+        phaseTimeoutMs(),
+        20,
+        () => progress.update(put.ackAt.length, `written ${fmt(put.ackAt.length)}`),
+      );
+      use = cpu.stop();
+    } finally {
+      await put.stop();
+      await put.close();
+    }
+    let first = Infinity;
+    for (const s of put.sentAt) first = Math.min(first, s);
+    const from = first + options.latencyWarmupSeconds * 1000;
+    const to = from + options.latencySeconds * 1000;
+    const measured = (t: number): boolean => t >= from && t < to;
+    const rows: Array<{ t: number; v: number }> = [];
+    put.ackAt.forEach((ack, i) => {
+      const s = put.sentAt[i]!;
+      if (measured(s)) rows.push({ t: s, v: ack - s });
+    });
+    const delays = put.processingDelay.filter((d) => measured(d.t));
+    const committed = put.commitLatency.filter((c) => measured(c.t)).map((c) => c.v);
+    const delayTimeline = percentileTimeline(delays, first, 1000);
+    const result: LatencyResult = {
+      name: phase.name,
+      rate,
+      seconds: options.latencySeconds,
+      sent,
+      windowSeconds: phase.source.maxBatchingWindowSeconds,
+      batchSize: phase.source.batchSize,
+      warmupSeconds: options.latencyWarmupSeconds,
+      cooldownSeconds,
+      rowWrittenMs: roundDistribution(distribution(rows.map((r) => r.v))),
+      processingDelayMs: roundDistribution(distribution(delays.map((d) => d.v))),
+      batchCommittedMs: roundDistribution(distribution(committed)),
+      batches: batchStats(put.batches),
+      timeline: percentileTimeline(rows, first, 1000).map((s) => ({
+        t: s.t,
+        p50: Math.round(s.p50),
+        p99: Math.round(s.p99),
+        max: Math.round(s.max),
+        delayP99: Math.round(delayTimeline.find((d) => d.t === s.t)?.p99 ?? Number.NaN),
+      })),
+      cpu: use,
+      warnings: put.warnings,
+    };
+    progress.done(
+      `latency p99 ${fmt(result.rowWrittenMs.p99)} ms, processing delay p99 ${fmt(result.processingDelayMs.p99)} ms at ${fmt(rate)}/s`,
+    );
+    return result;
+  }
+
+  function phaseTimeoutMs(): number {
+    return Math.max(120_000, options.count * 2);
+  }
 }
 
 function roundDistribution<T extends object>(d: T): T {

@@ -175,9 +175,8 @@ export class MicroBatchConsumer extends Construct {
     });
     for (const table of props.writeTables) table.grantReadWriteData(role);
     for (const table of props.readTables ?? []) table.grantReadData(role);
+    // Includes system_schema_mcs.tables, where the runtime reads whether its tables are ACTIVE.
     grantKeyspacesSystemRead(this, role);
-    // GetTable (the runtime's table-status check) is authorised as cassandra:Select on the table, which the
-    // grants above give. https://docs.aws.amazon.com/keyspaces/latest/APIReference/API_GetTable.html
 
     const provisioned = es.provisionedPollers;
     this.eventSources = props.topics.map((topic) => {

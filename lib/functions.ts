@@ -3,9 +3,11 @@
  *
  * - Code: a `NodejsFunction` bundled locally by the project's esbuild (never Docker), minified, CommonJS,
  *   for the Node.js 24 runtime on arm64 (Graviton: about 20% cheaper per GB-second than x86).
- * - AWS SDK: v3 is bundled, not taken from the runtime. Measured bundles are 0.79-0.93 MB with it and
- *   0.30-0.44 MB without, all under the 1 MB budget; bundling pins the SDK the tests ran against, and
- *   `aws-msk-iam-sasl-signer-js` needs `@smithy/signature-v4` 2.x, which the runtime's SDK does not ship.
+ * - AWS SDK: v3 is bundled, not taken from the runtime, so that the SDK is the one the tests ran against. Only the
+ *   redrive functions use it (the SQS client); the others sign with node:crypto (Keyspaces SigV4, MSK IAM) and
+ *   carry no SDK at all. Stubs replace what a dependency loads but never runs here (`BUNDLE_ALIASES`). Bundles on
+ *   the data path are 0.27-0.42 MB (budget 500 KB), the redrive functions about 1 MB (`npm run bench` shows
+ *   each one by dependency).
  *   SDK v2 (`aws-sdk`) is never needed: no handler or dependency imports it (the infra tests check the
  *   bundles), and it is marked external only so that an accidental import fails loudly instead of adding 10 MB.
  * - Logs: a log group of its own, with the configured retention, deleted with the stack.
@@ -15,7 +17,7 @@
  *   destinations) cannot attach managed policies or broad statements behind our back: every permission is
  *   granted explicitly on `role`, where the tests can see it.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -31,32 +33,33 @@ export const PROJECT_ROOT = path.resolve(__dirname, '..');
 /** The handler files a function may bundle: the handlers, the jobs, and the entries generated at synth. */
 const ENTRY = /^(lambda\/handlers|lambda\/jobs|\.local\/entries)\/[a-z0-9-]+\.ts$/;
 
-/** Where `generatedEntry` writes, relative to the repository root. */
-const GENERATED_ENTRIES = '.local/entries';
-
-/**
- * Writes a small handler file for a function whose entry is a combination of modules (e.g. the redrive
- * handler bound to one job's code), and returns its path relative to the repository root. It is written only
- * when its text changes, so the bundle's inputs, and the asset hash, stay the same between synths.
- */
-export function generatedEntry(name: string, source: string): string {
-  if (!/^[a-z0-9-]+$/.test(name))
-    throw new Error(`generatedEntry name must be lower-case letters, digits and dashes, received '${name}'.`);
-  const relative = `${GENERATED_ENTRIES}/${name}.ts`;
-  const file = path.join(PROJECT_ROOT, relative);
-  const text = `// Generated at synth by the CDK app (lib/); do not edit.\n${source}`;
-  if (!existsSync(file) || readFileSync(file, 'utf8') !== text) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, text);
-  }
-  return relative;
-}
+export { generatedEntry } from './entries';
 
 /**
  * Modules the bundles must not contain. `aws-sdk` is v2 (end of support); `avro-js` and `protobufjs` are the
  * optional deserializers of `@aws-lambda-powertools/kafka`, which the handlers do not use.
  */
 export const EXTERNAL_MODULES: readonly string[] = ['aws-sdk', 'avro-js', 'protobufjs'];
+
+/** esbuild's target for the bundles: the runtime's Node.js version. */
+export const BUNDLE_TARGET = 'node24';
+
+/**
+ * Modules replaced in the bundles by a stub (relative to the project root): code a dependency loads but never
+ * runs in these functions. Each stub throws, naming this list, if that ever changes. Measured with
+ * `npm run bench` (its per-dependency breakdown):
+ * - `adm-zip` (38 KB): reads DataStax Astra's secure connect bundles, which cassandra-driver loads at start but
+ *   uses only with `cloud.secureConnectBundle`, an option the functions never set;
+ * - `@aws-sdk/credential-provider-node` (with the STS and SSO clients and the other providers it pulls, about
+ *   100 KB): the SDK's default credential chain, which an SDK client consults only when it is given no
+ *   `credentials`; the functions give theirs from the environment (lambda/runtime/aws-credentials.ts);
+ * - `bowser` (34 KB): a browser user-agent parser that @aws-sdk/core loads only in a browser.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  'adm-zip': './lambda/runtime/stubs/adm-zip.js',
+  '@aws-sdk/credential-provider-node': './lambda/runtime/stubs/credential-provider-node.js',
+  bowser: './lambda/runtime/stubs/bowser.js',
+};
 
 /** The runtime of every function: Node.js 24, the newest Lambda offers (cdk-nag L1 asks for the newest). */
 export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -198,13 +201,16 @@ export class PipelineFunction extends Construct {
       bundling: {
         minify: true,
         sourceMap: false,
-        target: 'node24',
+        target: BUNDLE_TARGET,
         format: nodejs.OutputFormat.CJS,
         bundleAwsSDK: true,
         externalModules: [...EXTERNAL_MODULES],
         forceDockerBundling: false,
-        // Third-party licence banners are not code; keep them out of the bundle size.
-        esbuildArgs: { '--legal-comments': 'none' },
+        esbuildArgs: {
+          // Third-party licence banners are not code; keep them out of the bundle size.
+          '--legal-comments': 'none',
+          '--alias': Object.entries(BUNDLE_ALIASES).map(([name, file]) => `${name}=${file}`),
+        },
       },
     });
     Validations.of(this).acknowledge({

@@ -32,10 +32,11 @@ import { assertIdentifier, regularColumns, type TableDef } from '../schema';
  *   views only when the application asks for that metadata (`client.metadata.getTable()` and the like) or, for
  *   routing, on protocol v3; the runtime does neither (Keyspaces speaks protocol v4, whose prepared
  *   statements carry the partition key).
- * - `system_schema_mcs.tables`: the runtime's own fallback for a table's status (`waitForKeyspacesTables` in
- *   `lambda/runtime/cassandra-client.ts`), when the `GetTable` API cannot be reached.
- * The three keyspaces' own ARNs are granted too: `GetTable` needs `Select` "for the table and the system
- * keyspace" (https://docs.aws.amazon.com/keyspaces/latest/APIReference/API_GetTable.html).
+ * - `system_schema_mcs.tables`: the runtime's own check of a table's status (`waitForKeyspacesTables` in
+ *   `lambda/runtime/cassandra-client.ts`).
+ * The three keyspaces' own ARNs are granted too, as the guide's `/keyspace/system*` grant covers them: reading a
+ * system table is authorised on the table and its system keyspace, as `GetTable` documents for the same tables
+ * (https://docs.aws.amazon.com/keyspaces/latest/APIReference/API_GetTable.html).
  * The ARN format of a system table is that of any table, `arn:<partition>:cassandra:<region>:<account>:/keyspace/
  * <keyspace>/table/<table>`; the Keyspaces guide grants `/keyspace/system*`, and these exact ARNs are a subset of
  * it. https://docs.aws.amazon.com/keyspaces/latest/devguide/security_iam_service-with-iam.html
@@ -67,7 +68,7 @@ export function keyspacesArn(scope: IConstruct, keyspace: string, table?: string
   });
 }
 
-/** `cassandra:Select` on the system tables every driver connection and `GetTable` read. */
+/** `cassandra:Select` on the system tables every driver connection and the runtime read. */
 export function grantKeyspacesSystemRead(scope: IConstruct, grantee: iam.IGrantable): iam.Grant {
   const resourceArns: string[] = [];
   for (const [keyspace, tables] of Object.entries(KEYSPACES_SYSTEM_TABLES)) {
@@ -208,7 +209,7 @@ export class KeyspacesSchema extends Construct {
     return table;
   }
 
-  /** `cassandra:Select` on the system tables a driver connection and `GetTable` read. */
+  /** `cassandra:Select` on the system tables a driver connection and the runtime read. */
   grantSystemRead(grantee: iam.IGrantable): iam.Grant {
     return grantKeyspacesSystemRead(this, grantee);
   }

@@ -27,7 +27,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BOOTSTRAP_BROKERS_ENV, REDRIVE_ENV, redriveGroupId } from '../config/env';
-import { generatedEntry, PipelineFunction } from './functions';
+import { redriveEntry } from './entries';
+import { PipelineFunction } from './functions';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';
 import { HTTPS, KEYSPACES_PORT } from './network';
@@ -62,23 +63,6 @@ export interface SkippedRangeRedriveProps {
    * @default Duration.minutes(15)
    */
   readonly every?: Duration | undefined;
-}
-
-/** The redrive handler bound to the job's code: `redriveHandlerFor(job)`, in a generated entry. */
-function redriveEntry(job: string, jobEntry: string): string {
-  if (!/^lambda\/jobs\/[a-z0-9-]+\.ts$/.test(jobEntry)) {
-    throw new Error(
-      `SkippedRangeRedrive jobEntry must be a job file under lambda/jobs/, received '${jobEntry}'. ` +
-        'Pass the registry entry of the job, e.g. lambda/jobs/sent-received.ts.',
-    );
-  }
-  const from = `../../${jobEntry.slice(0, -'.ts'.length)}`;
-  return generatedEntry(
-    `redrive-${job}`,
-    `import job from '${from}';\n` +
-      "import { redriveHandlerFor } from '../../lambda/handlers/redrive';\n\n" +
-      'export const handler = redriveHandlerFor(job);\n',
-  );
 }
 
 export class SkippedRangeRedrive extends Construct {

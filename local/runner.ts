@@ -34,6 +34,7 @@ import {
 } from '../lambda/runtime/event';
 import { passesFilters } from '../lambda/runtime/filters';
 import type { FilterPattern } from '../config/filters';
+import { claimInstanceSlot, useStaticMembership } from './static-membership';
 
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -66,7 +67,44 @@ export interface RunnerOptions {
   readonly retryBaseDelayMs?: number;
   /** The consumer group session timeout. @default DEFAULT_SESSION_TIMEOUT_MS */
   readonly sessionTimeoutMs?: number;
+  /**
+   * Batches in flight at once, as the event source mapping's pollers invoke the function concurrently across
+   * partitions. Each poller owns its partitions (a partition is never in two pollers' batches, so order within a
+   * partition is kept) and runs one batch at a time; while one batch waits on its checkpoint read, claim or
+   * commit, another's writes run.
+   * @default - `source.provisionedPollers.maximumPollers` when set, else one poller per partition (what the
+   *   on-demand event source scales to)
+   */
+  readonly pollers?: number;
+  /** Measurement hooks (the benchmark's): nothing the batches depend on. @default - none */
+  readonly observer?: RunnerObserver;
+  /**
+   * Static group membership (local/static-membership.ts): the runner joins with an instance id of its own, which
+   * a runner of the same group restarted after a crash takes over, getting the partitions back at once instead of
+   * after the dead member's session. `false` joins as a dynamic member.
+   * @default - on, with the slot files in DEFAULT_SLOT_DIR
+   */
+  readonly staticMembership?: false | { readonly slotDir?: string };
 }
+
+/** What the runner reports as it goes, for measurements. */
+export interface RunnerObserver {
+  /** A partition's records arrived from Kafka (`at`: epoch ms), before they wait for their batch. */
+  readonly fetched?: (
+    topic: string,
+    partition: number,
+    lastOffset: bigint,
+    records: number,
+    at: number,
+  ) => void;
+}
+
+/**
+ * Without provisioned pollers, Lambda scales the event source's pollers up to one consumer per partition; locally
+ * that is the default too.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-msk-process.html
+ */
+export const DEFAULT_LOCAL_POLLERS = Number.POSITIVE_INFINITY;
 
 export interface RunnerStats {
   batches: number;
@@ -79,6 +117,13 @@ interface Waiter {
   remaining: number;
   lastDone: bigint | undefined;
   resolve: (lastDone: bigint | undefined) => void;
+}
+
+/** One poller: its batcher, its batch loop, and how many partitions it owns. */
+interface Poller {
+  readonly batcher: MicroBatcher;
+  partitions: number;
+  loop: Promise<void> | undefined;
 }
 
 interface Buffered {
@@ -317,11 +362,18 @@ export class EventSourceRunner {
   readonly stats: RunnerStats = { batches: 0, records: 0, failedBatches: 0, failedRecords: 0 };
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
-  private readonly batcher: MicroBatcher;
+  /** One batcher and batch loop per poller, created as partitions arrive (see `RunnerOptions.pollers`). */
+  private readonly pollers: Poller[] = [];
+  private readonly pollerOf = new Map<string, Poller>();
+  private readonly maxPollers: number;
+  private readonly newBatcher: () => MicroBatcher;
   private readonly log: (line: Record<string, unknown>) => void;
   private readonly eventSourceArn: string;
+  private readonly clientId: string;
+  /** The static-membership slot and its registration, released when the runner stops. */
+  private membership: { release(): void } | undefined;
   private stopping = false;
-  private loop: Promise<void> | undefined;
+  private started = false;
   private endOffsets: Map<string, bigint> | undefined;
   private readonly committed = new Map<string, bigint>();
   private stoppedResolve: (() => void) | undefined;
@@ -331,8 +383,10 @@ export class EventSourceRunner {
   constructor(private readonly options: RunnerOptions) {
     const logger = options.logger ?? createLogger({ serviceName: `microbatch-runner-${options.jobName}` });
     this.log = options.log ?? logTo(logger);
+    // A client id of its own: static membership is registered per client id.
+    this.clientId = `microbatch-runner-${options.jobName}-${randomUUID().slice(0, 8)}`;
     this.kafka = new Kafka({
-      clientId: `microbatch-runner-${options.jobName}`,
+      clientId: this.clientId,
       brokers: [...options.brokers],
       // kafkajs reports a rebalance as errors; kafka-log.ts gives those lines the level they deserve.
       logLevel: logLevel.WARN,
@@ -353,15 +407,52 @@ export class EventSourceRunner {
       eventSourceArn: this.eventSourceArn,
       bootstrapServers: options.brokers.join(','),
     });
-    this.batcher = new MicroBatcher(
-      options.source.batchSize,
-      options.source.maxBatchingWindowSeconds * 1000,
-      options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES,
-      // Room for the "<topic>-<partition>" keys of a few partitions.
-      eventPayloadBytes(envelope) + 64 * 16,
-      options.source.filters,
-    );
+    this.newBatcher = () =>
+      new MicroBatcher(
+        options.source.batchSize,
+        options.source.maxBatchingWindowSeconds * 1000,
+        options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES,
+        // Room for the "<topic>-<partition>" keys of a few partitions.
+        eventPayloadBytes(envelope) + 64 * 16,
+        options.source.filters,
+      );
+    this.maxPollers =
+      options.pollers ?? options.source.provisionedPollers?.maximumPollers ?? DEFAULT_LOCAL_POLLERS;
+    if (!(this.maxPollers >= 1))
+      throw new RangeError(`The runner's pollers must be at least 1, received ${this.maxPollers}.`);
     this.stopped = new Promise((resolve) => (this.stoppedResolve = resolve));
+  }
+
+  /**
+   * The poller of a partition: the one it was given first, or a new poller while there are fewer than the
+   * maximum, or the poller with the fewest partitions. A partition stays with its poller, so its batches never
+   * overlap.
+   */
+  private pollerFor(topic: string, partition: number): Poller {
+    const key = `${topic}-${partition}`;
+    let poller = this.pollerOf.get(key);
+    if (poller) return poller;
+    if (this.pollers.length < this.maxPollers) {
+      poller = { batcher: this.newBatcher(), partitions: 0, loop: undefined };
+      this.pollers.push(poller);
+      if (this.started) this.startLoop(poller);
+    } else {
+      poller = this.pollers.reduce((a, b) => (b.partitions < a.partitions ? b : a));
+    }
+    poller.partitions++;
+    this.pollerOf.set(key, poller);
+    return poller;
+  }
+
+  private startLoop(poller: Poller): void {
+    poller.loop = this.batchLoop(poller.batcher).catch((error: unknown) => {
+      this.log({
+        level: 'ERROR',
+        message: 'the batch loop stopped',
+        job: this.options.jobName,
+        error: String(error),
+      });
+    });
   }
 
   /**
@@ -369,6 +460,30 @@ export class EventSourceRunner {
    * restarting) are retried with backoff for up to a minute, saying what it waits for.
    */
   async start(): Promise<void> {
+    if (this.options.staticMembership !== false) {
+      const slot = claimInstanceSlot(
+        this.options.source.consumerGroupId,
+        `microbatch-runner-${this.options.jobName}`,
+        this.options.staticMembership?.slotDir,
+      );
+      const unregister = useStaticMembership(this.clientId, slot.instanceId);
+      this.membership = {
+        release: () => {
+          unregister();
+          slot.release();
+        },
+      };
+    }
+    try {
+      await this.join();
+    } catch (error) {
+      this.membership?.release();
+      this.membership = undefined;
+      throw error;
+    }
+  }
+
+  private async join(): Promise<void> {
     await withKafkaRetry('find the consumer group', () => this.prepareOffsets(), this.log);
     await withKafkaRetry(
       'join the consumer group',
@@ -390,28 +505,30 @@ export class EventSourceRunner {
       eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
         if (!batch.messages.length || this.stopping) return;
         const records = batch.messages.map((m) => toKafkaRecord(batch.topic, batch.partition, m));
+        this.options.observer?.fetched?.(
+          batch.topic,
+          batch.partition,
+          records[records.length - 1]!.offset,
+          records.length,
+          Date.now(),
+        );
+        const { batcher } = this.pollerFor(batch.topic, batch.partition);
         // Hand the records over and let kafkajs fetch on while they wait for their batch: the event source
         // mapping keeps polling during its window too. `resolveOffset` only moves kafkajs's fetch position;
         // offsets are committed by `commit()`, after the handler succeeded (autoCommit is off).
-        void this.batcher.enqueue(records);
+        void batcher.enqueue(records);
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         // Back-pressure: the coordinator must keep hearing from us while we wait for room.
         const beat = setInterval(() => void heartbeat().catch(() => undefined), 1000);
         try {
-          await this.batcher.waitForRoom(() => this.stopping);
+          await batcher.waitForRoom(() => this.stopping);
         } finally {
           clearInterval(beat);
         }
       },
     });
-    this.loop = this.batchLoop().catch((error: unknown) => {
-      this.log({
-        level: 'ERROR',
-        message: 'the batch loop stopped',
-        job: this.options.jobName,
-        error: String(error),
-      });
-    });
+    this.started = true;
+    for (const poller of this.pollers) if (!poller.loop) this.startLoop(poller);
     if (this.isCaughtUp()) void this.stop();
   }
 
@@ -462,9 +579,9 @@ export class EventSourceRunner {
     }
   }
 
-  private async batchLoop(): Promise<void> {
+  private async batchLoop(batcher: MicroBatcher): Promise<void> {
     while (!this.stopping) {
-      const items = await this.batcher.next(() => this.stopping);
+      const items = await batcher.next(() => this.stopping);
       if (!items.length) continue;
       const records = items.filter((i) => !i.filtered).map((i) => i.record);
       try {
@@ -479,7 +596,7 @@ export class EventSourceRunner {
           error: String(error),
         });
         if (this.stopping) return;
-        this.batcher.requeue(items);
+        batcher.requeue(items);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
       }
@@ -636,9 +753,11 @@ export class EventSourceRunner {
     if (this.stopping) return this.stopped;
     this.stopping = true;
     try {
-      await this.loop;
-      this.batcher.abandon();
+      await Promise.all(this.pollers.map((p) => p.loop));
+      for (const poller of this.pollers) poller.batcher.abandon();
       await this.consumer.disconnect();
+      // The member has left the group: its slot is free for the next runner.
+      this.membership?.release();
     } finally {
       this.stoppedResolve?.();
     }

@@ -13,7 +13,7 @@ import type { Client } from 'cassandra-driver';
 import { closest } from '../../config';
 import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
 import type { JobView, TransformJobView, WindowJobView } from '../../config/jobs';
-import { createCassandraClient, targetFromEnv } from '../runtime/cassandra-client';
+import { connectCassandra, targetFromEnv } from '../runtime/cassandra-connect';
 import { RuntimeConfigError } from '../runtime/errors';
 import { recentBatches, recentRows, windowResults } from '../runtime/queries';
 import { windowSpecId } from '../runtime/windows';
@@ -138,7 +138,7 @@ export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunc
   }
   const keyspace = process.env[RUNTIME_ENV.keyspace];
   if (!keyspace) throw new RuntimeConfigError(`${RUNTIME_ENV.keyspace} is not set; the stack sets it.`);
-  client ??= createCassandraClient(targetFromEnv()).catch((error: unknown) => {
+  client ??= connectCassandra(targetFromEnv()).catch((error: unknown) => {
     client = undefined;
     throw error;
   });

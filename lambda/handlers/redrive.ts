@@ -24,7 +24,8 @@ import { runMicroBatch } from '../runtime/batch';
 import { parseMskEvent, toMskEvent } from '../runtime/event';
 import { configFromEnv, createRuntime, type Runtime } from '../runtime/handler';
 import type { Job, JobDefinition } from '../runtime/job';
-import { createMskKafka, MskConfigError } from '../runtime/msk-client';
+import { createMskKafka, MskConfigError, readRegion } from '../runtime/msk-client';
+import { environmentCredentials } from '../runtime/aws-credentials';
 import {
   kafkaRangeReader,
   OnFailureRecordError,
@@ -176,6 +177,15 @@ interface Setup {
   readonly batchSize: number;
 }
 
+/**
+ * The SQS client of the on-failure queue, with the function's region and credentials from the environment: the
+ * SDK's default credential chain is never consulted, and stays out of the bundle (lib/functions.ts,
+ * BUNDLE_ALIASES).
+ */
+export function onFailureQueueClient(env: NodeJS.ProcessEnv = process.env): SQSClient {
+  return new SQSClient({ region: readRegion(env), credentials: environmentCredentials(env) });
+}
+
 async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
   const config = configFromEnv(definition);
   const jobConfig = config.jobs[definition.name]!;
@@ -186,7 +196,7 @@ async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
     job,
     runtime: await createRuntime(job, config),
     kafka: createMskKafka(`microbatch-redrive-${definition.name}`, process.env, logger),
-    queue: sqsQueue(new SQSClient({}), url),
+    queue: sqsQueue(onFailureQueueClient(), url),
     filters: jobConfig.filters.length > 0,
     groupId: jobConfig.consumerGroupId,
     batchSize: jobConfig.batchSize,

@@ -4,12 +4,14 @@
  * retried with backoff before they fail the batch.
  *
  * Keyspaces quotas (https://docs.aws.amazon.com/keyspaces/latest/devguide/quotas.html), and how they are kept:
- * - statements per batch: no CQL batches are used; every effect is one single-row upsert, so no batch can
- *   outgrow the quota, whatever the micro-batch size;
+ * - statements per batch: rows are written in unlogged batches of at most `batchStatements` (30, the quota of an
+ *   unlogged batch) unconditional upserts of one table; conditional writes (checkpoints, partials) are never
+ *   batched. A batch is only a way to send many rows in one request: each row is still an idempotent upsert of
+ *   the same values on every attempt, so a batch applied in part and retried changes nothing the protocol sees;
  * - 1 MB per row: decoders refuse values over 1,000,000 bytes (dead letter `oversized`), and a dead letter keeps
  *   at most 256 KB of payload (see `DEAD_LETTER_MAX_PAYLOAD_BYTES`);
- * - 3,000 queries per second per connection: at most `writeConcurrency` requests are in flight per batch, and
- *   the driver opens a connection to each of the endpoint's peers;
+ * - 3,000 queries per second per connection: at most `writeConcurrency` requests (single rows or batches) are
+ *   in flight per partition of a micro-batch, and the driver opens a connection to each of the endpoint's peers;
  * - throughput per partition: writes spread over the tables' partition keys (send time, sensor and window,
  *   job and Kafka partition); a throttled write is a retriable error, retried with backoff here and then by
  *   the event source.
@@ -30,8 +32,7 @@ import {
 } from '../../schema';
 import { SinkError } from './errors';
 import { settleAll } from './effects';
-import { checkpointReadConsistency } from './cassandra-client';
-import { KeyspacesIncompatibleError } from './keyspaces-strict';
+import { checkpointReadConsistency } from './cassandra-connect';
 import {
   partialId,
   type Checkpoint,
@@ -109,7 +110,8 @@ export async function withRetry<T>(
       return await fn();
     } catch (error) {
       // A statement Keyspaces would refuse is a bug to fix, not a record to dead-letter or a request to retry.
-      if (error instanceof KeyspacesIncompatibleError) throw error;
+      // (By name: the strict mode is local only, and its module stays out of the functions' bundles.)
+      if (error instanceof Error && error.name === 'KeyspacesIncompatibleError') throw error;
       const kind = classifyDriverError(error);
       const message = (error as Error).message;
       if (kind === 'record') throw new SinkError(`${what} was refused: ${message}`, false, { cause: error });
@@ -157,10 +159,85 @@ export async function mapBounded<T, R>(
 }
 
 export interface CassandraStoreOptions {
-  /** @default - 64 writes in flight: Keyspaces takes 3,000 queries per second per connection. */
+  /**
+   * Requests in flight per `write` call (one partition of a micro-batch): single rows or unlogged batches.
+   * @default - DEFAULT_WRITE_CONCURRENCY
+   */
   readonly writeConcurrency?: number;
+  /**
+   * Rows per unlogged batch, at most 30 (Keyspaces' quota for an unlogged batch); 1 writes every row on its own.
+   * @default - MAX_UNLOGGED_BATCH_STATEMENTS
+   */
+  readonly batchStatements?: number;
   /** @default - DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
+}
+
+/**
+ * Keyspaces' quota for an unlogged batch: "up to 30 commands per batch". The strict mode refuses more.
+ * https://docs.aws.amazon.com/keyspaces/latest/devguide/functional-differences.html#functional-differences.batch
+ */
+export const MAX_UNLOGGED_BATCH_STATEMENTS = 30;
+
+/**
+ * The estimated bytes of values one batch may carry. Apache Cassandra warns about every batch over 5 KiB
+ * (`batch_size_warn_threshold`) and refuses one over 50 KiB; rows larger than this go alone.
+ * https://cassandra.apache.org/doc/5.0/cassandra/managing/configuration/cass_yaml_file.html#batch_size_warn_threshold
+ */
+export const MAX_BATCH_VALUE_BYTES = 5 * 1024;
+
+/** Measured with `npm run bench` (bench/README.md): more requests in flight only queue in the server. */
+export const DEFAULT_WRITE_CONCURRENCY = 8;
+
+/** A rough size of a row's values, as Cassandra counts a batch's size: enough to keep far from its limits. */
+export function estimatedValueBytes(params: readonly unknown[]): number {
+  let n = 0;
+  for (const v of params) {
+    if (typeof v === 'string') n += v.length;
+    else if (Buffer.isBuffer(v)) n += v.length;
+    else n += 8;
+  }
+  return n;
+}
+
+/** One request of a `write`: rows of one table, alone or as an unlogged batch. */
+export interface WriteGroup {
+  readonly cql: string;
+  readonly writes: SinkWrite[];
+  readonly params: unknown[][];
+}
+
+/**
+ * Cuts the writes into requests: rows of one table (one prepared statement) in input order, at most
+ * `maxStatements` and `maxBytes` (estimated) per request. On the local single node every row has the same
+ * replica, and Keyspaces routes each request itself, so grouping by table is grouping by token on both targets.
+ */
+export function planWriteGroups(
+  writes: readonly SinkWrite[],
+  statementOf: (table: TableDef) => string,
+  maxStatements: number,
+  maxBytes: number = MAX_BATCH_VALUE_BYTES,
+): WriteGroup[] {
+  const open = new Map<TableDef, { group: WriteGroup; bytes: number }>();
+  const groups: WriteGroup[] = [];
+  for (const write of writes) {
+    const params: unknown[] = write.table.columns.map((c) => write.values[c.name] ?? null);
+    const bytes = estimatedValueBytes(params);
+    let current = open.get(write.table);
+    if (
+      !current ||
+      current.group.writes.length >= maxStatements ||
+      (current.group.writes.length > 0 && current.bytes + bytes > maxBytes)
+    ) {
+      current = { group: { cql: statementOf(write.table), writes: [], params: [] }, bytes: 0 };
+      groups.push(current.group);
+      open.set(write.table, current);
+    }
+    current.group.writes.push(write);
+    current.group.params.push(params);
+    current.bytes += bytes;
+  }
+  return groups;
 }
 
 const refParams = (ref: PartitionRef) => [ref.job, ref.topic, ref.partition];
@@ -402,6 +479,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
 export class CassandraSinkStore implements SinkStore {
   private readonly inserts = new Map<string, string>();
   private readonly concurrency: number;
+  private readonly batchStatements: number;
   private readonly retry: RetryPolicy;
 
   constructor(
@@ -409,7 +487,23 @@ export class CassandraSinkStore implements SinkStore {
     private readonly keyspace: string,
     options: CassandraStoreOptions = {},
   ) {
-    this.concurrency = options.writeConcurrency ?? 64;
+    this.concurrency = options.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY;
+    this.batchStatements = options.batchStatements ?? MAX_UNLOGGED_BATCH_STATEMENTS;
+    if (
+      !Number.isInteger(this.batchStatements) ||
+      this.batchStatements < 1 ||
+      this.batchStatements > MAX_UNLOGGED_BATCH_STATEMENTS
+    ) {
+      throw new RangeError(
+        `CassandraSinkStore batchStatements must be an integer from 1 to ${MAX_UNLOGGED_BATCH_STATEMENTS} ` +
+          `(Keyspaces' quota for an unlogged batch), received ${this.batchStatements}.`,
+      );
+    }
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new RangeError(
+        `CassandraSinkStore writeConcurrency must be a positive integer, received ${this.concurrency}.`,
+      );
+    }
     this.retry = options.retry ?? DEFAULT_RETRY;
   }
 
@@ -427,26 +521,52 @@ export class CassandraSinkStore implements SinkStore {
   }
 
   async write(writes: readonly SinkWrite[]): Promise<RejectedWrite[]> {
-    const outcomes = await mapBounded(
-      writes,
-      this.concurrency,
-      async (write): Promise<RejectedWrite | undefined> => {
-        const params: unknown[] = write.table.columns.map((c) => write.values[c.name] ?? null);
-        try {
-          // Idempotent by construction (the same values on every attempt), so the driver may retry it too.
-          await withRetry(
-            `writing ${write.table.name}`,
-            () => this.client.execute(this.statement('insert', write.table), params, { isIdempotent: true }),
-            this.retry,
-          );
-          return undefined;
-        } catch (error) {
-          if (error instanceof SinkError && !error.retriable) return { write, error };
-          throw error;
-        }
-      },
+    const groups = planWriteGroups(writes, (t) => this.statement('insert', t), this.batchStatements);
+    const outcomes = await mapBounded(groups, this.concurrency, (group) =>
+      group.writes.length === 1
+        ? this.writeOne(group.cql, group.writes[0]!, group.params[0]!)
+        : this.writeBatch(group),
     );
-    return outcomes.filter((o): o is RejectedWrite => o !== undefined);
+    return outcomes.flat();
+  }
+
+  /** One row; a value the server refuses for good is returned, to be dead-lettered. */
+  private async writeOne(cql: string, write: SinkWrite, params: unknown[]): Promise<RejectedWrite[]> {
+    try {
+      // Idempotent by construction (the same values on every attempt), so the driver may retry it too.
+      await withRetry(
+        `writing ${write.table.name}`,
+        () => this.client.execute(cql, params, { isIdempotent: true }),
+        this.retry,
+      );
+      return [];
+    } catch (error) {
+      if (error instanceof SinkError && !error.retriable) return [{ write, error }];
+      throw error;
+    }
+  }
+
+  /**
+   * Rows of one table in one unlogged batch. If the server refuses the batch for good (a value it does not
+   * accept), the rows are written one by one, so that only the refused ones are dead-lettered; the rows of the
+   * batch that did apply are upserted again with the same values, which changes nothing.
+   */
+  private async writeBatch(group: WriteGroup): Promise<RejectedWrite[]> {
+    const queries = group.params.map((params) => ({ query: group.cql, params }));
+    try {
+      await withRetry(
+        `writing ${group.writes.length} rows of ${group.writes[0]!.table.name}`,
+        () => this.client.batch(queries, { prepare: true, logged: false, isIdempotent: true }),
+        this.retry,
+      );
+      return [];
+    } catch (error) {
+      if (!(error instanceof SinkError) || error.retriable) throw error;
+    }
+    const rejected: RejectedWrite[] = [];
+    for (let i = 0; i < group.writes.length; i++)
+      rejected.push(...(await this.writeOne(group.cql, group.writes[i]!, group.params[i]!)));
+    return rejected;
   }
 
   async readPartials(

@@ -12,7 +12,7 @@ import { jobTables, type Job, type JobDefinition } from './job';
 import { parseMskEvent } from './event';
 import { runMicroBatch, type BatchReport } from './batch';
 import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
-import { createCassandraClient, targetFromEnv, waitForKeyspacesTables } from './cassandra-client';
+import { connectCassandra, targetFromEnv, waitForKeyspacesTables } from './cassandra-connect';
 import { RuntimeConfigError } from './errors';
 import { createLogger, withBatchLogging } from './log';
 import { emfReporter } from './metrics';
@@ -64,10 +64,10 @@ export interface Runtime {
 /** The Cassandra client and stores of one execution environment, for the target the environment names. */
 export async function createRuntime(job: Job, config: PipelineConfig): Promise<Runtime> {
   const target = targetFromEnv();
-  const client = await createCassandraClient(target);
+  const client = await connectCassandra(target);
   if (target.kind === 'keyspaces') {
     const tables = [...jobTables(job), ...JOB_RUNTIME_TABLES].map((t) => t.name);
-    await waitForKeyspacesTables(client, target.region, config.keyspace.name, tables);
+    await waitForKeyspacesTables(client, config.keyspace.name, tables);
   }
   return {
     client,

@@ -4,18 +4,20 @@
  *
  * - Transport: TLS to the IAM listener (port 9098 on provisioned clusters and on MSK Serverless).
  *   https://docs.aws.amazon.com/msk/latest/developerguide/port-info.html
- * - Authentication: SASL/OAUTHBEARER with a token that `aws-msk-iam-sasl-signer-js` presigns from the
- *   function's own credentials (the SDK v3 default chain; in Lambda, the execution role's environment
- *   credentials, so no STS call and no network path beyond the brokers is needed).
+ * - Authentication: SASL/OAUTHBEARER with a token presigned from the function's own credentials (in Lambda, the
+ *   execution role's credentials in the environment, so no STS call and no network path beyond the brokers is
+ *   needed). The token is what `aws-msk-iam-sasl-signer-js` builds, signed here with node:crypto so that the
+ *   bundles do without that library's STS client and credential chain; a unit test compares the two.
  *   https://github.com/aws/aws-msk-iam-sasl-signer-js
  *
  * The pure parts (reading the environment, building the kafkajs config) are exported and unit-tested; the
  * factory only wires them to kafkajs.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
+import { createHash, createHmac } from 'node:crypto';
 import { Kafka, logLevel, type KafkaConfig, type OauthbearerProviderResponse } from 'kafkajs';
+import { environmentCredentials, type AwsCredentials, type CredentialsProvider } from './aws-credentials';
 import { kafkaLogCreator } from './kafka-log';
-import { generateAuthToken } from 'aws-msk-iam-sasl-signer-js';
 
 /** Errors of the MSK client layer. `name` is the class name; `cause` carries the underlying error. */
 export class MskClientError extends Error {
@@ -77,12 +79,71 @@ export function readRegion(env: Readonly<Record<string, string | undefined>>): s
 /** Produces an OAUTHBEARER token for each (re)authentication; kafkajs calls it when a connection opens. */
 export type TokenProvider = () => Promise<OauthbearerProviderResponse>;
 
-/** Signs a fresh MSK IAM token (valid 15 minutes) with the default credential chain. */
-export function iamTokenProvider(region: string): TokenProvider {
+/** RFC 3986 percent-encoding, as SigV4 wants it (encodeURIComponent leaves `!'()*` alone). */
+const escapeUri = (text: string): string =>
+  encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+
+/** How long an MSK IAM token is valid: the signer library's 900 s. */
+export const MSK_TOKEN_TTL_SECONDS = 900;
+
+/**
+ * An MSK IAM auth token: the SigV4-presigned URL `GET https://kafka.<region>.amazonaws.com/?Action=kafka-cluster:Connect`
+ * (service `kafka-cluster`, signed header `host`, empty payload), with `User-Agent` added after signing, encoded as
+ * unpadded base64url. https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html
+ */
+export function signMskAuthToken(args: {
+  readonly region: string;
+  readonly credentials: AwsCredentials;
+  readonly date: Date;
+  /** @default 'kafka-keyspaces-microbatch' */
+  readonly userAgent?: string;
+}): string {
+  const { region, credentials, date } = args;
+  const host = `kafka.${region}.amazonaws.com`;
+  const longDate = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const shortDate = longDate.slice(0, 8);
+  const scope = `${shortDate}/${region}/kafka-cluster/aws4_request`;
+  const query: Record<string, string> = {
+    Action: 'kafka-cluster:Connect',
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `${credentials.accessKeyId}/${scope}`,
+    'X-Amz-Date': longDate,
+    'X-Amz-Expires': String(MSK_TOKEN_TTL_SECONDS),
+    ...(credentials.sessionToken ? { 'X-Amz-Security-Token': credentials.sessionToken } : {}),
+    'X-Amz-SignedHeaders': 'host',
+  };
+  const queryString = (q: Record<string, string>): string =>
+    Object.keys(q)
+      .sort()
+      .map((k) => `${escapeUri(k)}=${escapeUri(q[k]!)}`)
+      .join('&');
+  const emptyPayload = createHash('sha256').update('').digest('hex');
+  const canonicalRequest = `GET\n/\n${queryString(query)}\nhost:${host}\n\nhost\n${emptyPayload}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${createHash('sha256').update(canonicalRequest).digest('hex')}`;
+  const key = [shortDate, region, 'kafka-cluster', 'aws4_request'].reduce<Buffer | string>(
+    (k, part) => createHmac('sha256', k).update(part).digest(),
+    `AWS4${credentials.secretAccessKey}`,
+  );
+  const signature = createHmac('sha256', key).update(stringToSign).digest('hex');
+  const url = `https://${host}/?${queryString({
+    ...query,
+    'X-Amz-Signature': signature,
+    'User-Agent': args.userAgent ?? 'kafka-keyspaces-microbatch',
+  })}`;
+  return Buffer.from(url, 'utf8').toString('base64url');
+}
+
+/** Signs a fresh MSK IAM token (valid 15 minutes) with the function's credentials. */
+export function iamTokenProvider(
+  region: string,
+  credentials: CredentialsProvider = environmentCredentials(),
+): TokenProvider {
   return async () => {
     try {
-      const { token } = await generateAuthToken({ region });
-      return { value: token };
+      return { value: signMskAuthToken({ region, credentials: await credentials(), date: new Date() }) };
     } catch (error) {
       throw new MskAuthError(`Could not sign an MSK IAM auth token for region ${region}`, { cause: error });
     }

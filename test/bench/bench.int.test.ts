@@ -12,7 +12,15 @@ import type { BenchReport } from '../../bench/report';
 import { cassandra, closeCassandra, kafka } from '../support/integration';
 
 const ROOT = join(__dirname, '..', '..');
-const HANDLERS = ['producer', 'query', 'redrive', 'sensor-stats', 'sent-received', 'topic-admin'];
+const HANDLERS = [
+  'page-views',
+  'producer',
+  'query',
+  'redrive',
+  'sensor-stats',
+  'sent-received',
+  'topic-admin',
+];
 
 describe('npm run bench -- --smoke', () => {
   const out = mkdtempSync(join(tmpdir(), 'microbatch-bench-test-'));
@@ -26,7 +34,7 @@ describe('npm run bench -- --smoke', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--smoke', '--out', out], {
       cwd: ROOT,
       encoding: 'utf8',
-      timeout: 110_000,
+      timeout: 170_000,
       env: { ...process.env, FORCE_COLOR: '0' },
     });
     expect({ status: run.status, stderr: run.status === 0 ? '' : run.stderr.slice(-3000) }).toEqual({
@@ -35,8 +43,8 @@ describe('npm run bench -- --smoke', () => {
     });
     // The terminal table and the targets.
     expect(run.stdout).toMatch(/\| measure\s+\| value/);
-    expect(run.stdout).toMatch(/Cassandra ceiling/);
-    expect(run.stdout).toMatch(/p99 latency: <= window \+ 250 ms/);
+    expect(run.stdout).toMatch(/Cassandra, unlogged batch/);
+    expect(run.stdout).toMatch(/processing delay p99 at 500\/s, window 1 s/);
 
     const jsonFile = /JSON:\s+(\S+)/.exec(run.stdout)?.[1];
     const chartFile = /Chart:\s+(\S+)/.exec(run.stdout)?.[1];
@@ -45,11 +53,15 @@ describe('npm run bench -- --smoke', () => {
     expect(report.mode).toBe('smoke');
     expect(report.files.json).toBe(join(out, jsonFile!.split('/').pop()!));
 
-    // 1. Cassandra ceiling: every level measured, the best is the fastest.
+    // 1. Cassandra ceiling: both methods at every level, CPU per row measured, the best is the fastest.
     const c = report.cassandraCeiling!;
-    expect(c.levels.length).toBeGreaterThanOrEqual(3);
-    for (const level of c.levels) expect(level.rate).toBeGreaterThan(0);
+    expect(new Set(c.levels.map((l) => l.method))).toEqual(new Set(['single', 'unlogged batch']));
+    for (const level of c.levels) {
+      expect(level.rate).toBeGreaterThan(0);
+      expect(level.cpuMicrosPerRecord.bench).toBeGreaterThan(0);
+    }
     expect(c.best.rate).toBe(Math.max(...c.levels.map((l) => l.rate)));
+    expect(c.byMethod['unlogged batch']!.rowsPerRequest).toBe(30);
 
     // 2. Kafka ceiling and the runner alone read every record.
     expect(report.kafkaCeiling!.records).toBeGreaterThanOrEqual(report.settings.count);
@@ -65,39 +77,67 @@ describe('npm run bench -- --smoke', () => {
     expect(p.ratioToKafka).toBeGreaterThan(0);
     expect(p.ratioToKafka!).toBeLessThanOrEqual(1.5);
     expect(p.batches.count).toBeGreaterThan(0);
-    expect(p.statements['row INSERT']?.count).toBe(report.settings.count);
+    // Every row went to Cassandra in unlogged batches of at most 30 (or alone).
+    const rows = Object.entries(p.statements)
+      .filter(([kind]) => kind.startsWith('row INSERT'))
+      .reduce((n, [, st]) => n + st.rows, 0);
+    expect(rows).toBe(report.settings.count);
+    expect(p.statements['row INSERT (unlogged batch)']!.rows).toBeLessThanOrEqual(
+      30 * p.statements['row INSERT (unlogged batch)']!.count,
+    );
     expect(p.cpu.seconds).toBeGreaterThan(0);
+    expect(p.cpuMicrosPerRecord.bench).toBeGreaterThan(0);
 
-    // 4. Latency: every produced record was written, the percentiles are ordered.
-    const l = report.latency!;
-    expect(l.sent).toBeGreaterThan(0);
-    const d = l.rowWrittenMs;
-    expect(d.count).toBeGreaterThan(0);
-    expect(d.p50).toBeGreaterThan(0);
-    expect(d.p50).toBeLessThanOrEqual(d.p95);
-    expect(d.p95).toBeLessThanOrEqual(d.p99);
-    expect(d.p99).toBeLessThanOrEqual(d.max);
-    expect(l.batchCommittedMs.p50).toBeGreaterThanOrEqual(d.p50);
+    // 4. Latency at the fixed rate and at half the pipeline's: every record written, percentiles ordered, the
+    // processing delay below the latency.
+    expect(report.latency.map((l) => l.name)).toEqual(['fixed', 'half']);
+    for (const l of report.latency) {
+      expect(l.sent).toBeGreaterThan(0);
+      const d = l.rowWrittenMs;
+      expect(d.count).toBeGreaterThan(0);
+      expect(d.p50).toBeGreaterThan(0);
+      expect(d.p50).toBeLessThanOrEqual(d.p95);
+      expect(d.p95).toBeLessThanOrEqual(d.p99);
+      expect(d.p99).toBeLessThanOrEqual(d.max);
+      expect(l.processingDelayMs.count).toBe(d.count);
+      expect(l.processingDelayMs.p99).toBeLessThanOrEqual(d.p99);
+      expect(l.batchCommittedMs.p50).toBeGreaterThanOrEqual(d.p50);
+    }
 
-    // 5. Every handler bundled, under the budget, importable.
+    // 5. The restart: killed, restarted, the next batch committed, each step after the one before.
+    const r = report.restart!;
+    expect(r.processUpMs).toBeGreaterThan(0);
+    expect(r.joinedMs).toBeGreaterThanOrEqual(r.processUpMs);
+    expect(r.firstBatchMs).toBeGreaterThanOrEqual(r.fetchedMs);
+
+    // 6. Every handler bundled, importable, with its breakdown adding up to its size.
     expect(report.handlers!.handlers.map((h) => h.handler)).toEqual(HANDLERS);
     for (const h of report.handlers!.handlers) {
       expect(h.bytes).toBeGreaterThan(100_000);
       expect(h.importMs).toBeGreaterThan(0);
       expect(h.exportsHandler).toBe(true);
+      const sum = h.breakdown.reduce((n, part) => n + part.bytes, 0);
+      expect(sum).toBeGreaterThan(0.9 * h.bytes);
+      expect(sum).toBeLessThanOrEqual(h.bytes);
     }
 
-    // 6. The targets, and the chart.
+    // 7. The targets, and the chart.
     expect(report.targets.map((t) => t.name)).toEqual([
       'pipeline throughput',
-      'p99 latency',
+      'consumer CPU per record',
+      'Cassandra CPU per record',
+      'processing delay p99 at 500/s, window 1 s',
+      `processing delay p99 at ${report.latency[1]!.rate}/s, window 1 s`,
+      'restart after SIGKILL',
       ...HANDLERS.map((h) => `bundle ${h}`),
     ]);
     expect(existsSync(join(ROOT, chartFile!))).toBe(true);
     const svg = readFileSync(join(ROOT, chartFile!), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toMatch(/Pipeline: rows written per second/);
-    expect(svg).toMatch(/Latency, send to row written/);
+    expect(svg).toMatch(/processing delay \(p99\)/);
+    expect(svg).toMatch(/Restart after SIGKILL/);
+    expect(svg).toMatch(/Handler bundles \(minified KB\) by dependency/);
 
     // Nothing left behind: the run's keyspace, topics and groups are gone.
     const client = await cassandra();
@@ -115,5 +155,5 @@ describe('npm run bench -- --smoke', () => {
     } finally {
       await admin.disconnect();
     }
-  });
+  }, 200_000);
 });

@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
+import { SHIPPED_JOBS } from '../support/jobs';
 import fc from 'fast-check';
-import { MicroBatcher, recordBytes, toKafkaRecord, withKafkaRetry } from '../../local/runner';
+import { localConfig } from '../../local/app';
+import {
+  EventSourceRunner,
+  MicroBatcher,
+  recordBytes,
+  toKafkaRecord,
+  withKafkaRetry,
+  type RunnerOptions,
+} from '../../local/runner';
 import { eventPayloadBytes, toMskEvent, type KafkaRecord } from '../../lambda/runtime/event';
 
 const rec = (partition: number, offset: number, bytes = 10): KafkaRecord => ({
@@ -239,5 +248,47 @@ describe('withKafkaRetry', () => {
         300,
       ),
     ).rejects.toBe(busy);
+  });
+});
+
+describe('EventSourceRunner pollers', () => {
+  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+  const runner = (options: Partial<RunnerOptions> = {}): EventSourceRunner =>
+    new EventSourceRunner({
+      jobName: 'pollers',
+      topics: ['test'],
+      source,
+      brokers: ['localhost:9092'],
+      invoke: () => Promise.resolve(),
+      onFailureDir: '/nonexistent',
+      log: () => undefined,
+      ...options,
+    });
+  /** The runner's assignment of a partition to a poller (private: what the batches in flight depend on). */
+  const pollerOf = (r: EventSourceRunner, partition: number): unknown =>
+    (r as unknown as { pollerFor(topic: string, partition: number): unknown }).pollerFor('test', partition);
+
+  it('GIVEN no pollers setting THEN each partition gets a poller of its own, and keeps it', () => {
+    const r = runner();
+    const [a, b, c] = [0, 1, 2].map((p) => pollerOf(r, p));
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(pollerOf(r, 1)).toBe(b);
+  });
+
+  it('GIVEN 2 pollers for 5 partitions THEN they share them 3 and 2, a partition never in two', () => {
+    const r = runner({ pollers: 2 });
+    const owners = [0, 1, 2, 3, 4].map((p) => pollerOf(r, p));
+    const counts = [...new Set(owners)].map((o) => owners.filter((x) => x === o).length);
+    expect(counts.sort()).toEqual([2, 3]);
+    expect([0, 1, 2, 3, 4].map((p) => pollerOf(r, p))).toEqual(owners);
+  });
+
+  it('GIVEN provisioned pollers in the source THEN the runner defaults to their maximum', () => {
+    const r = runner({ source: { ...source, provisionedPollers: { minimumPollers: 1, maximumPollers: 1 } } });
+    expect(pollerOf(r, 0)).toBe(pollerOf(r, 1));
+  });
+
+  it('GIVEN fewer than one poller THEN refuses, naming the value', () => {
+    expect(() => runner({ pollers: 0 })).toThrow("The runner's pollers must be at least 1, received 0.");
   });
 });

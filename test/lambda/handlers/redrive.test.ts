@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkRedriveEvent,
+  onFailureQueueClient,
   retryDelaySeconds,
   runRedrive,
   type OnFailureQueue,
@@ -150,5 +151,24 @@ describe('checkRedriveEvent', () => {
   it('takes an object and refuses anything else, saying how to invoke it', () => {
     expect(() => checkRedriveEvent({ source: 'aws.events' })).not.toThrow();
     expect(() => checkRedriveEvent('go')).toThrow(/EventBridge scheduled event or with \{\}/);
+  });
+});
+
+describe('onFailureQueueClient', () => {
+  it("gives the SQS client the function's region and credentials, so the SDK's default chain is never asked", async () => {
+    // GIVEN the environment Lambda sets
+    const env = {
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'ASIA1',
+      AWS_SECRET_ACCESS_KEY: 's3cret',
+      AWS_SESSION_TOKEN: 'tok',
+    };
+
+    // WHEN the redrive builds its queue client
+    const client = onFailureQueueClient(env);
+
+    // THEN its region and credentials are those (the bundles stub the default chain: lib/functions.ts)
+    expect(await client.config.region()).toBe('eu-west-1');
+    expect(await client.config.credentials()).toMatchObject({ accessKeyId: 'ASIA1', sessionToken: 'tok' });
   });
 });

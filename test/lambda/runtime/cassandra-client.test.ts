@@ -6,7 +6,9 @@ import {
   keyspacesRootCertificates,
   signKeyspacesChallenge,
   targetFromEnv,
+  waitForKeyspacesTables,
 } from '../../../lambda/runtime/cassandra-client';
+import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 
 describe('signKeyspacesChallenge', () => {
   // The vector published with AWS's own SigV4 plugin for the Cassandra Node.js driver.
@@ -93,5 +95,44 @@ describe('checkpointReadConsistency', () => {
   it('reads at LOCAL_SERIAL on a client that is neither Keyspaces nor strict', () => {
     const plain = new Client({ contactPoints: ['127.0.0.1'], localDataCenter: 'dc1' });
     expect(checkpointReadConsistency(plain)).toBe(types.consistencies.localSerial);
+  });
+});
+
+describe('waitForKeyspacesTables', () => {
+  /** A client whose system_schema_mcs.tables answers each table's statuses in turn. */
+  function fakeClient(statuses: Record<string, Array<string | undefined>>) {
+    const queries: unknown[][] = [];
+    const client = {
+      execute: async (query: string, params: unknown[]) => {
+        queries.push([query, ...params]);
+        const status = statuses[params[1] as string]!.shift();
+        return { first: () => (status === undefined ? null : { get: () => status }) };
+      },
+    } as unknown as Client;
+    return { client, queries };
+  }
+
+  it('reads each table status from system_schema_mcs.tables until it is ACTIVE', async () => {
+    // GIVEN one table still being created and one active
+    const { client, queries } = fakeClient({ a: ['CREATING', 'ACTIVE'], b: ['ACTIVE'] });
+
+    // WHEN the runtime waits for both
+    await waitForKeyspacesTables(client, 'ks', ['a', 'b'], { timeoutMs: 5_000 });
+
+    // THEN it asked Keyspaces' own system table over CQL, and nothing else
+    expect(queries).toEqual([
+      ['SELECT status FROM system_schema_mcs.tables WHERE keyspace_name = ? AND table_name = ?', 'ks', 'a'],
+      ['SELECT status FROM system_schema_mcs.tables WHERE keyspace_name = ? AND table_name = ?', 'ks', 'a'],
+      ['SELECT status FROM system_schema_mcs.tables WHERE keyspace_name = ? AND table_name = ?', 'ks', 'b'],
+    ]);
+  });
+
+  it('fails naming the table and its status when it does not become ACTIVE in time', async () => {
+    const { client } = fakeClient({ a: [undefined, undefined, undefined] });
+    const error = await waitForKeyspacesTables(client, 'ks', ['a'], { timeoutMs: 0 }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(RuntimeConfigError);
+    expect(String(error)).toMatch(/ks\.a is missing, not ACTIVE/);
   });
 });

@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { errors } from 'cassandra-driver';
+import { errors, type Client } from 'cassandra-driver';
 import {
+  CassandraSinkStore,
+  MAX_BATCH_VALUE_BYTES,
   classifyDriverError,
   isRetriableDriverError,
   mapBounded,
+  planWriteGroups,
   withRetry,
 } from '../../../lambda/runtime/cassandra-store';
 import { SinkError } from '../../../lambda/runtime/errors';
+import type { SinkWrite } from '../../../lambda/runtime/store';
+import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
 
 const responseError = (code: number) => new errors.ResponseError(code, `code ${code}`);
 
@@ -131,5 +136,144 @@ describe('mapBounded', () => {
     expect(rejectedAt).toEqual([2, 3]);
     await new Promise((r) => setTimeout(r, 50));
     expect(finished).toEqual([2, 3]);
+  });
+});
+
+const row = (
+  i: number,
+  timeSent = `2026-11-21T05:02:${String(i % 60).padStart(2, '0')}.${String(i).padStart(6, '0')}Z`,
+): SinkWrite => ({
+  table: SENT_RECEIVED,
+  values: { time_sent: timeSent, time_received: '2026-11-21T05:03:00.000Z' },
+  offset: BigInt(i),
+});
+const letter = (i: number): SinkWrite => ({
+  table: DEAD_LETTERS,
+  values: { job: 'j', reason: 'schema', payload: 'x', kafka_offset: BigInt(i) },
+  offset: BigInt(i),
+});
+
+describe('planWriteGroups', () => {
+  const statementOf = (t: { name: string }) => `INSERT INTO ${t.name}`;
+
+  it('cuts rows of one table into requests of at most maxStatements, in input order', () => {
+    const writes = Array.from({ length: 65 }, (_, i) => row(i));
+    const groups = planWriteGroups(writes, statementOf, 30);
+    expect(groups.map((g) => g.writes.length)).toEqual([30, 30, 5]);
+    expect(groups.flatMap((g) => g.writes)).toEqual(writes);
+    expect(groups[0]!.params[0]).toEqual([writes[0]!.values.time_sent, writes[0]!.values.time_received]);
+    expect(new Set(groups.map((g) => g.cql))).toEqual(new Set(['INSERT INTO sent_received']));
+  });
+
+  it('never mixes two tables in one request', () => {
+    const writes = [row(0), letter(1), row(2), letter(3), row(4)];
+    const groups = planWriteGroups(writes, statementOf, 30);
+    expect(groups.map((g) => [g.cql, g.writes.map((w) => Number(w.offset))])).toEqual([
+      ['INSERT INTO sent_received', [0, 2, 4]],
+      ['INSERT INTO dead_letters', [1, 3]],
+    ]);
+  });
+
+  it("keeps each request's values under the byte bound, and sends a larger row alone", () => {
+    const big = row(1, 'x'.repeat(MAX_BATCH_VALUE_BYTES + 1));
+    const mid = row(2, 'y'.repeat(MAX_BATCH_VALUE_BYTES / 2));
+    const groups = planWriteGroups([row(0), big, mid, mid, row(3)], statementOf, 30);
+    expect(groups.map((g) => g.writes.map((w) => Number(w.offset)))).toEqual([[0], [1], [2], [2, 3]]);
+  });
+});
+
+describe('CassandraSinkStore.write', () => {
+  /** A client that records every request and answers as `answer` says. */
+  function fakeClient(answer: (kind: 'execute' | 'batch', params: unknown[][]) => Error | undefined) {
+    const requests: Array<{ kind: 'execute' | 'batch'; rows: number; options: Record<string, unknown> }> = [];
+    const client = {
+      execute: async (_q: string, params: unknown[], options: Record<string, unknown>) => {
+        requests.push({ kind: 'execute', rows: 1, options });
+        const error = answer('execute', [params]);
+        if (error) throw error;
+        return {};
+      },
+      batch: async (
+        queries: Array<{ query: string; params: unknown[] }>,
+        options: Record<string, unknown>,
+      ) => {
+        requests.push({ kind: 'batch', rows: queries.length, options });
+        const error = answer(
+          'batch',
+          queries.map((q) => q.params),
+        );
+        if (error) throw error;
+        return {};
+      },
+    } as unknown as Client;
+    return { client, requests };
+  }
+  const fast = { attempts: 2, baseDelayMs: 1, maxDelayMs: 2 };
+
+  it('sends the rows as unlogged, prepared, idempotent batches of at most 30 unconditional upserts', async () => {
+    const { client, requests } = fakeClient(() => undefined);
+    const sink = new CassandraSinkStore(client, 'ks', { retry: fast });
+    const rejected = await sink.write(Array.from({ length: 61 }, (_, i) => row(i)));
+    expect(rejected).toEqual([]);
+    expect(requests.map((r) => [r.kind, r.rows])).toEqual([
+      ['batch', 30],
+      ['batch', 30],
+      ['execute', 1],
+    ]);
+    expect(requests[0]!.options).toEqual({ prepare: true, logged: false, isIdempotent: true });
+    expect(requests[2]!.options).toEqual({ isIdempotent: true });
+  });
+
+  it('writes the rows of a batch the server refuses one by one, so that only the refused rows are dead-lettered', async () => {
+    // GIVEN a server that refuses one value for good (an invalid request that is not about the schema)
+    const bad = row(7).values.time_sent;
+    const { client, requests } = fakeClient((_kind, params) =>
+      params.some((p) => p[0] === bad) ? new errors.ResponseError(0x2200, 'Invalid value') : undefined,
+    );
+    const sink = new CassandraSinkStore(client, 'ks', { retry: fast });
+
+    // WHEN a batch carries it
+    const rejected = await sink.write(Array.from({ length: 10 }, (_, i) => row(i)));
+
+    // THEN the batch is tried once, then each of its rows alone, and only that row is rejected
+    expect(requests.map((r) => r.kind)).toEqual(['batch', ...Array<string>(10).fill('execute')]);
+    expect(rejected.map((r) => r.write.offset)).toEqual([7n]);
+    expect(rejected[0]!.error.retriable).toBe(false);
+  });
+
+  it('fails the batch on a transient error, after its retries, once every request in flight has settled', async () => {
+    let inFlight = 0;
+    let settledBeforeFailure = true;
+    const client = {
+      batch: async () => {
+        inFlight++;
+        await new Promise((r) => setTimeout(r, 5));
+        inFlight--;
+        throw new errors.ResponseError(0x1100, 'write timeout');
+      },
+      execute: async () => ({}),
+    } as unknown as Client;
+    const sink = new CassandraSinkStore(client, 'ks', { retry: fast, writeConcurrency: 4 });
+    const error = await sink.write(Array.from({ length: 200 }, (_, i) => row(i))).catch((e: unknown) => {
+      settledBeforeFailure = inFlight === 0;
+      return e;
+    });
+    expect(error).toBeInstanceOf(SinkError);
+    expect((error as SinkError).retriable).toBe(true);
+    expect(settledBeforeFailure).toBe(true);
+  });
+
+  it('refuses a batch size Keyspaces would refuse, saying the quota', () => {
+    const client = {} as Client;
+    expect(() => new CassandraSinkStore(client, 'ks', { batchStatements: 31 })).toThrow(
+      /batchStatements must be an integer from 1 to 30 \(Keyspaces' quota for an unlogged batch\), received 31/,
+    );
+    expect(() => new CassandraSinkStore(client, 'ks', { writeConcurrency: 0 })).toThrow(/writeConcurrency/);
+  });
+
+  it('with batchStatements 1, writes every row on its own', async () => {
+    const { client, requests } = fakeClient(() => undefined);
+    await new CassandraSinkStore(client, 'ks', { batchStatements: 1 }).write([row(0), row(1), row(2)]);
+    expect(requests.map((r) => r.kind)).toEqual(['execute', 'execute', 'execute']);
   });
 });

@@ -1,8 +1,5 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
-
-const signer = vi.hoisted(() => ({ generateAuthToken: vi.fn() }));
-vi.mock('aws-msk-iam-sasl-signer-js', () => signer);
-
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { generateAuthTokenFromCredentialsProvider } from 'aws-msk-iam-sasl-signer-js';
 import {
   BOOTSTRAP_BROKERS_ENV,
   MskAuthError,
@@ -12,7 +9,10 @@ import {
   mskKafkaConfig,
   parseBootstrapBrokers,
   readRegion,
+  signMskAuthToken,
 } from '../../../lambda/runtime/msk-client';
+import { RuntimeConfigError } from '../../../lambda/runtime/errors';
+import { environmentCredentials } from '../../../lambda/runtime/aws-credentials';
 
 const IAM_BROKERS =
   'b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
@@ -84,47 +84,97 @@ describe('mskKafkaConfig', () => {
   });
 });
 
-describe('iamTokenProvider', () => {
-  beforeEach(() => {
-    signer.generateAuthToken.mockReset();
+describe('signMskAuthToken', () => {
+  const date = new Date('2026-11-21T05:02:15.004Z');
+  const credentials = {
+    accessKeyId: 'AKIDEXAMPLE',
+    secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  };
+  afterEach(() => vi.useRealTimers());
+
+  /** The token AWS's signer library makes from the same credentials at the same time. */
+  async function libraryToken(creds: typeof credentials & { sessionToken?: string }): Promise<string> {
+    vi.useFakeTimers({ now: date, toFake: ['Date'] });
+    const { token } = await generateAuthTokenFromCredentialsProvider({
+      region: 'eu-west-1',
+      awsCredentialsProvider: async () => creds,
+    });
+    return token;
+  }
+
+  it.each([
+    ['long-term credentials', credentials],
+    [
+      "a role's temporary credentials",
+      { ...credentials, sessionToken: 'IQoJb3JpZ2luX2VjEPT//session+token/=' },
+    ],
+  ])('is the token aws-msk-iam-sasl-signer-js makes, byte for byte, with %s', async (_name, creds) => {
+    // GIVEN the library's token for these credentials at this time
+    const expected = await libraryToken(creds);
+
+    // WHEN the runtime signs the same request
+    const token = signMskAuthToken({
+      region: 'eu-west-1',
+      credentials: creds,
+      date,
+      userAgent: 'aws-msk-iam-sasl-signer-js/1.0.3',
+    });
+
+    // THEN both are the same presigned URL
+    expect(Buffer.from(token, 'base64url').toString()).toBe(Buffer.from(expected, 'base64url').toString());
+    expect(token).toBe(expected);
   });
 
-  it('signs a token for the region and hands it to kafkajs as the OAUTHBEARER value', async () => {
+  it('presigns kafka-cluster:Connect on the regional endpoint for 900 s', () => {
+    const url = new URL(
+      Buffer.from(signMskAuthToken({ region: 'eu-west-1', credentials, date }), 'base64url').toString(),
+    );
+    expect(url.host).toBe('kafka.eu-west-1.amazonaws.com');
+    expect(url.searchParams.get('Action')).toBe('kafka-cluster:Connect');
+    expect(url.searchParams.get('X-Amz-Credential')).toBe(
+      'AKIDEXAMPLE/20261121/eu-west-1/kafka-cluster/aws4_request',
+    );
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('900');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+  });
+});
+
+describe('iamTokenProvider', () => {
+  it("signs a token with the function's credentials from the environment and hands it to kafkajs", async () => {
     // Prepare
-    signer.generateAuthToken.mockResolvedValue({ token: 'signed', expiryTime: 0 });
+    const env = {
+      AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+      AWS_SECRET_ACCESS_KEY: 'secret',
+      AWS_SESSION_TOKEN: 'tok',
+    };
 
     // Act
-    const response = await iamTokenProvider('eu-west-1')();
+    const response = await iamTokenProvider('eu-west-1', environmentCredentials(env))();
 
     // Assess
-    expect(response).toEqual({ value: 'signed' });
-    expect(signer.generateAuthToken).toHaveBeenCalledWith({ region: 'eu-west-1' });
+    const url = new URL(Buffer.from(response.value, 'base64url').toString());
+    expect(url.searchParams.get('X-Amz-Security-Token')).toBe('tok');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^AKIDEXAMPLE\//);
   });
 
-  it('fails with a typed error that carries the signer error as cause', async () => {
+  it('fails with a typed error that carries the credentials error as cause', async () => {
     // Prepare
-    const cause = new Error('no credentials');
-    signer.generateAuthToken.mockRejectedValue(cause);
 
     // Act
-    const error = await iamTokenProvider('eu-west-1')().catch((e: unknown) => e);
+    const error = await iamTokenProvider('eu-west-1', environmentCredentials({}))().catch((e: unknown) => e);
 
     // Assess
     expect(error).toBeInstanceOf(MskAuthError);
-    expect((error as MskAuthError).cause).toBe(cause);
+    expect((error as MskAuthError).cause).toBeInstanceOf(RuntimeConfigError);
+    expect(String((error as MskAuthError).cause)).toMatch(/AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
     expect((error as MskAuthError).name).toBe('MskAuthError');
   });
 });
 
 describe('createMskKafka', () => {
-  beforeEach(() => {
-    signer.generateAuthToken.mockReset();
-  });
-
   it('builds a client from the environment without connecting', () => {
     const kafka = createMskKafka('test', { [BOOTSTRAP_BROKERS_ENV]: IAM_BROKERS, AWS_REGION: 'eu-west-1' });
     expect(typeof kafka.admin).toBe('function');
-    expect(signer.generateAuthToken).not.toHaveBeenCalled();
   });
 
   it('fails when the brokers variable is missing', () => {

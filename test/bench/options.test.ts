@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { parseOptions, type BenchOptions } from '../../bench/options';
+import { FIXED_LATENCY } from '../../bench/report';
+
+const parse = (...argv: string[]): BenchOptions => parseOptions(argv, '/repo') as BenchOptions;
+
+describe('parseOptions', () => {
+  it("GIVEN no options THEN measures both ceiling methods, issue 12's fixed latency and a static restart", () => {
+    const o = parse();
+    expect(o.ceilingLevels).toEqual([16, 32, 64, 128]);
+    expect(o.ceilingBatchLevels).toEqual([2, 4, 8, 16, 32]);
+    expect(o.ceilingBatchRows).toBe(30);
+    expect(o.warmupSeconds).toEqual({ min: 20, max: 150 });
+    expect(o.fixedLatency).toEqual(FIXED_LATENCY);
+    expect(o.restartStatic).toBe(true);
+    expect(o.pollers).toBeUndefined();
+    expect(o.batchStatements).toBeUndefined();
+  });
+
+  it('GIVEN --smoke THEN everything is small', () => {
+    const o = parse('--smoke');
+    expect(o.fixedLatency).toEqual({ rate: 500, windowSeconds: 1 });
+    expect(o.warmupSeconds).toEqual({ min: 1, max: 3 });
+    expect(o.ceilingBatchLevels).toEqual([4, 8]);
+  });
+
+  it('GIVEN the sink, runner and restart options THEN they are passed on', () => {
+    const o = parse(
+      '--pollers',
+      '2',
+      '--batch-statements',
+      '10',
+      '--batch-levels',
+      '1, 3',
+      '--warmup',
+      '0,5',
+      '--restart-dynamic',
+      '--restart-session',
+      '10000',
+    );
+    expect(o).toMatchObject({
+      pollers: 2,
+      batchStatements: 10,
+      ceilingBatchLevels: [1, 3],
+      warmupSeconds: { min: 0, max: 5 },
+      restartStatic: false,
+      restartSessionMs: 10_000,
+    });
+  });
+
+  it('GIVEN a warm-up that is not MIN,MAX THEN names the option and the fix', () => {
+    expect(() => parse('--warmup', '30')).toThrow(
+      /--warmup takes MIN,MAX seconds with MIN <= MAX, received '30'/,
+    );
+    expect(() => parse('--warmup', '9,3')).toThrow(/--warmup takes MIN,MAX/);
+  });
+
+  it('GIVEN restart among the skipped phases THEN it is accepted', () => {
+    expect(parse('--skip', 'restart,handlers').skip).toEqual(['restart', 'handlers']);
+  });
+});

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { targetsOf } from '../../bench/report';
+
+type Input = Parameters<typeof targetsOf>[0];
+
+/** A report with only what the targets read; the rest of the shape is the bench's, not under test here. */
+function report(parts: Partial<Record<keyof Input, unknown>>): Input {
+  return {
+    pipeline: null,
+    cassandraCeiling: null,
+    latency: [],
+    restart: null,
+    handlers: null,
+    ...parts,
+  } as unknown as Input;
+}
+
+const ceiling = { best: { rate: 50_000, cpuMicrosPerRecord: { bench: 10, cassandra: 30 } } };
+const dist = (p99: number): object => ({ p99 });
+
+describe('targetsOf', () => {
+  it("GIVEN the pipeline and the ceiling THEN judges the ratio and both CPU factors against issue 12's", () => {
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: { rate: 46_000, cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
+      }),
+    );
+    expect(targets.map((t) => [t.name, t.holds])).toEqual([
+      ['pipeline throughput', true], // 92% >= 90%
+      ['consumer CPU per record', false], // 1.4x > 1.3x
+      ['Cassandra CPU per record', false], // 1.13x > 1.1x
+    ]);
+    expect(targets[0]!.measured).toBe('46,000/s = 92.0%');
+    expect(targets[1]!.measured).toBe('14.0 µs = 1.40x');
+  });
+
+  it('GIVEN both latency phases THEN holds each processing delay to its own limit, beside the raw latency', () => {
+    const targets = targetsOf(
+      report({
+        latency: [
+          {
+            name: 'fixed',
+            rate: 2000,
+            windowSeconds: 5,
+            processingDelayMs: dist(101),
+            rowWrittenMs: dist(5100),
+          },
+          {
+            name: 'half',
+            rate: 20_000,
+            windowSeconds: 5,
+            processingDelayMs: dist(240),
+            rowWrittenMs: dist(900),
+          },
+        ],
+      }),
+    );
+    expect(targets).toEqual([
+      {
+        name: 'processing delay p99 at 2,000/s, window 5 s',
+        target: '<= 100 ms',
+        measured: '101 ms (latency p99 5,100 ms)',
+        holds: false,
+      },
+      {
+        name: 'processing delay p99 at 20,000/s, window 5 s',
+        target: '<= 250 ms',
+        measured: '240 ms (latency p99 900 ms)',
+        holds: true,
+      },
+    ]);
+  });
+
+  it('GIVEN a restart and bundles THEN the restart has 5 s, and redrive alone has the larger budget', () => {
+    const targets = targetsOf(
+      report({
+        restart: { firstBatchMs: 5001 },
+        handlers: {
+          handlers: [
+            { handler: 'sent-received', bytes: 500 * 1024, importMs: 60 },
+            { handler: 'query', bytes: 500 * 1024 + 1, importMs: 10 },
+            { handler: 'producer', bytes: 1000, importMs: 61 },
+            { handler: 'redrive', bytes: 900 * 1024, importMs: 50 },
+          ],
+        },
+      }),
+    );
+    expect(targets.map((t) => [t.name, t.holds])).toEqual([
+      ['restart after SIGKILL', false],
+      ['bundle sent-received', true],
+      ['bundle query', false],
+      ['bundle producer', false],
+      ['bundle redrive', true],
+    ]);
+  });
+});
