@@ -1,6 +1,7 @@
 /** The benchmark's command line: `npm run bench -- [options]`. */
-import { parseArgs } from 'node:util';
+import { Command, CommanderError, Option } from 'commander';
 import { join } from 'node:path';
+import { integer, listOf, oneOf } from '../local/options';
 import { FIXED_LATENCY } from './report';
 
 export const PHASES = ['cassandra', 'kafka', 'runner', 'pipeline', 'latency', 'restart', 'handlers'] as const;
@@ -86,104 +87,120 @@ Writes bench/results/<time>.json and .svg.
   --no-progress            no progress bar
   -h, --help`;
 
-function int(name: string, raw: string | undefined, fallback: number, min = 1): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min)
-    throw new Error(`--${name} must be an integer of at least ${min}, received '${raw}'.`);
-  return n;
+/** A usage error of the bench's command line: the message names the option and what it takes. */
+export class BenchOptionError extends Error {
+  override readonly name = 'BenchOptionError';
 }
 
-function optionalInt(name: string, raw: string | undefined, min = 1): number | undefined {
-  return raw === undefined ? undefined : int(name, raw, 0, min);
+/** The command line, parsed and checked by commander with the project's option parsers (local/options.ts). */
+function program(): Command {
+  const n = (flags: string, min = 1) => new Option(flags).argParser(integer(min));
+  return new Command('bench')
+    .helpOption(false) // USAGE above is the help: it explains the phases, which commander's listing cannot.
+    .option('-h, --help')
+    .option('--smoke')
+    .addOption(n('--count <n>'))
+    .addOption(n('--payload-bytes <n>', 0))
+    .addOption(n('--partitions <n>'))
+    .addOption(n('--batch-size <n>'))
+    .addOption(n('--window <s>', 0))
+    .addOption(n('--write-concurrency <n>'))
+    .addOption(new Option('--batch-statements <n>').argParser(integer(1, 30)))
+    .addOption(n('--pollers <n>'))
+    .addOption(new Option('--levels <list>').argParser(listOf(integer(1))))
+    .addOption(new Option('--batch-levels <list>').argParser(listOf(integer(1))))
+    .addOption(n('--batch-rows <n>'))
+    .addOption(new Option('--warmup <min,max>').argParser(listOf(integer(0))))
+    .option('--restart-dynamic')
+    .addOption(n('--restart-session <ms>'))
+    .addOption(n('--ceiling-writes <n>'))
+    .addOption(n('--latency-seconds <s>'))
+    .addOption(n('--latency-rate <n>'))
+    .addOption(n('--import-runs <n>'))
+    .option('--runner <module>')
+    .option('--cpu-profile')
+    .addOption(new Option('--skip <phases>').argParser(listOf(oneOf(PHASES))))
+    .option('--out <dir>')
+    .option('--no-progress')
+    .allowExcessArguments(false)
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
 }
 
 export function parseOptions(argv: readonly string[], root: string): BenchOptions | 'help' {
-  const { values } = parseArgs({
-    args: [...argv],
-    strict: true,
-    options: {
-      smoke: { type: 'boolean', default: false },
-      count: { type: 'string' },
-      'payload-bytes': { type: 'string' },
-      partitions: { type: 'string' },
-      'batch-size': { type: 'string' },
-      window: { type: 'string' },
-      'write-concurrency': { type: 'string' },
-      'batch-statements': { type: 'string' },
-      pollers: { type: 'string' },
-      levels: { type: 'string' },
-      'batch-levels': { type: 'string' },
-      'batch-rows': { type: 'string' },
-      warmup: { type: 'string' },
-      'restart-dynamic': { type: 'boolean', default: false },
-      'restart-session': { type: 'string' },
-      'ceiling-writes': { type: 'string' },
-      'latency-seconds': { type: 'string' },
-      'latency-rate': { type: 'string' },
-      'import-runs': { type: 'string' },
-      runner: { type: 'string' },
-      'cpu-profile': { type: 'boolean', default: false },
-      skip: { type: 'string' },
-      out: { type: 'string' },
-      'no-progress': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const command = program();
+  try {
+    command.parse([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError)
+      throw new BenchOptionError(`${error.message.replace(/^error: /, '')} (npm run bench -- --help)`, {
+        cause: error,
+      });
+    throw error;
+  }
+  const values = command.opts<{
+    help?: boolean;
+    smoke?: boolean;
+    count?: number;
+    payloadBytes?: number;
+    partitions?: number;
+    batchSize?: number;
+    window?: number;
+    writeConcurrency?: number;
+    batchStatements?: number;
+    pollers?: number;
+    levels?: number[];
+    batchLevels?: number[];
+    batchRows?: number;
+    warmup?: number[];
+    restartDynamic?: boolean;
+    restartSession?: number;
+    ceilingWrites?: number;
+    latencySeconds?: number;
+    latencyRate?: number;
+    importRuns?: number;
+    runner?: string;
+    cpuProfile?: boolean;
+    skip?: Phase[];
+    out?: string;
+    progress: boolean;
+  }>();
   if (values.help) return 'help';
   const smoke = values.smoke === true;
-  const count = int('count', values.count, smoke ? 3000 : 200_000);
-  const list = (name: string, raw: string | undefined, fallback: string, min = 1): number[] =>
-    (raw ?? fallback)
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean)
-      .map((s) => int(name, s, 0, min));
-  const levels = list('levels', values.levels, smoke ? '32,64' : '16,32,64,128');
-  const batchLevels = list('batch-levels', values['batch-levels'], smoke ? '4,8' : '2,4,8,16,32');
-  const warmup = list('warmup', values.warmup, smoke ? '1,3' : '20,150', 0);
+  const count = values.count ?? (smoke ? 3000 : 200_000);
+  const warmup = values.warmup ?? (smoke ? [1, 3] : [20, 150]);
   if (warmup.length !== 2 || warmup[0]! > warmup[1]!)
-    throw new Error(`--warmup takes MIN,MAX seconds with MIN <= MAX, received '${values.warmup}'.`);
-  const skip = (values.skip ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      if (!(PHASES as readonly string[]).includes(s))
-        throw new Error(`--skip: unknown phase '${s}'; phases: ${PHASES.join(', ')}.`);
-      return s as Phase;
-    });
+    throw new BenchOptionError(
+      `--warmup takes MIN,MAX seconds with MIN <= MAX, received '${warmup.join(',')}'.`,
+    );
   return {
     smoke,
     count,
-    payloadBytes: int('payload-bytes', values['payload-bytes'], 100, 0),
-    partitions: int('partitions', values.partitions, 3),
-    batchSize: optionalInt('batch-size', values['batch-size']),
-    windowSeconds: values.window === undefined ? (smoke ? 1 : undefined) : int('window', values.window, 0, 0),
-    writeConcurrency: optionalInt('write-concurrency', values['write-concurrency']),
-    batchStatements: optionalInt('batch-statements', values['batch-statements']),
-    pollers: optionalInt('pollers', values.pollers),
-    ceilingLevels: levels,
-    ceilingBatchLevels: batchLevels,
-    ceilingBatchRows: int('batch-rows', values['batch-rows'], 30),
+    payloadBytes: values.payloadBytes ?? 100,
+    partitions: values.partitions ?? 3,
+    batchSize: values.batchSize,
+    windowSeconds: values.window ?? (smoke ? 1 : undefined),
+    writeConcurrency: values.writeConcurrency,
+    batchStatements: values.batchStatements,
+    pollers: values.pollers,
+    ceilingLevels: values.levels ?? (smoke ? [32, 64] : [16, 32, 64, 128]),
+    ceilingBatchLevels: values.batchLevels ?? (smoke ? [4, 8] : [2, 4, 8, 16, 32]),
+    ceilingBatchRows: values.batchRows ?? 30,
     warmupSeconds: { min: warmup[0]!, max: warmup[1]! },
-    ceilingWritesPerLevel: int(
-      'ceiling-writes',
-      values['ceiling-writes'],
-      smoke ? 2000 : Math.min(count, 100_000),
-    ),
-    latencySeconds: int('latency-seconds', values['latency-seconds'], smoke ? 4 : 30),
+    ceilingWritesPerLevel: values.ceilingWrites ?? (smoke ? 2000 : Math.min(count, 100_000)),
+    latencySeconds: values.latencySeconds ?? (smoke ? 4 : 30),
     latencyWarmupSeconds: smoke ? 0 : 3,
-    latencyRate: optionalInt('latency-rate', values['latency-rate']),
+    latencyRate: values.latencyRate,
     latencyMaxRate: smoke ? 750 : Number.MAX_SAFE_INTEGER,
     fixedLatency: smoke ? { rate: 500, windowSeconds: 1 } : FIXED_LATENCY,
-    restartStatic: values['restart-dynamic'] !== true,
-    restartSessionMs: optionalInt('restart-session', values['restart-session']),
-    importRuns: int('import-runs', values['import-runs'], smoke ? 3 : 9),
+    restartStatic: values.restartDynamic !== true,
+    restartSessionMs: values.restartSession,
+    importRuns: values.importRuns ?? (smoke ? 3 : 9),
     outDir: values.out ?? join(root, 'bench', 'results'),
-    progress: values['no-progress'] !== true,
+    progress: values.progress,
     runnerModule: values.runner,
-    cpuProfile: values['cpu-profile'] === true,
-    skip,
+    cpuProfile: values.cpuProfile === true,
+    skip: values.skip ?? [],
   };
 }

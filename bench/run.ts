@@ -35,12 +35,12 @@ import { measureHandlers } from './handlers';
 import { kafkaCeiling } from './kafka-ceiling';
 import { CpuSampler, jitMeter, machineInfo, servicePids } from './machine';
 import { CpuProfile } from './profile';
-import { parseOptions, USAGE, type BenchOptions } from './options';
+import { BenchOptionError, parseOptions, USAGE, type BenchOptions } from './options';
 import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
 import type { ProduceChildArgs } from './produce-child';
 import { measureRestart } from './restart';
 import { DEFAULT_SLOT_DIR } from '../local/static-membership';
-import { progress as createProgress, type Progress } from './progress';
+import { progress as createProgress, type Progress } from '../local/progress';
 import {
   fmt,
   renderSummary,
@@ -624,7 +624,7 @@ async function main(): Promise<void> {
     console.log(USAGE);
     return;
   }
-  const progress = createProgress({ enabled: parsed.progress });
+  const progress = createProgress({ enabled: parsed.progress, label: 'bench' });
   const report = await runBench(parsed, progress);
   console.log(
     renderSummary({
@@ -639,6 +639,11 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
+    // A bad command line: its message says what to fix, and nothing has started.
+    if (error instanceof BenchOptionError) {
+      console.error(`bench: ${error.message}`);
+      process.exit(2);
+    }
     console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(1);
   });

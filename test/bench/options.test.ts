@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseOptions, type BenchOptions } from '../../bench/options';
+import { BenchOptionError, parseOptions, type BenchOptions } from '../../bench/options';
 import { FIXED_LATENCY } from '../../bench/report';
 
 const parse = (...argv: string[]): BenchOptions => parseOptions(argv, '/repo') as BenchOptions;
@@ -57,5 +57,17 @@ describe('parseOptions', () => {
 
   it('GIVEN restart among the skipped phases THEN it is accepted', () => {
     expect(parse('--skip', 'restart,handlers').skip).toEqual(['restart', 'handlers']);
+  });
+
+  it.each([
+    [['--count', '0'], /option '--count <n>' argument '0' is invalid\. expected an integer of at least 1/],
+    [['--batch-statements', '31'], /expected an integer from 1 to 30/],
+    [['--levels', '16,x'], /'x': expected an integer of at least 1/],
+    [['--skip', 'pipelin'], /'pipelin': expected one of cassandra, kafka, .* \(did you mean 'pipeline'\?\)/],
+    [['--cont', '5'], /unknown option '--cont'[\s\S]*Did you mean --count\?/],
+    [['extra'], /too many arguments/],
+  ])('GIVEN %j THEN a BenchOptionError says what is wrong, before anything starts', (argv, message) => {
+    expect(() => parse(...argv)).toThrow(BenchOptionError);
+    expect(() => parse(...argv)).toThrow(message);
   });
 });
