@@ -63,7 +63,10 @@ export function jobFor(definition: RegisteredJob, config: PipelineConfig): Job {
 
 export interface InvokeOptions {
   readonly onReport?: (report: BatchReport) => void;
-  /** Where the batch's lines go, each with its batch id and request id. @default - a logger at INFO on stdout */
+  /**
+   * Where the batch's lines go, each with its batch id and request id.
+   * @default - a logger of warnings and errors (the CLI passes its own, with `--json` at INFO)
+   */
   readonly logger?: Logger;
   /** `replay` or `redrive`: see `PartitionDeps.mode`. @default 'live' */
   readonly mode?: BatchMode;
@@ -100,7 +103,11 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
     context: Context = localInvocationContext(`microbatch-${job.name}`),
   ) => {
     let logger = options?.logger ?? loggers.get(job.name);
-    if (!logger) loggers.set(job.name, (logger = createLogger({ serviceName: `microbatch-${job.name}` })));
+    if (!logger)
+      loggers.set(
+        job.name,
+        (logger = createLogger({ serviceName: `microbatch-${job.name}`, logLevel: 'WARN' })),
+      );
     const batchId = randomUUID();
     return runMicroBatch(job, parseMskEvent(event), {
       checkpoints,

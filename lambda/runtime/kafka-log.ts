@@ -13,10 +13,41 @@ import { logTo } from './log';
  * retries, is WARN; the rest keep their level.
  * https://kafka.js.org/docs/custom-logger
  */
-const REBALANCE =
-  /REBALANCE_IN_PROGRESS|UNKNOWN_MEMBER_ID|ILLEGAL_GENERATION|rebalanc|re-joining|not aware of this member/i;
-const RETRIED =
-  /ECONNREFUSED|ECONNRESET|Connection (timeout|error|closed)|NOT_COORDINATOR|COORDINATOR_NOT_AVAILABLE|LEADER_NOT_AVAILABLE|NOT_LEADER|Closed connection|KafkaJSNumberOfRetriesExceeded/i;
+// By type and by the message kafkajs gives each error (kafkajs/src/protocol/error.js), since its log lines carry
+// the message only.
+const REBALANCE = new RegExp(
+  [
+    'REBALANCE_IN_PROGRESS',
+    'UNKNOWN_MEMBER_ID',
+    'ILLEGAL_GENERATION',
+    'MEMBER_ID_REQUIRED',
+    'rebalanc',
+    're-joining',
+    'not aware of this member',
+    'generation id is not valid',
+    'needs to have a valid member id',
+  ].join('|'),
+  'i',
+);
+const RETRIED = new RegExp(
+  [
+    'ECONNREFUSED',
+    'ECONNRESET',
+    'Connection (timeout|error|closed)',
+    'Closed connection',
+    'NOT_COORDINATOR',
+    'COORDINATOR_NOT_AVAILABLE',
+    'LOAD_IN_PROGRESS',
+    'LEADER_NOT_AVAILABLE',
+    'NOT_LEADER',
+    'not the correct coordinator',
+    'coordinator is not available',
+    'coordinator is loading',
+    'leader (is )?not available',
+    'KafkaJSNumberOfRetriesExceeded',
+  ].join('|'),
+  'i',
+);
 
 export function kafkaLevel(level: KafkaLogLevel, text: string): 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' {
   if (level === KafkaLogLevel.ERROR || level === KafkaLogLevel.WARN) {

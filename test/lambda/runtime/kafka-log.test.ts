@@ -17,6 +17,21 @@ describe('kafkaLevel', () => {
       '[Connection] Response OffsetCommit(key: 8, version: 5) The coordinator is not aware of this member',
       'INFO',
     ],
+    [
+      logLevel.ERROR,
+      '[Connection] Response OffsetCommit(key: 8, version: 5) Specified group generation id is not valid',
+      'INFO',
+    ],
+    [
+      logLevel.ERROR,
+      '[Connection] Response JoinGroup(key: 11, version: 5) The group member needs to have a valid member id before actually entering a consumer group',
+      'INFO',
+    ],
+    [
+      logLevel.ERROR,
+      '[Connection] Response Heartbeat(key: 12, version: 3) This is not the correct coordinator for this group',
+      'WARN',
+    ],
     [logLevel.ERROR, '[Connection] Connection error: connect ECONNREFUSED 127.0.0.1:9092', 'WARN'],
     [
       logLevel.ERROR,
