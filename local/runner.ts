@@ -179,6 +179,8 @@ export class MicroBatcher {
   /** Buffered records the filters let through: only they count towards the batch size. */
   private bufferedDelivered = 0;
   private wake: (() => void) | undefined;
+  /** Per `<topic>-<partition>`, the highest offset enqueued (see `enqueue`). */
+  private readonly frontier = new Map<string, bigint>();
 
   constructor(
     private readonly batchSize: number,
@@ -192,8 +194,25 @@ export class MicroBatcher {
     return this.buffer.length;
   }
 
-  /** Adds one partition's fetched records; resolves with the last offset done once they are all handled. */
+  /**
+   * Adds one partition's fetched records; resolves with the last offset done once they are all handled.
+   *
+   * Records at or below the highest offset this batcher was ever given for their partition are dropped: kafkajs
+   * fetches a partition again from its committed offset after a rebalance or a broker restart, while the first
+   * fetch's records are still buffered or already handled. Taking both would put a partition's offsets out of
+   * order in one batch (and its on-failure record would end below where it starts); every dropped offset is
+   * buffered, in a batch, or done, as the event source mapping would have it.
+   */
   enqueue(records: readonly KafkaRecord[]): Promise<bigint | undefined> {
+    const first = records[0];
+    if (first) {
+      const key = `${first.topic}-${first.partition}`;
+      const seen = this.frontier.get(key);
+      if (seen !== undefined) records = records.filter((r) => r.offset > seen);
+      const last = records[records.length - 1];
+      if (last) this.frontier.set(key, last.offset);
+    }
+    if (!records.length) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const waiter: Waiter = { remaining: records.length, lastDone: undefined, resolve };
       for (const record of records) {

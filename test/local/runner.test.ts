@@ -33,6 +33,23 @@ describe('MicroBatcher', () => {
     expect(b.buffered).toBe(1);
   });
 
+  it('drops what a re-fetch after a rebalance or broker restart delivers again, so offsets stay in order', async () => {
+    // GIVEN records 5..9 of partition 0, of which 5..6 are taken in a batch
+    const b = new MicroBatcher(2, 0, 6 * 1024 * 1024, 100);
+    void b.enqueue([5, 6, 7, 8, 9].map((o) => rec(0, o)));
+    await b.next(() => false);
+    // WHEN kafkajs fetches the partition again from its committed offset 3, and beyond
+    void b.enqueue([3, 4, 5, 6, 7, 8, 9, 10, 11].map((o) => rec(0, o)));
+    void b.enqueue([rec(1, 0)]);
+    // THEN the next batches hold 7..11 of partition 0 once each, in offset order, and partition 1 is untouched
+    const taken: string[] = [];
+    while (b.buffered)
+      taken.push(...(await b.next(() => false)).map((i) => `${i.record.partition}:${i.record.offset}`));
+    expect(taken).toEqual(['0:7', '0:8', '0:9', '0:10', '0:11', '1:0']);
+    // AND a fetch that brings nothing new resolves at once
+    await expect(b.enqueue([rec(0, 4)])).resolves.toBeUndefined();
+  });
+
   it('closes a batch when the window ends, however few records it has', async () => {
     const b = new MicroBatcher(100, 300, 6 * 1024 * 1024, 100);
     void b.enqueue([rec(0, 0)]);
