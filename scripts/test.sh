@@ -4,20 +4,43 @@
 # integration, whose global setup starts the real local Kafka and Cassandra when they are not running and
 # stops what it started. The integration project runs on the default Kafka (local/maven/pom.xml); then the
 # Kafka-facing files run again on the other tested Kafka (kafka.also-tested.version), see KAFKA_FACING.
-# Arguments go to the first vitest run, and a run with arguments skips the second Kafka.
+# Arguments go to a single vitest run, and a run with arguments skips the second Kafka.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$(date +%s)
 bash scripts/ensure-test-tools.sh
-node_modules/.bin/tsc --noEmit -p .
-node_modules/.bin/eslint --max-warnings 0 .
 mkdir -p .local
 results=.local/vitest-results.json
+results_integration=.local/vitest-results-integration.json
 results_also=.local/vitest-results-kafka-also.json
-rm -f "$results" "$results_also" # a crashed run must not print the last run's numbers
+integration_log=.local/vitest-integration.log
+rm -f "$results" "$results_integration" "$results_also" # a crashed run must not print the last run's numbers
 status=0
-node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+
+if [[ $# -gt 0 ]]; then
+  node_modules/.bin/tsc --noEmit -p .
+  node_modules/.bin/eslint --max-warnings 0 .
+  node_modules/.bin/vitest run --reporter=default --reporter=json --outputFile.json="$results" "$@" || status=$?
+else
+  # The integration project spends most of its time waiting on Kafka, Cassandra and the processes it starts;
+  # the type check, the lint, and the unit and infra projects are CPU work. In one vitest run the integration
+  # files started only once the others were done; side by side, in two processes, the suite takes minutes
+  # less on two cores. The integration output is shown once it ends, so the two do not interleave.
+  node_modules/.bin/vitest run --project integration --reporter=default --reporter=json \
+    --outputFile.json="$results_integration" >"$integration_log" 2>&1 &
+  integration_pid=$!
+  trap 'kill "$integration_pid" 2>/dev/null || true' EXIT
+  node_modules/.bin/tsc --noEmit -p . || status=$?
+  node_modules/.bin/eslint --max-warnings 0 . || status=$?
+  node_modules/.bin/vitest run --project unit --project infra --reporter=default --reporter=json \
+    --outputFile.json="$results" || status=$?
+  integration_status=0
+  wait "$integration_pid" || integration_status=$?
+  trap - EXIT
+  cat "$integration_log"
+  ((integration_status == 0)) || status=$integration_status
+fi
 
 # The files whose tests talk to Kafka through kafkajs with every request the project sends: produce, fetch
 # and list offsets, consumer groups (join, sync, heartbeat, offset commit and fetch, static membership), and
@@ -42,7 +65,7 @@ if [[ -f "$results" ]]; then
     const runs = process.argv.slice(1).filter((f) => require("fs").existsSync(f)).map((f) => require(f));
     const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
     console.log(`tests: ${sum("numPassedTests")} passed, ${sum("numFailedTests")} failed, ${sum("numPendingTests") + sum("numTodoTests")} skipped`);
-  ' "$PWD/$results" "$PWD/$results_also"
+  ' "$PWD/$results" "$PWD/$results_integration" "$PWD/$results_also"
 fi
 echo "npm test took $(( $(date +%s) - started )) s"
 exit "$status"
