@@ -46,7 +46,7 @@ fi
 # and list offsets, consumer groups (join, sync, heartbeat, offset commit and fetch, static membership), and
 # the topic admin. The CLI's tests send them all through the real runner (`local`, `run`, `replay`, a stop
 # during start-up); the runner's own file adds fault cases that do not depend on the Kafka version, and runs
-# on the default Kafka only, so that the second run stays short (CI time: the README's Kafka section).
+# on the default Kafka only, so that the second run stays short (CI time: the README's two commands).
 KAFKA_FACING=(
   test/local/cli.int.test.ts
   test/local/services/services.int.test.ts
