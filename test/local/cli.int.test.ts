@@ -3,13 +3,12 @@
  * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
  * together lose nothing; a stop during start-up exits 0.
  */
-import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import {
   closeCassandra,
   endpoints,
   freshKeyspace,
+  microbatch,
   sendValues,
   uniqueName,
   waitFor,
@@ -22,36 +21,25 @@ describe('microbatch local', () => {
   it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
     const { keyspace } = await freshKeyspace();
     const port = 4000 + Math.floor(Math.random() * 900);
-    const child = spawn(
-      process.execPath,
-      [
-        join(__dirname, '..', '..', 'local', 'bin.js'),
-        'local',
-        '--port',
-        String(port),
-        '-c',
-        'jobs.sent-received.maxBatchingWindowSeconds=1',
-        '-c',
-        'jobs.sensor-stats.maxBatchingWindowSeconds=1',
-        '-c',
-        'jobs.page-views.maxBatchingWindowSeconds=1',
-        '-c',
-        `keyspace.name=${keyspace}`,
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    onTestFinished(() => void child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const local = microbatch([
+      'local',
+      '--port',
+      String(port),
+      '-c',
+      'jobs.sent-received.maxBatchingWindowSeconds=1',
+      '-c',
+      'jobs.sensor-stats.maxBatchingWindowSeconds=1',
+      '-c',
+      'jobs.page-views.maxBatchingWindowSeconds=1',
+      '-c',
+      `keyspace.name=${keyspace}`,
+    ]);
 
     await waitFor(
       'a batch of topic test',
       async () =>
         /Batch \d+: sent-received[\s\S]*OffsetRange\(topic: 'test', partition: \d+, range: \[\d+ -> \d+\]\)/.test(
-          stdout,
+          local.out(),
         )
           ? true
           : undefined,
@@ -61,7 +49,7 @@ describe('microbatch local', () => {
     await waitFor(
       'a batch of page-views',
       async () =>
-        /Batch \d+: page-views[\s\S]*OffsetRange\(topic: 'page-views'/.test(stdout) ? true : undefined,
+        /Batch \d+: page-views[\s\S]*OffsetRange\(topic: 'page-views'/.test(local.out()) ? true : undefined,
       90_000,
     );
     const page = await waitFor('the UI', async () => {
@@ -71,25 +59,11 @@ describe('microbatch local', () => {
     expect(page.batches.length).toBeGreaterThan(0);
     expect(page.batches[0]!.recordsIn).toBeGreaterThan(0);
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
-    expect(stderr).toContain('stopping gracefully');
+    local.child.kill('SIGINT');
+    expect(await local.exited).toBe(0);
+    expect(local.err()).toContain('stopping gracefully');
   });
 });
-
-/** Runs `microbatch <args>` as a user would, in its own process. */
-function cli(args: readonly string[]) {
-  const child = spawn(process.execPath, [join(__dirname, '..', '..', 'local', 'bin.js'), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  onTestFinished(() => void child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, out: () => stdout, err: () => stderr };
-}
 
 describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () => {
   it('a replay from the middle before the live job ever ran leaves nothing unwritten once the job runs', async () => {
@@ -115,11 +89,11 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
     );
 
     // Act 1: the replay, before any live run.
-    const replay = cli(['replay', 'sent-received', '--from', middle, ...config]);
+    const replay = microbatch(['replay', 'sent-received', '--from', middle, ...config]);
     expect(await replay.exited).toBe(0);
 
     // Act 2: the job itself, until every value has its row.
-    const run = cli([
+    const run = microbatch([
       'run',
       'sent-received',
       '-c',
@@ -148,7 +122,7 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
 describe('graceful stop at any moment', () => {
   it('a SIGTERM during start-up exits 0', async () => {
     const { keyspace } = await freshKeyspace();
-    const run = cli(['run', 'sent-received', '-c', `keyspace.name=${keyspace}`]);
+    const run = microbatch(['run', 'sent-received', '-c', `keyspace.name=${keyspace}`]);
     // As soon as it says it is starting: it is connecting to Cassandra and Kafka, with no runner up yet.
     await waitFor('the start', async () => (run.err().includes('starting') ? true : undefined));
     run.child.kill('SIGTERM');
@@ -163,7 +137,7 @@ describe('microbatch run --json: one structured log shape (issue 10, item 4)', (
     const { keyspace } = await freshKeyspace();
     const group = uniqueName('it-group-');
     await ensureTopics(endpoints.kafkaBrokers, [{ topic: 'test', partitions: 3 }]);
-    const run = cli([
+    const run = microbatch([
       'run',
       'sent-received',
       '--json',

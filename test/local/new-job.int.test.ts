@@ -4,14 +4,14 @@
  * a consumer with its event source mapping), runs in `microbatch local` against the real Kafka and Cassandra,
  * and shows in `microbatch query` and in the UI's JSON API (issue 10, item 1).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { closeCassandra, freshKeyspace, waitFor } from '../support/integration';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeCassandra, freshKeyspace, microbatch, waitFor } from '../support/integration';
 
 const ROOT = join(__dirname, '..', '..');
 const exec = promisify(execFile);
@@ -124,11 +124,8 @@ describe('microbatch new job clicks, in a copy of the project', () => {
   it('runs in microbatch local, and shows in query and in the UI', async () => {
     const { client, keyspace } = await freshKeyspace();
     const port = 4000 + Math.floor(Math.random() * 900);
-    const env = { ...process.env, MICROBATCH_SERVICES: 'external' };
-    const child = spawn(
-      process.execPath,
+    const local = microbatch(
       [
-        'local/bin.js',
         'local',
         '--port',
         String(port),
@@ -137,26 +134,20 @@ describe('microbatch new job clicks, in a copy of the project', () => {
         '-c',
         'jobs.clicks.maxBatchingWindowSeconds=1',
       ],
-      { cwd: copy, env, stdio: ['ignore', 'pipe', 'pipe'] },
+      { root: copy, env: { MICROBATCH_SERVICES: 'external' } },
     );
-    onTestFinished(() => void child.kill('SIGKILL'));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
     await waitFor(
       'a batch of clicks with rows in its table',
       async () => {
-        if (!/Batch \d+: clicks/.test(stdout)) return undefined;
+        if (!/Batch \d+: clicks/.test(local.out())) return undefined;
         // No COUNT: the Keyspaces-strict mode refuses aggregates, as Keyspaces does.
         const rs = await client.execute(`SELECT id FROM ${keyspace}.clicks LIMIT 1`);
         return rs.rowLength > 0 ? true : undefined;
       },
       120_000,
     ).catch((error: unknown) => {
-      throw new Error(`${(error as Error).message}\nstdout:\n${stdout}\nstderr:\n${stderr}`, {
+      throw new Error(`${(error as Error).message}\nstdout:\n${local.out()}\nstderr:\n${local.err()}`, {
         cause: error,
       });
     });
@@ -179,8 +170,8 @@ describe('microbatch new job clicks, in a copy of the project', () => {
     expect(query.stdout).toMatch(/id-\d+/);
     expect(query.stdout).toContain('received_at');
 
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    local.child.kill('SIGINT');
+    expect(await local.exited).toBe(0);
   }, 240_000);
 });
 

@@ -3,7 +3,9 @@
  * starts them). Each test gets its own topic, consumer group and keyspace, and registers their cleanup where it
  * creates them.
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
 import { onTestFinished } from 'vitest';
@@ -149,4 +151,27 @@ export async function count(client: Client, keyspace: string, table: string): Pr
     pageState = rs.pageState ?? undefined;
   } while (pageState);
   return rows;
+}
+
+/**
+ * Runs `microbatch <args>` as a user would, in its own process (killed when the test ends), from `root`: this
+ * project, or a copy of it.
+ */
+export function microbatch(
+  args: readonly string[],
+  options: { readonly root?: string; readonly env?: NodeJS.ProcessEnv } = {},
+) {
+  const root = options.root ?? join(__dirname, '..', '..');
+  const child = spawn(process.execPath, [join(root, 'local', 'bin.js'), ...args], {
+    cwd: root,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  onTestFinished(() => void child.kill('SIGKILL'));
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, out: () => stdout, err: () => stderr };
 }
