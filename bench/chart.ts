@@ -177,7 +177,7 @@ export function renderChart(report: BenchReport): string {
     }
     if (kafka) panel.note(`Kafka ceiling ${fmt(kafka)}/s`, 1);
     panel.note(
-      `pipeline mean ${fmt(p.rate)}/s over ${p.seconds.toFixed(1)} s = ${pct(p.ratioToCassandra)}`,
+      `pipeline steady ${fmt(p.steady?.rate ?? p.rate)}/s = ${pct(p.ratioToCassandra)}; whole run ${fmt(p.rate)}/s over ${p.seconds.toFixed(1)} s`,
       0,
     );
     parts.push(...panel.parts);

@@ -88,15 +88,64 @@ export interface CpuUse {
   readonly byProcess: Readonly<Record<string, number>>;
   /** Busy time of the machine not explained by the named processes (other users, the kernel, ...). */
   readonly other: number;
+  /**
+   * For the JVMs (Kafka, Cassandra): cores per thread group, the busiest first (a group is the thread name
+   * without its number, `CompactionExecu`, `GC Thread`, `C2 CompilerThre`, or Cassandra's request stages).
+   * It says where a JVM's CPU went: the requests themselves, or flushes, compaction, GC and JIT.
+   */
+  readonly threads?: Readonly<Record<string, Readonly<Record<string, number>>>>;
+}
+
+/**
+ * Cassandra's request stages run on one shared pool whose threads rename themselves to the stage they serve
+ * (`MutationStage-3`, `Native-Transport-Requests-1`, `ReadStage-2`): their time is one group, since a thread's
+ * name at the end of a phase says little about what it ran during it.
+ */
+const SHARED_POOL_STAGES =
+  /^(MutationStage|Native-Transpor|ReadStage|CounterMutation|ViewMutationSta|RequestResponse|SharedPool-Work)/;
+
+function threadGroup(name: string): string {
+  if (SHARED_POOL_STAGES.test(name)) return 'request stages';
+  return name.replace(/[-#:]?\d+$/, '').replace(/[-#: ]+$/, '') || name;
+}
+
+/** Ticks and group per thread of one process, from `/proc/<pid>/task/<tid>/{comm,stat}`. */
+function readThreadTicks(pid: number): Map<string, { group: string; ticks: number }> | undefined {
+  try {
+    const out = new Map<string, { group: string; ticks: number }>();
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(tid, { group: threadGroup(name), ticks: Number(fields[11]) + Number(fields[12]) });
+      } catch {
+        // A thread that ended meanwhile: its time stays in the process total.
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
 }
 
 export class CpuSampler {
   private readonly started = performance.now();
   private readonly machine0 = readMachineTicks();
   private readonly procs0 = new Map<string, { pid: number; ticks: number }>();
+  private readonly threads0 = new Map<
+    string,
+    { pid: number; ticks: Map<string, { group: string; ticks: number }> }
+  >();
 
-  constructor(pids: Readonly<Record<string, number>>) {
+  /** `jvms`: the processes whose time is also broken down by thread group. */
+  constructor(pids: Readonly<Record<string, number>>, jvms: readonly string[] = ['kafka', 'cassandra']) {
     for (const [name, pid] of Object.entries(pids)) this.add(name, pid);
+    for (const name of jvms) {
+      const pid = pids[name];
+      const ticks = pid === undefined ? undefined : readThreadTicks(pid);
+      if (pid !== undefined && ticks) this.threads0.set(name, { pid, ticks });
+    }
   }
 
   /** Starts sampling one more process (e.g. a child started during the phase). */
@@ -124,11 +173,27 @@ export class CpuSampler {
       const cores = os.cpus().length;
       machine = ((m1.busy - this.machine0.busy) / (m1.total - this.machine0.total)) * cores;
     }
+    const threads: Record<string, Record<string, number>> = {};
+    for (const [name, { pid, ticks: before }] of this.threads0) {
+      const after = readThreadTicks(pid);
+      if (!after) continue;
+      // Per thread, so that a thread started during the phase counts from zero and one that ended is left out.
+      const byGroup = new Map<string, number>();
+      for (const [tid, { group, ticks }] of after) {
+        byGroup.set(group, (byGroup.get(group) ?? 0) + ticks - (before.get(tid)?.ticks ?? 0));
+      }
+      const groups = [...byGroup]
+        .map(([group, ticks]) => [group, ticks / hz / seconds] as const)
+        .filter(([, cores]) => cores >= 0.005)
+        .sort((a, b) => b[1] - a[1]);
+      threads[name] = Object.fromEntries(groups.map(([group, cores]) => [group, round2(cores)]));
+    }
     return {
       seconds: round2(seconds),
       machine: round2(machine),
       byProcess,
       other: round2(Math.max(0, machine - named)),
+      ...(Object.keys(threads).length > 0 ? { threads } : {}),
     };
   }
 }

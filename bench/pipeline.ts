@@ -101,7 +101,14 @@ export interface PipelineOptions {
 }
 
 export class PipelineUnderTest {
-  /** Per written row: when Cassandra acknowledged it (epoch ms), and when it was sent. */
+  /**
+   * Per acknowledged write request of `sent_received` rows: when (epoch ms) and how many rows. Kept per request,
+   * not per row, so that the instrumentation costs the consumer next to nothing in the throughput phases.
+   */
+  readonly acks: Array<{ readonly at: number; readonly rows: number }> = [];
+  /** Rows acknowledged so far. */
+  acked = 0;
+  /** Per written row (with `trackDelays` only): when Cassandra acknowledged it (epoch ms), and when it was sent. */
   readonly ackAt: number[] = [];
   readonly sentAt: number[] = [];
   /** Per written row (with `trackDelays`): its latency minus the time it waited for its batch to close. */
@@ -254,6 +261,11 @@ export class PipelineUnderTest {
     }
   }
 
+  private requestAcked(at: number, rows: number): void {
+    this.acks.push({ at, rows });
+    this.acked += rows;
+  }
+
   private rowAcked(timeSent: string, acked: number): void {
     const sent = sendTimeMs(timeSent);
     this.ackAt.push(acked);
@@ -309,13 +321,24 @@ export class PipelineUnderTest {
         kind,
         1,
         client.execute(query, params, options),
-        kind === 'row INSERT' && params ? (acked) => this.rowAcked(params[0] as string, acked) : undefined,
+        kind === 'row INSERT' && params
+          ? (acked) => {
+              this.requestAcked(acked, 1);
+              if (this.options.trackDelays) this.rowAcked(params[0] as string, acked);
+            }
+          : undefined,
       );
     }) as Client['execute'];
     const batch = ((queries: Array<{ query: string; params: unknown[] }>, options?: object) => {
       const kind = `${statementKind(queries[0]!.query, insert)} (unlogged batch)`;
       return track(kind, queries.length, client.batch(queries, options), (acked) => {
-        for (const q of queries) if (q.query === insert) this.rowAcked(q.params[0] as string, acked);
+        let rows = 0;
+        for (const q of queries) {
+          if (q.query !== insert) continue;
+          rows++;
+          if (this.options.trackDelays) this.rowAcked(q.params[0] as string, acked);
+        }
+        if (rows) this.requestAcked(acked, rows);
       });
     }) as Client['batch'];
     return new Proxy(client, {

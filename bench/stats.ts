@@ -39,16 +39,20 @@ export function distribution(values: readonly number[]): Distribution {
   };
 }
 
-/** Counts per bucket of `bucketMs`, from `startMs`: a rate timeline (events per second when scaled). */
+/**
+ * Counts per bucket of `bucketMs`, from `startMs`: a rate timeline (events per second when scaled). Each time is one
+ * event, or `{ at, rows }` events at once.
+ */
 export function rateTimeline(
-  times: readonly number[],
+  times: ReadonlyArray<number | { readonly at: number; readonly rows: number }>,
   startMs: number,
   bucketMs: number,
 ): Array<{ t: number; rate: number }> {
   const counts: number[] = [];
-  for (const t of times) {
+  for (const time of times) {
+    const [t, n] = typeof time === 'number' ? [time, 1] : [time.at, time.rows];
     const i = Math.max(0, Math.floor((t - startMs) / bucketMs));
-    counts[i] = (counts[i] ?? 0) + 1;
+    counts[i] = (counts[i] ?? 0) + n;
   }
   return Array.from(counts, (c, i) => ({ t: (i * bucketMs) / 1000, rate: ((c ?? 0) * 1000) / bucketMs }));
 }
@@ -76,4 +80,32 @@ export function percentileTimeline(
     });
   });
   return out;
+}
+
+/**
+ * The steady rate of a finite run: rows per second between the moment `from` of them were acknowledged and the
+ * moment `to` were (fractions of the total, by default the middle 80%). A run over a finite backlog starts with
+ * the group join and its first fetch, and ends with a last, partial batch that waits out its batching window with
+ * nothing left to arrive; neither says how fast the pipeline writes, and a ceiling level has neither.
+ */
+export function steadyRate(
+  acks: ReadonlyArray<{ readonly at: number; readonly rows: number }>,
+  from = 0.1,
+  to = 0.9,
+): { rate: number; rows: number; seconds: number } | null {
+  const sorted = [...acks].sort((a, b) => a.at - b.at);
+  const total = sorted.reduce((n, a) => n + a.rows, 0);
+  let seen = 0;
+  let start: { at: number; seen: number } | undefined;
+  for (const a of sorted) {
+    seen += a.rows;
+    if (!start && seen >= from * total) start = { at: a.at, seen };
+    else if (start && seen >= to * total) {
+      const seconds = (a.at - start.at) / 1000;
+      if (seconds <= 0) return null;
+      const rows = seen - start.seen;
+      return { rate: Math.round(rows / seconds), rows, seconds: Math.round(seconds * 1000) / 1000 };
+    }
+  }
+  return null;
 }
