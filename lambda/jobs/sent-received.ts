@@ -15,6 +15,7 @@ export function createSentReceivedJob(
   config: { readonly timeFormat: TimeFormat; readonly failOnDataLoss: boolean },
   overrides: { readonly name?: string; readonly topics?: readonly string[] } = {},
 ): TransformJob<string> {
+  let received: { at: Date | undefined; text: string } = { at: undefined, text: '' };
   return defineTransformJob({
     name: overrides.name ?? 'sent-received',
     topics: overrides.topics ?? [TEST_TOPIC.name],
@@ -22,6 +23,9 @@ export function createSentReceivedJob(
     sinkTables: [SENT_RECEIVED],
     failOnDataLoss: config.failOnDataLoss,
     transform: (value, { processingTime }) => {
+      // Every record of a batch shares its processing time: format it once per batch, not once per record.
+      if (processingTime !== received.at)
+        received = { at: processingTime, text: formatTime(processingTime, config.timeFormat) };
       const timeSent = value.trim();
       if (parseTime(timeSent) === undefined) {
         throw new RecordError(
@@ -32,7 +36,7 @@ export function createSentReceivedJob(
       return [
         {
           table: SENT_RECEIVED,
-          values: { time_sent: timeSent, time_received: formatTime(processingTime, config.timeFormat) },
+          values: { time_sent: timeSent, time_received: received.text },
         },
       ];
     },

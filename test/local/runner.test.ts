@@ -114,6 +114,26 @@ describe('MicroBatcher', () => {
     expect((await b.next(() => false)).map((i) => i.record.offset)).toEqual([4n]);
   });
 
+  it('GIVEN a full buffer THEN whenRoom resumes the paused partition only once a batch is taken', async () => {
+    // GIVEN a batcher holding two batches' worth (its back-pressure bound)
+    const b = new MicroBatcher(2, 10_000, 6 * 1024 * 1024, 100);
+    void b.enqueue([rec(0, 0), rec(0, 1), rec(0, 2), rec(0, 3)]);
+    expect(b.full).toBe(true);
+    let resumed = 0;
+    // WHEN the runner pauses the partition and hands over its resume
+    b.whenRoom(() => resumed++);
+    // THEN nothing resumes while the buffer is full, and a taken batch makes room and resumes it, once
+    expect(resumed).toBe(0);
+    await b.next(() => false);
+    expect(b.full).toBe(false);
+    expect(resumed).toBe(1);
+    await b.next(() => false);
+    expect(resumed).toBe(1);
+    // AND a buffer with room resumes at once
+    b.whenRoom(() => resumed++);
+    expect(resumed).toBe(2);
+  });
+
   it('returns nothing once stopped, leaving the buffered records uncommitted', async () => {
     const b = new MicroBatcher(10, 10_000, 6 * 1024 * 1024, 100);
     void b.enqueue([rec(0, 1)]);

@@ -102,6 +102,34 @@ describe('parseMskEvent', () => {
     expect(() => parseMskEvent(event)).toThrow(/records\["test-0"\]\[1\]\.value/);
   });
 
+  it.each([
+    ['a character base64 does not have', 'dGVz dA=='],
+    ['the URL-safe alphabet', 'dGVz-_=='],
+    ['a length that is not a multiple of 4', 'dGVzdA='],
+    ['padding in the middle', 'dG==dA=='],
+  ])('fails on a value with %s, though Node would decode it', (_what, value) => {
+    const event = fixtureEvent('sent-received') as {
+      records: Record<string, Array<Record<string, unknown>>>;
+    };
+    event.records['test-0']![0]!.value = value;
+    expect(() => parseMskEvent(event)).toThrow(/records\["test-0"\]\[0\]\.value: expected a base64 string/);
+  });
+
+  it('decodes padded and empty values exactly', () => {
+    const event = fixtureEvent('sent-received') as {
+      records: Record<string, Array<Record<string, unknown>>>;
+    };
+    const values = ['', 'a', 'ab', 'abc', 'abcd'];
+    event.records['test-0'] = values.map((v, i) => ({
+      ...event.records['test-0']![0]!,
+      offset: i,
+      value: Buffer.from(v).toString('base64'),
+    }));
+    const batch = parseMskEvent(event);
+    const part = batch.partitions.find((p) => p.partition === 0)!;
+    expect(part.records.map((r) => r.value?.toString())).toEqual(values);
+  });
+
   it('fails on a record filed under another partition', () => {
     const event = fixtureEvent('sent-received') as {
       records: Record<string, Array<Record<string, unknown>>>;
