@@ -43,6 +43,12 @@ export interface PipelineResult extends Throughput {
   readonly cpu: CpuUse;
   /** CPU time per record written, µs, per process (from `cpu`). */
   readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+  /** The consumer's event loop over the phase: busy share (0–1), and its delay (p99, max) in ms. */
+  readonly eventLoop: {
+    readonly utilization: number;
+    readonly delayP99Ms: number;
+    readonly delayMaxMs: number;
+  };
   /** Per statement kind: how many, the rows they carried, and their mean latency in ms. */
   readonly statements: Readonly<
     Record<string, { readonly count: number; readonly rows: number; readonly meanMs: number }>
@@ -281,7 +287,8 @@ export function renderSummary(report: BenchReport): string {
         `whole run ${fmt(p.records)} records in ${p.seconds.toFixed(2)} s = ${fmt(p.rate)}/s, ${pct(p.ratioToKafka)} of Kafka; ` +
         `${b.count} batches of ${fmt(b.meanRecords)} records, ${fmt(b.meanDurationMs)} ms each (read+claim ${fmt(b.meanReadClaimMs)}, ` +
         `transform ${fmt(b.meanTransformMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)}, other ${fmt(b.meanOtherMs)} ms); ` +
-        `pollers ${p.pollers}; requests in flight mean ${p.inFlight.mean.toFixed(1)}, max ${p.inFlight.max}`,
+        `pollers ${p.pollers}; requests in flight mean ${p.inFlight.mean.toFixed(1)}, max ${p.inFlight.max}; ` +
+        `consumer event loop ${pct(p.eventLoop.utilization)} busy, delay p99 ${fmt(p.eventLoop.delayP99Ms)} ms, max ${fmt(p.eventLoop.delayMaxMs)} ms`,
       cpuText(p.cpu, p.cpuMicrosPerRecord),
     );
   }

@@ -20,6 +20,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join, relative } from 'node:path';
 import type { Client } from 'cassandra-driver';
 import type { EventSourceConfig } from '../config';
@@ -317,7 +318,13 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       const profile = options.cpuProfile ? new CpuProfile() : undefined;
       await profile?.start();
       const cpu = sampleCpu();
+      // The consumer is one event loop: while it parses or transforms a batch, no other poller's write is sent or
+      // acknowledged. Its utilisation and delay say whether it, rather than Cassandra, paces the pipeline.
+      const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+      loopDelay.enable();
+      const loop0 = performance.eventLoopUtilization();
       let use;
+      let eventLoop: PipelineResult['eventLoop'] | undefined;
       try {
         await put.start();
         await until(
@@ -328,6 +335,12 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           () => progress.update(put.acked),
         );
         use = cpu.stop();
+        loopDelay.disable();
+        eventLoop = {
+          utilization: round3(performance.eventLoopUtilization(loop0).utilization),
+          delayP99Ms: round3(loopDelay.percentile(99) / 1e6),
+          delayMaxMs: round3(loopDelay.max / 1e6),
+        };
       } finally {
         await put.stop();
         if (profile) {
@@ -353,6 +366,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           timeline: rateTimeline(put.acks, put.startedAt, 1000),
           cpu: use,
           cpuMicrosPerRecord: cpuPerRecord(use, put.written),
+          eventLoop: eventLoop!,
           statements: Object.fromEntries(
             Object.entries(put.statements).map(([kind, st]) => [
               kind,
