@@ -186,8 +186,12 @@ export const MAX_UNLOGGED_BATCH_STATEMENTS = 30;
  */
 export const MAX_BATCH_VALUE_BYTES = 5 * 1024;
 
-/** Measured with `npm run bench` (bench/README.md): more requests in flight only queue in the server. */
-export const DEFAULT_WRITE_CONCURRENCY = 8;
+/**
+ * Requests in flight per partition. Measured with `npm run bench` (bench/README.md, 2026-11-30): with three
+ * partitions, 8 gave a steady 23,587 rows/s, 16 gave 26,458–26,984, and 32 gave 26,301: past 16, more requests only
+ * queue in the server. The Cassandra ceiling's best level is 16–32 unlogged batches in flight.
+ */
+export const DEFAULT_WRITE_CONCURRENCY = 16;
 
 /** A rough size of a row's values, as Cassandra counts a batch's size: enough to keep far from its limits. */
 export function estimatedValueBytes(params: readonly unknown[]): number {
