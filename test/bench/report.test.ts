@@ -23,7 +23,12 @@ describe('targetsOf', () => {
     const targets = targetsOf(
       report({
         cassandraCeiling: ceiling,
-        pipeline: { rate: 46_000, cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
+        // The steady rate is judged; the whole run's, with its join and last window, is shown beside it.
+        pipeline: {
+          rate: 30_000,
+          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+          cpuMicrosPerRecord: { bench: 14, cassandra: 34 },
+        },
       }),
     );
     expect(targets.map((t) => [t.name, t.holds])).toEqual([
@@ -31,8 +36,18 @@ describe('targetsOf', () => {
       ['consumer CPU per record', false], // 1.4x > 1.3x
       ['Cassandra CPU per record', false], // 1.13x > 1.1x
     ]);
-    expect(targets[0]!.measured).toBe('46,000/s = 92.0%');
+    expect(targets[0]!.measured).toBe('46,000/s = 92.0% (whole run 30,000/s)');
     expect(targets[1]!.measured).toBe('14.0 µs = 1.40x');
+  });
+
+  it('GIVEN a pipeline with no steady rate THEN judges the whole run', () => {
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: { rate: 30_000, steady: null, cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
+      }),
+    );
+    expect(targets[0]).toMatchObject({ measured: '30,000/s = 60.0% (whole run 30,000/s)', holds: false });
   });
 
   it('GIVEN both latency phases THEN holds each processing delay to its own limit, beside the raw latency', () => {
