@@ -43,12 +43,17 @@ export interface PipelineResult extends Throughput {
   readonly cpu: CpuUse;
   /** CPU time per record written, µs, per process (from `cpu`). */
   readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
-  /** The consumer's event loop over the phase: busy share (0–1), and its delay (p99, max) in ms. */
+  /** Cores per process, and CPU µs per row, over the steady part of the run (the rows of `steady`). */
+  readonly steadyCpu: {
+    readonly cpu: CpuUse;
+    readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+  } | null;
+  /** The consumer's event loop over the steady part: busy share (0–1), and its delay (p99, max) in ms. */
   readonly eventLoop: {
     readonly utilization: number;
     readonly delayP99Ms: number;
     readonly delayMaxMs: number;
-  };
+  } | null;
   /** Per statement kind: how many, the rows they carried, and their mean latency in ms. */
   readonly statements: Readonly<
     Record<string, { readonly count: number; readonly rows: number; readonly meanMs: number }>
@@ -242,6 +247,30 @@ function cpuText(cpu: CpuUse | undefined, perRecord?: Readonly<Record<string, nu
   return perRecord ? `${text}; µs/record: ${perRecordText(perRecord)}` : text;
 }
 
+/**
+ * When the machine's cores are what both runs share, the pipeline can reach at most the ceiling's CPU per row over
+ * its own (every process, the whole machine): the ratio its CPU allows, whatever the concurrency.
+ */
+export function cpuBound(
+  pipeline: Readonly<Record<string, number>>,
+  ceiling: Readonly<Record<string, number>> | undefined,
+): number | null {
+  const p = pipeline.machine;
+  const c = ceiling?.machine;
+  return p && c ? c / p : null;
+}
+
+function cpuBoundText(
+  pipeline: Readonly<Record<string, number>>,
+  ceiling: Readonly<Record<string, number>> | undefined,
+): string {
+  const bound = cpuBound(pipeline, ceiling);
+  return bound === null
+    ? `machine ${pipeline.machine?.toFixed(1) ?? 'n/a'} µs of CPU per row`
+    : `machine ${pipeline.machine!.toFixed(1)} µs of CPU per row against the ceiling's ${ceiling!.machine!.toFixed(1)}: ` +
+        `on saturated cores the pipeline reaches at most ${pct(bound)} of the ceiling`;
+}
+
 /** The terminal summary: one table of measures, one of the ceiling's levels, one of the bundles, one of targets. */
 export function renderSummary(report: BenchReport): string {
   const m = report.machine;
@@ -287,9 +316,19 @@ export function renderSummary(report: BenchReport): string {
         `whole run ${fmt(p.records)} records in ${p.seconds.toFixed(2)} s = ${fmt(p.rate)}/s, ${pct(p.ratioToKafka)} of Kafka; ` +
         `${b.count} batches of ${fmt(b.meanRecords)} records, ${fmt(b.meanDurationMs)} ms each (read+claim ${fmt(b.meanReadClaimMs)}, ` +
         `transform ${fmt(b.meanTransformMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)}, other ${fmt(b.meanOtherMs)} ms); ` +
-        `pollers ${p.pollers}; requests in flight mean ${p.inFlight.mean.toFixed(1)}, max ${p.inFlight.max}; ` +
-        `consumer event loop ${pct(p.eventLoop.utilization)} busy, delay p99 ${fmt(p.eventLoop.delayP99Ms)} ms, max ${fmt(p.eventLoop.delayMaxMs)} ms`,
+        `pollers ${p.pollers}; requests in flight mean ${p.inFlight.mean.toFixed(1)}, max ${p.inFlight.max}` +
+        (p.eventLoop
+          ? `; steady part: consumer event loop ${pct(p.eventLoop.utilization)} busy, delay p99 ${fmt(p.eventLoop.delayP99Ms)} ms, max ${fmt(p.eventLoop.delayMaxMs)} ms`
+          : ''),
       cpuText(p.cpu, p.cpuMicrosPerRecord),
+    );
+  }
+  if (p?.steadyCpu) {
+    add(
+      'pipeline, steady part',
+      '',
+      cpuBoundText(p.steadyCpu.cpuMicrosPerRecord, c?.best.cpuMicrosPerRecord),
+      cpuText(p.steadyCpu.cpu, p.steadyCpu.cpuMicrosPerRecord),
     );
   }
   for (const l of report.latency) {

@@ -20,7 +20,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, type EventLoopUtilization } from 'node:perf_hooks';
 import { join, relative } from 'node:path';
 import type { Client } from 'cassandra-driver';
 import type { EventSourceConfig } from '../config';
@@ -43,7 +43,7 @@ import {
 } from './fixtures';
 import { measureHandlers } from './handlers';
 import { kafkaCeiling } from './kafka-ceiling';
-import { CpuSampler, jitMeter, machineInfo, servicePids } from './machine';
+import { CpuSampler, jitMeter, machineInfo, servicePids, type CpuUse } from './machine';
 import { CpuProfile } from './profile';
 import { BenchOptionError, parseOptions, USAGE, type BenchOptions } from './options';
 import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
@@ -319,12 +319,31 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       await profile?.start();
       const cpu = sampleCpu();
       // The consumer is one event loop: while it parses or transforms a batch, no other poller's write is sent or
-      // acknowledged. Its utilisation and delay say whether it, rather than Cassandra, paces the pipeline.
+      // acknowledged. Its utilisation and delay, and every process's CPU, are also taken over the steady part of
+      // the run (10% to 90% of the rows acknowledged, as the steady rate): the whole phase's averages are diluted
+      // by the join and by the last batches' window, when the machine is nearly idle.
       const loopDelay = monitorEventLoopDelay({ resolution: 10 });
-      loopDelay.enable();
-      const loop0 = performance.eventLoopUtilization();
+      let steadyStart: { cpu: CpuSampler; acked: number; loop: EventLoopUtilization } | undefined;
+      let steadyEnd: { cpu: CpuUse; records: number; eventLoop: PipelineResult['eventLoop'] } | undefined;
+      // `ended`: the run is over; a short run can pass 10% and 90% between two looks.
+      const watchSteady = (ended = false): void => {
+        if (!steadyStart && put.acked >= 0.1 * options.count) {
+          steadyStart = { cpu: sampleCpu(), acked: put.acked, loop: performance.eventLoopUtilization() };
+          loopDelay.enable();
+        } else if (steadyStart && !steadyEnd && (ended || put.acked >= 0.9 * options.count)) {
+          loopDelay.disable();
+          steadyEnd = {
+            cpu: steadyStart.cpu.stop(),
+            records: put.acked - steadyStart.acked,
+            eventLoop: {
+              utilization: round3(performance.eventLoopUtilization(steadyStart.loop).utilization),
+              delayP99Ms: round3(loopDelay.percentile(99) / 1e6),
+              delayMaxMs: round3(loopDelay.max / 1e6),
+            },
+          };
+        }
+      };
       let use;
-      let eventLoop: PipelineResult['eventLoop'] | undefined;
       try {
         await put.start();
         await until(
@@ -332,15 +351,13 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           () => put.written >= options.count,
           phaseTimeoutMs,
           20,
-          () => progress.update(put.acked),
+          () => {
+            progress.update(put.acked);
+            watchSteady();
+          },
         );
+        watchSteady(true);
         use = cpu.stop();
-        loopDelay.disable();
-        eventLoop = {
-          utilization: round3(performance.eventLoopUtilization(loop0).utilization),
-          delayP99Ms: round3(loopDelay.percentile(99) / 1e6),
-          delayMaxMs: round3(loopDelay.max / 1e6),
-        };
       } finally {
         await put.stop();
         if (profile) {
@@ -366,7 +383,10 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           timeline: rateTimeline(put.acks, put.startedAt, 1000),
           cpu: use,
           cpuMicrosPerRecord: cpuPerRecord(use, put.written),
-          eventLoop: eventLoop!,
+          steadyCpu: steadyEnd
+            ? { cpu: steadyEnd.cpu, cpuMicrosPerRecord: cpuPerRecord(steadyEnd.cpu, steadyEnd.records) }
+            : null,
+          eventLoop: steadyEnd?.eventLoop ?? null,
           statements: Object.fromEntries(
             Object.entries(put.statements).map(([kind, st]) => [
               kind,

@@ -78,8 +78,9 @@ describe('npm run bench -- --smoke', () => {
     expect(p.ratioToKafka!).toBeLessThanOrEqual(1.5);
     expect(p.batches.count).toBeGreaterThan(0);
     // The consumer's event loop was measured, and Cassandra's CPU broken down by thread group (native JVMs here).
-    expect(p.eventLoop.utilization).toBeGreaterThan(0);
-    expect(p.eventLoop.utilization).toBeLessThanOrEqual(1);
+    expect(p.eventLoop!.utilization).toBeGreaterThan(0);
+    expect(p.eventLoop!.utilization).toBeLessThanOrEqual(1);
+    expect(p.steadyCpu!.cpuMicrosPerRecord.bench).toBeGreaterThan(0);
     expect(Object.keys(p.cpu.threads?.['cassandra'] ?? {})).toContain('request stages');
     // Every row went to Cassandra in unlogged batches of at most 30 (or alone).
     const rows = Object.entries(p.statements)
