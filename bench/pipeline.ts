@@ -98,6 +98,8 @@ export interface PipelineOptions {
   readonly trackDelays?: boolean;
   /** An empty handler instead of the job: the runner alone (nothing is written). */
   readonly emptyHandler?: boolean;
+  /** The job's name, which keys its checkpoints: a new name processes the topic again. @default 'sent-received' */
+  readonly jobName?: string;
 }
 
 export class PipelineUnderTest {
@@ -180,7 +182,10 @@ export class PipelineUnderTest {
         ...(this.options.writeConcurrency ? { writeConcurrency: this.options.writeConcurrency } : {}),
         ...(this.options.batchStatements ? { batchStatements: this.options.batchStatements } : {}),
       });
-      const job = createSentReceivedJob({ timeFormat: 'iso', failOnDataLoss: false }, { topics: [topic] });
+      const job = createSentReceivedJob(
+        { timeFormat: 'iso', failOnDataLoss: false },
+        { topics: [topic], ...(this.options.jobName ? { name: this.options.jobName } : {}) },
+      );
       invoke = async (event) => {
         const closedAt = Date.now();
         if (this.options.trackDelays) this.noteWaits(event, closedAt);

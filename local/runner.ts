@@ -795,13 +795,18 @@ export class EventSourceRunner {
   }
 
   private async commit(records: readonly KafkaRecord[]): Promise<void> {
+    // The last record of each partition's run: a batch holds each partition's records together, so a key and an
+    // entry per record (10,000 a batch) would be spent on the same few partitions.
     const next = new Map<string, { topic: string; partition: number; offset: bigint }>();
-    for (const r of records)
-      next.set(`${r.topic}-${r.partition}`, {
-        topic: r.topic,
-        partition: r.partition,
-        offset: r.offset + 1n,
-      });
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const following = records[i + 1];
+      if (following && following.partition === r.partition && following.topic === r.topic) continue;
+      const key = `${r.topic}-${r.partition}`;
+      const offset = r.offset + 1n;
+      const seen = next.get(key);
+      if (!seen || offset > seen.offset) next.set(key, { topic: r.topic, partition: r.partition, offset });
+    }
     await this.consumer.commitOffsets(
       [...next.values()].map((n) => ({
         topic: n.topic,

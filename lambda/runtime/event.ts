@@ -47,7 +47,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function decodeBase64(path: () => string, v: unknown): Buffer | null {
+/**
+ * The path of a record's field, for an error message only: building it for every record (or a closure that builds
+ * it) would cost more than the checks themselves.
+ */
+function fieldPath(listPath: string, index: number, field = ''): string {
+  return `${listPath}[${index}]${field}`;
+}
+
+function decodeBase64(listPath: string, index: number, field: string, v: unknown): Buffer | null {
   if (v === undefined || v === null) return null;
   if (typeof v === 'string' && v.length % 4 === 0) {
     const bytes = Buffer.from(v, 'base64');
@@ -59,7 +67,10 @@ function decodeBase64(path: () => string, v: unknown): Buffer | null {
       if (!v.includes('-') && !v.includes('_')) return bytes;
     }
   }
-  throw new EventShapeError(path(), `expected a base64 string or null, received ${preview(v)}`);
+  throw new EventShapeError(
+    fieldPath(listPath, index, field),
+    `expected a base64 string or null, received ${preview(v)}`,
+  );
 }
 
 function preview(v: unknown): string {
@@ -89,10 +100,13 @@ function parseHeaders(path: string, v: unknown): KafkaHeader[] {
   return out;
 }
 
-function parseOffset(path: () => string, v: unknown): bigint {
+function parseOffset(listPath: string, index: number, field: string, v: unknown): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
-  throw new EventShapeError(path(), `expected a non-negative integer offset, received ${preview(v)}`);
+  throw new EventShapeError(
+    fieldPath(listPath, index, field),
+    `expected a non-negative integer offset, received ${preview(v)}`,
+  );
 }
 
 function parseRecord(
@@ -102,46 +116,45 @@ function parseRecord(
   groupPartition: number,
   v: unknown,
 ): KafkaRecord {
-  // Built only for an error message: a string per record would cost more than the checks themselves.
-  const at = (field = ''): string => `${listPath}[${index}]${field}`;
-  if (!isObject(v)) throw new EventShapeError(at(), `expected a record object, received ${preview(v)}`);
+  if (!isObject(v))
+    throw new EventShapeError(fieldPath(listPath, index), `expected a record object, received ${preview(v)}`);
   const { topic, partition, offset, timestamp, timestampType } = v;
   if (topic !== groupTopic) {
     throw new EventShapeError(
-      at('.topic'),
+      fieldPath(listPath, index, '.topic'),
       `expected '${groupTopic}' (from the records key), received ${preview(topic)}`,
     );
   }
   if (partition !== groupPartition) {
     throw new EventShapeError(
-      at('.partition'),
+      fieldPath(listPath, index, '.partition'),
       `expected ${groupPartition} (from the records key), received ${preview(partition)}`,
     );
   }
   if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) {
     throw new EventShapeError(
-      at('.timestamp'),
+      fieldPath(listPath, index, '.timestamp'),
       `expected epoch milliseconds, received ${preview(timestamp)}`,
     );
   }
   if (typeof timestampType !== 'string') {
     throw new EventShapeError(
-      at('.timestampType'),
+      fieldPath(listPath, index, '.timestampType'),
       `expected CREATE_TIME or LOG_APPEND_TIME, received ${preview(timestampType)}`,
     );
   }
   return {
     topic: groupTopic,
     partition: groupPartition,
-    offset: parseOffset(() => at('.offset'), offset),
+    offset: parseOffset(listPath, index, '.offset', offset),
     timestamp,
     timestampType,
-    key: decodeBase64(() => at('.key'), v.key),
-    value: decodeBase64(() => at('.value'), v.value),
+    key: decodeBase64(listPath, index, '.key', v.key),
+    value: decodeBase64(listPath, index, '.value', v.value),
     headers:
       v.headers === undefined || v.headers === null || (Array.isArray(v.headers) && v.headers.length === 0)
         ? []
-        : parseHeaders(at('.headers'), v.headers),
+        : parseHeaders(fieldPath(listPath, index, '.headers'), v.headers),
   };
 }
 
@@ -230,7 +243,11 @@ export interface KafkaMessageLike {
 /** A kafkajs message as a runtime record: what the local runner and the redrive readers hand on. */
 export function fromKafkaMessage(topic: string, partition: number, message: KafkaMessageLike): KafkaRecord {
   const headers: KafkaHeader[] = [];
-  for (const [key, value] of Object.entries(message.headers ?? {})) {
+  const given = message.headers ?? {};
+  // `for...in` rather than Object.entries: most records have no headers, and this runs for every record.
+  for (const key in given) {
+    if (!Object.prototype.hasOwnProperty.call(given, key)) continue;
+    const value = given[key];
     for (const v of Array.isArray(value) ? (value as unknown[]) : [value]) {
       if (v === undefined) continue;
       headers.push({ key, value: v === null ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)) });
@@ -263,9 +280,15 @@ export function toMskEvent(
   source: { eventSourceArn: string; bootstrapServers: string },
 ): MSKEvent {
   const grouped: MSKEvent['records'] = {};
+  let list: MSKEvent['records'][string] = [];
+  let previous: KafkaRecord | undefined;
   for (const r of records) {
-    const key = `${r.topic}-${r.partition}`;
-    (grouped[key] ??= []).push({
+    // Records come grouped by partition: look the partition's list up only when it changes.
+    if (!previous || previous.partition !== r.partition || previous.topic !== r.topic) {
+      list = grouped[`${r.topic}-${r.partition}`] ??= [];
+      previous = r;
+    }
+    list.push({
       topic: r.topic,
       partition: r.partition,
       offset: Number(r.offset),
@@ -274,7 +297,9 @@ export function toMskEvent(
       key: r.key === null ? (undefined as unknown as string) : r.key.toString('base64'),
       value: r.value === null ? (undefined as unknown as string) : r.value.toString('base64'),
       // @types/aws-lambda has no null header value; Kafka (and so the event) does.
-      headers: mskHeaders(r.headers) as MSKEvent['records'][string][number]['headers'],
+      headers: (r.headers.length
+        ? mskHeaders(r.headers)
+        : []) as MSKEvent['records'][string][number]['headers'],
     });
   }
   return {

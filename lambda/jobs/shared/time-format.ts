@@ -16,7 +16,8 @@ export function formatTime(date: Date, format: TimeFormat): string {
 
 /** Parses either format into epoch ms; `undefined` when the text is neither. */
 export function parseTime(text: string): number | undefined {
-  const tutorial = TUTORIAL.exec(text);
+  // Every record's value goes through here: try the tutorial's format only when the length can match it.
+  const tutorial = text.length === 19 ? TUTORIAL.exec(text) : null;
   if (tutorial) {
     const [, y, mo, d, h, mi, s] = tutorial.map(Number) as number[];
     const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
