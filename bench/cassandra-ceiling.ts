@@ -63,6 +63,12 @@ export interface CeilingOptions {
   /** Cores Cassandra's JIT compiler threads used since the last call (undefined: not measurable). */
   readonly jitCores?: () => number | undefined;
   readonly onProgress?: (done: number, detail: string) => void;
+  /**
+   * Waits until Cassandra has no flush or compaction left (bench/fixtures.ts `settleCassandra`), before each level:
+   * every level then starts as the pipeline does, instead of paying for the previous levels' compactions.
+   * @default - levels run back to back
+   */
+  readonly settle?: () => Promise<unknown>;
 }
 
 /** CPU µs per record, per process: cores × seconds / records. */
@@ -154,6 +160,7 @@ export async function cassandraCeiling(
   done = 0;
   try {
     for (const [method, concurrency] of plan) {
+      await options.settle?.();
       const cpu = options.sampleCpu();
       const r = await run(method, concurrency, options.writesPerLevel);
       const use = cpu.stop();

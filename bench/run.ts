@@ -175,6 +175,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         warmupSeconds: options.warmupSeconds,
         sampleCpu,
         jitCores: jitMeter(pids.cassandra),
+        settle: () => settleCassandra(client),
         onProgress: (done, detail) => progress.update(done, detail),
       });
       const best = cassandra.best;
