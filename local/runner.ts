@@ -457,9 +457,10 @@ export class EventSourceRunner {
     this.consumer = this.kafka.consumer({
       groupId: options.source.consumerGroupId,
       // Small fetches: kafkajs decodes a whole fetch response in one synchronous run, during which no poller's
-      // write is sent or acknowledged. A fetch of 6 MB a partition held the event loop 80–340 ms (p99 and max of
-      // its delay in the bench); 512 KB a partition, 1.5 MB a fetch, keep each run to a few milliseconds. The
-      // batcher collects fetches into batches and its back-pressure bounds what waits in memory.
+      // write is sent or acknowledged. Measured in the bench's pipeline phase: the event loop's longest stall was
+      // 344 ms with 6 MB a partition and 210 ms with 512 KB (1.5 MB a fetch); its p99, about 80 ms either way, is
+      // the handler's own synchronous work per batch. The batcher collects fetches into batches, and its
+      // back-pressure bounds what waits in memory.
       maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
       maxBytes: 3 * FETCH_BYTES_PER_PARTITION,
       // A runner that dies holds its partitions until its session expires: keep that short (kafkajs's default is
