@@ -524,12 +524,18 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   // 6. The handlers, last: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
   if (!skip.has('handlers')) {
     progress.phase('handlers', 6 * options.importRuns);
-    handlers = await measureHandlers({
-      root: REPO_ROOT,
-      outDir: join(os.tmpdir(), `microbatch-bench-${id}`),
-      runs: options.importRuns,
-      onProgress: (done, name) => progress.update(done, name),
-    });
+    const bundleDir = join(os.tmpdir(), `microbatch-bench-${id}`);
+    try {
+      handlers = await measureHandlers({
+        root: REPO_ROOT,
+        outDir: bundleDir,
+        runs: options.importRuns,
+        onProgress: (done, name) => progress.update(done, name),
+      });
+    } finally {
+      // The bundles are measured, not kept: each run left a few MB in the temporary directory.
+      rmSync(bundleDir, { recursive: true, force: true });
+    }
     progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
   }
 

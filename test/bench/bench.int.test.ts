@@ -51,6 +51,8 @@ describe('npm run bench -- --smoke', () => {
     expect(jsonFile && chartFile).toBeTruthy();
     const report = JSON.parse(readFileSync(join(ROOT, jsonFile!), 'utf8')) as BenchReport;
     expect(report.mode).toBe('smoke');
+    // The handlers' bundles were measured and removed, not left in the temporary directory.
+    expect(existsSync(join(tmpdir(), `microbatch-bench-${report.id}`))).toBe(false);
     expect(report.files.json).toBe(join(out, jsonFile!.split('/').pop()!));
 
     // 1. Cassandra ceiling: both methods at every level, CPU per row measured, the best is the fastest.
