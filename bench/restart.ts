@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { RunnerChildArgs } from './runner-child';
+import { onJsonLines } from '../local/json-lines';
 
 export interface RestartResult {
   readonly staticMembership: boolean;
@@ -45,18 +46,7 @@ class RunnerProcess {
       ['--require', require.resolve('tsx/cjs'), join(root, 'bench', 'runner-child.ts'), JSON.stringify(args)],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    let rest = '';
-    this.child.stdout!.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) {
-        try {
-          this.events.push(JSON.parse(line) as Event);
-        } catch {
-          // Not one of ours.
-        }
-      }
-    });
+    onJsonLines(this.child.stdout!, (value) => this.events.push(value as Event));
     this.child.stderr!.on(
       'data',
       (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-4000)),

@@ -21,6 +21,7 @@ import { redriveLocally } from '../redrive';
 import { ensureSchema, ensureTopics } from '../setup';
 import * as services from '../services';
 import { withKafkaRetry } from '../runner';
+import { onJsonLines } from '../json-lines';
 import { loadConfig, objectGetter } from '../../config';
 import { kafkaRangeReader } from '../../lambda/runtime/redrive';
 import { deadLetters, windowResults } from '../../lambda/runtime/queries';
@@ -102,18 +103,7 @@ class Child {
         stdio: ['ignore', 'pipe', 'inherit'],
       },
     );
-    let rest = '';
-    this.process.stdout!.on('data', (chunk: Buffer) => {
-      const lines = (rest + chunk.toString()).split('\n');
-      rest = lines.pop()!;
-      for (const line of lines) {
-        try {
-          this.events.push(JSON.parse(line) as Child['events'][number]);
-        } catch {
-          // Not one of ours (a library printing); ignore it.
-        }
-      }
-    });
+    onJsonLines(this.process.stdout!, (value) => this.events.push(value as Child['events'][number]));
     this.exited = new Promise((resolve) => this.process.once('exit', (code) => resolve(code)));
   }
 
