@@ -39,10 +39,10 @@ import { claimInstanceSlot, useStaticMembership } from './static-membership';
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
-/** How long a silent runner keeps its partitions before the group gives them to another member. */
 /** kafkajs's fetch size per partition (see the consumer's options in `EventSourceRunner`). */
 const FETCH_BYTES_PER_PARTITION = 512 * 1024;
 
+/** How long a silent runner keeps its partitions before the group gives them to another member. */
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
 export interface RunnerOptions {

@@ -78,8 +78,9 @@ function preview(v: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-function parseHeaders(path: string, v: unknown): KafkaHeader[] {
-  if (v === undefined || v === null) return [];
+function parseHeaders(listPath: string, index: number, v: unknown): KafkaHeader[] {
+  if (v === undefined || v === null || (Array.isArray(v) && v.length === 0)) return [];
+  const path = fieldPath(listPath, index, '.headers');
   if (!Array.isArray(v)) throw new EventShapeError(path, `expected an array, received ${preview(v)}`);
   const out: KafkaHeader[] = [];
   v.forEach((entry, i) => {
@@ -151,10 +152,7 @@ function parseRecord(
     timestampType,
     key: decodeBase64(listPath, index, '.key', v.key),
     value: decodeBase64(listPath, index, '.value', v.value),
-    headers:
-      v.headers === undefined || v.headers === null || (Array.isArray(v.headers) && v.headers.length === 0)
-        ? []
-        : parseHeaders(fieldPath(listPath, index, '.headers'), v.headers),
+    headers: parseHeaders(listPath, index, v.headers),
   };
 }
 
@@ -297,9 +295,7 @@ export function toMskEvent(
       key: r.key === null ? (undefined as unknown as string) : r.key.toString('base64'),
       value: r.value === null ? (undefined as unknown as string) : r.value.toString('base64'),
       // @types/aws-lambda has no null header value; Kafka (and so the event) does.
-      headers: (r.headers.length
-        ? mskHeaders(r.headers)
-        : []) as MSKEvent['records'][string][number]['headers'],
+      headers: mskHeaders(r.headers) as MSKEvent['records'][string][number]['headers'],
     });
   }
   return {
