@@ -42,13 +42,17 @@ function ticksPerSecond(): number {
   return clockTicks;
 }
 
+/** User plus system CPU ticks from a `/proc/.../stat` line (of a process or of one of its threads). */
+function statTicks(stat: string): number {
+  // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
+  return Number(fields[11]) + Number(fields[12]);
+}
+
 function readProcTicks(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name is in parentheses and may hold spaces: the fields start after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after the name.
-    return Number(fields[11]) + Number(fields[12]);
+    return statTicks(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -116,9 +120,8 @@ function readThreadTicks(pid: number): Map<string, { group: string; ticks: numbe
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       try {
         const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(tid, { group: threadGroup(name), ticks: Number(fields[11]) + Number(fields[12]) });
+        const ticks = statTicks(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
+        out.set(tid, { group: threadGroup(name), ticks });
       } catch {
         // A thread that ended meanwhile: its time stays in the process total.
       }
@@ -211,22 +214,11 @@ function round2(x: number): number {
 export function jitMeter(pid: number | undefined): () => number | undefined {
   if (pid === undefined) return () => undefined;
   const read = (): number | undefined => {
-    try {
-      let ticks = 0;
-      for (const tid of readdirSync(`/proc/${pid}/task`)) {
-        try {
-          if (!/^C\d CompilerThre/.test(readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8'))) continue;
-          const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-          const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-          ticks += Number(fields[11]) + Number(fields[12]);
-        } catch {
-          // A compiler thread that ended meanwhile.
-        }
-      }
-      return ticks;
-    } catch {
-      return undefined;
-    }
+    const threads = readThreadTicks(pid);
+    if (!threads) return undefined;
+    let ticks = 0;
+    for (const { group, ticks: t } of threads.values()) if (/^C\d CompilerThre/.test(group)) ticks += t;
+    return ticks;
   };
   let last = read();
   let lastAt = performance.now();

@@ -60,7 +60,7 @@ import {
   type LatencyResult,
   type PipelineResult,
 } from './report';
-import { distribution, percentileTimeline, rateTimeline, steadyRate } from './stats';
+import { distribution, percentileTimeline, rateTimeline, STEADY_PART, steadyRate } from './stats';
 
 function batchStats(batches: readonly BatchSample[]): BatchStats {
   const n = batches.length;
@@ -285,41 +285,45 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       const warmStarted = performance.now();
       let passes = 0;
       let jitCores: number | undefined;
-      do {
-        passes++;
-        const warm = new PipelineUnderTest({
-          endpoints,
-          keyspace: warmKeyspace,
-          topic: warmTopic,
-          source: source(group(`pipeline-warmup-${passes}`)),
-          onFailureDir,
-          Runner,
-          jobName: `sent-received-warmup-${passes}`,
-          ...sinkOptions,
-        });
-        jit();
-        try {
-          await warm.start();
-          await until(
-            'the warm-up pipeline to write every record',
-            () => warm.written >= warmupCount,
-            phaseTimeoutMs,
-            20,
-            () => progress.update(warm.acked, `pass ${passes}`),
-          );
-        } finally {
-          await warm.stop();
-          await warm.close();
-        }
-        jitCores = jit();
-      } while (
-        !options.smoke &&
-        jitCores !== undefined &&
-        jitCores >= 0.05 &&
-        passes < 5 &&
-        performance.now() - warmStarted < 120_000
-      );
-      await dropKeyspace(client, warmKeyspace);
+      try {
+        do {
+          passes++;
+          const warm = new PipelineUnderTest({
+            endpoints,
+            keyspace: warmKeyspace,
+            topic: warmTopic,
+            source: source(group(`pipeline-warmup-${passes}`)),
+            onFailureDir,
+            Runner,
+            jobName: `sent-received-warmup-${passes}`,
+            ...sinkOptions,
+          });
+          jit();
+          try {
+            await warm.start();
+            await until(
+              'the warm-up pipeline to write every record',
+              () => warm.written >= warmupCount,
+              phaseTimeoutMs,
+              20,
+              () => progress.update(warm.acked, `pass ${passes}`),
+            );
+          } finally {
+            await warm.stop();
+            await warm.close();
+          }
+          jitCores = jit();
+        } while (
+          !options.smoke &&
+          jitCores !== undefined &&
+          jitCores >= 0.05 &&
+          passes < 5 &&
+          performance.now() - warmStarted < 120_000
+        );
+      } finally {
+        // Also when a pass fails: the cleanup at the end drops only the run's own keyspace.
+        await dropKeyspace(client, warmKeyspace);
+      }
       const settled = await settleCassandra(client);
       progress.done(
         `${passes} pass${passes === 1 ? '' : 'es'} of ${fmt(warmupCount)} records (JIT ${jitCores?.toFixed(2) ?? 'n/a'} cores in the last); ` +
@@ -348,10 +352,10 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       let steadyEnd: { cpu: CpuUse; records: number; eventLoop: PipelineResult['eventLoop'] } | undefined;
       // `ended`: the run is over; a short run can pass 10% and 90% between two looks.
       const watchSteady = (ended = false): void => {
-        if (!steadyStart && put.acked >= 0.1 * options.count) {
+        if (!steadyStart && put.acked >= STEADY_PART.from * options.count) {
           steadyStart = { cpu: sampleCpu(), acked: put.acked, loop: performance.eventLoopUtilization() };
           loopDelay.enable();
-        } else if (steadyStart && !steadyEnd && (ended || put.acked >= 0.9 * options.count)) {
+        } else if (steadyStart && !steadyEnd && (ended || put.acked >= STEADY_PART.to * options.count)) {
           loopDelay.disable();
           steadyEnd = {
             cpu: steadyStart.cpu.stop(),

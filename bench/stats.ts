@@ -82,6 +82,9 @@ export function percentileTimeline(
   return out;
 }
 
+/** The steady part of a run: from this fraction of its rows acknowledged to that one. */
+export const STEADY_PART = { from: 0.1, to: 0.9 } as const;
+
 /**
  * The steady rate of a finite run: rows per second between the moment `from` of them were acknowledged and the
  * moment `to` were (fractions of the total, by default the middle 80%). A run over a finite backlog starts with
@@ -90,8 +93,8 @@ export function percentileTimeline(
  */
 export function steadyRate(
   acks: ReadonlyArray<{ readonly at: number; readonly rows: number }>,
-  from = 0.1,
-  to = 0.9,
+  from = STEADY_PART.from,
+  to = STEADY_PART.to,
 ): { rate: number; rows: number; seconds: number } | null {
   const sorted = [...acks].sort((a, b) => a.at - b.at);
   const total = sorted.reduce((n, a) => n + a.rows, 0);
