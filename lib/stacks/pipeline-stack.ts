@@ -6,7 +6,8 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { Construct } from 'constructs';
-import { jobConfigInput, type PipelineConfig } from '../../config';
+import type { PipelineConfig } from '../../config';
+import { consumerEnvironment } from '../../config/consumer-env';
 import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
 import { jobViews, type RegisteredJobDescriptor } from '../../config/jobs';
 import { JOB_RUNTIME_TABLES, TEST_TOPIC, BATCH_LEDGER } from '../../schema';
@@ -35,24 +36,6 @@ export interface PipelineStackProps extends StackProps {
 }
 
 /** The EMF namespace of the runtime's metrics. */
-export const METRICS_NAMESPACE = 'MicroBatch';
-
-/**
- * The handlers' environment, the contract with `lambda/runtime/handler.ts` (`configFromEnv`, config/env.ts): the
- * job's own config travels as JSON and is validated again by the same `loadConfig` when the handler starts.
- */
-export function consumerEnvironment(config: PipelineConfig, job: string): Record<string, string> {
-  return {
-    [RUNTIME_ENV.target]: 'keyspaces',
-    [RUNTIME_ENV.keyspace]: config.keyspace.name,
-    [RUNTIME_ENV.stage]: config.stage,
-    [RUNTIME_ENV.job]: job,
-    [RUNTIME_ENV.jobConfig]: JSON.stringify(jobConfigInput(config.jobs[job]!)),
-    POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-    POWERTOOLS_SERVICE_NAME: job,
-  };
-}
-
 /** The query function reads every job through its view (config/jobs.ts): tables, key columns, windows. */
 export function queryEnvironment(
   config: PipelineConfig,
