@@ -191,7 +191,7 @@ export function renderChart(report: BenchReport): string {
       { x: 230, y, w: W - 400 },
       'Cassandra ceiling: rows/s by client method and requests in flight',
       c.levels.map((l) => ({
-        label: `${l.method} × ${l.concurrency}`,
+        label: `${l.method} × ${l.concurrency}${l.run > 1 ? `, run ${l.run}` : ''}`,
         segments: [{ value: l.rate, cls: l === c.best ? 'bar-best' : 'bar' }],
         text: `${fmt(l.rate)}/s, client ${l.cpuMicrosPerRecord.bench?.toFixed(1) ?? 'n/a'} µs/row, Cassandra ${l.cpuMicrosPerRecord.cassandra?.toFixed(1) ?? 'n/a'} µs/row`,
       })),

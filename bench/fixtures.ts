@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../config';
-import { renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';
+import { OFFSET_CHECKPOINTS, qualified, renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';
 import { ensureSchema, ensureTopics } from '../local/setup';
 import sentReceived from '../lambda/jobs/sent-received';
 
@@ -27,6 +27,21 @@ export async function createKeyspace(client: Client, keyspace: string): Promise<
   const config = benchConfig(keyspace);
   await ensureSchema(client, config, [sentReceived]);
   await client.execute(renderCreateTable(keyspace, CEILING_TABLE, { target: 'cassandra' }));
+}
+
+/** The next offset a job's checkpoint holds for a partition, or null when it has none. */
+export async function checkpointedOffset(
+  client: Client,
+  keyspace: string,
+  ref: { readonly job: string; readonly topic: string; readonly partition: number },
+): Promise<bigint | null> {
+  const row = (
+    await client.execute(
+      `SELECT next_offset FROM ${qualified(keyspace, OFFSET_CHECKPOINTS)} WHERE job = ? AND topic = ? AND kafka_partition = ?`,
+      [ref.job, ref.topic, ref.partition],
+    )
+  ).first();
+  return row ? (row.get('next_offset') as bigint) : null;
 }
 
 export async function dropKeyspace(client: Client, keyspace: string): Promise<void> {

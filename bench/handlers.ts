@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { redriveEntry } from '../lib/entries';
 import { JOBS_DIR } from '../lambda/runtime/registry';
-import { median } from './stats';
+import { median, round1 } from './stats';
 
 /** What one package (or the project's own code) adds to a bundle, in bytes of minified output. */
 export interface BundlePart {
@@ -181,12 +181,13 @@ export async function bundleBreakdown(root: string, entry: string, cdkBytes: num
   return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
+/** The measures, and where each handler's bundle is (under `outDir`, for the Lambda-sized runs). */
 export async function measureHandlers(options: {
   readonly root: string;
   readonly outDir: string;
   readonly runs: number;
   readonly onProgress?: (done: number, detail: string) => void;
-}): Promise<HandlersResult> {
+}): Promise<{ readonly result: HandlersResult; readonly bundles: ReadonlyMap<string, string> }> {
   const entries = handlerEntries(options.root);
   const started = performance.now();
   const bundles = bundleInChild(options.root, options.outDir);
@@ -219,13 +220,12 @@ export async function measureHandlers(options: {
     });
   }
   return {
-    bundler: 'PipelineFunction (lib/functions.ts) via CDK synth',
-    bundleSeconds: round1(bundleSeconds),
-    nodeForImport: process.version,
-    handlers,
+    result: {
+      bundler: 'PipelineFunction (lib/functions.ts) via CDK synth',
+      bundleSeconds: round1(bundleSeconds),
+      nodeForImport: process.version,
+      handlers,
+    },
+    bundles,
   };
-}
-
-function round1(x: number): number {
-  return Math.round(x * 10) / 10;
 }

@@ -4,7 +4,16 @@ import { join } from 'node:path';
 import { integer, listOf, oneOf } from '../local/options';
 import { FIXED_LATENCY } from './report';
 
-export const PHASES = ['cassandra', 'kafka', 'runner', 'pipeline', 'latency', 'restart', 'handlers'] as const;
+export const PHASES = [
+  'cassandra',
+  'kafka',
+  'runner',
+  'pipeline',
+  'latency',
+  'restart',
+  'handlers',
+  'lambda',
+] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -27,6 +36,8 @@ export interface BenchOptions {
   readonly ceilingBatchLevels: readonly number[];
   readonly ceilingBatchRows: number;
   readonly ceilingWritesPerLevel: number;
+  /** Runs of each method's best level, the sweep's included: the median run stands for the method. */
+  readonly ceilingRepeats: number;
   /** Cassandra's warm-up before the ceiling: at least `min` s, until its JIT settles, at most `max` s. */
   readonly warmupSeconds: { readonly min: number; readonly max: number };
   readonly latencySeconds: number;
@@ -41,6 +52,13 @@ export interface BenchOptions {
   readonly restartStatic: boolean;
   readonly restartSessionMs: number | undefined;
   readonly importRuns: number;
+  /** The Lambda-sized runs of the consumer's bundle: function memory sizes, and each run's invocations. */
+  readonly lambda: {
+    readonly memorySizes: readonly number[];
+    readonly records: number;
+    readonly invocations: number;
+    readonly warmup: number;
+  };
   readonly outDir: string;
   readonly progress: boolean;
   readonly runnerModule: string | undefined;
@@ -70,7 +88,10 @@ Writes bench/results/<time>.json and .svg.
   --levels A,B,...         Cassandra ceiling, single rows: requests in flight (default 16,32,64,128)
   --batch-levels A,B,...   Cassandra ceiling, unlogged batches: batches in flight (default 2,4,8,16,32)
   --batch-rows N           rows per unlogged batch of the ceiling (default 30, Keyspaces' quota)
-  --ceiling-writes N       rows per ceiling level (default min(count, 100000); smoke 2000)
+  --ceiling-writes N       rows per ceiling level (default the pipeline's count, so that each level pays the
+                           same share of flushes and compactions as the pipeline; smoke 2000)
+  --ceiling-repeats N      runs of each method's best level, the sweep's included; the median run is the
+                           method's (default 3; smoke 2)
   --warmup MIN,MAX         Cassandra's warm-up before the ceiling, until its JIT settles (default 20,150;
                            smoke 1,3)
   --latency-seconds S      each latency phase's measured interval (default 30; smoke 4), after a 3 s
@@ -80,6 +101,8 @@ Writes bench/results/<time>.json and .svg.
   --restart-dynamic        the restart phase with a dynamic member instead of the runner's static membership
   --restart-session MS     the restart phase's session timeout (default: the runner's)
   --import-runs N          fresh processes per handler for the cold import time (default 9; smoke 3)
+  --lambda-memory A,B,...  the consumer's bundle in Lambda-sized processes: function memory sizes in MB, each
+                           with the heap flags Lambda's Node.js runtime gives it (default 512,1024,1769; smoke 512)
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts
   --cpu-profile            write a V8 CPU profile of the pipeline phase (.cpuprofile) next to the report
   --skip P,...             skip phases: ${PHASES.join(', ')}
@@ -114,9 +137,11 @@ function program(): Command {
     .option('--restart-dynamic')
     .addOption(n('--restart-session <ms>'))
     .addOption(n('--ceiling-writes <n>'))
+    .addOption(n('--ceiling-repeats <n>'))
     .addOption(n('--latency-seconds <s>'))
     .addOption(n('--latency-rate <n>'))
     .addOption(n('--import-runs <n>'))
+    .addOption(new Option('--lambda-memory <list>').argParser(listOf(integer(128, 10_240))))
     .option('--runner <module>')
     .option('--cpu-profile')
     .addOption(new Option('--skip <phases>').argParser(listOf(oneOf(PHASES))))
@@ -157,9 +182,11 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     restartDynamic?: boolean;
     restartSession?: number;
     ceilingWrites?: number;
+    ceilingRepeats?: number;
     latencySeconds?: number;
     latencyRate?: number;
     importRuns?: number;
+    lambdaMemory?: number[];
     runner?: string;
     cpuProfile?: boolean;
     skip?: Phase[];
@@ -188,7 +215,8 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     ceilingBatchLevels: values.batchLevels ?? (smoke ? [4, 8] : [2, 4, 8, 16, 32]),
     ceilingBatchRows: values.batchRows ?? 30,
     warmupSeconds: { min: warmup[0]!, max: warmup[1]! },
-    ceilingWritesPerLevel: values.ceilingWrites ?? (smoke ? 2000 : Math.min(count, 100_000)),
+    ceilingWritesPerLevel: values.ceilingWrites ?? (smoke ? 2000 : count),
+    ceilingRepeats: values.ceilingRepeats ?? (smoke ? 2 : 3),
     latencySeconds: values.latencySeconds ?? (smoke ? 4 : 30),
     latencyWarmupSeconds: smoke ? 0 : 3,
     latencyRate: values.latencyRate,
@@ -197,6 +225,12 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     restartStatic: values.restartDynamic !== true,
     restartSessionMs: values.restartSession,
     importRuns: values.importRuns ?? (smoke ? 3 : 9),
+    lambda: {
+      memorySizes: values.lambdaMemory ?? (smoke ? [512] : [512, 1024, 1769]),
+      records: smoke ? 300 : 10_000,
+      invocations: smoke ? 2 : 10,
+      warmup: smoke ? 1 : 2,
+    },
     outDir: values.out ?? join(root, 'bench', 'results'),
     progress: values.progress,
     runnerModule: values.runner,

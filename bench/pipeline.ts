@@ -18,7 +18,8 @@ import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/
 import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import { createSentReceivedJob } from '../lambda/jobs/sent-received';
-import { renderInsert, SENT_RECEIVED, OFFSET_CHECKPOINTS, qualified } from '../schema';
+import { renderInsert, SENT_RECEIVED, qualified } from '../schema';
+import { checkpointedOffset } from './fixtures';
 import type { Endpoints } from '../local/services';
 import { EventSourceRunner, type RunnerOptions } from '../local/runner';
 
@@ -388,15 +389,9 @@ export class PipelineUnderTest {
       pageState = page.pageState ?? undefined;
     } while (pageState);
     let checkpointed = 0n;
-    for (let p = 0; p < partitions; p++) {
-      const row = (
-        await client.execute(
-          `SELECT next_offset FROM ${qualified(keyspace, OFFSET_CHECKPOINTS)} WHERE job = ? AND topic = ? AND kafka_partition = ?`,
-          ['sent-received', topic, p],
-        )
-      ).first();
-      if (row) checkpointed += row.get('next_offset') as bigint;
-    }
+    for (let p = 0; p < partitions; p++)
+      checkpointed +=
+        (await checkpointedOffset(client, keyspace, { job: 'sent-received', topic, partition: p })) ?? 0n;
     return { rows, checkpointed };
   }
 

@@ -3,6 +3,7 @@ import { renderTable } from '../local/table';
 import type { CassandraCeiling } from './cassandra-ceiling';
 import type { HandlersResult } from './handlers';
 import type { KafkaCeiling } from './kafka-ceiling';
+import type { LambdaSizedResult } from './lambda-sized';
 import type { CpuUse, MachineInfo } from './machine';
 import type { RestartResult } from './restart';
 import type { Distribution } from './stats';
@@ -141,6 +142,8 @@ export interface BenchReport {
   readonly latency: readonly LatencyResult[];
   readonly restart: RestartResult | null;
   readonly handlers: HandlersResult | null;
+  /** The consumer's bundle in Lambda-sized processes (bench/lambda-sized.ts). */
+  readonly lambdaSized: LambdaSizedResult | null;
   readonly targets: readonly Target[];
   readonly files: { json: string; chart: string };
 }
@@ -281,10 +284,14 @@ export function renderSummary(report: BenchReport): string {
   const c = report.cassandraCeiling;
   if (c) {
     for (const [method, level] of Object.entries(c.byMethod)) {
+      const runs = c.levels.filter((l) => l.method === level.method && l.concurrency === level.concurrency);
       add(
         `Cassandra, ${method}`,
         `${fmt(level.rate)}/s`,
         `best at ${level.concurrency} in flight${level.rowsPerRequest > 1 ? ` of ${level.rowsPerRequest} rows` : ''}` +
+          (runs.length > 1
+            ? `, median of ${runs.length} runs (${runs.map((r) => fmt(r.rate)).join(', ')}/s)`
+            : '') +
           (level === c.best ? ' = the ceiling' : ''),
         cpuText(level.cpu, level.cpuMicrosPerRecord),
       );
@@ -359,10 +366,23 @@ export function renderSummary(report: BenchReport): string {
         `from the kill: process up ${fmt(s.processUpMs)}, joined ${fmt(s.joinedMs)}, first records ${fmt(s.fetchedMs)}, batch committed ${fmt(s.firstBatchMs)} ms`,
     );
   }
+  const ls = report.lambdaSized;
+  for (const r of ls?.runs ?? []) {
+    const heap = (mb: number | null) => (mb === null ? 'default' : `${fmt(mb)} MB`);
+    add(
+      `${ls!.bundle} handler, ${r.label}`,
+      `${r.cpuMicrosPerRecord.toFixed(1)} µs/record`,
+      `semi-space ${heap(r.semiSpaceMb)}, old space ${heap(r.oldSpaceMb)}${ls!.pinnedToOneCore ? ', one core' : ''}; ` +
+        `GC pauses ${r.gcMicrosPerRecord.toFixed(1)} µs/record (${r.minorGcs} minor, ${r.majorGcs} major); ` +
+        `${fmt(r.invocations)} invocations of ${fmt(r.records)} records, ${fmt(r.invocationMs)} ms each; RSS up to ${fmt(r.maxRssMb)} MB; ` +
+        `checkpointed ${fmt(r.checkpointed)} of ${fmt(r.sent)} records`,
+    );
+  }
   const levels =
     c?.levels.map((l) => ({
       method: l.method,
       'in flight': String(l.concurrency),
+      run: String(l.run),
       rows: fmt(l.writes),
       'rows/s': fmt(l.rate),
       'µs/row': perRecordText(l.cpuMicrosPerRecord),

@@ -39,9 +39,13 @@ import {
   retrying,
   runId,
   settleCassandra,
+  checkpointedOffset,
   until,
 } from './fixtures';
 import { measureHandlers } from './handlers';
+import { consumerEnvironment } from '../config/consumer-env';
+import { RUNTIME_ENV } from '../config/env';
+import { lambdaVariants, measureLambdaSized, ownSemiSpaceMb } from './lambda-sized';
 import { kafkaCeiling } from './kafka-ceiling';
 import { CpuSampler, jitMeter, machineInfo, servicePids, type CpuUse } from './machine';
 import { CpuProfile } from './profile';
@@ -154,6 +158,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
   const latency: LatencyResult[] = [];
   let restart: BenchReport['restart'] = null;
   let handlers: BenchReport['handlers'] = null;
+  let lambdaSized: BenchReport['lambdaSized'] = null;
+  const bundleDir = join(os.tmpdir(), `microbatch-bench-${id}`);
   try {
     await retrying('creating the bench keyspace', () => createKeyspace(client, keyspace), { onRetry: log });
     topics.push(loadTopic);
@@ -165,13 +171,19 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
 
     // 1. The Cassandra ceiling, by method.
     if (!skip.has('cassandra')) {
-      const plan = options.ceilingLevels.length + options.ceilingBatchLevels.length;
+      const methods =
+        Number(options.ceilingLevels.length > 0) + Number(options.ceilingBatchLevels.length > 0);
+      const plan =
+        options.ceilingLevels.length +
+        options.ceilingBatchLevels.length +
+        (options.ceilingRepeats - 1) * methods;
       progress.phase('Cassandra ceiling', plan * options.ceilingWritesPerLevel);
       cassandra = await cassandraCeiling(client, keyspace, {
         singleLevels: options.ceilingLevels,
         batchLevels: options.ceilingBatchLevels,
         batchRows: options.ceilingBatchRows,
         writesPerLevel: options.ceilingWritesPerLevel,
+        repeats: options.ceilingRepeats,
         warmupSeconds: options.warmupSeconds,
         sampleCpu,
         jitCores: jitMeter(pids.cassandra),
@@ -180,7 +192,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       });
       const best = cassandra.best;
       progress.done(
-        `${fmt(best.rate)} rows/s (${best.method}, ${best.concurrency} in flight) after a ${cassandra.warmup.seconds} s warm-up`,
+        `${fmt(best.rate)} rows/s (${best.method}, ${best.concurrency} in flight, median of ${options.ceilingRepeats} runs) after a ${cassandra.warmup.seconds} s warm-up`,
       );
     }
 
@@ -508,6 +520,45 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       });
       progress.done(`next batch ${fmt(restart.firstBatchMs)} ms after the SIGKILL`);
     }
+
+    // 6. The handlers' bundles and cold imports, then the consumer's bundle in Lambda-sized processes. Last, and
+    // on a settled Cassandra: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
+    if (!skip.has('handlers')) {
+      await settleCassandra(client);
+      progress.phase('handlers', 6 * options.importRuns);
+      const measured = await measureHandlers({
+        root: REPO_ROOT,
+        outDir: bundleDir,
+        runs: options.importRuns,
+        onProgress: (done, name) => progress.update(done, name),
+      });
+      handlers = measured.result;
+      progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
+
+      if (!skip.has('lambda')) {
+        const variants = lambdaVariants(options.lambda.memorySizes, ownSemiSpaceMb());
+        progress.phase('Lambda-sized handler', variants.length);
+        await settleCassandra(client);
+        lambdaSized = await measureLambdaSized({
+          root: REPO_ROOT,
+          bundle: measured.bundles.get('sent-received')!,
+          handlerName: 'sent-received',
+          environment: { ...consumerEnvironment(config, 'sent-received'), [RUNTIME_ENV.keyspace]: keyspace },
+          contactPoints: endpoints.cassandraContactPoints,
+          localDataCenter: endpoints.cassandraLocalDataCenter,
+          variants,
+          partitions: options.partitions,
+          ...options.lambda,
+          payloadBytes: options.payloadBytes,
+          readCheckpoint: (topic, partition) =>
+            checkpointedOffset(client, keyspace, { job: 'sent-received', topic, partition }),
+          onProgress: (done, label) => progress.update(done, label),
+        });
+        progress.done(
+          lambdaSized.runs.map((r) => `${r.label} ${r.cpuMicrosPerRecord.toFixed(1)} µs/record`).join(', '),
+        );
+      }
+    }
   } finally {
     progress.phase('cleanup');
     const problems = await cleanupKafka(endpoints.kafkaBrokers, topics, groups);
@@ -518,29 +569,13 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     // The restart phase's killed runner leaves its static-membership slot behind: its group is gone now.
     for (const g of groups)
       rmSync(join(DEFAULT_SLOT_DIR, encodeURIComponent(g)), { recursive: true, force: true });
+    // The bundles are measured, not kept: each run left a few MB in the temporary directory.
+    rmSync(bundleDir, { recursive: true, force: true });
     progress.done(
       problems.length
         ? `left behind: ${problems.join('; ')}`
         : `dropped ${keyspace}, deleted ${topics.length} topics`,
     );
-  }
-
-  // 6. The handlers, last: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
-  if (!skip.has('handlers')) {
-    progress.phase('handlers', 6 * options.importRuns);
-    const bundleDir = join(os.tmpdir(), `microbatch-bench-${id}`);
-    try {
-      handlers = await measureHandlers({
-        root: REPO_ROOT,
-        outDir: bundleDir,
-        runs: options.importRuns,
-        onProgress: (done, name) => progress.update(done, name),
-      });
-    } finally {
-      // The bundles are measured, not kept: each run left a few MB in the temporary directory.
-      rmSync(bundleDir, { recursive: true, force: true });
-    }
-    progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
   }
 
   const report: Omit<BenchReport, 'targets' | 'files'> = {
@@ -574,6 +609,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     latency,
     restart,
     handlers,
+    lambdaSized,
   };
   mkdirSync(options.outDir, { recursive: true });
   const stamp = `${report.startedAt.replace(/[:.]/g, '-')}${options.smoke ? '-smoke' : ''}`;

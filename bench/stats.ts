@@ -12,6 +12,11 @@ export function sortedCopy(values: readonly number[]): Float64Array {
   return Float64Array.from(values).sort();
 }
 
+/** One decimal, for the report. */
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}
+
 export function median(values: readonly number[]): number {
   return percentileSorted(sortedCopy(values), 50);
 }

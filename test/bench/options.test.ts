@@ -10,6 +10,9 @@ describe('parseOptions', () => {
     expect(o.ceilingLevels).toEqual([16, 32, 64, 128]);
     expect(o.ceilingBatchLevels).toEqual([2, 4, 8, 16, 32]);
     expect(o.ceilingBatchRows).toBe(30);
+    // Each level writes the pipeline's rows, and each method's best level is run three times.
+    expect(o.ceilingWritesPerLevel).toBe(o.count);
+    expect(o.ceilingRepeats).toBe(3);
     expect(o.warmupSeconds).toEqual({ min: 20, max: 150 });
     expect(o.fixedLatency).toEqual(FIXED_LATENCY);
     expect(o.restartStatic).toBe(true);
@@ -22,6 +25,7 @@ describe('parseOptions', () => {
     expect(o.fixedLatency).toEqual({ rate: 500, windowSeconds: 1 });
     expect(o.warmupSeconds).toEqual({ min: 1, max: 3 });
     expect(o.ceilingBatchLevels).toEqual([4, 8]);
+    expect(o.ceilingRepeats).toBe(2);
   });
 
   it('GIVEN the sink, runner and restart options THEN they are passed on', () => {

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { lambdaHeapFlags, lambdaVariants, ownSemiSpaceMb, summariseRun } from '../../bench/lambda-sized';
+
+describe('lambdaHeapFlags', () => {
+  it("GIVEN a function's memory WHEN the Node.js runtime starts it THEN a tenth is new space, half of it a semi-space", () => {
+    // The bootstrap's integer arithmetic: 512 / 10 = 51, 51 / 2 = 25, 512 - 51 = 461.
+    expect(lambdaHeapFlags(512)).toEqual({ semiSpaceMb: 25, oldSpaceMb: 461 });
+    expect(lambdaHeapFlags(1769)).toEqual({ semiSpaceMb: 88, oldSpaceMb: 1593 });
+    expect(lambdaHeapFlags(128)).toEqual({ semiSpaceMb: 6, oldSpaceMb: 116 });
+  });
+});
+
+describe('ownSemiSpaceMb', () => {
+  it('GIVEN the flag in NODE_OPTIONS only THEN reads it there', () => {
+    expect(ownSemiSpaceMb([], '--enable-source-maps --max-semi-space-size=64')).toBe(64);
+  });
+
+  it('GIVEN the flag on the command line too THEN the command line wins, as node applies them', () => {
+    expect(ownSemiSpaceMb(['--max-semi-space-size=32'], '--max-semi-space-size=64')).toBe(32);
+    expect(ownSemiSpaceMb(['--max_semi_space_size=8'], '')).toBe(8);
+  });
+
+  it('GIVEN no flag THEN says V8 chooses (null)', () => {
+    expect(ownSemiSpaceMb(['--import', 'tsx'], '')).toBeNull();
+  });
+});
+
+describe('lambdaVariants', () => {
+  it("GIVEN memory sizes THEN one variant each with the runtime's flags, then this process's flags", () => {
+    const variants = lambdaVariants([512, 1024], 64);
+    expect(variants.map((v) => [v.label, v.memoryMb, v.semiSpaceMb, v.oldSpaceMb])).toEqual([
+      ['512 MB', 512, 25, 461],
+      ['1024 MB', 1024, 51, 922],
+      ['pipeline phase flags', null, 64, null],
+    ]);
+  });
+});
+
+describe('summariseRun', () => {
+  it("GIVEN a child's invocations THEN CPU per record is the median invocation's, GC pauses the measured total's", () => {
+    const variant = { label: '512 MB', memoryMb: 512, semiSpaceMb: 25, oldSpaceMb: 461 };
+    const run = summariseRun(
+      variant,
+      {
+        // 1,000 records each: 20, 25 and 90 µs of CPU per record; the outlier does not move the median.
+        invocations: [
+          { cpuMicros: 20_000, ms: 30 },
+          { cpuMicros: 90_000, ms: 100 },
+          { cpuMicros: 25_000, ms: 35 },
+        ],
+        records: 1000,
+        gcMs: 6,
+        minorGcs: 4,
+        majorGcs: 1,
+        maxRssMb: 200,
+        heapLimitMb: 557,
+      },
+      { checkpointed: 4000, sent: 4000 },
+    );
+    expect(run).toMatchObject({
+      label: '512 MB',
+      invocations: 3,
+      records: 1000,
+      cpuMicrosPerRecord: 25,
+      // 6 ms over 3,000 records.
+      gcMicrosPerRecord: 2,
+      invocationMs: 35,
+      minorGcs: 4,
+      majorGcs: 1,
+      checkpointed: 4000,
+      sent: 4000,
+    });
+  });
+});
