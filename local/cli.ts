@@ -759,6 +759,11 @@ export function createProgram(state: CliState): Command {
     .addOption(new Option('--window <s>', 'the batching window in seconds').argParser(integer(0, 300)))
     .addOption(new Option('--partitions <n>', 'partitions of the topic').argParser(integer(1, 10_000)))
     .addOption(new Option('--keys <n>', 'distinct window keys').argParser(integer(1)))
+    .addOption(
+      new Option('--memory <MB>', "the consumers' Lambda memory (default 512)").argParser(
+        integer(128, 10_240),
+      ),
+    )
     .action((opts) => {
       state.exitCode = runPlanCommand(
         {
@@ -767,6 +772,7 @@ export function createProgram(state: CliState): Command {
           ...(opts.window !== undefined ? { window: String(opts.window) } : {}),
           ...(opts.partitions !== undefined ? { partitions: String(opts.partitions) } : {}),
           ...(opts.keys !== undefined ? { keys: String(opts.keys) } : {}),
+          ...(opts.memory !== undefined ? { memory: String(opts.memory) } : {}),
         },
         join(REPO_ROOT, 'bench', 'results'),
       );

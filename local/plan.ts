@@ -407,10 +407,12 @@ export const COMMITTED_BENCH_CPU = {
 };
 
 /**
- * The pipeline's CPU per record from the newest full (not smoke) `bench/results/bench-*.json`, else the
- * committed number of bench/README.md.
+ * The consumer's CPU per record at `memoryMb`, from the newest full (not smoke) `bench/results/bench-*.json`: the
+ * handler's bundle measured in a Lambda-sized process of that memory size (the runtime's heap flags, one core)
+ * when the run measured that size, else the pipeline phase's (the local runner and the handler in one process).
+ * Without results, the committed number of bench/README.md.
  */
-export function benchCpuPerRecord(resultsDir: string): { micros: number; source: string } {
+export function benchCpuPerRecord(resultsDir: string, memoryMb = 512): { micros: number; source: string } {
   if (!existsSync(resultsDir)) return COMMITTED_BENCH_CPU;
   const files = readdirSync(resultsDir)
     .filter((f) => /^bench-.*\.json$/.test(f) && !f.includes('-smoke'))
@@ -420,7 +422,14 @@ export function benchCpuPerRecord(resultsDir: string): { micros: number; source:
     try {
       const report = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as {
         pipeline?: { cpuMicrosPerRecord?: { bench?: unknown } } | null;
+        lambdaSized?: { runs?: Array<{ memoryMb?: unknown; cpuMicrosPerRecord?: unknown }> } | null;
       };
+      const sized = report.lambdaSized?.runs?.find((r) => r.memoryMb === memoryMb)?.cpuMicrosPerRecord;
+      if (typeof sized === 'number' && sized > 0)
+        return {
+          micros: sized,
+          source: `bench/results/${file}, the handler in a ${memoryMb} MB Lambda-sized process`,
+        };
       const micros = report.pipeline?.cpuMicrosPerRecord?.bench;
       if (typeof micros === 'number' && micros > 0) return { micros, source: `bench/results/${file}` };
     } catch {
@@ -451,11 +460,13 @@ export function runPlanCommand(
     return n;
   };
   try {
-    const cpu = benchCpuPerRecord(resultsDir);
+    const memoryMb = values['memory'] !== undefined ? num('memory', false)! : undefined;
+    const cpu = benchCpuPerRecord(resultsDir, memoryMb);
     const p = plan({
       rate: num('rate', true)!,
       recordBytes: num('record-bytes', true)!,
       cpuMicrosPerRecord: cpu.micros,
+      ...(memoryMb !== undefined ? { memoryMb } : {}),
       ...(values['window'] !== undefined ? { windowSeconds: num('window', false)! } : {}),
       ...(values['partitions'] !== undefined ? { partitions: num('partitions', false)! } : {}),
       ...(values['keys'] !== undefined ? { keys: num('keys', false)! } : {}),
@@ -465,7 +476,7 @@ export function runPlanCommand(
   } catch (error) {
     if (!(error instanceof PlanInputError)) throw error;
     err(
-      `${error.message}\n\nUsage: microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>]`,
+      `${error.message}\n\nUsage: microbatch plan --rate <records/s> --record-bytes <n> [--window <s>] [--partitions <n>] [--keys <n>] [--memory <MB>]`,
     );
     return 2;
   }

@@ -119,6 +119,17 @@ describe('the plan command', () => {
     expect(out.join('\n')).toContain(`CPU 19 µs/record, ${COMMITTED_BENCH_CPU.source}`);
   });
 
+  it('GIVEN --memory THEN plans the consumers at that size', () => {
+    const out: string[] = [];
+    const code = runPlanCommand(
+      { rate: '1000', 'record-bytes': '100', memory: '1024' },
+      join(tmpdir(), 'no-such-dir'),
+      (l) => out.push(l),
+    );
+    expect(code).toBe(0);
+    expect(out.join('\n')).toMatch(/ms each at 1024 MB \(CPU 19 µs\/record/);
+  });
+
   it('exits 2 with the message and the usage on bad input', () => {
     const err: string[] = [];
     expect(
@@ -155,6 +166,38 @@ describe('benchCpuPerRecord', () => {
       expect(benchCpuPerRecord(dir)).toEqual({
         micros: 21,
         source: 'bench/results/bench-2026-11-21T10-00-00-000Z.json',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("GIVEN a run with Lambda-sized measures THEN takes the handler's CPU at the plan's memory, else the pipeline's", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'microbatch-plan-'));
+    try {
+      writeFileSync(
+        join(dir, 'bench-2026-11-30T10-00-00-000Z.json'),
+        JSON.stringify({
+          pipeline: { cpuMicrosPerRecord: { bench: 25 } },
+          lambdaSized: {
+            runs: [
+              { memoryMb: 512, cpuMicrosPerRecord: 22.8 },
+              { memoryMb: 1024, cpuMicrosPerRecord: 18.8 },
+              { memoryMb: null, cpuMicrosPerRecord: 12.5 },
+            ],
+          },
+        }),
+      );
+      expect(benchCpuPerRecord(dir)).toEqual({
+        micros: 22.8,
+        source:
+          'bench/results/bench-2026-11-30T10-00-00-000Z.json, the handler in a 512 MB Lambda-sized process',
+      });
+      expect(benchCpuPerRecord(dir, 1024).micros).toBe(18.8);
+      // A memory size the run did not measure: the pipeline phase's number.
+      expect(benchCpuPerRecord(dir, 2048)).toEqual({
+        micros: 25,
+        source: 'bench/results/bench-2026-11-30T10-00-00-000Z.json',
       });
     } finally {
       rmSync(dir, { recursive: true, force: true });
