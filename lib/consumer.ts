@@ -37,6 +37,7 @@ import { Construct } from 'constructs';
 import { ON_DEMAND_BEHAVIOUR, PROVISIONED_ONLY_KNOBS, type EventSourceConfig } from '../config';
 import { CONSUMER_GROUP_ID, TOPIC_NAME } from '../schema';
 import { PipelineFunction } from './functions';
+import { CONSUMER_MEMORY_MB } from '../config/consumer-env';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';
 
@@ -80,7 +81,9 @@ export interface MicroBatchConsumerProps {
    */
   readonly offsetLagThreshold?: number;
   /**
-   * @default 512
+   * The function's memory, MB: also its CPU share and its V8 heap.
+   *
+   * @default CONSUMER_MEMORY_MB - 1024, measured against 512 in config/consumer-env.ts
    */
   readonly memorySize?: number;
   /**
@@ -125,7 +128,7 @@ export class MicroBatchConsumer extends Construct {
       entry: props.entry,
       description: `Micro-batch consumer of job ${props.job}`,
       logRetention: props.logRetention,
-      memorySize: props.memorySize,
+      memorySize: props.memorySize ?? CONSUMER_MEMORY_MB,
       timeout,
       environment: props.environment,
     });

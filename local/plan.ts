@@ -18,6 +18,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { CONSUMER_MEMORY_MB } from '../config/consumer-env';
 
 /** A documented limit or price, and where it is documented. */
 export interface Quota {
@@ -171,7 +172,7 @@ export interface PlanInput {
   readonly keys?: number;
   /** Event-time window of sensor-stats, seconds. @default 60 */
   readonly statsWindowSeconds?: number;
-  /** Lambda memory of the consumers, MB. @default 512 (lib/functions.ts) */
+  /** Lambda memory of the consumers, MB. @default CONSUMER_MEMORY_MB (config/consumer-env.ts) */
   readonly memoryMb?: number;
   /** Pipeline CPU per record, µs, as `npm run bench` measures it on one core. */
   readonly cpuMicrosPerRecord: number;
@@ -227,7 +228,7 @@ export function plan(raw: PlanInput): Plan {
     partitions: 0,
     keys: 16,
     statsWindowSeconds: 60,
-    memoryMb: 512,
+    memoryMb: CONSUMER_MEMORY_MB,
     ...raw,
   };
   check('rate', input.rate, 0.001, 1e9);
@@ -412,7 +413,10 @@ export const COMMITTED_BENCH_CPU = {
  * when the run measured that size, else the pipeline phase's (the local runner and the handler in one process).
  * Without results, the committed number of bench/README.md.
  */
-export function benchCpuPerRecord(resultsDir: string, memoryMb = 512): { micros: number; source: string } {
+export function benchCpuPerRecord(
+  resultsDir: string,
+  memoryMb = CONSUMER_MEMORY_MB,
+): { micros: number; source: string } {
   if (!existsSync(resultsDir)) return COMMITTED_BENCH_CPU;
   const files = readdirSync(resultsDir)
     .filter((f) => /^bench-.*\.json$/.test(f) && !f.includes('-smoke'))

@@ -1,3 +1,4 @@
+import { CONSUMER_MEMORY_MB } from '../../config/consumer-env';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,8 @@ import {
 // Hand-computed with cpu 19 µs, 512 MB: a record costs 0.019 x 1769 / 512 = 0.06564648 ms; a batch adds 4
 // round trips of 10 ms; a full batch of 10,000 takes 40 + 656.4648 = 696.4648 ms, so a partition carries
 // 10,000 / 0.6964648 = 14,358.2 records/s.
-const base = { recordBytes: 100, cpuMicrosPerRecord: 19 } as const;
+// The hand-computed cases below were worked out for 512 MB consumers; the default is tested on its own.
+const base = { recordBytes: 100, cpuMicrosPerRecord: 19, memoryMb: 512 } as const;
 
 describe('plan', () => {
   it('at 1,000 records/s of 100 B: 3 partitions, batches of the 5 s window, costs per day', () => {
@@ -88,6 +90,17 @@ describe('plan', () => {
     expect(large.batchDurationMs - 40).toBeCloseTo((small.batchDurationMs - 40) / 2, 6);
   });
 
+  it("GIVEN no memory THEN plans the consumers' default, CONSUMER_MEMORY_MB", () => {
+    const byDefault = plan({
+      recordBytes: base.recordBytes,
+      cpuMicrosPerRecord: base.cpuMicrosPerRecord,
+      rate: 1000,
+    });
+    const explicit = plan({ ...base, rate: 1000, memoryMb: CONSUMER_MEMORY_MB });
+    expect(byDefault.batchDurationMs).toBe(explicit.batchDurationMs);
+    expect(byDefault.input.memoryMb).toBe(CONSUMER_MEMORY_MB);
+  });
+
   it('refuses input it cannot plan for, naming the option and the range', () => {
     expect(() => plan({ ...base, rate: 0 })).toThrow(PlanInputError);
     expect(() => plan({ ...base, rate: 1000, recordBytes: 0 })).toThrow(
@@ -122,12 +135,12 @@ describe('the plan command', () => {
   it('GIVEN --memory THEN plans the consumers at that size', () => {
     const out: string[] = [];
     const code = runPlanCommand(
-      { rate: '1000', 'record-bytes': '100', memory: '1024' },
+      { rate: '1000', 'record-bytes': '100', memory: '1769' },
       join(tmpdir(), 'no-such-dir'),
       (l) => out.push(l),
     );
     expect(code).toBe(0);
-    expect(out.join('\n')).toMatch(/ms each at 1024 MB \(CPU 19 µs\/record/);
+    expect(out.join('\n')).toMatch(/ms each at 1769 MB \(CPU 19 µs\/record/);
   });
 
   it('exits 2 with the message and the usage on bad input', () => {
@@ -188,12 +201,14 @@ describe('benchCpuPerRecord', () => {
           },
         }),
       );
-      expect(benchCpuPerRecord(dir)).toEqual({
+      expect(benchCpuPerRecord(dir, 512)).toEqual({
         micros: 22.8,
         source:
           'bench/results/bench-2026-11-30T10-00-00-000Z.json, the handler in a 512 MB Lambda-sized process',
       });
-      expect(benchCpuPerRecord(dir, 1024).micros).toBe(18.8);
+      // By default, at the consumers' memory.
+      expect(CONSUMER_MEMORY_MB).toBe(1024);
+      expect(benchCpuPerRecord(dir).micros).toBe(18.8);
       // A memory size the run did not measure: the pipeline phase's number.
       expect(benchCpuPerRecord(dir, 2048)).toEqual({
         micros: 25,
