@@ -274,6 +274,34 @@ function cpuBoundText(
         `on saturated cores the pipeline reaches at most ${pct(bound)} of the ceiling`;
 }
 
+/**
+ * What Cassandra spends per row at a given request rate, read off the ceiling's levels of one method (rows/s
+ * against Cassandra's µs per row), linearly between the two nearest rates; outside the levels' rates, the nearest
+ * level's. Cassandra's cost per row falls as its rate rises (its request threads wake and park less per request),
+ * so the pipeline's Cassandra CPU is fairly compared with the ceiling's at the pipeline's own rate.
+ */
+export function cassandraCostAtRate(
+  levels: ReadonlyArray<{
+    readonly rate: number;
+    readonly cpuMicrosPerRecord: Readonly<Record<string, number>>;
+  }>,
+  rate: number,
+): { readonly micros: number; readonly within: boolean } | null {
+  const points = levels
+    .filter((l) => l.cpuMicrosPerRecord.cassandra !== undefined)
+    .map((l) => ({ rate: l.rate, micros: l.cpuMicrosPerRecord.cassandra! }))
+    .sort((a, b) => a.rate - b.rate);
+  if (!points.length) return null;
+  if (rate <= points[0]!.rate) return { micros: points[0]!.micros, within: rate === points[0]!.rate };
+  const last = points[points.length - 1]!;
+  if (rate >= last.rate) return { micros: last.micros, within: rate === last.rate };
+  const upper = points.findIndex((p) => p.rate >= rate);
+  const a = points[upper - 1]!;
+  const b = points[upper]!;
+  const micros = a.micros + ((b.micros - a.micros) * (rate - a.rate)) / (b.rate - a.rate);
+  return { micros: Math.round(micros * 10) / 10, within: true };
+}
+
 /** The terminal summary: one table of measures, one of the ceiling's levels, one of the bundles, one of targets. */
 export function renderSummary(report: BenchReport): string {
   const m = report.machine;
@@ -337,6 +365,17 @@ export function renderSummary(report: BenchReport): string {
       cpuBoundText(p.steadyCpu.cpuMicrosPerRecord, c?.best.cpuMicrosPerRecord),
       cpuText(p.steadyCpu.cpu, p.steadyCpu.cpuMicrosPerRecord),
     );
+    const pipelineCassandra = p.steadyCpu.cpuMicrosPerRecord.cassandra;
+    const sameMethod = c?.levels.filter((l) => l.method === c.best.method) ?? [];
+    const atRate = p.steady ? cassandraCostAtRate(sameMethod, p.steady.rate) : null;
+    if (p.steady && atRate && pipelineCassandra !== undefined) {
+      add(
+        "Cassandra at the pipeline's rate",
+        `${atRate.micros.toFixed(1)} µs/row`,
+        `the ceiling's ${c!.best.method} levels at ${fmt(p.steady.rate)} rows/s (${atRate.within ? 'between its levels' : "outside its levels' rates: the nearest level's"}), ` +
+          `against the pipeline's ${pipelineCassandra.toFixed(1)} µs over its steady part = ${(pipelineCassandra / atRate.micros).toFixed(2)}x`,
+      );
+    }
   }
   for (const l of report.latency) {
     const d = l.rowWrittenMs;

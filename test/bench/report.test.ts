@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { targetsOf } from '../../bench/report';
+import { cassandraCostAtRate, targetsOf } from '../../bench/report';
 
 type Input = Parameters<typeof targetsOf>[0];
 
@@ -108,5 +108,25 @@ describe('targetsOf', () => {
       ['bundle producer', false],
       ['bundle redrive', true],
     ]);
+  });
+});
+
+describe('cassandraCostAtRate', () => {
+  const level = (rate: number, cassandra: number) => ({ rate, cpuMicrosPerRecord: { bench: 12, cassandra } });
+  // The ceiling's unlogged-batch levels of 2026-11-30: Cassandra's cost per row falls as the rate rises.
+  const levels = [level(32_934, 45.1), level(24_726, 53.9), level(35_292, 41.5), level(29_723, 48.9)];
+
+  it('GIVEN a rate between two levels THEN interpolates between them, whatever order the levels came in', () => {
+    // Halfway from 24,726/s (53.9 µs) to 29,723/s (48.9 µs).
+    expect(cassandraCostAtRate(levels, 27_224.5)).toEqual({ micros: 51.4, within: true });
+  });
+
+  it("GIVEN a rate outside the levels' rates THEN the nearest level's cost, flagged", () => {
+    expect(cassandraCostAtRate(levels, 20_000)).toEqual({ micros: 53.9, within: false });
+    expect(cassandraCostAtRate(levels, 50_000)).toEqual({ micros: 41.5, within: false });
+  });
+
+  it("GIVEN no level with Cassandra's CPU THEN nothing to compare with", () => {
+    expect(cassandraCostAtRate([{ rate: 1000, cpuMicrosPerRecord: { bench: 3 } }], 1000)).toBeNull();
   });
 });
