@@ -97,7 +97,7 @@ describe('npm run bench -- --smoke', () => {
     expect(p.steadyCpu!.cpuMicrosPerRecord.bench).toBeGreaterThan(0);
     expect(Object.keys(p.cpu.threads?.['cassandra'] ?? {})).toContain('request stages');
     // Cassandra's cost per row under the ceiling at the pipeline's own rate, beside the pipeline's.
-    expect(run.stdout).toMatch(/Cassandra at the pipeline's rate \| [\d.]+ µs\/row/);
+    expect(run.stdout).toMatch(/Cassandra at the pipeline's rate\s+\|\s+[\d.]+ µs\/row/);
     // Every row went to Cassandra in unlogged batches of at most 30 (or alone).
     const rows = Object.entries(p.statements)
       .filter(([kind]) => kind.startsWith('row INSERT'))
