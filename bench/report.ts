@@ -406,12 +406,16 @@ export function renderSummary(report: BenchReport): string {
     );
   }
   const ls = report.lambdaSized;
+  // In the cloud the event source mapping's pollers fetch and build the events; the function runs the handler
+  // alone. Its CPU per record beside the ceiling's client shows what the consumer target means for Lambda.
+  const ceilingClient = c?.best.cpuMicrosPerRecord.bench;
   for (const r of ls?.runs ?? []) {
     const heap = (mb: number | null) => (mb === null ? 'default' : `${fmt(mb)} MB`);
     add(
       `${ls!.bundle} handler, ${r.label}`,
       `${r.cpuMicrosPerRecord.toFixed(1)} µs/record`,
-      `semi-space ${heap(r.semiSpaceMb)}, old space ${heap(r.oldSpaceMb)}${ls!.pinnedToOneCore ? ', one core' : ''}; ` +
+      (ceilingClient ? `${(r.cpuMicrosPerRecord / ceilingClient).toFixed(2)}x the ceiling's client; ` : '') +
+        `semi-space ${heap(r.semiSpaceMb)}, old space ${heap(r.oldSpaceMb)}${ls!.pinnedToOneCore ? ', one core' : ''}; ` +
         `GC pauses ${r.gcMicrosPerRecord.toFixed(1)} µs/record (${r.minorGcs} minor, ${r.majorGcs} major); ` +
         `${fmt(r.invocations)} invocations of ${fmt(r.records)} records, ${fmt(r.invocationMs)} ms each; RSS up to ${fmt(r.maxRssMb)} MB; ` +
         `checkpointed ${fmt(r.checkpointed)} of ${fmt(r.sent)} records`,
