@@ -105,7 +105,8 @@ Writes bench/results/<time>.json and .svg.
                            with the heap flags Lambda's Node.js runtime gives it (default 512,1024,1769; smoke 512)
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts
   --cpu-profile            write a V8 CPU profile of the pipeline phase (.cpuprofile) next to the report
-  --skip P,...             skip phases: ${PHASES.join(', ')}
+  --skip P,...             skip phases: ${PHASES.join(', ')} (lambda measures the bundle
+                           of handlers: skipping handlers skips it too)
   --out DIR                where the JSON and the chart go (default bench/results)
   --no-progress            no progress bar
   -h, --help`;

@@ -6,7 +6,8 @@
  * Phases (each on a keyspace, topics and consumer groups of this run only, removed at the end):
  * 1. Cassandra ceiling: after a warm-up until Cassandra's JIT settles, the pipeline's rows written by every
  *    client method the pipeline could use (single prepared INSERTs, unlogged batches) at a few concurrency
- *    levels; the best level is the ceiling.
+ *    levels; each method's best level runs three times and its median run stands; the better method's is the
+ *    ceiling.
  * 2. Kafka ceiling: raw kafkajs consumption of the pre-loaded topic with an empty handler. As a diagnostic,
  *    the event-source runner with an empty handler too.
  * 3. Pipeline: the runner and the sent-received job with the exactly-once checkpoints, over the same pre-loaded
@@ -15,6 +16,8 @@
  *    written, and the processing delay (the same without the wait for the batch to close).
  * 5. Restart: a runner killed with SIGKILL mid-stream and restarted; time to its next batch.
  * 6. Handlers: each bundle as CDK builds it, its size by dependency and cold import time.
+ * 7. Lambda: the consumer's bundle in processes with the heap Lambda gives each memory size, one core, invoked with
+ *    10,000-record events against the real Cassandra; CPU per record and garbage collection.
  * See bench/README.md for the method and the numbers.
  */
 import { spawn } from 'node:child_process';
