@@ -437,6 +437,11 @@ describe('the event-source runner', () => {
     await waitFor('the two rows', async () =>
       (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
     );
+    // A batch's report comes after its rows (the commit and the ledger row in between): wait for both reports,
+    // not only the rows, before adding up what they counted.
+    await waitFor('the reports of both delivered records', async () =>
+      h.reports.reduce((n, r) => n + r.written, 0) === 2 ? true : undefined,
+    );
     expect(delivered).toEqual(['2026-05-01 00:00:00', '2026-05-01 00:00:01']);
     const filtered = h.reports.reduce((n, r) => n + r.filtered, 0n);
     const skipped = h.reports.reduce((n, r) => n + r.skipped, 0n);
