@@ -34,10 +34,14 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { ON_DEMAND_BEHAVIOUR, PROVISIONED_ONLY_KNOBS, type EventSourceConfig } from '../config';
+import {
+  CONSUMER_MEMORY_MB,
+  ON_DEMAND_BEHAVIOUR,
+  PROVISIONED_ONLY_KNOBS,
+  type EventSourceConfig,
+} from '../config';
 import { CONSUMER_GROUP_ID, TOPIC_NAME } from '../schema';
 import { PipelineFunction } from './functions';
-import { CONSUMER_MEMORY_MB } from '../config/consumer-env';
 import type { IKafkaCluster } from './kafka/cluster';
 import { grantKeyspacesSystemRead, type IKeyspacesTable } from './keyspaces';
 
@@ -83,7 +87,7 @@ export interface MicroBatchConsumerProps {
   /**
    * The function's memory, MB: also its CPU share and its V8 heap.
    *
-   * @default CONSUMER_MEMORY_MB - 1024, measured against 512 in config/consumer-env.ts
+   * @default CONSUMER_MEMORY_MB - 1024, measured against 512 (config/index.ts)
    */
   readonly memorySize?: number;
   /**

@@ -18,7 +18,7 @@
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONSUMER_MEMORY_MB } from '../config/consumer-env';
+import { CONSUMER_MEMORY_MB } from '../config';
 
 /** A documented limit or price, and where it is documented. */
 export interface Quota {
@@ -172,7 +172,7 @@ export interface PlanInput {
   readonly keys?: number;
   /** Event-time window of sensor-stats, seconds. @default 60 */
   readonly statsWindowSeconds?: number;
-  /** Lambda memory of the consumers, MB. @default CONSUMER_MEMORY_MB (config/consumer-env.ts) */
+  /** Lambda memory of the consumers, MB. @default CONSUMER_MEMORY_MB (config/index.ts) */
   readonly memoryMb?: number;
   /** Pipeline CPU per record, µs, as `npm run bench` measures it on one core. */
   readonly cpuMicrosPerRecord: number;

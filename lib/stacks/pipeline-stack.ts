@@ -120,6 +120,7 @@ export class PipelineStack extends Stack {
         eventSource: config.jobs[job.name]!,
         writeTables: tables,
         environment: consumerEnvironment(config, job.name),
+        memorySize: config.jobs[job.name]!.memorySize,
         logRetention,
         alarmTopic: this.alarmTopic,
         queueKey: this.key,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
+  CONSUMER_MEMORY_MB,
   contextKeys,
   loadConfig,
   MSK_KAFKA_VERSIONS,
@@ -107,6 +108,26 @@ describe('config: event source pollers', () => {
   it('fails on a minimumPollers out of the ESM range', () => {
     expect(() => load({ 'jobs.sent-received.provisionedPollers.minimumPollers': 0 })).toThrow(
       /minimumPollers': received 0; expected an integer from 1 to 200/,
+    );
+  });
+});
+
+describe("config: the consumer function's memory", () => {
+  it('GIVEN no memorySize THEN every job gets CONSUMER_MEMORY_MB', () => {
+    const config = load();
+    for (const job of Object.values(config.jobs)) expect(job.memorySize).toBe(CONSUMER_MEMORY_MB);
+  });
+
+  it('GIVEN memorySize for one job, flat or nested THEN only that job takes it', () => {
+    expect(load({ 'jobs.sensor-stats.memorySize': '2048' }).jobs['sensor-stats']!.memorySize).toBe(2048);
+    const nested = load({ jobs: { 'sent-received': { memorySize: 1769 } } });
+    expect(nested.jobs['sent-received']!.memorySize).toBe(1769);
+    expect(nested.jobs['sensor-stats']!.memorySize).toBe(CONSUMER_MEMORY_MB);
+  });
+
+  it("GIVEN a memorySize out of Lambda's range THEN fails naming the key, the value and the range", () => {
+    expect(() => load({ 'jobs.sent-received.memorySize': '64' })).toThrow(
+      /jobs\.sent-received\.memorySize': received "64"; expected an integer from 128 to 10240/,
     );
   });
 });

@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JOB_RUNTIME_TABLES } from '../../schema';
 import { jobConfigInput, loadConfig, objectGetter, type EventSourceConfig } from '../../config';
-import { CONSUMER_MEMORY_MB } from '../../config/consumer-env';
+import { CONSUMER_MEMORY_MB } from '../../config';
 import { MicroBatchConsumer, type MicroBatchConsumerProps } from '../../lib/consumer';
 import { MskCluster } from '../../lib/kafka/cluster';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
@@ -335,9 +335,19 @@ describe('MicroBatchConsumer with a tuned config', () => {
         'jobs.sensor-stats.maxRecordAgeSeconds': '3600',
         'jobs.sensor-stats.bisectBatchOnError': 'true',
         'jobs.sensor-stats.reportBatchItemFailures': 'true',
+        'jobs.sensor-stats.memorySize': '2048',
         alarmEmail: 'oncall@example.com',
       },
     }).templates.pipeline;
+  });
+
+  it('gives a job the memory its config sets, and the others the default', () => {
+    const memory = (job: string) =>
+      pipeline.toJSON()['Resources'][logicalId(pipeline, 'AWS::Lambda::Function', `${idPrefix(job)}Handler`)][
+        'Properties'
+      ]['MemorySize'];
+    expect(memory('sensor-stats')).toBe(2048);
+    expect(memory('sent-received')).toBe(CONSUMER_MEMORY_MB);
   });
 
   it('starts from a timestamp with AT_TIMESTAMP', () => {

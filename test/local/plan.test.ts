@@ -1,4 +1,4 @@
-import { CONSUMER_MEMORY_MB } from '../../config/consumer-env';
+import { CONSUMER_MEMORY_MB } from '../../config';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
