@@ -12,10 +12,13 @@ import { createRequire } from 'node:module';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import type { Context } from 'aws-lambda';
 import { toMskEvent, type KafkaRecord } from '../lambda/runtime/event';
+import { localInvocationContext } from '../lambda/runtime/log';
 import { SendClock } from '../local/producer';
 
 export interface LambdaChildArgs {
   readonly bundle: string;
+  /** As `AWS_LAMBDA_FUNCTION_NAME` gives it. */
+  readonly functionName: string;
   readonly resultFile: string;
   readonly topic: string;
   readonly partitions: readonly number[];
@@ -76,23 +79,6 @@ function eventBodies(args: LambdaChildArgs): string[] {
   return bodies;
 }
 
-function context(i: number, memoryMb: number | null): Context {
-  return {
-    callbackWaitsForEmptyEventLoop: true,
-    functionName: 'bench-sent-received',
-    functionVersion: '$LATEST',
-    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench-sent-received',
-    memoryLimitInMB: String(memoryMb ?? 0),
-    awsRequestId: `bench-${i}`,
-    logGroupName: '/aws/lambda/bench-sent-received',
-    logStreamName: 'bench',
-    getRemainingTimeInMillis: () => 900_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
-}
-
 async function main(): Promise<void> {
   const args = JSON.parse(process.argv[2] ?? '') as LambdaChildArgs;
   const { handler } = createRequire(__filename)(args.bundle) as {
@@ -126,7 +112,12 @@ async function main(): Promise<void> {
     }
     const cpu = process.cpuUsage();
     const started = performance.now();
-    await handler(JSON.parse(bodies[i]!), context(i, args.memoryMb));
+    // The context the local runner passes, with the function's memory as Lambda reports it.
+    const context = {
+      ...localInvocationContext(args.functionName),
+      memoryLimitInMB: String(args.memoryMb ?? 0),
+    };
+    await handler(JSON.parse(bodies[i]!), context);
     const used = process.cpuUsage(cpu);
     if (i >= args.warmup)
       invocations.push({ cpuMicros: used.user + used.system, ms: performance.now() - started });

@@ -133,8 +133,10 @@ export async function measureLambdaSized(options: {
   try {
     for (const [index, variant] of options.variants.entries()) {
       options.onProgress?.(index, variant.label);
+      const functionName = `bench-${options.handlerName}`;
       const args: LambdaChildArgs = {
         bundle: options.bundle,
+        functionName,
         resultFile: join(dir, `${index}.json`),
         // The job's own topic; partitions no other phase uses, so each run starts from no checkpoint.
         topic: 'test',
@@ -166,7 +168,7 @@ export async function measureLambdaSized(options: {
         env: {
           PATH: process.env.PATH ?? '',
           AWS_REGION: 'us-east-1',
-          AWS_LAMBDA_FUNCTION_NAME: `bench-${options.handlerName}`,
+          AWS_LAMBDA_FUNCTION_NAME: functionName,
           ...(variant.memoryMb === null ? {} : { AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(variant.memoryMb) }),
           ...options.environment,
           [RUNTIME_ENV.target]: 'local',

@@ -116,6 +116,10 @@ export class PipelineUnderTest {
   readonly sentAt: number[] = [];
   /** Per written row (with `trackDelays`): its latency minus the time it waited for its batch to close. */
   readonly processingDelay: Array<{ t: number; v: number }> = [];
+  /** The job's name: it keys the checkpoints the pipeline writes and `verify` reads. */
+  private get jobName(): string {
+    return this.options.jobName ?? 'sent-received';
+  }
   /** Per record, when its batch completed (only with `trackDelays`). */
   readonly commitLatency: Array<{ t: number; v: number }> = [];
   readonly batches: BatchSample[] = [];
@@ -185,7 +189,7 @@ export class PipelineUnderTest {
       });
       const job = createSentReceivedJob(
         { timeFormat: 'iso', failOnDataLoss: false },
-        { topics: [topic], ...(this.options.jobName ? { name: this.options.jobName } : {}) },
+        { topics: [topic], name: this.jobName },
       );
       invoke = async (event) => {
         const closedAt = Date.now();
@@ -391,7 +395,7 @@ export class PipelineUnderTest {
     let checkpointed = 0n;
     for (let p = 0; p < partitions; p++)
       checkpointed +=
-        (await checkpointedOffset(client, keyspace, { job: 'sent-received', topic, partition: p })) ?? 0n;
+        (await checkpointedOffset(client, keyspace, { job: this.jobName, topic, partition: p })) ?? 0n;
     return { rows, checkpointed };
   }
 

@@ -539,14 +539,15 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
 
       if (!skip.has('lambda')) {
+        const job = 'sent-received';
         const variants = lambdaVariants(options.lambda.memorySizes, ownSemiSpaceMb());
         progress.phase('Lambda-sized handler', variants.length);
         await settleCassandra(client);
         lambdaSized = await measureLambdaSized({
           root: REPO_ROOT,
-          bundle: measured.bundles.get('sent-received')!,
-          handlerName: 'sent-received',
-          environment: { ...consumerEnvironment(config, 'sent-received'), [RUNTIME_ENV.keyspace]: keyspace },
+          bundle: measured.bundles.get(job)!,
+          handlerName: job,
+          environment: { ...consumerEnvironment(config, job), [RUNTIME_ENV.keyspace]: keyspace },
           contactPoints: endpoints.cassandraContactPoints,
           localDataCenter: endpoints.cassandraLocalDataCenter,
           variants,
@@ -554,7 +555,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           ...options.lambda,
           payloadBytes: options.payloadBytes,
           readCheckpoint: (topic, partition) =>
-            checkpointedOffset(client, keyspace, { job: 'sent-received', topic, partition }),
+            checkpointedOffset(client, keyspace, { job, topic, partition }),
           onProgress: (done, label) => progress.update(done, label),
         });
         progress.done(
