@@ -20,6 +20,30 @@ describe('time formats', () => {
     expect(parseTime('2026-02-31 00:00:00')).toBeUndefined();
     expect(parseTime('yesterday')).toBeUndefined();
   });
+
+  it('parses ISO times as Date.parse does, whatever came before (the per-second memo)', () => {
+    // GIVEN values in send order: several per second, fractions of 0 to 9 digits, the zone changing within a
+    // second, and times V8 refuses or rolls over, each repeated so that the memo is hit
+    const values: string[] = [];
+    for (const second of [
+      '2026-05-21T02:20:03',
+      '2026-05-21T02:20:04',
+      '2026-02-31T23:59:59',
+      '2026-05-21T02:20:60',
+    ])
+      for (const zone of ['Z', '+05:30', '-00:00', '+25:00'])
+        for (const fraction of ['', '.2', '.25', '.250', '.2509', '.999999999', '.000000001'])
+          values.push(`${second}${fraction}${zone}`, `${second}${fraction}${zone}`);
+    // WHEN each is parsed in that order, THEN each gives what Date.parse gives (undefined where it gives NaN)
+    for (const value of values) {
+      const expected = Date.parse(value);
+      expect(parseTime(value), value).toBe(Number.isNaN(expected) ? undefined : expected);
+    }
+    // AND a tutorial time after an ISO one of the same second, and an impossible one twice, are still told apart
+    expect(parseTime('2026-05-21 02:20:03')).toBe(Date.UTC(2026, 4, 21, 2, 20, 3));
+    expect(parseTime('2026-02-30 00:00:00')).toBeUndefined();
+    expect(parseTime('2026-02-30 00:00:00')).toBeUndefined();
+  });
 });
 
 describe('sent-received', () => {
