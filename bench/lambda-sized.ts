@@ -62,6 +62,8 @@ export function lambdaVariants(
 }
 
 export interface LambdaSizedRun extends LambdaSizedVariant {
+  /** The round it ran in: each round runs every variant once, in an order that rotates from round to round. */
+  readonly round: number;
   readonly records: number;
   readonly invocations: number;
   /** Median over the measured invocations of the process's CPU (all threads) per record, µs. */
@@ -80,21 +82,89 @@ export interface LambdaSizedRun extends LambdaSizedVariant {
   readonly sent: number;
 }
 
+/** A variant over its rounds: medians, and the spread that says how far one run can be trusted. */
+export interface LambdaSizedSummary extends LambdaSizedVariant {
+  readonly rounds: number;
+  /** Median over the rounds of each run's CPU per record (itself its invocations' median), µs. */
+  readonly cpuMicrosPerRecord: number;
+  /** The lowest and highest run. */
+  readonly cpuMicrosPerRecordRange: readonly [number, number];
+  /** Medians over the rounds. */
+  readonly gcMicrosPerRecord: number;
+  readonly majorGcs: number;
+  readonly invocationMs: number;
+  /** Rounds in which this variant cost less CPU per record than the first variant of the same round. */
+  readonly lowerThanFirst: number;
+  readonly heapLimitMb: number;
+  readonly maxRssMb: number;
+  /** Over all rounds: records checkpointed and sent. */
+  readonly checkpointed: number;
+  readonly sent: number;
+}
+
 export interface LambdaSizedResult {
   readonly bundle: string;
   readonly pinnedToOneCore: boolean;
+  /** Every run, in the order they ran. */
   readonly runs: readonly LambdaSizedRun[];
+  /** Per variant, in the variants' order: its runs summarised. What the report and `microbatch plan` read. */
+  readonly variants: readonly LambdaSizedSummary[];
+}
+
+/**
+ * The variants of each round in turn, starting one further each round (round 1 of [a, b, c] runs b, c, a): runs
+ * of the same variant are spread over the phase, so a slow minute of the machine (its speed moves by a quarter
+ * between runs: bench/README.md) does not land on one variant, and no variant always runs first or last.
+ */
+export function roundOrder<T>(variants: readonly T[], rounds: number): Array<{ round: number; variant: T }> {
+  const order: Array<{ round: number; variant: T }> = [];
+  for (let round = 0; round < rounds; round++)
+    for (let k = 0; k < variants.length; k++)
+      order.push({ round, variant: variants[(round + k) % variants.length]! });
+  return order;
+}
+
+/** Each variant's runs over the rounds, summarised (see `LambdaSizedSummary`). */
+export function summariseVariants(
+  variants: readonly LambdaSizedVariant[],
+  runs: readonly LambdaSizedRun[],
+): LambdaSizedSummary[] {
+  const first = variants[0];
+  return variants.map((variant) => {
+    const own = runs.filter((r) => r.label === variant.label);
+    const cpu = own.map((r) => r.cpuMicrosPerRecord);
+    const lowerThanFirst = own.filter((r) => {
+      const rival = runs.find((f) => f.round === r.round && f.label === first?.label);
+      return rival !== undefined && r.cpuMicrosPerRecord < rival.cpuMicrosPerRecord;
+    }).length;
+    return {
+      ...variant,
+      rounds: own.length,
+      cpuMicrosPerRecord: round1(median(cpu)),
+      cpuMicrosPerRecordRange: [Math.min(...cpu), Math.max(...cpu)] as const,
+      gcMicrosPerRecord: round1(median(own.map((r) => r.gcMicrosPerRecord))),
+      majorGcs: median(own.map((r) => r.majorGcs)),
+      invocationMs: Math.round(median(own.map((r) => r.invocationMs))),
+      lowerThanFirst,
+      heapLimitMb: Math.max(...own.map((r) => r.heapLimitMb)),
+      maxRssMb: Math.max(...own.map((r) => r.maxRssMb)),
+      checkpointed: own.reduce((n, r) => n + r.checkpointed, 0),
+      sent: own.reduce((n, r) => n + r.sent, 0),
+    };
+  });
 }
 
 /** A run's measured invocations, summarised. */
 export function summariseRun(
   variant: LambdaSizedVariant,
+  round: number,
   child: LambdaChildResult,
   check: { readonly checkpointed: number; readonly sent: number },
 ): LambdaSizedRun {
   const measured = child.invocations.length * child.records;
   return {
     ...variant,
+    round,
     records: child.records,
     invocations: child.invocations.length,
     cpuMicrosPerRecord: round1(median(child.invocations.map((i) => i.cpuMicros / child.records))),
@@ -117,6 +187,8 @@ export async function measureLambdaSized(options: {
   readonly contactPoints: readonly string[];
   readonly localDataCenter: string;
   readonly variants: readonly LambdaSizedVariant[];
+  /** Rounds of every variant (see `roundOrder`). */
+  readonly rounds: number;
   readonly partitions: number;
   readonly records: number;
   readonly invocations: number;
@@ -131,16 +203,16 @@ export async function measureLambdaSized(options: {
   const dir = mkdtempSync(join(os.tmpdir(), 'microbatch-lambda-sized-'));
   const runs: LambdaSizedRun[] = [];
   try {
-    for (const [index, variant] of options.variants.entries()) {
-      options.onProgress?.(index, variant.label);
+    for (const [n, { round, variant }] of roundOrder(options.variants, options.rounds).entries()) {
+      options.onProgress?.(n, `${variant.label}, round ${round + 1} of ${options.rounds}`);
       const functionName = `bench-${options.handlerName}`;
       const args: LambdaChildArgs = {
         bundle: options.bundle,
         functionName,
-        resultFile: join(dir, `${index}.json`),
-        // The job's own topic; partitions no other phase uses, so each run starts from no checkpoint.
+        resultFile: join(dir, `${n}.json`),
+        // The job's own topic; partitions no other phase or run uses, so each run starts from no checkpoint.
         topic: 'test',
-        partitions: Array.from({ length: options.partitions }, (_, p) => 1000 + index * 100 + p),
+        partitions: Array.from({ length: options.partitions }, (_, p) => 1000 + n * 100 + p),
         records: options.records,
         invocations: options.invocations,
         warmup: options.warmup,
@@ -185,10 +257,15 @@ export async function measureLambdaSized(options: {
       for (const partition of args.partitions)
         checkpointed += (await options.readCheckpoint(args.topic, partition)) ?? 0n;
       const sent = (args.warmup + args.invocations) * args.records;
-      runs.push(summariseRun(variant, child, { checkpointed: Number(checkpointed), sent }));
+      runs.push(summariseRun(variant, round, child, { checkpointed: Number(checkpointed), sent }));
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { bundle: options.handlerName, pinnedToOneCore: taskset !== undefined, runs };
+  return {
+    bundle: options.handlerName,
+    pinnedToOneCore: taskset !== undefined,
+    runs,
+    variants: summariseVariants(options.variants, runs),
+  };
 }

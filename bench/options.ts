@@ -55,6 +55,8 @@ export interface BenchOptions {
   /** The Lambda-sized runs of the consumer's bundle: function memory sizes, and each run's invocations. */
   readonly lambda: {
     readonly memorySizes: readonly number[];
+    /** Rounds of every memory size, the medians reported. */
+    readonly rounds: number;
     readonly records: number;
     readonly invocations: number;
     readonly warmup: number;
@@ -103,6 +105,8 @@ Writes bench/results/<time>.json and .svg.
   --import-runs N          fresh processes per handler for the cold import time (default 9; smoke 3)
   --lambda-memory A,B,...  the consumer's bundle in Lambda-sized processes: function memory sizes in MB, each
                            with the heap flags Lambda's Node.js runtime gives it (default 512,1024,1769; smoke 512)
+  --lambda-rounds N        rounds of those runs, each size once a round in a rotating order; the median run is
+                           the size's (default 3; smoke 1)
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts
   --cpu-profile            write a V8 CPU profile of the pipeline phase (.cpuprofile) next to the report
   --skip P,...             skip phases: ${PHASES.join(', ')} (lambda measures the bundle
@@ -143,6 +147,7 @@ function program(): Command {
     .addOption(n('--latency-rate <n>'))
     .addOption(n('--import-runs <n>'))
     .addOption(new Option('--lambda-memory <list>').argParser(listOf(integer(128, 10_240))))
+    .addOption(n('--lambda-rounds <n>'))
     .option('--runner <module>')
     .option('--cpu-profile')
     .addOption(new Option('--skip <phases>').argParser(listOf(oneOf(PHASES))))
@@ -188,6 +193,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     latencyRate?: number;
     importRuns?: number;
     lambdaMemory?: number[];
+    lambdaRounds?: number;
     runner?: string;
     cpuProfile?: boolean;
     skip?: Phase[];
@@ -228,6 +234,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     importRuns: values.importRuns ?? (smoke ? 3 : 9),
     lambda: {
       memorySizes: values.lambdaMemory ?? (smoke ? [512] : [512, 1024, 1769]),
+      rounds: values.lambdaRounds ?? (smoke ? 1 : 3),
       records: smoke ? 300 : 10_000,
       invocations: smoke ? 2 : 10,
       warmup: smoke ? 1 : 2,

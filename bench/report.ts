@@ -409,16 +409,26 @@ export function renderSummary(report: BenchReport): string {
   // In the cloud the event source mapping's pollers fetch and build the events; the function runs the handler
   // alone. Its CPU per record beside the ceiling's client shows what the consumer target means for Lambda.
   const ceilingClient = c?.best.cpuMicrosPerRecord.bench;
-  for (const r of ls?.runs ?? []) {
+  const first = ls?.variants[0];
+  for (const v of ls?.variants ?? []) {
     const heap = (mb: number | null) => (mb === null ? 'default' : `${fmt(mb)} MB`);
+    const [low, high] = v.cpuMicrosPerRecordRange;
+    const spread =
+      v.rounds > 1 ? `median of ${v.rounds} rounds (runs ${low.toFixed(1)}–${high.toFixed(1)}); ` : '';
+    const versusFirst =
+      v.rounds > 1 && first && v !== first
+        ? `below ${first.label} in ${v.lowerThanFirst} of ${v.rounds} rounds; `
+        : '';
     add(
-      `${ls!.bundle} handler, ${r.label}`,
-      `${r.cpuMicrosPerRecord.toFixed(1)} µs/record`,
-      (ceilingClient ? `${(r.cpuMicrosPerRecord / ceilingClient).toFixed(2)}x the ceiling's client; ` : '') +
-        `semi-space ${heap(r.semiSpaceMb)}, old space ${heap(r.oldSpaceMb)}${ls!.pinnedToOneCore ? ', one core' : ''}; ` +
-        `GC pauses ${r.gcMicrosPerRecord.toFixed(1)} µs/record (${r.minorGcs} minor, ${r.majorGcs} major); ` +
-        `${fmt(r.invocations)} invocations of ${fmt(r.records)} records, ${fmt(r.invocationMs)} ms each; RSS up to ${fmt(r.maxRssMb)} MB; ` +
-        `checkpointed ${fmt(r.checkpointed)} of ${fmt(r.sent)} records`,
+      `${ls!.bundle} handler, ${v.label}`,
+      `${v.cpuMicrosPerRecord.toFixed(1)} µs/record`,
+      (ceilingClient ? `${(v.cpuMicrosPerRecord / ceilingClient).toFixed(2)}x the ceiling's client; ` : '') +
+        spread +
+        versusFirst +
+        `semi-space ${heap(v.semiSpaceMb)}, old space ${heap(v.oldSpaceMb)}${ls!.pinnedToOneCore ? ', one core' : ''}; ` +
+        `GC pauses ${v.gcMicrosPerRecord.toFixed(1)} µs/record, ${v.majorGcs} major collections a run (medians); ` +
+        `${fmt(v.rounds)} × ${fmt(ls!.runs[0]?.invocations ?? 0)} invocations of ${fmt(ls!.runs[0]?.records ?? 0)} records, ${fmt(v.invocationMs)} ms each; RSS up to ${fmt(v.maxRssMb)} MB; ` +
+        `checkpointed ${fmt(v.checkpointed)} of ${fmt(v.sent)} records`,
     );
   }
   const levels =

@@ -541,7 +541,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       if (!skip.has('lambda')) {
         const job = 'sent-received';
         const variants = lambdaVariants(options.lambda.memorySizes, ownSemiSpaceMb());
-        progress.phase('Lambda-sized handler', variants.length);
+        progress.phase('Lambda-sized handler', variants.length * options.lambda.rounds);
         await settleCassandra(client);
         lambdaSized = await measureLambdaSized({
           root: REPO_ROOT,
@@ -559,7 +559,9 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           onProgress: (done, label) => progress.update(done, label),
         });
         progress.done(
-          lambdaSized.runs.map((r) => `${r.label} ${r.cpuMicrosPerRecord.toFixed(1)} µs/record`).join(', '),
+          lambdaSized.variants
+            .map((v) => `${v.label} ${v.cpuMicrosPerRecord.toFixed(1)} µs/record`)
+            .join(', '),
         );
       }
     }

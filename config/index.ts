@@ -93,10 +93,10 @@ export interface EventSourceConfig {
 /**
  * The consumers' Lambda memory, MB. Memory sets both the CPU share (one vCPU at 1,769 MB) and, through the Node.js
  * runtime's bootstrap, the V8 heap (semi-space memory/20). Measured with `npm run bench` (the deployed bundle in
- * Lambda-sized processes, 10,000-record batches, issue 12; bench/README.md): at 512 MB the handler spent 15–20% of
- * its CPU in garbage-collection pauses (4–5 major collections in 10 batches), at 1024 MB about 12% (one), and its CPU
- * per record was lower at 1024 MB in all five runs (18.1–20.8 against 20.6–25.6 µs, within the machine's run-to-run
- * spread). With twice the CPU share, a CPU-bound batch takes half the time for the same cost per record or less
+ * Lambda-sized processes, 10,000-record batches, issue 12; bench/README.md): at 512 MB the handler spent 4–6 µs per
+ * record in garbage-collection pauses (4–5 major collections in 10 batches), at 1024 MB 2–3 µs (1–2), in every round
+ * measured; its CPU per record was lower at 1024 MB in 5 of 8 interleaved rounds (medians 17.0–19.8 against
+ * 20.1–20.4 µs). With twice the CPU share, a CPU-bound batch takes half the time for about the same cost
  * (`microbatch plan --memory`). `jobs.<job>.memorySize` sets it per job.
  */
 export const CONSUMER_MEMORY_MB = 1024;

@@ -430,14 +430,24 @@ export function benchCpuPerRecord(
     try {
       const report = JSON.parse(readFileSync(join(resultsDir, file), 'utf8')) as {
         pipeline?: { cpuMicrosPerRecord?: { bench?: unknown } } | null;
-        lambdaSized?: { runs?: Array<{ memoryMb?: unknown; cpuMicrosPerRecord?: unknown }> } | null;
+        lambdaSized?: {
+          variants?: Array<{ memoryMb?: unknown; cpuMicrosPerRecord?: unknown; rounds?: unknown }>;
+          runs?: Array<{ memoryMb?: unknown; cpuMicrosPerRecord?: unknown }>;
+        } | null;
       };
-      const sized = report.lambdaSized?.runs?.find((r) => r.memoryMb === memoryMb)?.cpuMicrosPerRecord;
-      if (typeof sized === 'number' && sized > 0)
+      // The median over the rounds; reports from before the rounds have one run per size.
+      const variant = report.lambdaSized?.variants?.find((v) => v.memoryMb === memoryMb);
+      const sized = variant ?? report.lambdaSized?.runs?.find((r) => r.memoryMb === memoryMb);
+      if (typeof sized?.cpuMicrosPerRecord === 'number' && sized.cpuMicrosPerRecord > 0) {
+        const rounds =
+          typeof variant?.rounds === 'number' && variant.rounds > 1
+            ? `, median of ${variant.rounds} runs`
+            : '';
         return {
-          micros: sized,
-          source: `bench/results/${file}, the handler in a ${memoryMb} MB Lambda-sized process`,
+          micros: sized.cpuMicrosPerRecord,
+          source: `bench/results/${file}, the handler in a ${memoryMb} MB Lambda-sized process${rounds}`,
         };
+      }
       const micros = report.pipeline?.cpuMicrosPerRecord?.bench;
       if (typeof micros === 'number' && micros > 0) return { micros, source: `bench/results/${file}` };
     } catch {

@@ -155,6 +155,10 @@ describe('npm run bench -- --smoke', () => {
       expect({ checkpointed: r.checkpointed, sent: r.sent }).toEqual({ checkpointed: 900, sent: 900 });
       expect(r.cpuMicrosPerRecord).toBeGreaterThan(0);
     }
+    // One round in the smoke: each variant's summary is its one run.
+    expect(
+      lambda.variants.map((v) => [v.label, v.rounds, v.cpuMicrosPerRecord, v.checkpointed, v.sent]),
+    ).toEqual(lambda.runs.map((r) => [r.label, 1, r.cpuMicrosPerRecord, 900, 900]));
     expect(ownSemiSpaceMb([], nodeOptions)).not.toBeNull();
     // The 512 MB child really ran with the runtime's heap: its old space (461 MB) and three semi-spaces.
     expect(lambda.runs[0]!.heapLimitMb).toBeGreaterThan(461);

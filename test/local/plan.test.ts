@@ -221,6 +221,33 @@ describe('benchCpuPerRecord', () => {
     }
   });
 
+  it('GIVEN a run of several rounds THEN takes the median over the rounds, not one of its runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'microbatch-plan-'));
+    try {
+      writeFileSync(
+        join(dir, 'bench-2026-12-01T10-00-00-000Z.json'),
+        JSON.stringify({
+          pipeline: { cpuMicrosPerRecord: { bench: 25 } },
+          lambdaSized: {
+            runs: [
+              { memoryMb: 1024, cpuMicrosPerRecord: 23.1 },
+              { memoryMb: 1024, cpuMicrosPerRecord: 17.9 },
+              { memoryMb: 1024, cpuMicrosPerRecord: 19.2 },
+            ],
+            variants: [{ memoryMb: 1024, cpuMicrosPerRecord: 19.2, rounds: 3 }],
+          },
+        }),
+      );
+      expect(benchCpuPerRecord(dir, 1024)).toEqual({
+        micros: 19.2,
+        source:
+          'bench/results/bench-2026-12-01T10-00-00-000Z.json, the handler in a 1024 MB Lambda-sized process, median of 3 runs',
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('falls back to the committed number without results', () => {
     expect(benchCpuPerRecord(join(tmpdir(), 'no-such-dir'))).toBe(COMMITTED_BENCH_CPU);
   });
