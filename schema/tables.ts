@@ -355,7 +355,12 @@ export const RUNTIME_TABLE_DEFS: readonly TableDef[] = [
 ];
 
 /** The runtime's tables every job's handler writes (the UI's metrics are written by the UI alone). */
-export const JOB_RUNTIME_TABLES: readonly TableDef[] = [OFFSET_CHECKPOINTS, SKIPPED_RANGES, BATCH_LEDGER, DEAD_LETTERS];
+export const JOB_RUNTIME_TABLES: readonly TableDef[] = [
+  OFFSET_CHECKPOINTS,
+  SKIPPED_RANGES,
+  BATCH_LEDGER,
+  DEAD_LETTERS,
+];
 
 /** The keyspace of the tutorial. The config can rename it (e.g. one keyspace per stage). */
 export const DEFAULT_KEYSPACE = 'test_time';

@@ -22,7 +22,9 @@ export function renderTemplate(
     return v;
   });
   if (missing.size) {
-    throw new ServicesSettingError(`${what} uses {{${[...missing].join('}}, {{')}}} but no value was given for it.`);
+    throw new ServicesSettingError(
+      `${what} uses {{${[...missing].join('}}, {{')}}} but no value was given for it.`,
+    );
   }
   const unused = Object.keys(values).filter((k) => !used.has(k));
   if (unused.length) {

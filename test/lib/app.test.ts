@@ -144,7 +144,10 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
       for (const b of bundles()) {
         const code = readFileSync(b.file, 'utf8');
         // Both libraries name themselves as the Standard Schema vendor, so the name is in any bundle holding them.
-        expect({ path: b.path, schemaLibrary: /vendor:\s*["'`](zod|valibot|arktype)["'`]/.test(code) }).toEqual({
+        expect({
+          path: b.path,
+          schemaLibrary: /vendor:\s*["'`](zod|valibot|arktype)["'`]/.test(code),
+        }).toEqual({
           path: b.path,
           schemaLibrary: false,
         });

@@ -194,7 +194,9 @@ describe('KeyspacesSchema validation and grants', () => {
 
   it('fails when asked for a table it does not define', () => {
     const schema = new KeyspacesSchema(stack(), 'S', { keyspaceName: 'ks', tables: ALL_TABLES });
-    expect(() => schema.table('nope')).toThrow(/has no table 'nope'; it has page_view_counts, sensor_stats, sent_received/);
+    expect(() => schema.table('nope')).toThrow(
+      /has no table 'nope'; it has page_view_counts, sensor_stats, sent_received/,
+    );
   });
 
   it('grants read-only access with cassandra:Select on the table ARN alone', () => {
