@@ -126,10 +126,13 @@ const IMPORT_PROBE =
   "process.stdout.write(JSON.stringify({ ms: Number(t1 - t0) / 1e6, handler: typeof m.handler === 'function' }));";
 
 /** Requires `file` in a fresh Node process: the time of the require alone, and of the whole process. */
-export function coldImport(file: string): { importMs: number; processMs: number; exportsHandler: boolean } {
+export function coldImport(
+  file: string,
+  node: string = process.execPath,
+): { importMs: number; processMs: number; exportsHandler: boolean } {
   const started = performance.now();
   // A clean environment, like a new execution environment: no loaders or options inherited from this process.
-  const r = spawnSync(process.execPath, ['-e', IMPORT_PROBE, file], {
+  const r = spawnSync(node, ['-e', IMPORT_PROBE, file], {
     encoding: 'utf8',
     timeout: 60_000,
     env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
@@ -186,6 +189,8 @@ export async function measureHandlers(options: {
   readonly root: string;
   readonly outDir: string;
   readonly runs: number;
+  /** The node binary the cold imports run on. @default - this process's */
+  readonly node?: string;
   readonly onProgress?: (done: number, detail: string) => void;
 }): Promise<{ readonly result: HandlersResult; readonly bundles: ReadonlyMap<string, string> }> {
   const entries = handlerEntries(options.root);
@@ -201,7 +206,7 @@ export async function measureHandlers(options: {
     const processes: number[] = [];
     let exportsHandler = true;
     for (let i = 0; i < options.runs; i++) {
-      const r = coldImport(file);
+      const r = coldImport(file, options.node);
       imports.push(r.importMs);
       processes.push(r.processMs);
       exportsHandler &&= r.exportsHandler;

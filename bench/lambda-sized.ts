@@ -189,6 +189,8 @@ export async function measureLambdaSized(options: {
   readonly variants: readonly LambdaSizedVariant[];
   /** Rounds of every variant (see `roundOrder`). */
   readonly rounds: number;
+  /** The node binary of the runs. @default - this process's */
+  readonly node?: string;
   readonly partitions: number;
   readonly records: number;
   readonly invocations: number;
@@ -221,7 +223,7 @@ export async function measureLambdaSized(options: {
       };
       // The flags the runtime puts on node's command line; the last variant has this process's.
       const node = [
-        process.execPath,
+        options.node ?? process.execPath,
         '--expose-gc',
         ...(variant.semiSpaceMb === null ? [] : [`--max-semi-space-size=${variant.semiSpaceMb}`]),
         ...(variant.oldSpaceMb === null ? [] : [`--max-old-space-size=${variant.oldSpaceMb}`]),

