@@ -25,6 +25,26 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.ts'],
+    ignores: ['lambda/runtime/kafkajs.ts'],
+    rules: {
+      // kafkajs's values come from lambda/runtime/kafkajs.ts, which fixes its idle request-queue timer first.
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'kafkajs',
+              message:
+                "Import kafkajs's values from lambda/runtime/kafkajs.ts (it fixes the idle 1 ms timer).",
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // The CLI's launcher: plain CommonJS for Node, so that `microbatch` runs without a build step.
     files: ['local/bin.js'],
     languageOptions: {

@@ -4,7 +4,7 @@
  * runs (or a run and the tests) never see each other's data.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import { loadConfig, objectGetter, type PipelineConfig } from '../config';
 import { OFFSET_CHECKPOINTS, qualified, renderCreateTable, SENT_RECEIVED, type TableDef } from '../schema';

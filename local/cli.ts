@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Argument, Command, CommanderError, Option } from '@commander-js/extra-typings';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import { ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
 import type { BatchReport } from '../lambda/runtime/batch';

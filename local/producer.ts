@@ -6,7 +6,7 @@
  *   strictly increasing, so every record has its own `time_sent` row; `payloadBytes` pads the value with trailing
  *   spaces, which the job trims.
  */
-import { Kafka, logLevel, CompressionTypes, type Producer } from 'kafkajs';
+import { Kafka, logLevel, CompressionTypes, type Producer } from '../lambda/runtime/kafkajs';
 import type { SampleData } from '../lambda/runtime/job';
 
 export type ProduceMode = 'sample' | 'load';

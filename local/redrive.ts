@@ -10,7 +10,7 @@ import { appendFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import type { EventSourceConfig } from '../config';
 import type { FailedRange } from '../lambda/runtime/checkpoint';
 import { toMskEvent } from '../lambda/runtime/event';

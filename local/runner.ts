@@ -19,7 +19,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { Kafka, logLevel, type Consumer, type KafkaMessage } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type KafkaMessage } from '../lambda/runtime/kafkajs';
 import { kafkaLogCreator } from '../lambda/runtime/kafka-log';
 import { createLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
 import type { Context, MSKEvent } from 'aws-lambda';

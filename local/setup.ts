@@ -3,7 +3,7 @@
  * the keyspace and tables (CQL DDL rendered by schema/cql.ts) and the topics (partitions from the config).
  * Both are idempotent, and topics only ever grow.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import {
   col,

@@ -3,7 +3,7 @@
  * producer and the topic admin.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { logLevel as KafkaLogLevel, type logCreator } from 'kafkajs';
+import { logLevel as KafkaLogLevel, type logCreator } from './kafkajs';
 import { logTo } from './log';
 
 /**

@@ -15,7 +15,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { createHash, createHmac } from 'node:crypto';
-import { Kafka, logLevel, type KafkaConfig, type OauthbearerProviderResponse } from 'kafkajs';
+import { Kafka, logLevel, type KafkaConfig, type OauthbearerProviderResponse } from './kafkajs';
 import { environmentCredentials, type AwsCredentials, type CredentialsProvider } from './aws-credentials';
 import { kafkaLogCreator } from './kafka-log';
 

@@ -15,7 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from '../../lambda/runtime/kafkajs';
 import { openLocalRuntime, REPO_ROOT, type LocalRuntime } from '../app';
 import { redriveLocally } from '../redrive';
 import { ensureSchema, ensureTopics } from '../setup';

@@ -1,5 +1,5 @@
 import { Client } from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../lambda/runtime/kafkajs';
 import { describe } from './errors';
 
 /**

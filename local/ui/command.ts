@@ -9,7 +9,7 @@
  * auth over TLS, as the producer does. Without `--brokers` against Keyspaces, the UI shows no consumer lag.
  */
 import type { Client } from 'cassandra-driver';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../lambda/runtime/kafkajs';
 import { createCassandraClient, type CassandraTarget } from '../../lambda/runtime/cassandra-client';
 import { iamTokenProvider, mskKafkaConfig, parseBootstrapBrokers } from '../../lambda/runtime/msk-client';
 import { resolveEndpoints } from '../services';

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import { onTestFinished } from 'vitest';
 import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../config';

@@ -1,4 +1,4 @@
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../../lambda/runtime/kafkajs';
 import { describe, expect, it } from 'vitest';
 import { kafkaLevel, kafkaLogCreator } from '../../../lambda/runtime/kafka-log';
 import { capturedLogger } from '../../support/logger';

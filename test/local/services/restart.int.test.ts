@@ -1,6 +1,6 @@
 import { Client } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../../lambda/runtime/kafkajs';
 import { describe, expect, it } from 'vitest';
 import { down, resolveEndpoints, resolveMode, status, up } from '../../../local/services';
 

@@ -1,6 +1,6 @@
 import { Client, types } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from '../../../lambda/runtime/kafkajs';
 import { describe, expect, it } from 'vitest';
 import { resolveEndpoints, status, up } from '../../../local/services';
 
