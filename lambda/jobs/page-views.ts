@@ -8,6 +8,7 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob } from '../runtime/job';
+import { epochMs } from './shared/time-format';
 
 export interface PageView {
   readonly page: string;
@@ -20,9 +21,10 @@ export function validatePageView(input: unknown): PageView {
   const { page, ts } = input as Record<string, unknown>;
   if (typeof page !== 'string' || !page.startsWith('/') || page.length > 512)
     throw new SchemaViolation('$.page', 'expected a path starting with / of at most 512 characters');
-  if (typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0) return { page, ts };
-  if (typeof ts === 'string' && !Number.isNaN(Date.parse(ts))) return { page, ts: Date.parse(ts) };
-  throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
+  const time = epochMs(ts);
+  if (time === undefined)
+    throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
+  return { page, ts: time };
 }
 
 const PAGES = ['/', '/pricing', '/docs', '/docs/getting-started', '/blog', '/about'];

@@ -7,6 +7,7 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob, type WindowJob } from '../runtime/job';
+import { epochMs } from './shared/time-format';
 
 export interface SensorReading {
   readonly sensorId: string;
@@ -22,10 +23,9 @@ export function validateReading(input: unknown): SensorReading {
   if (typeof sensorId !== 'string' || sensorId.length === 0 || sensorId.length > 256) {
     throw new SchemaViolation('$.sensorId', 'expected a non-empty string of at most 256 characters');
   }
-  let time: number;
-  if (typeof ts === 'number' && Number.isSafeInteger(ts) && ts >= 0) time = ts;
-  else if (typeof ts === 'string' && !Number.isNaN(Date.parse(ts))) time = Date.parse(ts);
-  else throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
+  const time = epochMs(ts);
+  if (time === undefined)
+    throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
   if (value === null || value === undefined)
     throw new SchemaViolation('$.value', 'is required and may not be null');
   if (typeof value !== 'number' || !Number.isFinite(value))

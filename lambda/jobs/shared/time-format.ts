@@ -70,3 +70,14 @@ function parseTutorial(text: string): number {
   // Date.UTC rolls 2026-02-31 over into March; a real timestamp survives the round trip.
   return formatTime(new Date(ms), 'tutorial') === text ? ms : Number.NaN;
 }
+
+/**
+ * An event time as the example jobs accept it: epoch milliseconds (a non-negative safe integer) or a string
+ * `Date.parse` reads (ISO-8601 above all), parsed once; `undefined` when it is neither.
+ */
+export function epochMs(ts: unknown): number | undefined {
+  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 ? ts : undefined;
+  if (typeof ts !== 'string') return undefined;
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) ? undefined : ms;
+}
