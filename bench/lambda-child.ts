@@ -113,10 +113,7 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage();
     const started = performance.now();
     // The context the local runner passes, with the function's memory as Lambda reports it.
-    const context = {
-      ...localInvocationContext(args.functionName),
-      memoryLimitInMB: String(args.memoryMb ?? 0),
-    };
+    const context = localInvocationContext(args.functionName, { memoryMb: args.memoryMb ?? 0 });
     await handler(JSON.parse(bodies[i]!), context);
     const used = process.cpuUsage(cpu);
     if (i >= args.warmup)

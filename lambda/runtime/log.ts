@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { LogLevel } from '@aws-lambda-powertools/logger/types';
 import type { Context } from 'aws-lambda';
+import { CONSUMER_MEMORY_MB } from '../../config';
 
 /** A log line as the runtime writes it: a level, a message, and structured fields. */
 export interface LogLine {
@@ -79,14 +80,23 @@ export async function withBatchLogging<T>(
  * The context the local runner passes with each event, shaped like Lambda's, so that the log lines of a local
  * invocation carry a request id as in the cloud.
  */
-export function localInvocationContext(functionName: string, timeoutMs = 900_000): Context {
+export function localInvocationContext(
+  functionName: string,
+  options: {
+    /** @default - 900,000 ms, Lambda's longest */
+    readonly timeoutMs?: number;
+    /** @default CONSUMER_MEMORY_MB - the memory the consumers deploy with */
+    readonly memoryMb?: number;
+  } = {},
+): Context {
+  const { timeoutMs = 900_000, memoryMb = CONSUMER_MEMORY_MB } = options;
   const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `arn:local:lambda:function:${functionName}`,
-    memoryLimitInMB: '1024',
+    memoryLimitInMB: String(memoryMb),
     awsRequestId: randomUUID(),
     logGroupName: `/local/${functionName}`,
     logStreamName: 'local',
