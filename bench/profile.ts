@@ -1,6 +1,6 @@
 /**
- * `--cpu-profile`: a V8 CPU profile of the benchmark process over the pipeline phase only (not the loading
- * or the other phases), written as a .cpuprofile that Chrome DevTools or VS Code open. This is how the hot
+ * `--cpu-profile`: a V8 CPU profile of the benchmark process over the runner phase (the runner with an empty
+ * handler) and one over the pipeline phase (not the loading or the other phases), each written as a .cpuprofile that Chrome DevTools or VS Code open. This is how the hot
  * spots named in bench/README.md were found.
  */
 import { Session } from 'node:inspector';

@@ -248,6 +248,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         emptyHandler: true,
         ...sinkOptions,
       });
+      const profile = options.cpuProfile ? new CpuProfile() : undefined;
+      await profile?.start();
       const cpu = sampleCpu();
       let use;
       try {
@@ -262,6 +264,10 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         use = cpu.stop();
       } finally {
         await put.stop();
+        if (profile) {
+          mkdirSync(options.outDir, { recursive: true });
+          await profile.stop(join(options.outDir, `runner-${id}.cpuprofile`));
+        }
       }
       const seconds = (put.lastBatchAt() - put.startedAt) / 1000;
       runnerEmpty = {
