@@ -27,7 +27,9 @@ describe('targetsOf', () => {
         pipeline: {
           rate: 30_000,
           steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
-          cpuMicrosPerRecord: { bench: 14, cassandra: 34 },
+          cpuMicrosPerRecord: { bench: 16, cassandra: 36 },
+          // CPU per record is judged over the same steady part; the whole run's is shown beside it.
+          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
         },
       }),
     );
@@ -37,17 +39,43 @@ describe('targetsOf', () => {
       ['Cassandra CPU per record', false], // 1.13x > 1.1x
     ]);
     expect(targets[0]!.measured).toBe('46,000/s = 92.0% (whole run 30,000/s)');
-    expect(targets[1]!.measured).toBe('14.0 µs = 1.40x');
+    expect(targets[1]!.measured).toBe('14.0 µs = 1.40x (whole run 16.0 µs = 1.60x)');
+    expect(targets[2]!.measured).toBe('34.0 µs = 1.13x (whole run 36.0 µs = 1.20x)');
   });
 
-  it('GIVEN a pipeline with no steady rate THEN judges the whole run', () => {
+  it('GIVEN a steady part that meets the CPU factors and a whole run that does not THEN the steady part decides', () => {
     const targets = targetsOf(
       report({
         cassandraCeiling: ceiling,
-        pipeline: { rate: 30_000, steady: null, cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
+        pipeline: {
+          rate: 30_000,
+          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+          cpuMicrosPerRecord: { bench: 20, cassandra: 40 },
+          steadyCpu: { cpuMicrosPerRecord: { bench: 13, cassandra: 33 } },
+        },
+      }),
+    );
+    expect(targets.slice(1).map((t) => [t.name, t.holds])).toEqual([
+      ['consumer CPU per record', true], // 1.3x
+      ['Cassandra CPU per record', true], // 1.1x
+    ]);
+  });
+
+  it('GIVEN a pipeline with no steady part THEN judges the whole run, rate and CPU alike', () => {
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: {
+          rate: 30_000,
+          steady: null,
+          cpuMicrosPerRecord: { bench: 14, cassandra: 34 },
+          steadyCpu: null,
+        },
       }),
     );
     expect(targets[0]).toMatchObject({ measured: '30,000/s = 60.0% (whole run 30,000/s)', holds: false });
+    expect(targets[1]).toMatchObject({ measured: '14.0 µs = 1.40x', holds: false });
+    expect(targets[2]).toMatchObject({ measured: '34.0 µs = 1.13x', holds: false });
   });
 
   it('GIVEN both latency phases THEN holds each processing delay to its own limit, beside the raw latency', () => {
