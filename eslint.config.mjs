@@ -45,8 +45,8 @@ export default tseslint.config(
     },
   },
   {
-    // The CLI's launcher: plain CommonJS for Node, so that `microbatch` runs without a build step.
-    files: ['local/bin.js'],
+    // The launchers: plain CommonJS for Node, so that `microbatch` and the bundling step run without a build step.
+    files: ['local/bin.js', 'lib/eager-compile-cli.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {

@@ -5,6 +5,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../config';
+import { parenthesizeModuleWrappers } from '../../lib/eager-compile';
 import { PipelineChecks } from '../../lib/guardrails';
 import { cfnLint, normaliseAssetHashes, synthPipeline, type TestPipeline } from './support';
 
@@ -127,6 +128,19 @@ describe.each(MODES)('the app in %s mode, bundled as deployed', (mode) => {
           .filter(([, text]) => code.includes(text))
           .map(([what]) => what);
         expect({ path: b.path, found }).toEqual({ path: b.path, found: [] });
+      }
+    });
+
+    it('has every module function in parentheses, so that V8 compiles each module once (lib/eager-compile.ts)', () => {
+      for (const b of bundles()) {
+        const { wrapped, alreadyEager, reason } = parenthesizeModuleWrappers(readFileSync(b.file, 'utf8'));
+        // Nothing left to put in parentheses, and dozens of modules that are (86 in a consumer's bundle).
+        expect({ path: b.path, wrapped, eager: alreadyEager > 50, reason }).toEqual({
+          path: b.path,
+          wrapped: 0,
+          eager: true,
+          reason: undefined,
+        });
       }
     });
 
