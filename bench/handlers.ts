@@ -6,6 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { basename, join } from 'node:path';
 import { redriveEntry } from '../lib/entries';
 import { JOBS_DIR } from '../lambda/runtime/registry';
@@ -28,6 +29,16 @@ export interface HandlerMeasure {
   readonly breakdown: readonly BundlePart[];
   /** Median time of `require(bundle)` in a fresh process, ms. */
   readonly importMs: number;
+  /**
+   * What the import time is made of, each a median over fresh processes of its own: requiring the Node.js built-in
+   * modules the bundle requires, compiling the bundle as the CommonJS loader does (without running it), and the
+   * rest (`importMs` minus both): running the modules' top-level code, and compiling the functions it calls.
+   */
+  readonly importParts: {
+    readonly builtinsMs: number;
+    readonly compileMs: number;
+    readonly topLevelMs: number;
+  };
   /** Median wall time of the whole fresh process (Node start, require, exit), ms. */
   readonly processMs: number;
   readonly importRuns: readonly number[];
@@ -125,6 +136,40 @@ const IMPORT_PROBE =
   'const t1 = process.hrtime.bigint();' +
   "process.stdout.write(JSON.stringify({ ms: Number(t1 - t0) / 1e6, handler: typeof m.handler === 'function' }));";
 
+/** Requires the named modules, in order, and prints the time that took. */
+const BUILTINS_PROBE =
+  'const names = JSON.parse(process.argv[1]);' +
+  'const t0 = process.hrtime.bigint();' +
+  'for (const name of names) require(name);' +
+  'process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - t0) / 1e6 }));';
+
+/** Compiles the file as the CommonJS loader wraps a module, without running it, and prints the time that took. */
+const COMPILE_PROBE =
+  "const { compileFunction } = require('node:vm');" +
+  "const code = require('node:fs').readFileSync(process.argv[1], 'utf8');" +
+  'const t0 = process.hrtime.bigint();' +
+  "compileFunction(code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename: process.argv[1] });" +
+  'process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - t0) / 1e6 }));';
+
+/** Node's built-in modules a bundle requires by name (`require("tls")`, `require("node:crypto")`), once each. */
+export function builtinsRequired(code: string): string[] {
+  const names = new Set<string>();
+  for (const m of code.matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g))
+    if (isBuiltin(m[1]!)) names.add(m[1]!);
+  return [...names];
+}
+
+function probe(node: string, script: string, arg: string): number {
+  const r = spawnSync(node, ['-e', script, arg], {
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+  });
+  if (r.status !== 0)
+    throw new Error(`A cold-import probe failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+  return (JSON.parse(r.stdout) as { ms: number }).ms;
+}
+
 /** Requires `file` in a fresh Node process: the time of the require alone, and of the whole process. */
 export function coldImport(
   file: string,
@@ -209,21 +254,33 @@ export async function measureHandlers(options: {
     const file = bundles.get(name)!;
     const imports: number[] = [];
     const processes: number[] = [];
+    const builtins: number[] = [];
+    const compiles: number[] = [];
+    const builtinNames = JSON.stringify(builtinsRequired(readFileSync(file, 'utf8')));
+    const node = options.node ?? process.execPath;
     let exportsHandler = true;
     for (let i = 0; i < options.runs; i++) {
-      const r = coldImport(file, options.node);
+      const r = coldImport(file, node);
       imports.push(r.importMs);
       processes.push(r.processMs);
       exportsHandler &&= r.exportsHandler;
+      builtins.push(probe(node, BUILTINS_PROBE, builtinNames));
+      compiles.push(probe(node, COMPILE_PROBE, file));
       options.onProgress?.(++done, name);
     }
+    const importMs = round1(median(imports));
     const bytes = statSync(file).size;
     handlers.push({
       handler: name,
       entry,
       bytes,
       breakdown: await bundleBreakdown(options.root, entry, bytes),
-      importMs: round1(median(imports)),
+      importMs,
+      importParts: {
+        builtinsMs: round1(median(builtins)),
+        compileMs: round1(median(compiles)),
+        topLevelMs: round1(Math.max(0, importMs - median(builtins) - median(compiles))),
+      },
       processMs: round1(median(processes)),
       importRuns: imports.map(round1),
       exportsHandler,

@@ -140,6 +140,11 @@ describe('npm run bench -- --smoke', () => {
       const sum = h.breakdown.reduce((n, part) => n + part.bytes, 0);
       expect(sum).toBeGreaterThan(0.9 * h.bytes);
       expect(sum).toBeLessThanOrEqual(h.bytes);
+      // The import's parts, each measured in processes of its own: every bundle requires built-in modules
+      // (net, tls, crypto...) and takes time to compile.
+      expect(h.importParts.builtinsMs).toBeGreaterThan(0);
+      expect(h.importParts.compileMs).toBeGreaterThan(0);
+      expect(h.importParts.topLevelMs).toBeGreaterThanOrEqual(0);
     }
 
     // The consumer's deployed bundle, run against the real Cassandra in processes with the Lambda runtime's heap
@@ -176,6 +181,16 @@ describe('npm run bench -- --smoke', () => {
       'restart after SIGKILL',
       ...HANDLERS.map((h) => `bundle ${h}`),
     ]);
+    // A missed target says what bounds it and the next step; one that holds says neither.
+    for (const t of report.targets) {
+      if (t.holds === false) expect(t.next, t.name).toEqual(expect.any(String));
+      else
+        expect({ name: t.name, bound: t.bound, next: t.next }).toEqual({
+          name: t.name,
+          bound: undefined,
+          next: undefined,
+        });
+    }
     expect(existsSync(join(ROOT, chartFile!))).toBe(true);
     const svg = readFileSync(join(ROOT, chartFile!), 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

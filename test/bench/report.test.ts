@@ -8,6 +8,9 @@ function report(parts: Partial<Record<keyof Input, unknown>>): Input {
   return {
     pipeline: null,
     cassandraCeiling: null,
+    kafkaCeiling: null,
+    runnerEmptyHandler: null,
+    lambdaSized: null,
     latency: [],
     restart: null,
     handlers: null,
@@ -15,8 +18,30 @@ function report(parts: Partial<Record<keyof Input, unknown>>): Input {
   } as unknown as Input;
 }
 
-const ceiling = { best: { rate: 50_000, cpuMicrosPerRecord: { bench: 10, cassandra: 30 } } };
+const best = {
+  method: 'unlogged batch',
+  rate: 50_000,
+  cpuMicrosPerRecord: { bench: 10, cassandra: 30, machine: 41 },
+};
+// Two levels of the best method: Cassandra costs 36 µs a row at 40,000/s, 30 at 50,000/s.
+const ceiling = {
+  best,
+  levels: [
+    { method: 'unlogged batch', rate: 40_000, cpuMicrosPerRecord: { bench: 11, cassandra: 36 } },
+    { method: 'unlogged batch', rate: 50_000, cpuMicrosPerRecord: { bench: 10, cassandra: 30 } },
+  ],
+};
 const dist = (p99: number): object => ({ p99 });
+const batches = {
+  count: 24,
+  meanRecords: 3333,
+  meanDurationMs: 248,
+  meanReadClaimMs: 54,
+  meanTransformMs: 7,
+  meanEffectsMs: 171,
+  meanCommitMs: 16,
+  meanOtherMs: 22,
+};
 
 describe('targetsOf', () => {
   it("GIVEN the pipeline and the ceiling THEN judges the ratio and both CPU factors against issue 12's", () => {
@@ -27,9 +52,9 @@ describe('targetsOf', () => {
         pipeline: {
           rate: 30_000,
           steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
-          cpuMicrosPerRecord: { bench: 16, cassandra: 36 },
+          cpuMicrosPerRecord: { bench: 16, cassandra: 36, machine: 55 },
           // CPU per record is judged over the same steady part; the whole run's is shown beside it.
-          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 34 } },
+          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 34, machine: 50 } },
         },
       }),
     );
@@ -41,6 +66,59 @@ describe('targetsOf', () => {
     expect(targets[0]!.measured).toBe('46,000/s = 92.0% (whole run 30,000/s)');
     expect(targets[1]!.measured).toBe('14.0 µs = 1.40x (whole run 16.0 µs = 1.60x)');
     expect(targets[2]!.measured).toBe('34.0 µs = 1.13x (whole run 36.0 µs = 1.20x)');
+    // A target that holds has no bound; one that misses says what bounds it, from what the run measured
+    expect(targets[0]).not.toHaveProperty('bound');
+    expect(targets[2]).toMatchObject({
+      // 46,000/s is 60% of the way from 40,000 (36 µs) to 50,000/s (30 µs): 32.4 µs, and 34 / 32.4 = 1.05
+      bound:
+        "the pipeline's rate: at 46,000 rows/s the ceiling's unlogged batch levels cost 32.4 µs a row, and the pipeline 1.05x that",
+      next: "a higher pipeline rate (Cassandra's cost per row falls as its rate rises)",
+    });
+  });
+
+  it('GIVEN a pipeline that misses the ratio and the runs around it THEN each miss names its measured bound', () => {
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: {
+          rate: 30_000,
+          steady: { rate: 37_000, rows: 160_000, seconds: 4.3 },
+          cpuMicrosPerRecord: { bench: 21, cassandra: 36, machine: 62 },
+          steadyCpu: { cpuMicrosPerRecord: { bench: 18, cassandra: 36, machine: 55 } },
+        },
+        kafkaCeiling: {
+          records: 200_000,
+          seconds: 0.8,
+          rate: 250_000,
+          cpu: { seconds: 6, machine: 0.4, byProcess: { bench: 0.2 }, other: 0 },
+        },
+        runnerEmptyHandler: { cpuMicrosPerRecord: { bench: 7.4 } },
+        lambdaSized: {
+          variants: [
+            { label: '512 MB', memoryMb: 512, cpuMicrosPerRecord: 15.7 },
+            { label: '1024 MB', memoryMb: 1024, cpuMicrosPerRecord: 13.3 },
+          ],
+        },
+      }),
+    );
+    expect(targets.map((t) => [t.name, t.holds])).toEqual([
+      ['pipeline throughput', false], // 74% < 90%
+      ['consumer CPU per record', false], // 1.8x
+      ['Cassandra CPU per record', false], // 1.2x
+    ]);
+    expect(targets[0]).toMatchObject({
+      // 41 µs of the machine's CPU per row at the ceiling, 55 in the pipeline: 41 / 55 = 74.5%
+      bound:
+        "CPU: the machine spends 55.0 µs per row against the ceiling's 41.0, so on its saturated cores the pipeline reaches at most 74.5%",
+      next: 'less CPU per row, in the consumer and in Cassandra (the next two targets)',
+    });
+    expect(targets[1]).toMatchObject({
+      // kafkajs alone: 0.2 cores for 6 s over 200,000 records = 6 µs a record
+      bound:
+        "the runner, which does the event source mapping's work in this process: 7.4 µs a record with an empty handler " +
+        '(kafkajs alone, an empty eachBatch: 6.0); the handler alone, Lambda-sized (1024 MB): 13.3 µs = 1.33x',
+      next: "a lighter Kafka fetch path for the local runner (in Lambda, the event source mapping's)",
+    });
   });
 
   it('GIVEN a steady part that meets the CPU factors and a whole run that does not THEN the steady part decides', () => {
@@ -88,6 +166,7 @@ describe('targetsOf', () => {
             windowSeconds: 5,
             processingDelayMs: dist(101),
             rowWrittenMs: dist(5100),
+            batches,
           },
           {
             name: 'half',
@@ -95,6 +174,7 @@ describe('targetsOf', () => {
             windowSeconds: 5,
             processingDelayMs: dist(240),
             rowWrittenMs: dist(900),
+            batches,
           },
         ],
       }),
@@ -105,6 +185,9 @@ describe('targetsOf', () => {
         target: '<= 100 ms',
         measured: '101 ms (latency p99 5,100 ms)',
         holds: false,
+        bound:
+          "its batches: 3,333 records (one partition's) in 248 ms: read + claim 54, writes 171, commit 16 ms (means)",
+        next: 'fewer records a batch (the batch size), or one Paxos round fewer a batch (a claim without the read)',
       },
       {
         name: 'processing delay p99 at 20,000/s, window 5 s',
@@ -118,13 +201,24 @@ describe('targetsOf', () => {
   it('GIVEN a restart and bundles THEN the restart has 5 s, and redrive alone has the larger budget', () => {
     const targets = targetsOf(
       report({
-        restart: { firstBatchMs: 5001 },
+        restart: { processUpMs: 600, joinedMs: 4200, fetchedMs: 4300, firstBatchMs: 5001 },
         handlers: {
           handlers: [
-            { handler: 'sent-received', bytes: 500 * 1024, importMs: 60 },
-            { handler: 'query', bytes: 500 * 1024 + 1, importMs: 10 },
-            { handler: 'producer', bytes: 1000, importMs: 61 },
-            { handler: 'redrive', bytes: 900 * 1024, importMs: 50 },
+            { handler: 'sent-received', bytes: 500 * 1024, importMs: 60, breakdown: [] },
+            {
+              handler: 'query',
+              bytes: 500 * 1024 + 1,
+              importMs: 10,
+              breakdown: [{ name: 'cassandra-driver', bytes: 341_079 }],
+            },
+            {
+              handler: 'producer',
+              bytes: 1000,
+              importMs: 61,
+              importParts: { builtinsMs: 11.2, compileMs: 20.4, topLevelMs: 29.4 },
+              breakdown: [{ name: 'kafkajs', bytes: 269_312 }],
+            },
+            { handler: 'redrive', bytes: 900 * 1024, importMs: 50, breakdown: [] },
           ],
         },
       }),
@@ -136,6 +230,20 @@ describe('targetsOf', () => {
       ['bundle producer', false],
       ['bundle redrive', true],
     ]);
+    expect(targets[0]).toMatchObject({
+      bound:
+        'its steps from the kill: process start 600 ms, group join 3,600 ms, first fetch 100 ms, first batch 701 ms',
+      next: 'a shorter group join (3,600 ms)',
+    });
+    expect(targets[2]).toMatchObject({
+      bound: 'its largest part, cassandra-driver 333 KB',
+      next: 'less code loaded at import (its largest part: cassandra-driver 333 KB)',
+    });
+    expect(targets[3]).toMatchObject({
+      bound:
+        "its import: Node's built-in modules 11 ms, compiling 20 ms, running the modules' top-level code 29 ms",
+      next: 'less code loaded at import (its largest part: kafkajs 263 KB)',
+    });
   });
 });
 
