@@ -159,11 +159,16 @@ export function builtinsRequired(code: string): string[] {
   return [...names];
 }
 
+/** A clean environment, like a new execution environment: no loaders or options inherited from this process. */
+function probeEnvironment(): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' };
+}
+
 function probe(node: string, script: string, arg: string): number {
   const r = spawnSync(node, ['-e', script, arg], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+    env: probeEnvironment(),
   });
   if (r.status !== 0)
     throw new Error(`A cold-import probe failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
@@ -176,11 +181,10 @@ export function coldImport(
   node: string = process.execPath,
 ): { importMs: number; processMs: number; exportsHandler: boolean } {
   const started = performance.now();
-  // A clean environment, like a new execution environment: no loaders or options inherited from this process.
   const r = spawnSync(node, ['-e', IMPORT_PROBE, file], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
+    env: probeEnvironment(),
   });
   const processMs = performance.now() - started;
   if (r.status !== 0)
