@@ -1,4 +1,5 @@
 /** The benchmark's report: its JSON shape, the targets of issue 12, and the table printed on the terminal. */
+import { CONSUMER_MEMORY_MB } from '../config';
 import { renderTable } from '../local/table';
 import { cpuPerRecord, type CassandraCeiling } from './cassandra-ceiling';
 import type { HandlersResult } from './handlers';
@@ -210,8 +211,10 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
       const kafkajs = report.kafkaCeiling
         ? cpuPerRecord(report.kafkaCeiling.cpu, report.kafkaCeiling.records).bench
         : undefined;
+      // The size the consumers deploy with, unless the run left it out.
       const lambda =
-        report.lambdaSized?.variants.find((v) => v.memoryMb === 1024) ?? report.lambdaSized?.variants[0];
+        report.lambdaSized?.variants.find((v) => v.memoryMb === CONSUMER_MEMORY_MB) ??
+        report.lambdaSized?.variants[0];
       const parts = [
         runner !== undefined &&
           `the runner, which does the event source mapping's work in this process: ${runner.toFixed(1)} µs a record with an empty handler` +
