@@ -120,4 +120,16 @@ describe('parenthesizeModuleWrappers', () => {
     expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
     expect(readFileSync(join(outputDir, 'index.js'), 'utf8')).toBe(parenthesizeModuleWrappers(bundle).code);
   });
+
+  it('GIVEN a bundle the command cannot read THEN it warns with the reason, leaves the bundle, and lets the build go on', () => {
+    const outputDir = join(dir, 'unreadable');
+    spawnSync('mkdir', ['-p', outputDir]);
+    writeFileSync(join(outputDir, 'index.js'), 'var a=m(()=>{');
+    const run = spawnSync('bash', ['-c', eagerCompileCommand(outputDir)], { encoding: 'utf8' });
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(
+      /^warning: .*index\.js is left as esbuild wrote it .*: its brackets do not balance\n$/,
+    );
+    expect(readFileSync(join(outputDir, 'index.js'), 'utf8')).toBe('var a=m(()=>{');
+  });
 });
