@@ -159,20 +159,26 @@ export function builtinsRequired(code: string): string[] {
   return [...names];
 }
 
-/** A clean environment, like a new execution environment: no loaders or options inherited from this process. */
-function probeEnvironment(): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' };
-}
-
-function probe(node: string, script: string, arg: string): number {
+/**
+ * Runs a probe script in a fresh Node process, with a clean environment like a new execution environment (no
+ * loaders or options inherited from this process): what it printed, and the wall time of the whole process.
+ */
+function runProbe<T>(
+  node: string,
+  script: string,
+  arg: string,
+  what: string,
+): { printed: T; processMs: number } {
+  const started = performance.now();
   const r = spawnSync(node, ['-e', script, arg], {
     encoding: 'utf8',
     timeout: 60_000,
-    env: probeEnvironment(),
+    env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
   });
+  const processMs = performance.now() - started;
   if (r.status !== 0)
-    throw new Error(`A cold-import probe failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
-  return (JSON.parse(r.stdout) as { ms: number }).ms;
+    throw new Error(`${what} failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
+  return { printed: JSON.parse(r.stdout) as T, processMs };
 }
 
 /** Requires `file` in a fresh Node process: the time of the require alone, and of the whole process. */
@@ -180,17 +186,13 @@ export function coldImport(
   file: string,
   node: string = process.execPath,
 ): { importMs: number; processMs: number; exportsHandler: boolean } {
-  const started = performance.now();
-  const r = spawnSync(node, ['-e', IMPORT_PROBE, file], {
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: probeEnvironment(),
-  });
-  const processMs = performance.now() - started;
-  if (r.status !== 0)
-    throw new Error(`Importing ${file} failed: ${r.stderr || r.error?.message || `exit ${r.status}`}`);
-  const parsed = JSON.parse(r.stdout) as { ms: number; handler: boolean };
-  return { importMs: parsed.ms, processMs, exportsHandler: parsed.handler };
+  const { printed, processMs } = runProbe<{ ms: number; handler: boolean }>(
+    node,
+    IMPORT_PROBE,
+    file,
+    `Importing ${file}`,
+  );
+  return { importMs: printed.ms, processMs, exportsHandler: printed.handler };
 }
 
 /** The package a bundled input file belongs to: `<name>` or `@scope/<name>` under node_modules, else `project`. */
@@ -268,8 +270,10 @@ export async function measureHandlers(options: {
       imports.push(r.importMs);
       processes.push(r.processMs);
       exportsHandler &&= r.exportsHandler;
-      builtins.push(probe(node, BUILTINS_PROBE, builtinNames));
-      compiles.push(probe(node, COMPILE_PROBE, file));
+      builtins.push(
+        runProbe<{ ms: number }>(node, BUILTINS_PROBE, builtinNames, `Requiring ${builtinNames}`).printed.ms,
+      );
+      compiles.push(runProbe<{ ms: number }>(node, COMPILE_PROBE, file, `Compiling ${file}`).printed.ms);
       options.onProgress?.(++done, name);
     }
     const importMs = round1(median(imports));

@@ -4,7 +4,8 @@
  * spots named in bench/README.md were found.
  */
 import { Session } from 'node:inspector';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export class CpuProfile {
   private readonly session = new Session();
@@ -25,6 +26,7 @@ export class CpuProfile {
 
   async stop(file: string): Promise<void> {
     const result = (await this.post('Profiler.stop')) as { profile: object };
+    mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, JSON.stringify(result.profile));
     this.session.disconnect();
   }

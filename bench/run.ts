@@ -264,10 +264,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         use = cpu.stop();
       } finally {
         await put.stop();
-        if (profile) {
-          mkdirSync(options.outDir, { recursive: true });
-          await profile.stop(join(options.outDir, `runner-${id}.cpuprofile`));
-        }
+        await profile?.stop(join(options.outDir, `runner-${id}.cpuprofile`));
       }
       const seconds = (put.lastBatchAt() - put.startedAt) / 1000;
       runnerEmpty = {
@@ -409,10 +406,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         use = cpu.stop();
       } finally {
         await put.stop();
-        if (profile) {
-          mkdirSync(options.outDir, { recursive: true });
-          await profile.stop(join(options.outDir, `pipeline-${id}.cpuprofile`));
-        }
+        await profile?.stop(join(options.outDir, `pipeline-${id}.cpuprofile`));
       }
       try {
         const seconds = (put.lastBatchAt() - put.startedAt) / 1000;

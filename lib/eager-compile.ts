@@ -17,7 +17,7 @@
  * rewrite is an optimisation, never a reason for a deployment to fail.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { Script } from 'node:vm';
+import { compileFunction } from 'node:vm';
 import { tokenizer, tokTypes, type Token } from 'acorn';
 
 export interface EagerCompileResult {
@@ -112,8 +112,8 @@ export function eagerCompileFile(file: string): EagerCompileResult {
   const result = parenthesizeModuleWrappers(original);
   if (result.reason || result.wrapped === 0) return result;
   try {
-    // Compiled as the CommonJS loader compiles a module: as the body of a function.
-    new Script(`(function (exports, require, module, __filename, __dirname) {${result.code}\n})`, {
+    // Compiled as the CommonJS loader compiles a module: as the body of a function with its five parameters.
+    compileFunction(result.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
       filename: file,
     });
   } catch (error) {
