@@ -3,6 +3,8 @@
  * `PipelineFunction` construct (lib/functions.ts) in a throwaway CDK app, so the bundle is byte for byte the one
  * `cdk deploy` uploads (same esbuild options, externals and feature flags), never a re-typed copy of them.
  * Then each bundle is required by fresh `node` processes, and the median import time is its cold import time.
+ * Lambda requires a handler from its runtime, which has loaded some of Node's built-in modules by then
+ * (`LAMBDA_RUNTIME_BUILTINS`): the cold import is timed after those, as in Lambda, and in a bare process beside it.
  */
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -27,19 +29,25 @@ export interface HandlerMeasure {
    * repository's code). Empty if that build did not come out byte for byte the same as CDK's.
    */
   readonly breakdown: readonly BundlePart[];
-  /** Median time of `require(bundle)` in a fresh process, ms. */
+  /**
+   * Median time of `require(bundle)` in a fresh process that has loaded what the Lambda runtime loads before it
+   * requires a handler (`LAMBDA_RUNTIME_BUILTINS`), ms: the import a cold start pays.
+   */
   readonly importMs: number;
+  /** The same in a bare process (nothing loaded before the bundle), ms. */
+  readonly bareImportMs: number;
   /**
    * What the import time is made of, each a median over fresh processes of its own: requiring the Node.js built-in
-   * modules the bundle requires, compiling the bundle as the CommonJS loader does (without running it), and the
-   * rest (`importMs` minus both): running the modules' top-level code, and compiling the functions it calls.
+   * modules the bundle requires (after the Lambda runtime's), compiling the bundle as the CommonJS loader does
+   * (without running it), and the rest (`importMs` minus both): running the modules' top-level code, and compiling
+   * the functions it calls.
    */
   readonly importParts: {
     readonly builtinsMs: number;
     readonly compileMs: number;
     readonly topLevelMs: number;
   };
-  /** Median wall time of the whole fresh process (Node start, require, exit), ms. */
+  /** Median wall time of the whole fresh process (Node start, the runtime's modules, the require, exit), ms. */
   readonly processMs: number;
   readonly importRuns: readonly number[];
   /** Whether the bundle exports a `handler` function. */
@@ -130,17 +138,36 @@ function bundleInChild(root: string, outDir: string): Map<string, string> {
   return new Map(Object.entries(JSON.parse(lastLine) as Record<string, string>));
 }
 
+/**
+ * The Node.js built-in modules the Lambda runtime has loaded when it requires the handler: the runtime interface
+ * client (aws-lambda-ric 3.3.0, as AWS's Node.js base images ship it in /var/runtime) loads them at start, before
+ * `UserFunction.load`: `http` (RAPIDClient.js, the Runtime API's client), `net` (ResponseStream.js), `fs`,
+ * `module` and `path` (UserFunction.js, which finds and requires the handler), `util` (Errors.js, LogPatch.js) and
+ * `assert` (InvokeContext.js). https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/tree/main/src
+ */
+export const LAMBDA_RUNTIME_BUILTINS: readonly string[] = [
+  'assert',
+  'fs',
+  'http',
+  'module',
+  'net',
+  'path',
+  'util',
+];
+
+/** Requires the modules listed in argv[2] (JSON), then times requiring argv[1]. */
 const IMPORT_PROBE =
+  'for (const name of JSON.parse(process.argv[2])) require(name);' +
   'const t0 = process.hrtime.bigint();' +
   'const m = require(process.argv[1]);' +
   'const t1 = process.hrtime.bigint();' +
   "process.stdout.write(JSON.stringify({ ms: Number(t1 - t0) / 1e6, handler: typeof m.handler === 'function' }));";
 
-/** Requires the named modules, in order, and prints the time that took. */
+/** Requires the modules listed in argv[2] (JSON), then times requiring those listed in argv[1], in order. */
 const BUILTINS_PROBE =
-  'const names = JSON.parse(process.argv[1]);' +
+  'for (const name of JSON.parse(process.argv[2])) require(name);' +
   'const t0 = process.hrtime.bigint();' +
-  'for (const name of names) require(name);' +
+  'for (const name of JSON.parse(process.argv[1])) require(name);' +
   'process.stdout.write(JSON.stringify({ ms: Number(process.hrtime.bigint() - t0) / 1e6 }));';
 
 /** Compiles the file as the CommonJS loader wraps a module, without running it, and prints the time that took. */
@@ -166,11 +193,11 @@ export function builtinsRequired(code: string): string[] {
 function runProbe<T>(
   node: string,
   script: string,
-  arg: string,
+  args: readonly string[],
   what: string,
 ): { printed: T; processMs: number } {
   const started = performance.now();
-  const r = spawnSync(node, ['-e', script, arg], {
+  const r = spawnSync(node, ['-e', script, ...args], {
     encoding: 'utf8',
     timeout: 60_000,
     env: { PATH: process.env.PATH ?? '', AWS_REGION: 'us-east-1', NODE_ENV: 'production' },
@@ -181,15 +208,19 @@ function runProbe<T>(
   return { printed: JSON.parse(r.stdout) as T, processMs };
 }
 
-/** Requires `file` in a fresh Node process: the time of the require alone, and of the whole process. */
+/**
+ * Requires `file` in a fresh Node process, after the built-in modules `preloaded`: the time of the require alone,
+ * and of the whole process.
+ */
 export function coldImport(
   file: string,
   node: string = process.execPath,
+  preloaded: readonly string[] = [],
 ): { importMs: number; processMs: number; exportsHandler: boolean } {
   const { printed, processMs } = runProbe<{ ms: number; handler: boolean }>(
     node,
     IMPORT_PROBE,
-    file,
+    [file, JSON.stringify(preloaded)],
     `Importing ${file}`,
   );
   return { importMs: printed.ms, processMs, exportsHandler: printed.handler };
@@ -259,21 +290,29 @@ export async function measureHandlers(options: {
     const name = handlerName(entry);
     const file = bundles.get(name)!;
     const imports: number[] = [];
+    const bareImports: number[] = [];
     const processes: number[] = [];
     const builtins: number[] = [];
     const compiles: number[] = [];
     const builtinNames = JSON.stringify(builtinsRequired(readFileSync(file, 'utf8')));
+    const runtimeBuiltins = JSON.stringify(LAMBDA_RUNTIME_BUILTINS);
     const node = options.node ?? process.execPath;
     let exportsHandler = true;
     for (let i = 0; i < options.runs; i++) {
-      const r = coldImport(file, node);
+      const r = coldImport(file, node, LAMBDA_RUNTIME_BUILTINS);
       imports.push(r.importMs);
       processes.push(r.processMs);
       exportsHandler &&= r.exportsHandler;
+      bareImports.push(coldImport(file, node).importMs);
       builtins.push(
-        runProbe<{ ms: number }>(node, BUILTINS_PROBE, builtinNames, `Requiring ${builtinNames}`).printed.ms,
+        runProbe<{ ms: number }>(
+          node,
+          BUILTINS_PROBE,
+          [builtinNames, runtimeBuiltins],
+          `Requiring ${builtinNames}`,
+        ).printed.ms,
       );
-      compiles.push(runProbe<{ ms: number }>(node, COMPILE_PROBE, file, `Compiling ${file}`).printed.ms);
+      compiles.push(runProbe<{ ms: number }>(node, COMPILE_PROBE, [file], `Compiling ${file}`).printed.ms);
       options.onProgress?.(++done, name);
     }
     const importMs = round1(median(imports));
@@ -284,6 +323,7 @@ export async function measureHandlers(options: {
       bytes,
       breakdown: await bundleBreakdown(options.root, entry, bytes),
       importMs,
+      bareImportMs: round1(median(bareImports)),
       importParts: {
         builtinsMs: round1(median(builtins)),
         compileMs: round1(median(compiles)),

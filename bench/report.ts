@@ -306,8 +306,10 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
     targets.push(
       unlessHolds({
         name: `bundle ${h.handler}`,
-        target: `<= ${fmt(budget / 1024)} KB, import <= ${MAX_IMPORT_MS} ms`,
-        measured: `${fmt(h.bytes / 1024)} KB, ${fmt(h.importMs)} ms`,
+        target: `<= ${fmt(budget / 1024)} KB, import <= ${MAX_IMPORT_MS} ms (in a process with the Lambda runtime's modules)`,
+        measured:
+          `${fmt(h.bytes / 1024)} KB, ${fmt(h.importMs)} ms` +
+          (h.bareImportMs === undefined ? '' : ` (in a bare process ${fmt(h.bareImportMs)} ms)`),
         holds: h.bytes <= budget && h.importMs <= MAX_IMPORT_MS,
         ...(bound.length && { bound: bound.join('; ') }),
         next: largestText
@@ -543,6 +545,7 @@ export function renderSummary(report: BenchReport): string {
     handler: h.handler,
     KB: fmt(h.bytes / 1024),
     import: `${h.importMs.toFixed(0)} ms`,
+    'bare process': h.bareImportMs === undefined ? '' : `${h.bareImportMs.toFixed(0)} ms`,
     'largest parts (KB)': h.breakdown
       .slice(0, 6)
       .map((part) => `${part.name} ${fmt(part.bytes / 1024)}`)

@@ -136,6 +136,7 @@ describe('npm run bench -- --smoke', () => {
     for (const h of report.handlers!.handlers) {
       expect(h.bytes).toBeGreaterThan(100_000);
       expect(h.importMs).toBeGreaterThan(0);
+      expect(h.bareImportMs).toBeGreaterThan(0);
       expect(h.exportsHandler).toBe(true);
       const sum = h.breakdown.reduce((n, part) => n + part.bytes, 0);
       expect(sum).toBeGreaterThan(0.9 * h.bytes);

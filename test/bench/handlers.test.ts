@@ -1,5 +1,8 @@
-import { describe, expect, it } from 'vitest';
-import { builtinsRequired, packageOf } from '../../bench/handlers';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { builtinsRequired, coldImport, LAMBDA_RUNTIME_BUILTINS, packageOf } from '../../bench/handlers';
 
 describe('packageOf', () => {
   it('names the package of a bundled file, scoped or not, at the innermost node_modules', () => {
@@ -20,5 +23,28 @@ describe('builtinsRequired', () => {
       'var a=require("tls"),b=require( "node:crypto" );var c=require("kerberos");' +
       'var d=require(\'tls\'),e=require("./local.js"),f=require("fs/promises");notrequire("net")';
     expect(builtinsRequired(code)).toEqual(['tls', 'node:crypto', 'fs/promises']);
+  });
+});
+
+describe('coldImport', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cold-import-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  // A handler that refuses to load unless `http` was loaded before it, as the Lambda runtime loads it.
+  const handler = join(dir, 'index.js');
+  writeFileSync(
+    handler,
+    "if (!process.moduleLoadList.includes('NativeModule http')) throw new Error('http was not loaded first');" +
+      'exports.handler = async () => undefined;',
+  );
+
+  it("GIVEN the Lambda runtime's modules THEN loads them before it times the handler's require", () => {
+    const r = coldImport(handler, process.execPath, LAMBDA_RUNTIME_BUILTINS);
+    expect(r.exportsHandler).toBe(true);
+    expect(r.importMs).toBeGreaterThan(0);
+    expect(r.processMs).toBeGreaterThan(r.importMs);
+  });
+
+  it('GIVEN nothing to load first THEN requires the handler in a bare process', () => {
+    expect(() => coldImport(handler)).toThrow(/http was not loaded first/);
   });
 });
