@@ -11,7 +11,8 @@
  * https://docs.aws.amazon.com/keyspaces/latest/devguide/using_nodejs_driver.html
  */
 import { createHash, createHmac } from 'node:crypto';
-import { auth, Client, types, type ClientOptions } from 'cassandra-driver';
+import type { ClientOptions } from 'cassandra-driver';
+import { auth, Client, types } from './cassandra-driver';
 import { environmentCredentials, type AwsCredentials, type CredentialsProvider } from './aws-credentials';
 import { RuntimeConfigError } from './errors';
 import { KEYSPACES_ROOT_CERTIFICATES } from './keyspaces-certs';

@@ -16,7 +16,8 @@
  *   job and Kafka partition); a throttled write is a retriable error, retried with backoff here and then by
  *   the event source.
  */
-import { errors, types, type Client } from 'cassandra-driver';
+import type { Client } from 'cassandra-driver';
+import { errors, types } from './cassandra-driver';
 import {
   BATCH_LEDGER,
   OFFSET_CHECKPOINTS,

@@ -12,7 +12,8 @@
  * (`checkStatement`, `checkBatch`); `KeyspacesStrictClient` runs them on every `execute`, `eachRow`, `stream`
  * and `batch` (prepared or not), through the two methods all four go through in cassandra-driver 4.10.
  */
-import { Client, types, type ClientOptions } from 'cassandra-driver';
+import type { ClientOptions } from 'cassandra-driver';
+import { Client, types } from './cassandra-driver';
 import { parseStatement, type ParsedStatement, type ValueSource } from './cql-statement';
 
 const GUIDE = 'https://docs.aws.amazon.com/keyspaces/latest/devguide';
