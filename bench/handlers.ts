@@ -34,8 +34,8 @@ export interface HandlerMeasure {
    * requires a handler (`LAMBDA_RUNTIME_BUILTINS`), ms: the import a cold start pays.
    */
   readonly importMs: number;
-  /** The same in a bare process (nothing loaded before the bundle), ms. */
-  readonly bareImportMs: number;
+  /** The same in a bare process (nothing loaded before the bundle), ms; reports before it was measured lack it. */
+  readonly bareImportMs?: number;
   /**
    * What the import time is made of, each a median over fresh processes of its own: requiring the Node.js built-in
    * modules the bundle requires (after the Lambda runtime's), compiling the bundle as the CommonJS loader does

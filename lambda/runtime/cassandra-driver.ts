@@ -1,7 +1,7 @@
 /**
  * The parts of cassandra-driver the functions use, each required from the driver's own module instead of its
  * package index. The index also loads the object mapper (`mapping`) and the `concurrent` helpers, which nothing
- * here uses: 33 KB of each consumer's bundle, and about 3 ms of its cold import on Node.js 24 (`npm run bench`).
+ * here uses: 33 KB of each consumer's bundle, and 2–3 ms of its cold import on Node.js 24 (`npm run bench`).
  * Each export is the very object the index exports (test/lambda/runtime/cassandra-driver.test.ts), typed by the
  * package's own declarations (cassandra-driver-modules.d.ts). Types alone can still come from 'cassandra-driver'.
  */

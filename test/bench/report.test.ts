@@ -204,7 +204,7 @@ describe('targetsOf', () => {
         restart: { processUpMs: 600, joinedMs: 4200, fetchedMs: 4300, firstBatchMs: 5001 },
         handlers: {
           handlers: [
-            { handler: 'sent-received', bytes: 500 * 1024, importMs: 60, breakdown: [] },
+            { handler: 'sent-received', bytes: 500 * 1024, importMs: 60, bareImportMs: 68.4, breakdown: [] },
             {
               handler: 'query',
               bytes: 500 * 1024 + 1,
@@ -234,6 +234,11 @@ describe('targetsOf', () => {
       bound:
         'its steps from the kill: process start 600 ms, group join 3,600 ms, first fetch 100 ms, first batch 701 ms',
       next: 'a shorter group join (3,600 ms)',
+    });
+    // The target is the import after the Lambda runtime's modules; the bare process's is shown beside it.
+    expect(targets[1]).toMatchObject({
+      target: "<= 500 KB, import <= 60 ms (in a process with the Lambda runtime's modules)",
+      measured: '500 KB, 60 ms (in a bare process 68 ms)',
     });
     expect(targets[2]).toMatchObject({
       bound: 'its largest part, cassandra-driver 333 KB',
