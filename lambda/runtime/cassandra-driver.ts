@@ -1,3 +1,6 @@
+// The declarations travel with this module, so that any program that compiles it has them (a job's own tsconfig too).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference
+/// <reference path="./cassandra-driver-modules.d.ts" />
 /**
  * The parts of cassandra-driver the functions use, each required from the driver's own module instead of its
  * package index. The index also loads the object mapper (`mapping`) and the `concurrent` helpers, which nothing
