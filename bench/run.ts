@@ -15,7 +15,8 @@
  * 4. Latency: a producer at 2,000/s with a 5 s window, then at half the pipeline's throughput; send time to row
  *    written, and the processing delay (the same without the wait for the batch to close).
  * 5. Restart: a runner killed with SIGKILL mid-stream and restarted; time to its next batch.
- * 6. Handlers: each bundle as CDK builds it, its size by dependency and cold import time.
+ * 6. Handlers: each bundle as CDK builds it, its size by dependency and cold import time. It runs first, before
+ *    any load leaves Cassandra compacting beside the cold imports.
  * 7. Lambda: the consumer's bundle in processes with the heap Lambda gives each memory size, one core, invoked with
  *    10,000-record events against the real Cassandra; CPU per record and garbage collection.
  * See bench/README.md for the method and the numbers.
@@ -45,7 +46,7 @@ import {
   checkpointedOffset,
   until,
 } from './fixtures';
-import { measureHandlers } from './handlers';
+import { handlerEntries, measureHandlers } from './handlers';
 import { consumerEnvironment } from '../config/consumer-env';
 import { RUNTIME_ENV } from '../config/env';
 import { lambdaVariants, measureLambdaSized, ownSemiSpaceMb } from './lambda-sized';
@@ -174,6 +175,25 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       () => createTopic(endpoints.kafkaBrokers, loadTopic, options.partitions),
       { onRetry: log },
     );
+
+    // 6. The handlers' bundles and cold imports, run first: a cold import is a few dozen milliseconds of one core,
+    // which the compactions and flushes the later phases' loads leave running in Cassandra would lengthen. Loading
+    // aws-cdk-lib and bundling run in a child process that is gone before the next phase.
+    let bundles: ReadonlyMap<string, string> | undefined;
+    if (!skip.has('handlers')) {
+      await settleCassandra(client);
+      progress.phase('handlers', handlerEntries(REPO_ROOT).length * options.importRuns);
+      const measured = await measureHandlers({
+        root: REPO_ROOT,
+        outDir: bundleDir,
+        runs: options.importRuns,
+        ...(options.functionNode ? { node: options.functionNode } : {}),
+        onProgress: (done, name) => progress.update(done, name),
+      });
+      handlers = measured.result;
+      bundles = measured.bundles;
+      progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
+    }
 
     // 1. The Cassandra ceiling, by method.
     if (!skip.has('cassandra')) {
@@ -527,48 +547,30 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       progress.done(`next batch ${fmt(restart.firstBatchMs)} ms after the SIGKILL`);
     }
 
-    // 6. The handlers' bundles and cold imports, then the consumer's bundle in Lambda-sized processes. Last, and
-    // on a settled Cassandra: loading aws-cdk-lib and bundling must not share the CPU with the other phases.
-    if (!skip.has('handlers')) {
+    // 7. The consumer's bundle (from the handlers phase) in Lambda-sized processes: last, on a settled Cassandra.
+    if (bundles && !skip.has('lambda')) {
+      const job = 'sent-received';
+      const variants = lambdaVariants(options.lambda.memorySizes, ownSemiSpaceMb());
+      progress.phase('Lambda-sized handler', variants.length * options.lambda.rounds);
       await settleCassandra(client);
-      progress.phase('handlers', 6 * options.importRuns);
-      const measured = await measureHandlers({
+      lambdaSized = await measureLambdaSized({
         root: REPO_ROOT,
-        outDir: bundleDir,
-        runs: options.importRuns,
+        bundle: bundles.get(job)!,
+        handlerName: job,
+        environment: { ...consumerEnvironment(config, job), [RUNTIME_ENV.keyspace]: keyspace },
+        contactPoints: endpoints.cassandraContactPoints,
+        localDataCenter: endpoints.cassandraLocalDataCenter,
+        variants,
         ...(options.functionNode ? { node: options.functionNode } : {}),
-        onProgress: (done, name) => progress.update(done, name),
+        partitions: options.partitions,
+        ...options.lambda,
+        payloadBytes: options.payloadBytes,
+        readCheckpoint: (topic, partition) => checkpointedOffset(client, keyspace, { job, topic, partition }),
+        onProgress: (done, label) => progress.update(done, label),
       });
-      handlers = measured.result;
-      progress.done(handlers.handlers.map((h) => `${h.handler} ${fmt(h.bytes / 1024)} KB`).join(', '));
-
-      if (!skip.has('lambda')) {
-        const job = 'sent-received';
-        const variants = lambdaVariants(options.lambda.memorySizes, ownSemiSpaceMb());
-        progress.phase('Lambda-sized handler', variants.length * options.lambda.rounds);
-        await settleCassandra(client);
-        lambdaSized = await measureLambdaSized({
-          root: REPO_ROOT,
-          bundle: measured.bundles.get(job)!,
-          handlerName: job,
-          environment: { ...consumerEnvironment(config, job), [RUNTIME_ENV.keyspace]: keyspace },
-          contactPoints: endpoints.cassandraContactPoints,
-          localDataCenter: endpoints.cassandraLocalDataCenter,
-          variants,
-          ...(options.functionNode ? { node: options.functionNode } : {}),
-          partitions: options.partitions,
-          ...options.lambda,
-          payloadBytes: options.payloadBytes,
-          readCheckpoint: (topic, partition) =>
-            checkpointedOffset(client, keyspace, { job, topic, partition }),
-          onProgress: (done, label) => progress.update(done, label),
-        });
-        progress.done(
-          lambdaSized.variants
-            .map((v) => `${v.label} ${v.cpuMicrosPerRecord.toFixed(1)} µs/record`)
-            .join(', '),
-        );
-      }
+      progress.done(
+        lambdaSized.variants.map((v) => `${v.label} ${v.cpuMicrosPerRecord.toFixed(1)} µs/record`).join(', '),
+      );
     }
   } finally {
     progress.phase('cleanup');
