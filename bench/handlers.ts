@@ -140,8 +140,8 @@ function bundleInChild(root: string, outDir: string): Map<string, string> {
 
 /**
  * The Node.js built-in modules the Lambda runtime has loaded when it requires the handler: the runtime interface
- * client (aws-lambda-ric 3.3.0, as AWS's Node.js base images ship it in /var/runtime) loads them at start, before
- * `UserFunction.load`: `http` (RAPIDClient.js, the Runtime API's client), `net` (ResponseStream.js), `fs`,
+ * client AWS publishes for Node.js (aws-lambda-ric, read at 3.3.0; the managed runtime runs the same files from
+ * /var/runtime, where its stack traces point) loads them at start, before `UserFunction.load`: `http` (RAPIDClient.js, the Runtime API's client), `net` (ResponseStream.js), `fs`,
  * `module` and `path` (UserFunction.js, which finds and requires the handler), `util` (Errors.js, LogPatch.js) and
  * `assert` (InvokeContext.js). https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/tree/main/src
  */
