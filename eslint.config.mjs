@@ -46,7 +46,7 @@ export default tseslint.config(
   },
   {
     // The launchers: plain CommonJS for Node, so that `microbatch` and the bundling step run without a build step.
-    files: ['local/bin.js', 'lib/eager-compile-cli.js'],
+    files: ['local/bin.js', 'lib/bundle-cli.js'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {
@@ -55,6 +55,7 @@ export default tseslint.config(
         console: 'readonly',
         setImmediate: 'readonly',
         globalThis: 'readonly',
+        __dirname: 'readonly',
       },
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

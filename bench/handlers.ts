@@ -235,33 +235,19 @@ export function packageOf(input: string): string {
 }
 
 /**
- * Bundles `entry` again with esbuild's API and the options PipelineFunction gives CDK (lib/functions.ts), with a
- * metafile, and sums each package's bytes in the output. The output, after the same eager-compile step, must be
- * the same size as CDK's bundle: otherwise the options drifted, and no breakdown is given rather than a wrong one.
+ * Bundles `entry` again with the options PipelineFunction deploys it with (lib/bundle.ts), and sums each
+ * package's bytes in the output (`project` for the repository's own files and stubs). The output, after the same
+ * eager-compile step, must be the same size as CDK's bundle: otherwise the two builds differ, and no breakdown is
+ * given rather than a wrong one.
  */
 export async function bundleBreakdown(root: string, entry: string, cdkBytes: number): Promise<BundlePart[]> {
   const esbuild = await import('esbuild');
-  const { BUNDLE_ALIASES, BUNDLE_TARGET, EXTERNAL_MODULES } = await import('../lib/functions.js');
-  const result = await esbuild.build({
-    absWorkingDir: root,
-    entryPoints: [join(root, entry)],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: BUNDLE_TARGET,
-    minify: true,
-    legalComments: 'none',
-    external: [...EXTERNAL_MODULES],
-    alias: { ...BUNDLE_ALIASES },
-    outfile: join(root, 'index.js'),
-    write: false,
-    metafile: true,
-    logLevel: 'silent',
-  });
+  const { bundleOptions } = await import('../lib/bundle.js');
+  const result = await esbuild.build(bundleOptions(root, entry));
   const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
   const text = result.outputFiles.find((f) => f.path.endsWith('.js'))?.text;
-  // CDK's bundle went through PipelineFunction's eager-compile step too: its parentheses (two bytes a module) are
-  // the only bytes the breakdown does not attribute.
+  // CDK's bundle went through the eager-compile step too: its parentheses (two bytes a module) are the only bytes
+  // the breakdown does not attribute.
   const { parenthesizeModuleWrappers } = await import('../lib/eager-compile.js');
   if (!output || text === undefined || Buffer.byteLength(parenthesizeModuleWrappers(text).code) !== cdkBytes)
     return [];

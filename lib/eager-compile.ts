@@ -12,11 +12,9 @@
  * 11–28% less time (sent-received 89.7 → 75.7 ms, producer 49.9 → 41.5, redrive 222 → 173); Node.js 20's V8
  * does not compile an arrow function in parentheses eagerly, and takes the same time either way (−3% to +4%).
  *
- * The bundles are rewritten after esbuild by `PipelineFunction`'s bundling (lib/functions.ts, through
- * lib/eager-compile-cli.js). Anything unexpected leaves a bundle as esbuild wrote it, with the reason: the
+ * The bundles are rewritten after esbuild by the project's build (lib/bundle.ts). Anything unexpected leaves a bundle as esbuild wrote it, with the reason: the
  * rewrite is an optimisation, never a reason for a deployment to fail.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { compileFunction } from 'node:vm';
 import { tokenizer, tokTypes, type Token } from 'acorn';
 
@@ -104,26 +102,21 @@ function isAssignedCall([name, assign, helper]: readonly Token[]): boolean {
 }
 
 /**
- * Rewrites the bundle at `file` in place. Checks that V8 still compiles the result, and keeps the file as it was
- * otherwise. Returns what it did.
+ * `parenthesizeModuleWrappers`, then a check that V8 still compiles the result (as the CommonJS loader compiles
+ * a module: the body of a function of its five parameters); the code as given, with the reason, otherwise.
  */
-export function eagerCompileFile(file: string): EagerCompileResult {
-  const original = readFileSync(file, 'utf8');
-  const result = parenthesizeModuleWrappers(original);
+export function eagerCompile(code: string, filename: string): EagerCompileResult {
+  const result = parenthesizeModuleWrappers(code);
   if (result.reason || result.wrapped === 0) return result;
   try {
-    // Compiled as the CommonJS loader compiles a module: as the body of a function with its five parameters.
-    compileFunction(result.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
-      filename: file,
-    });
+    compileFunction(result.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename });
   } catch (error) {
     return {
-      code: original,
+      code,
       wrapped: 0,
       alreadyEager: 0,
       reason: `the result does not compile: ${(error as Error).message}`,
     };
   }
-  writeFileSync(file, result.code);
   return result;
 }

@@ -1,12 +1,15 @@
 /**
  * `PipelineFunction`: every Lambda function of the pipeline, built the same way.
  *
- * - Code: a `NodejsFunction` bundled locally by the project's esbuild (never Docker), minified, CommonJS,
- *   for the Node.js 24 runtime on arm64 (Graviton: about 20% cheaper per GB-second than x86).
+ * - Code: one bundle per function, built on this machine (never Docker) by the project's esbuild build
+ *   (lib/bundle.ts: minified, CommonJS, for the Node.js 24 runtime), on arm64 (Graviton: about 20% cheaper per
+ *   GB-second than x86). esbuild's API rather than CDK's `NodejsFunction`, whose command line cannot replace a
+ *   module a dependency requires by a relative path (lib/bundle.ts says which, and what it saves).
  * - AWS SDK: v3 is bundled, not taken from the runtime, so that the SDK is the one the tests ran against. Only the
  *   redrive functions use it (the SQS client); the others sign with node:crypto (Keyspaces SigV4, MSK IAM) and
- *   carry no SDK at all. Stubs replace what a dependency loads but never runs here (`BUNDLE_ALIASES`), and the
- *   Cassandra driver is taken module by module (lambda/runtime/cassandra-driver.ts). Bundles on the data path are
+ *   carry no SDK at all. Stubs replace what a dependency loads but never runs here (`BUNDLE_ALIASES` and
+ *   `MODULE_STUBS` in lib/bundle.ts), and the Cassandra driver is taken module by module
+ *   (lambda/runtime/cassandra-driver.ts). Bundles on the data path are
  *   301-413 KB (budget 500 KB), the redrive functions about 1 MB (`npm run bench` shows each one by dependency).
  *   SDK v2 (`aws-sdk`) is never needed: no handler or dependency imports it (the infra tests check the
  *   bundles), and it is marked external only so that an accidental import fails loudly instead of adding 10 MB.
@@ -20,17 +23,17 @@
  *   destinations) cannot attach managed policies or broad statements behind our back: every permission is
  *   granted explicitly on `role`, where the tests can see it.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** The repository root: entries, the lock file and the esbuild binary are resolved from it. */
+/** The repository root: entries and the bundler are resolved from it. */
 export const PROJECT_ROOT = path.resolve(__dirname, '..');
 
 /** The handler files a function may bundle: the handlers, the jobs, and the entries generated at synth. */
@@ -39,46 +42,28 @@ const ENTRY = /^(lambda\/handlers|lambda\/jobs|\.local\/entries)\/[a-z0-9-]+\.ts
 export { generatedEntry } from './entries';
 
 /**
- * Modules the bundles must not contain. `aws-sdk` is v2 (end of support); `avro-js` and `protobufjs` are the
- * optional deserializers of `@aws-lambda-powertools/kafka`, which the handlers do not use.
+ * Bundles `entry` (relative to the project root) into `outputDir` for CDK's local bundling: the project's
+ * esbuild build (lib/bundle.ts), run in a child process because it is asynchronous and CDK asks synchronously.
+ * It runs on this machine, with the node that runs the CDK app; it never falls back to Docker.
  */
-export const EXTERNAL_MODULES: readonly string[] = ['aws-sdk', 'avro-js', 'protobufjs'];
-
-/**
- * The shell command that rewrites a bundle after esbuild so that V8 compiles its modules eagerly
- * (lib/eager-compile.ts): on Node.js 24, a cold import 11–28% shorter. It runs on this machine, with the node
- * that runs the CDK app.
- */
-export function eagerCompileCommand(outputDir: string): string {
-  const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
-  return [
+export function bundleLocally(entry: string, outputDir: string): true {
+  const run = spawnSync(
     process.execPath,
-    path.join(PROJECT_ROOT, 'lib', 'eager-compile-cli.js'),
-    path.join(outputDir, 'index.js'),
-  ]
-    .map(quote)
-    .join(' ');
+    [path.join(PROJECT_ROOT, 'lib', 'bundle-cli.js'), entry, outputDir],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      encoding: 'utf8',
+    },
+  );
+  const messages = (run.stderr ?? '').trim();
+  if (run.status !== 0) {
+    const how = run.error?.message ?? (run.signal ? `killed by ${run.signal}` : `exit ${run.status}`);
+    throw new Error(`Bundling ${entry} failed (${how}): ${messages || 'no message'}`);
+  }
+  // A warning (a bundle left without the eager-compile step) is worth seeing, but the deployment goes on.
+  if (messages) process.stderr.write(`${messages}\n`);
+  return true;
 }
-
-/** esbuild's target for the bundles: the runtime's Node.js version. */
-export const BUNDLE_TARGET = 'node24';
-
-/**
- * Modules replaced in the bundles by a stub (relative to the project root): code a dependency loads but never
- * runs in these functions. Each stub throws, naming this list, if that ever changes. Measured with
- * `npm run bench` (its per-dependency breakdown):
- * - `adm-zip` (38 KB): reads DataStax Astra's secure connect bundles, which cassandra-driver loads at start but
- *   uses only with `cloud.secureConnectBundle`, an option the functions never set;
- * - `@aws-sdk/credential-provider-node` (with the STS and SSO clients and the other providers it pulls, about
- *   100 KB): the SDK's default credential chain, which an SDK client consults only when it is given no
- *   `credentials`; the functions give theirs from the environment (lambda/runtime/aws-credentials.ts);
- * - `bowser` (34 KB): a browser user-agent parser that @aws-sdk/core loads only in a browser.
- */
-export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
-  'adm-zip': './lambda/runtime/stubs/adm-zip.js',
-  '@aws-sdk/credential-provider-node': './lambda/runtime/stubs/credential-provider-node.js',
-  bowser: './lambda/runtime/stubs/bowser.js',
-};
 
 /** The runtime of every function: Node.js 24, the newest Lambda offers (cdk-nag L1 asks for the newest). */
 export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_24_X;
@@ -127,7 +112,7 @@ export interface PipelineFunctionProps {
 }
 
 export class PipelineFunction extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   /** The execution role; grant every permission here. */
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
@@ -200,11 +185,21 @@ export class PipelineFunction extends Construct {
       });
     }
 
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      entry: path.join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+    this.function = new lambda.Function(this, 'Function', {
+      code: lambda.Code.fromAsset(PROJECT_ROOT, {
+        // The hash of the bundle, not of the repository: a change that leaves the bundle as it was redeploys nothing.
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          local: { tryBundle: (outputDir) => bundleLocally(props.entry, outputDir) },
+          // What Docker would run, in a Node.js 24 build image with the repository at /asset-input: the same
+          // build. CDK turns to it only if the local bundling returns false, which it never does (it builds the
+          // bundle or throws). The command also keys CDK's cache of bundled assets, which ignores `local`:
+          // without the entry in it, every function of an app would get the first one's bundle.
+          image: DockerImage.fromRegistry('public.ecr.aws/sam/build-nodejs24.x'),
+          command: ['node', 'lib/bundle-cli.js', props.entry, '/asset-output'],
+        },
+      }),
+      handler: 'index.handler',
       runtime: PIPELINE_RUNTIME,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -217,32 +212,6 @@ export class PipelineFunction extends Construct {
       vpcSubnets: props.vpc ? props.vpcSubnets : undefined,
       securityGroups: props.securityGroups,
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
-      bundling: {
-        minify: true,
-        sourceMap: false,
-        target: BUNDLE_TARGET,
-        format: nodejs.OutputFormat.CJS,
-        bundleAwsSDK: true,
-        externalModules: [...EXTERNAL_MODULES],
-        forceDockerBundling: false,
-        esbuildArgs: {
-          // Third-party licence banners are not code; keep them out of the bundle size.
-          '--legal-comments': 'none',
-          '--alias': Object.entries(BUNDLE_ALIASES).map(([name, file]) => `${name}=${file}`),
-        },
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // Each module of the bundle compiled once, not twice, on a cold start (lib/eager-compile.ts).
-          afterBundling: (_inputDir: string, outputDir: string) => [eagerCompileCommand(outputDir)],
-        },
-      },
-    });
-    Validations.of(this).acknowledge({
-      id: 'Annotation::@aws-cdk/aws-lambda-nodejs:sdkV2NotInRuntime',
-      reason:
-        'Nothing relies on SDK v2: no handler or dependency imports aws-sdk (the infra tests check every ' +
-        'bundle); it is external only so that an accidental import fails instead of bundling 10 MB.',
     });
     // The role is only reachable through an immutable view, so CDK does not know the function needs its
     // policy; Lambda checks the VPC and MSK permissions when the function and its event source are created.

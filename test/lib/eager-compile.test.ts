@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eagerCompileFile, parenthesizeModuleWrappers } from '../../lib/eager-compile';
-import { BUNDLE_TARGET, eagerCompileCommand } from '../../lib/functions';
+import { BUNDLE_TARGET } from '../../lib/bundle';
+import { eagerCompile, parenthesizeModuleWrappers } from '../../lib/eager-compile';
 
 /** Runs a CommonJS bundle in a fresh context and returns what it exports. */
 function exportsOf(code: string): Record<string, unknown> {
@@ -17,7 +16,7 @@ function exportsOf(code: string): Record<string, unknown> {
 
 describe('parenthesizeModuleWrappers', () => {
   let dir: string;
-  /** A minified esbuild bundle (the project's esbuild, as PipelineFunction runs it) of CommonJS and ESM modules. */
+  /** A minified esbuild bundle (the project's esbuild, as lib/bundle.ts runs it) of CommonJS and ESM modules. */
   let bundle: string;
 
   beforeAll(async () => {
@@ -97,39 +96,22 @@ describe('parenthesizeModuleWrappers', () => {
     });
   });
 
-  it('GIVEN a bundle file THEN eagerCompileFile rewrites it in place, and leaves a file it cannot read as it was', () => {
-    const file = join(dir, 'index.js');
-    writeFileSync(file, bundle);
-    expect(eagerCompileFile(file)).toMatchObject({ wrapped: 3 });
-    expect(readFileSync(file, 'utf8')).toBe(parenthesizeModuleWrappers(bundle).code);
-
-    writeFileSync(file, 'var a=m(()=>{');
-    expect(eagerCompileFile(file).reason).toBe('its brackets do not balance');
-    expect(readFileSync(file, 'utf8')).toBe('var a=m(()=>{');
-  });
-
-  it("GIVEN PipelineFunction's command for an output directory with a quote and a space THEN the shell runs it on the bundle", () => {
-    // GIVEN a bundle in a directory whose name the shell would split or end a quote on
-    const outputDir = join(dir, "it's out");
-    rmSync(outputDir, { recursive: true, force: true });
-    spawnSync('mkdir', ['-p', outputDir]);
-    writeFileSync(join(outputDir, 'index.js'), bundle);
-    // WHEN CDK runs the after-bundling command as it does, through a shell
-    const run = spawnSync('bash', ['-c', eagerCompileCommand(outputDir)], { encoding: 'utf8' });
-    // THEN the bundle is rewritten, quietly
-    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(readFileSync(join(outputDir, 'index.js'), 'utf8')).toBe(parenthesizeModuleWrappers(bundle).code);
-  });
-
-  it('GIVEN a bundle the command cannot read THEN it warns with the reason, leaves the bundle, and lets the build go on', () => {
-    const outputDir = join(dir, 'unreadable');
-    spawnSync('mkdir', ['-p', outputDir]);
-    writeFileSync(join(outputDir, 'index.js'), 'var a=m(()=>{');
-    const run = spawnSync('bash', ['-c', eagerCompileCommand(outputDir)], { encoding: 'utf8' });
-    expect(run.status).toBe(0);
-    expect(run.stderr).toMatch(
-      /^warning: .*index\.js is left as esbuild wrote it .*: its brackets do not balance\n$/,
-    );
-    expect(readFileSync(join(outputDir, 'index.js'), 'utf8')).toBe('var a=m(()=>{');
+  it('GIVEN a bundle THEN eagerCompile rewrites it, and returns code V8 would not compile as it was, with the reason', () => {
+    expect(eagerCompile(bundle, 'index.js')).toMatchObject({
+      wrapped: 3,
+      code: parenthesizeModuleWrappers(bundle).code,
+    });
+    expect(eagerCompile('var a=m(()=>{', 'index.js')).toMatchObject({
+      code: 'var a=m(()=>{',
+      reason: 'its brackets do not balance',
+    });
+    // Balanced brackets and a wrapper to put in parentheses, but a body that is not a function's: `return` at the
+    // top level of a module is legal in CommonJS, `await` is not.
+    const notCompiling = 'var a=m(()=>{});await 1;';
+    expect(eagerCompile(notCompiling, 'index.js')).toMatchObject({
+      code: notCompiling,
+      wrapped: 0,
+      reason: expect.stringMatching(/^the result does not compile: /),
+    });
   });
 });
