@@ -9,8 +9,8 @@
  *   redrive functions use it (the SQS client); the others sign with node:crypto (Keyspaces SigV4, MSK IAM) and
  *   carry no SDK at all. Stubs replace what a dependency loads but never runs here (`BUNDLE_ALIASES` and
  *   `MODULE_STUBS` in lib/bundle.ts), and the Cassandra driver is taken module by module
- *   (lambda/runtime/cassandra-driver.ts). Bundles on the data path are
- *   300-380 KB (budget 500 KB), the redrive functions about 1 MB (`npm run bench` shows each one by dependency).
+ *   (lambda/runtime/cassandra-driver.ts). Bundles on the data path are 300-380 KB (budget 500 KB), the redrive
+ *   functions about 1 MB (`npm run bench` shows each one by dependency).
  *   SDK v2 (`aws-sdk`) is never needed: no handler or dependency imports it (the infra tests check the
  *   bundles), and it is marked external only so that an accidental import fails loudly instead of adding 10 MB.
  * - Cold start: after esbuild, each module function of the bundle is put in parentheses, so that V8 compiles it
