@@ -141,9 +141,9 @@ function bundleInChild(root: string, outDir: string): Map<string, string> {
 /**
  * The Node.js built-in modules the Lambda runtime has loaded when it requires the handler: the runtime interface
  * client AWS publishes for Node.js (aws-lambda-ric, read at 3.3.0; the managed runtime runs the same files from
- * /var/runtime, where its stack traces point) loads them at start, before `UserFunction.load`: `http` (RAPIDClient.js, the Runtime API's client), `net` (ResponseStream.js), `fs`,
- * `module` and `path` (UserFunction.js, which finds and requires the handler), `util` (Errors.js, LogPatch.js) and
- * `assert` (InvokeContext.js). https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/tree/main/src
+ * /var/runtime, where its stack traces point) loads them at start, before `UserFunction.load`: `http`
+ * (RAPIDClient.js, the Runtime API's client), `net` (ResponseStream.js), `fs`, `module` and `path` (UserFunction.js,
+ * which finds and requires the handler), `util` (Errors.js, LogPatch.js) and `assert` (InvokeContext.js). https://github.com/aws/aws-lambda-nodejs-runtime-interface-client/tree/main/src
  */
 export const LAMBDA_RUNTIME_BUILTINS: readonly string[] = [
   'assert',
@@ -235,22 +235,16 @@ export function packageOf(input: string): string {
 }
 
 /**
- * Bundles `entry` again with the options PipelineFunction deploys it with (lib/bundle.ts), and sums each
- * package's bytes in the output (`project` for the repository's own files and stubs). The output, after the same
- * eager-compile step, must be the same size as CDK's bundle: otherwise the two builds differ, and no breakdown is
- * given rather than a wrong one.
+ * Builds `entry` again as PipelineFunction deploys it (lib/bundle.ts, `buildBundle`), and sums each package's bytes
+ * in the output (`project` for the repository's own files and stubs). The code must be the same size as CDK's
+ * bundle: otherwise the two builds differ, and no breakdown is given rather than a wrong one.
  */
 export async function bundleBreakdown(root: string, entry: string, cdkBytes: number): Promise<BundlePart[]> {
-  const esbuild = await import('esbuild');
-  const { bundleOptions } = await import('../lib/bundle.js');
-  const result = await esbuild.build(bundleOptions(root, entry));
-  const output = Object.values(result.metafile.outputs).find((o) => o.entryPoint !== undefined);
-  const text = result.outputFiles.find((f) => f.path.endsWith('.js'))?.text;
-  // CDK's bundle went through the eager-compile step too: its parentheses (two bytes a module) are the only bytes
-  // the breakdown does not attribute.
-  const { parenthesizeModuleWrappers } = await import('../lib/eager-compile.js');
-  if (!output || text === undefined || Buffer.byteLength(parenthesizeModuleWrappers(text).code) !== cdkBytes)
-    return [];
+  const { buildBundle } = await import('../lib/bundle.js');
+  const { code, metafile } = await buildBundle(root, entry);
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined);
+  // The eager-compile step's parentheses (two bytes a module) are the only bytes the breakdown does not attribute.
+  if (!output || Buffer.byteLength(code) !== cdkBytes) return [];
   const sums = new Map<string, number>();
   for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
     sums.set(packageOf(input), (sums.get(packageOf(input)) ?? 0) + bytesInOutput);
@@ -267,6 +261,7 @@ export async function measureHandlers(options: {
   readonly onProgress?: (done: number, detail: string) => void;
 }): Promise<{ readonly result: HandlersResult; readonly bundles: ReadonlyMap<string, string> }> {
   const entries = handlerEntries(options.root);
+  const runtimeBuiltins = JSON.stringify(LAMBDA_RUNTIME_BUILTINS);
   const started = performance.now();
   const bundles = bundleInChild(options.root, options.outDir);
   const bundleSeconds = (performance.now() - started) / 1000;
@@ -281,7 +276,6 @@ export async function measureHandlers(options: {
     const builtins: number[] = [];
     const compiles: number[] = [];
     const builtinNames = JSON.stringify(builtinsRequired(readFileSync(file, 'utf8')));
-    const runtimeBuiltins = JSON.stringify(LAMBDA_RUNTIME_BUILTINS);
     const node = options.node ?? process.execPath;
     let exportsHandler = true;
     for (let i = 0; i < options.runs; i++) {

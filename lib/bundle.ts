@@ -151,15 +151,17 @@ export function missingStubs(root: string, metafile: Metafile): string[] {
     .map(([module]) => module);
 }
 
-export interface BundleResult {
-  /** The bundle's size in bytes, as written. */
-  readonly bytes: number;
-  /** Why the bundle was written as esbuild made it, without the eager-compile step, if it was. */
+/** A bundle as it is deployed, with esbuild's metafile of the build. */
+export interface BuiltBundle {
+  /** The code of `index.js`, after the eager-compile step. */
+  readonly code: string;
+  readonly metafile: Metafile;
+  /** Why the code is as esbuild wrote it, without the eager-compile step, if it is. */
   readonly warning?: string;
 }
 
-/** Builds the bundle of `entry` (relative to `root`) into `outputDir/index.js`, as `PipelineFunction` deploys it. */
-export async function bundleHandler(root: string, entry: string, outputDir: string): Promise<BundleResult> {
+/** Builds the bundle of `entry` (relative to `root`) as `PipelineFunction` deploys it, in memory. */
+export async function buildBundle(root: string, entry: string): Promise<BuiltBundle> {
   const { build } = await import('esbuild');
   let result;
   try {
@@ -175,16 +177,29 @@ export async function bundleHandler(root: string, entry: string, outputDir: stri
     );
   }
   const esbuildCode = result.outputFiles.find((file) => file.path.endsWith('.js'))!.text;
-  const file = path.join(outputDir, 'index.js');
-  const eager = eagerCompile(esbuildCode, file);
-  mkdirSync(outputDir, { recursive: true });
-  writeFileSync(file, eager.code);
+  const eager = eagerCompile(esbuildCode, 'index.js');
   return {
-    bytes: Buffer.byteLength(eager.code),
+    code: eager.code,
+    metafile: result.metafile,
     ...(eager.reason
       ? {
           warning: `left as esbuild wrote it (each module's code is parsed twice on a cold start): ${eager.reason}`,
         }
       : {}),
   };
+}
+
+export interface BundleResult {
+  /** The bundle's size in bytes, as written. */
+  readonly bytes: number;
+  /** Why the bundle was written as esbuild made it, without the eager-compile step, if it was. */
+  readonly warning?: string;
+}
+
+/** Builds the bundle of `entry` (relative to `root`) into `outputDir/index.js`, as `PipelineFunction` deploys it. */
+export async function bundleHandler(root: string, entry: string, outputDir: string): Promise<BundleResult> {
+  const { code, warning } = await buildBundle(root, entry);
+  mkdirSync(outputDir, { recursive: true });
+  writeFileSync(path.join(outputDir, 'index.js'), code);
+  return { bytes: Buffer.byteLength(code), ...(warning ? { warning } : {}) };
 }

@@ -12,8 +12,9 @@
  * 11–28% less time (sent-received 89.7 → 75.7 ms, producer 49.9 → 41.5, redrive 222 → 173); Node.js 20's V8
  * does not compile an arrow function in parentheses eagerly, and takes the same time either way (−3% to +4%).
  *
- * The bundles are rewritten after esbuild by the project's build (lib/bundle.ts). Anything unexpected leaves a bundle as esbuild wrote it, with the reason: the
- * rewrite is an optimisation, never a reason for a deployment to fail.
+ * The bundles are rewritten after esbuild by the project's build (lib/bundle.ts). Anything unexpected leaves a
+ * bundle as esbuild wrote it, with the reason: the rewrite is an optimisation, never a reason for a deployment to
+ * fail.
  */
 import { compileFunction } from 'node:vm';
 import { tokenizer, tokTypes, type Token } from 'acorn';
