@@ -41,3 +41,17 @@ export const REDRIVE_ENV = {
 export function redriveGroupId(consumerGroupId: string): string {
   return `${consumerGroupId}-redrive`;
 }
+
+/**
+ * The consumer group of each event source mapping of a job, by topic: the job's own id with one topic, else one
+ * group per topic (`<id>-<topic>`), because Lambda requires the group IDs of its Kafka event source mappings to
+ * be unique. https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html (customizable consumer group ID)
+ */
+export function eventSourceGroupIds(
+  consumerGroupId: string,
+  topics: readonly string[],
+): Readonly<Record<string, string>> {
+  return Object.fromEntries(
+    topics.map((t) => [t, topics.length === 1 ? consumerGroupId : `${consumerGroupId}-${t}`]),
+  );
+}

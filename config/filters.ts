@@ -9,7 +9,12 @@
 
 export type FilterPattern = Readonly<Record<string, unknown>>;
 
-/** Lambda accepts up to 5 filters per event source mapping by default (a quota that can be raised to 10). */
+/**
+ * Filters per event source mapping: Lambda's quota is 5 by default and can be raised to 10
+ * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The config allows the default
+ * unless `quotas.filtersPerEventSourceMapping` says the account's quota was raised.
+ */
+export const DEFAULT_FILTERS_PER_EVENT_SOURCE = 5;
 export const MAX_FILTERS = 10;
 
 export class FilterPatternError extends Error {

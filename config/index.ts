@@ -9,9 +9,15 @@
  * names the key, the value received and what is allowed.
  */
 import { CONSUMER_GROUP_ID, DEFAULT_KEYSPACE, RUNTIME_TABLE_DEFS, assertIdentifier } from '../schema';
-import { redriveGroupId } from './env';
+import { eventSourceGroupIds, redriveGroupId } from './env';
 import { jobTablesOf, topicsOf, type JobDescriptor, type OptionSpec } from './jobs';
-import { assertKafkaFilter, FilterPatternError, MAX_FILTERS, type FilterPattern } from './filters';
+import {
+  assertKafkaFilter,
+  DEFAULT_FILTERS_PER_EVENT_SOURCE,
+  FilterPatternError,
+  MAX_FILTERS,
+  type FilterPattern,
+} from './filters';
 
 export type KafkaMode = 'provisioned' | 'serverless';
 export const KAFKA_MODES: readonly KafkaMode[] = ['provisioned', 'serverless'];
@@ -75,7 +81,10 @@ export interface EventSourceConfig {
   readonly maxRecordAgeSeconds: number;
   /** Split a failing batch in two and retry each half. Provisioned pollers only (else false). */
   readonly bisectBatchOnError: boolean;
-  /** Let the handler report the failed records instead of failing the whole batch. Provisioned pollers only. */
+  /**
+   * Always false: the handlers dead-letter a record that cannot be applied and fail a batch whole otherwise, so
+   * they have no item failures to report (`jobs.<job>.reportBatchItemFailures=true` is refused, with the reason).
+   */
   readonly reportBatchItemFailures: boolean;
   /**
    * Provisioned pollers (`jobs.<job>.provisionedPollers.minimumPollers` / `.maximumPollers`); `undefined` keeps Lambda's on-demand
@@ -228,6 +237,7 @@ export interface PresentKey {
 export const CONFIG_NAMESPACES = [
   'stage',
   'kafka',
+  'quotas',
   'topics',
   'jobs',
   'keyspace',
@@ -343,6 +353,52 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
  * A consumer group id the event source mapping accepts, short enough for the redrive's own group
  * (`<id>-redrive`, config/env.ts) to be one too.
  */
+/**
+ * Each consumer group read by one reader only. Two event source mappings with one group fail to deploy (Lambda
+ * requires unique group IDs), and a job's live consumer in another job's redrive group (`<id>-redrive`) would
+ * share its partitions with that redrive, whose runs reset the group's offsets. Checked on the groups as the
+ * stacks derive them (`eventSourceGroupIds`, `redriveGroupId`), length included.
+ */
+function assertDistinctConsumerGroups(
+  jobs: Readonly<Record<string, JobConfig>>,
+  descriptors: readonly JobDescriptor[],
+): void {
+  const readers = new Map<string, string>();
+  for (const descriptor of descriptors) {
+    const key = `jobs.${descriptor.name}.consumerGroupId`;
+    const id = jobs[descriptor.name]!.consumerGroupId;
+    const groups = Object.entries(
+      eventSourceGroupIds(
+        id,
+        descriptor.topics.map((t) => t.name),
+      ),
+    ).map(([topic, group]) => ({
+      group,
+      reader: `job ${descriptor.name}'s event source mapping on topic ${topic}`,
+    }));
+    groups.push({ group: redriveGroupId(id), reader: `job ${descriptor.name}'s redrive` });
+    for (const { group, reader } of groups) {
+      if (!CONSUMER_GROUP_ID.test(group)) {
+        throw new ConfigError(
+          key,
+          id,
+          `a shorter id: ${reader} reads with group '${group}', over the limit of 200 characters`,
+        );
+      }
+      const other = readers.get(group);
+      if (other !== undefined) {
+        throw new ConfigError(
+          key,
+          id,
+          `an id whose groups no other reader uses: '${group}' would be the group of ${reader} and of ${other}. ` +
+            `Give each job its own consumerGroupId (the default is <stage>-<job>)`,
+        );
+      }
+      readers.set(group, reader);
+    }
+  }
+}
+
 function readConsumerGroupId(r: Reader, key: string, fallback: string): string {
   const id = r.str(
     key,
@@ -431,10 +487,27 @@ function readEventSource(r: Reader, stage: string, descriptor: JobDescriptor): E
       ? r.bool(`${p}.bisectBatchOnError`, false)
       : ON_DEMAND_BEHAVIOUR.bisectBatchOnError,
     reportBatchItemFailures: provisioned
-      ? r.bool(`${p}.reportBatchItemFailures`, false)
+      ? readReportBatchItemFailures(r, `${p}.reportBatchItemFailures`)
       : ON_DEMAND_BEHAVIOUR.reportBatchItemFailures,
     provisionedPollers,
   };
+}
+
+/**
+ * Only `false`: the handlers never answer with `batchItemFailures`, so `true` would change nothing but the
+ * template. A record that cannot be applied goes to the job's dead letters and its batch goes on; a batch that
+ * fails (Cassandra unreachable, a throttled write after its retries) fails whole, and the partition's checkpoint
+ * makes the retry apply only the offsets it does not cover (lambda/runtime/checkpoint.ts). A partial batch
+ * response has nothing left to report.
+ */
+function readReportBatchItemFailures(r: Reader, key: string): false {
+  if (!r.bool(key, false)) return false;
+  throw new ConfigError(
+    key,
+    true,
+    "false (or no value): the handlers never report item failures. A record that cannot be applied goes to the job's " +
+      'dead letters and its batch goes on; a failed batch is retried whole and its checkpoint skips what was applied',
+  );
 }
 
 /** Filter patterns: a list in cdk.json, or its JSON text from `-c`. Each is checked as Lambda would. */
@@ -502,6 +575,14 @@ export const MSK_KAFKA_VERSIONS = [
   '4.1.x.kraft',
 ] as const;
 
+/** The `kafka.*` keys of a provisioned cluster, which MSK Serverless has no use for. */
+const PROVISIONED_CLUSTER_KEYS = [
+  'kafka.version',
+  'kafka.brokerInstanceType',
+  'kafka.brokerCount',
+  'kafka.brokerStorageGiB',
+] as const;
+
 /** Versions MSK offers only on Express brokers (`express.*` instance types), which this pipeline does not size. */
 const MSK_EXPRESS_ONLY_VERSIONS = ['4.2.x.kraft'];
 
@@ -549,6 +630,21 @@ export function loadConfig(
     'a lower-case letter then up to 15 lower-case letters, digits or dashes',
   );
   const mode = r.oneOf('kafka.mode', 'provisioned', KAFKA_MODES);
+  if (mode === 'serverless') {
+    // MSK Serverless sizes its own brokers and storage and picks the Kafka version: these keys would be dropped.
+    // https://docs.aws.amazon.com/msk/latest/developerguide/serverless.html
+    for (const key of PROVISIONED_CLUSTER_KEYS) {
+      const v = r.raw(key);
+      if (v !== undefined && v !== null) {
+        throw new ConfigError(
+          key,
+          v,
+          'no value while kafka.mode is serverless (MSK Serverless chooses its own brokers, storage and Kafka ' +
+            'version): remove the key, or set kafka.mode=provisioned',
+        );
+      }
+    }
+  }
   const brokerCount = r.int('kafka.brokerCount', 2, 2, 30);
   if (brokerCount % 2 !== 0)
     throw new ConfigError('kafka.brokerCount', brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
@@ -592,6 +688,25 @@ export function loadConfig(
 
   const jobs: Record<string, JobConfig> = {};
   for (const descriptor of jobDescriptors) jobs[descriptor.name] = readJob(r, stage, descriptor);
+  assertDistinctConsumerGroups(jobs, jobDescriptors);
+  const filtersPerEventSource = r.int(
+    'quotas.filtersPerEventSourceMapping',
+    DEFAULT_FILTERS_PER_EVENT_SOURCE,
+    DEFAULT_FILTERS_PER_EVENT_SOURCE,
+    MAX_FILTERS,
+  );
+  for (const [name, job] of Object.entries(jobs)) {
+    if (job.filters.length > filtersPerEventSource) {
+      throw new ConfigError(
+        `jobs.${name}.filters`,
+        job.filters,
+        `at most ${filtersPerEventSource} filter patterns, the account's quota of filters per event source ` +
+          `mapping (${DEFAULT_FILTERS_PER_EVENT_SOURCE} unless raised in Service Quotas, up to ${MAX_FILTERS}). ` +
+          'Merge patterns (a pattern lists several values per field), or raise the quota and set ' +
+          'quotas.filtersPerEventSourceMapping',
+      );
+    }
+  }
 
   const keyspaceName = r.str(
     'keyspace.name',

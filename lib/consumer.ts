@@ -40,6 +40,7 @@ import {
   PROVISIONED_ONLY_KNOBS,
   type EventSourceConfig,
 } from '../config';
+import { eventSourceGroupIds } from '../config/env';
 import { CONSUMER_GROUP_ID, TOPIC_NAME } from '../schema';
 import { PipelineFunction } from './functions';
 import type { IKafkaCluster } from './kafka/cluster';
@@ -121,12 +122,7 @@ export class MicroBatchConsumer extends Construct {
     const timeout = props.timeout ?? Duration.minutes(5);
 
     // One group per event source mapping: Lambda requires the IDs to be unique among its Kafka ESMs.
-    this.consumerGroups = Object.fromEntries(
-      props.topics.map((t) => [
-        t,
-        props.topics.length === 1 ? es.consumerGroupId : `${es.consumerGroupId}-${t}`,
-      ]),
-    );
+    this.consumerGroups = eventSourceGroupIds(es.consumerGroupId, props.topics);
 
     this.handler = new PipelineFunction(this, 'Handler', {
       entry: props.entry,

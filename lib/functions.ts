@@ -68,6 +68,9 @@ export function bundleLocally(entry: string, outputDir: string): true {
 /** The runtime of every function: Node.js 24, the newest Lambda offers (cdk-nag L1 asks for the newest). */
 export const PIPELINE_RUNTIME = lambda.Runtime.NODEJS_24_X;
 
+/** Lambda's limit on a function's environment variables, names and values together: 4 KB. */
+export const MAX_ENVIRONMENT_BYTES = 4096;
+
 export interface PipelineFunctionProps {
   /** The handler file, relative to the repository root, exporting `handler`. */
   readonly entry: string;
@@ -132,6 +135,20 @@ export class PipelineFunction extends Construct {
           `PipelineFunction memorySize must be from 128 to 10240 MB, received ${props.memorySize}.`,
         );
       }
+    }
+    const environmentBytes = Object.entries(props.environment ?? {}).map(
+      ([name, value]) => [name, Buffer.byteLength(name) + Buffer.byteLength(value)] as const,
+    );
+    const total = environmentBytes.reduce((sum, [, bytes]) => sum + bytes, 0);
+    // A token (an ARN, a URL) counts as its placeholder here, shorter than its value: the check catches what the
+    // config puts in, e.g. a job's filter patterns in MICROBATCH_JOB_CONFIG.
+    if (total > MAX_ENVIRONMENT_BYTES) {
+      const [largest, bytes] = environmentBytes.reduce((a, b) => (b[1] > a[1] ? b : a));
+      throw new Error(
+        `PipelineFunction '${id}' environment is ${total} bytes, over Lambda's ${MAX_ENVIRONMENT_BYTES} for all ` +
+          `variables together; its largest is ${largest} (${bytes} bytes). Make it smaller: ` +
+          'MICROBATCH_JOB_CONFIG carries the job config, its filter patterns and options included.',
+      );
     }
     if (props.vpc && (!props.securityGroups || props.securityGroups.length === 0)) {
       throw new Error(

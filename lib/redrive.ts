@@ -58,11 +58,19 @@ export interface SkippedRangeRedriveProps {
   readonly environment: Readonly<Record<string, string>>;
   readonly logRetention: logs.RetentionDays;
   /**
-   * How often it runs by itself; `undefined` runs it only on demand.
+   * How often it runs by itself, from 1 minute to 1 day. A run that finds the previous one still going (one
+   * runs at a time) is dropped, not queued: the next run does the same work.
    *
    * @default Duration.minutes(15)
    */
-  readonly every?: Duration | undefined;
+  readonly every?: Duration;
+  /**
+   * Run only when invoked (`microbatch redrive --target keyspaces`, or an invoke of the function), with no
+   * schedule. `every` must then be left out.
+   *
+   * @default false - it runs on the schedule `every`
+   */
+  readonly onDemandOnly?: boolean;
 }
 
 export class SkippedRangeRedrive extends Construct {
@@ -72,15 +80,21 @@ export class SkippedRangeRedrive extends Construct {
 
   constructor(scope: Construct, id: string, props: SkippedRangeRedriveProps) {
     super(scope, id);
-    const every = 'every' in props ? props.every : Duration.minutes(15);
+    if (props.onDemandOnly && props.every) {
+      throw new Error(
+        `SkippedRangeRedrive every is ${props.every.toHumanString()} with onDemandOnly: a redrive that runs on ` +
+          'demand only has no schedule. Leave out every, or onDemandOnly.',
+      );
+    }
+    const every = props.onDemandOnly ? undefined : (props.every ?? Duration.minutes(15));
     if (
       every &&
       !Token.isUnresolved(every.toMinutes()) &&
       (every.toMinutes() < 1 || every.toMinutes() > 1440)
     ) {
       throw new Error(
-        `SkippedRangeRedrive every is ${every.toHumanString()}: use 1 minute to 1 day, or leave it out to run ` +
-          'the redrive on demand only.',
+        `SkippedRangeRedrive every is ${every.toHumanString()}: use 1 minute to 1 day, or onDemandOnly: true to ` +
+          'run the redrive on demand only.',
       );
     }
 
@@ -138,6 +152,13 @@ export class SkippedRangeRedrive extends Construct {
       });
       // A missed run is not worth retrying: the next one does the same work.
       this.rule.addTarget(new targets.LambdaFunction(this.handler.function, { retryAttempts: 0 }));
+      // Nor on Lambda's side: an asynchronous invocation that fails is retried twice by default, and one throttled
+      // by the reserved concurrency of 1 (the previous run still going) is kept for up to 6 hours. Neither
+      // outlives the next scheduled run. https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html
+      this.handler.function.configureAsyncInvoke({
+        retryAttempts: 0,
+        maxEventAge: Duration.seconds(Math.min(Math.max(every.toSeconds(), 60), 6 * 3600)),
+      });
     }
   }
 }

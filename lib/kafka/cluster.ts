@@ -179,12 +179,7 @@ abstract class KafkaClusterBase extends Construct implements IKafkaCluster {
     this.grantConnect(grantee);
     iam.Grant.addToPrincipal({
       grantee,
-      actions: [
-        'kafka-cluster:CreateTopic',
-        'kafka-cluster:DescribeTopic',
-        'kafka-cluster:AlterTopic',
-        'kafka-cluster:DescribeTopicDynamicConfiguration',
-      ],
+      actions: ['kafka-cluster:CreateTopic', 'kafka-cluster:DescribeTopic', 'kafka-cluster:AlterTopic'],
       resourceArns: topics.map((t) => this.topicArn(t)),
     });
   }
@@ -196,6 +191,14 @@ abstract class KafkaClusterBase extends Construct implements IKafkaCluster {
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['kafka:DescribeClusterV2', 'kafka:GetBootstrapBrokers'],
+      resourceArns: [this.clusterArn],
+    });
+    // With IAM authentication the pollers also read the cluster's dynamic configuration, which the managed
+    // policy does not grant: https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html (IAM
+    // role-based authentication). Its topic and group actions are `grantConsume`'s.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['kafka-cluster:DescribeClusterDynamicConfiguration'],
       resourceArns: [this.clusterArn],
     });
     // The ESM creates its ENIs in the cluster's subnets with the execution role; these actions need '*'.

@@ -62,7 +62,10 @@ export class PipelineStack extends Stack {
   readonly producer: ScheduledProducer | undefined;
   readonly query: QueryFunction;
   readonly alarmTopic: sns.Topic | undefined;
+  /** Encrypts the on-failure queues. */
   readonly key: kms.Key;
+  /** Encrypts the alarm topic, when there is one (`alarmEmail`). */
+  readonly alarmKey: kms.Key | undefined;
 
   constructor(scope: Construct, id: string, props: PipelineStackProps) {
     super(scope, id, props);
@@ -82,22 +85,31 @@ export class PipelineStack extends Stack {
     const logRetention = config.logRetentionDays as logs.RetentionDays;
 
     this.key = new kms.Key(this, 'Key', {
-      description: `Encrypts the on-failure queues and the alarm topic of stage ${config.stage}`,
+      description: `Encrypts the on-failure queues of stage ${config.stage}`,
       enableKeyRotation: true,
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
 
     if (config.alarmEmail !== undefined) {
+      // A key of its own: CloudWatch's service principal must be able to use the alarm topic's key, and the
+      // statement the SNS guide gives for it has no condition that scopes it to one account's alarms. On this key
+      // it reaches alarm notifications only, never the on-failure queues' records.
+      this.alarmKey = new kms.Key(this, 'AlarmKey', {
+        description: `Encrypts the alarm topic of stage ${config.stage}`,
+        enableKeyRotation: true,
+        removalPolicy: RemovalPolicy.DESTROY,
+        pendingWindow: Duration.days(7),
+      });
       this.alarmTopic = new sns.Topic(this, 'Alarms', {
         displayName: `Micro-batch pipeline alarms (${config.stage})`,
-        masterKey: this.key,
+        masterKey: this.alarmKey,
         enforceSSL: true,
       });
       this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(config.alarmEmail));
       // CloudWatch publishes the alarms to the encrypted topic; SNS then needs the key on its behalf.
       // https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
-      this.key.addToResourcePolicy(
+      this.alarmKey.addToResourcePolicy(
         new iam.PolicyStatement({
           sid: 'CloudWatchAlarmsPublishToEncryptedTopic',
           principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
@@ -140,7 +152,9 @@ export class PipelineStack extends Stack {
         endpointSecurityGroup: props.endpointSecurityGroup,
         environment: consumerEnvironment(config, job.name),
         logRetention,
-        every: config.redrive.scheduleMinutes ? Duration.minutes(config.redrive.scheduleMinutes) : undefined,
+        ...(config.redrive.scheduleMinutes
+          ? { every: Duration.minutes(config.redrive.scheduleMinutes) }
+          : { onDemandOnly: true }),
       });
       redrives[job.name] = redrive;
       new CfnOutput(this, `RedriveFunction-${job.name}`, {

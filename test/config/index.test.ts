@@ -46,7 +46,7 @@ describe('config: event source pollers', () => {
           retryAttempts: 5,
           maxRecordAgeSeconds: 3600,
           bisectBatchOnError: true,
-          reportBatchItemFailures: true,
+          reportBatchItemFailures: false,
         },
       },
     }).jobs['sent-received'];
@@ -57,8 +57,22 @@ describe('config: event source pollers', () => {
       retryAttempts: 5,
       maxRecordAgeSeconds: 3600,
       bisectBatchOnError: true,
-      reportBatchItemFailures: true,
+      reportBatchItemFailures: false,
     });
+  });
+
+  it('refuses reportBatchItemFailures=true even with provisioned pollers, saying why it would do nothing', () => {
+    // GIVEN provisioned pollers, where Lambda would accept the knob
+    const context = {
+      'jobs.sent-received.provisionedPollers.minimumPollers': '1',
+      'jobs.sent-received.reportBatchItemFailures': 'true',
+    };
+
+    // THEN
+    expect(() => load(context)).toThrow(ConfigError);
+    expect(() => load(context)).toThrow(
+      /Invalid config 'jobs.sent-received.reportBatchItemFailures': received true; expected false \(or no value\): the handlers never report item failures.*dead letters/,
+    );
   });
 
   it.each([
@@ -145,6 +159,20 @@ describe('config: added keys', () => {
     );
   });
 
+  it.each([
+    ['kafka.version', '3.9.x'],
+    ['kafka.brokerInstanceType', 'kafka.m7g.large'],
+    ['kafka.brokerCount', '6'],
+    ['kafka.brokerStorageGiB', '500'],
+  ])('refuses %s in serverless mode instead of dropping it', (key, value) => {
+    expect(() => load({ 'kafka.mode': 'serverless', [key]: value })).toThrow(
+      new RegExp(
+        `Invalid config '${key}': received "${value}"; expected no value while kafka.mode is serverless .*remove the key, or set kafka.mode=provisioned`,
+      ),
+    );
+    expect(load({ 'kafka.mode': 'provisioned', [key]: value }).kafka.mode).toBe('provisioned');
+  });
+
   it('fails on a replication factor other than 3 in serverless mode', () => {
     expect(() => load({ 'kafka.mode': 'serverless', 'topics.test.replicationFactor': 2 })).toThrow(
       /topics.test.replicationFactor': received 2; expected 3 when kafka.mode is serverless/,
@@ -224,5 +252,59 @@ describe('config: unknown keys under the pipeline namespaces (issue 10, item 3)'
     expect(config.jobs['sent-received']!.batchSize).toBe(500);
     expect(config.jobs['page-views']!.options['windowSeconds']).toBe(120);
     expect(config.jobs['sensor-stats']!.filters).toHaveLength(1);
+  });
+});
+
+describe('config: consumer groups, each read by one reader', () => {
+  it('gives every job its own groups by default', () => {
+    const config = load();
+    const ids = Object.values(config.jobs).map((j) => j.consumerGroupId);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it("refuses a job's group that is another job's, naming both readers", () => {
+    expect(() => load({ 'jobs.sensor-stats.consumerGroupId': 'dev-page-views' })).toThrow(
+      /Invalid config 'jobs.(sensor-stats|page-views).consumerGroupId': received "dev-page-views"; expected an id whose groups no other reader uses: 'dev-page-views' would be the group of job .*'s event source mapping on topic .* and of job .*'s event source mapping/,
+    );
+  });
+
+  it("refuses a job's group that is another job's redrive group", () => {
+    expect(() => load({ 'jobs.sensor-stats.consumerGroupId': 'dev-page-views-redrive' })).toThrow(
+      /'dev-page-views-redrive' would be the group of .*redrive/,
+    );
+  });
+
+  it('refuses an id whose redrive group would be longer than 200 characters, with the length that fits', () => {
+    expect(() => load({ 'jobs.sensor-stats.consumerGroupId': 'g'.repeat(195) })).toThrow(
+      /jobs.sensor-stats.consumerGroupId': received "g{195}"; expected at most 192 characters/,
+    );
+  });
+});
+
+describe('config: filters per event source mapping', () => {
+  const patterns = (n: number) =>
+    JSON.stringify(Array.from({ length: n }, (_, i) => ({ value: { sensorId: [`s-${i}`] } })));
+
+  it("GIVEN 5 patterns THEN takes them: Lambda's default quota", () => {
+    expect(load({ 'jobs.sensor-stats.filters': patterns(5) }).jobs['sensor-stats']!.filters).toHaveLength(5);
+  });
+
+  it('GIVEN 6 patterns THEN fails naming the quota and both fixes', () => {
+    expect(() => load({ 'jobs.sensor-stats.filters': patterns(6) })).toThrow(
+      /jobs.sensor-stats.filters': .*expected at most 5 filter patterns, the account's quota .*Merge patterns .*quotas.filtersPerEventSourceMapping/,
+    );
+  });
+
+  it('GIVEN a raised quota THEN takes up to it, and never more than 10', () => {
+    const raised = { 'quotas.filtersPerEventSourceMapping': '8' };
+    expect(
+      load({ ...raised, 'jobs.sensor-stats.filters': patterns(8) }).jobs['sensor-stats']!.filters,
+    ).toHaveLength(8);
+    expect(() => load({ ...raised, 'jobs.sensor-stats.filters': patterns(9) })).toThrow(
+      /at most 8 filter patterns/,
+    );
+    expect(() => load({ 'quotas.filtersPerEventSourceMapping': '11' })).toThrow(
+      /quotas.filtersPerEventSourceMapping': received "11"; expected an integer from 5 to 10/,
+    );
   });
 });

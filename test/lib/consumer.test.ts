@@ -174,11 +174,14 @@ describe('MicroBatchConsumer with the default config', () => {
       expect(resourcesFor(statements, 'kafka-cluster:AlterGroup')).toEqual([group]);
     });
 
-    it('lets the event source mapping describe the cluster and read its bootstrap brokers', () => {
+    it('lets the event source mapping describe the cluster, its dynamic configuration and its bootstrap brokers', () => {
       const statements = consumerStatements(pipeline, 'sent-received');
       const cluster = esmOf(pipeline, 'sent-received').Properties['EventSourceArn'];
       expect(resourcesFor(statements, 'kafka:DescribeClusterV2')).toEqual([cluster]);
       expect(resourcesFor(statements, 'kafka:GetBootstrapBrokers')).toEqual([cluster]);
+      expect(resourcesFor(statements, 'kafka-cluster:DescribeClusterDynamicConfiguration')).toEqual([
+        cluster,
+      ]);
     });
 
     it('lets the event source mapping manage its ENIs, the only statement on *', () => {
@@ -256,6 +259,7 @@ describe('MicroBatchConsumer with the default config', () => {
           'kafka-cluster:ReadData',
           'kafka-cluster:DescribeGroup',
           'kafka-cluster:AlterGroup',
+          'kafka-cluster:DescribeClusterDynamicConfiguration',
           'kafka:DescribeClusterV2',
           'kafka:GetBootstrapBrokers',
           'ec2:CreateNetworkInterface',
@@ -334,7 +338,6 @@ describe('MicroBatchConsumer with a tuned config', () => {
         'jobs.sensor-stats.retryAttempts': '5',
         'jobs.sensor-stats.maxRecordAgeSeconds': '3600',
         'jobs.sensor-stats.bisectBatchOnError': 'true',
-        'jobs.sensor-stats.reportBatchItemFailures': 'true',
         'jobs.sensor-stats.memorySize': '2048',
         alarmEmail: 'oncall@example.com',
       },
@@ -366,8 +369,9 @@ describe('MicroBatchConsumer with a tuned config', () => {
       MaximumRetryAttempts: 5,
       MaximumRecordAgeInSeconds: 3600,
       BisectBatchOnFunctionError: true,
-      FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+    // The handlers never answer with batchItemFailures (the config refuses the knob): no response type.
+    expect(esmOf(pipeline, 'sensor-stats').Properties['FunctionResponseTypes']).toBeUndefined();
   });
 
   it('grants the renamed consumer group, not the default one', () => {
@@ -389,6 +393,25 @@ describe('MicroBatchConsumer with a tuned config', () => {
     expectTemplate(pipeline).allResourcesProperties('AWS::CloudWatch::Alarm', {
       AlarmActions: [{ Ref: topic }],
     });
+  });
+
+  it("lets CloudWatch use the alarm topic's own key only, not the on-failure queues' key", () => {
+    // GIVEN
+    type KeyStatement = Statement & { readonly Principal?: { readonly Service?: string } };
+    const alarmKey = logicalId(pipeline, 'AWS::KMS::Key', 'AlarmKey');
+    const queueKey = logicalId(pipeline, 'AWS::KMS::Key', 'Key');
+    const keys = pipeline.findResources('AWS::KMS::Key');
+    const cloudWatchActions = (key: string) =>
+      (keys[key]!['Properties']['KeyPolicy']['Statement'] as KeyStatement[])
+        .filter((st) => st.Principal?.Service === 'cloudwatch.amazonaws.com')
+        .flatMap(actionsOf);
+
+    // THEN
+    const topic =
+      pipeline.findResources('AWS::SNS::Topic')[logicalId(pipeline, 'AWS::SNS::Topic', 'Alarms')]!;
+    expect(topic['Properties']['KmsMasterKeyId']).toEqual({ 'Fn::GetAtt': [alarmKey, 'Arn'] });
+    expect(cloudWatchActions(alarmKey)).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(cloudWatchActions(queueKey)).toEqual([]);
   });
 });
 

@@ -93,6 +93,20 @@ describe('PipelineFunction', () => {
     );
   });
 
+  it("fails on an environment over Lambda's 4 KB, naming the largest variable", () => {
+    // GIVEN variables of 4,096 bytes with their names, then one byte more
+    const environment = (extra: number) => ({
+      SMALL: 'x',
+      MICROBATCH_JOB_CONFIG: 'y'.repeat(4096 - 27 + extra),
+    });
+    expect(() => build({ environment: environment(0) })).not.toThrow();
+
+    // THEN
+    expect(() => build({ environment: environment(1) })).toThrow(
+      /PipelineFunction 'Fn' environment is 4097 bytes, over Lambda's 4096 .*its largest is MICROBATCH_JOB_CONFIG \(4091 bytes\)/,
+    );
+  });
+
   it('fails on a memory size Lambda refuses', () => {
     expect(() => build({ memorySize: 64 })).toThrow(/memorySize must be from 128 to 10240 MB, received 64/);
   });

@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JOB_RUNTIME_TABLES } from '../../schema';
 import { kafkaClusterParameterNames, MskCluster } from '../../lib/kafka/cluster';
-import { SkippedRangeRedrive } from '../../lib/redrive';
+import { SkippedRangeRedrive, type SkippedRangeRedriveProps } from '../../lib/redrive';
 import {
   actionsOf,
   expectTemplate,
@@ -102,6 +102,12 @@ describe('SkippedRangeRedrive in the pipeline', () => {
         Match.objectLike({ Arn: { 'Fn::GetAtt': [fn, 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } }),
       ],
     });
+    // A failed or throttled run is dropped by Lambda too, before the next scheduled one.
+    expectTemplate(pipeline).hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: fn },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 900,
+    });
   });
 
   it('lets the redrive functions out only to the brokers and the interface endpoints', () => {
@@ -123,9 +129,10 @@ describe('SkippedRangeRedrive config', () => {
     const t = synthPipeline({ context: { 'redrive.scheduleMinutes': '0' } });
     const rules = Object.keys(t.templates.pipeline.findResources('AWS::Events::Rule'));
     expect(rules.filter((id) => id.startsWith('Redrive'))).toEqual([]);
+    expect(Object.keys(t.templates.pipeline.findResources('AWS::Lambda::EventInvokeConfig'))).toEqual([]);
   });
 
-  it('fails on a schedule outside 1 minute to a day, naming the prop and the way out', () => {
+  it('fails on a schedule outside 1 minute to a day, or a schedule with onDemandOnly, naming the props and the way out', () => {
     // GIVEN a redrive in a stack of its own
     const app = testApp();
     const stack = new Stack(app, 'S', { env: { account: '000000000000', region: 'us-east-1' } });
@@ -140,26 +147,35 @@ describe('SkippedRangeRedrive config', () => {
       parameters: kafkaClusterParameterNames('/microbatch/test/kafka'),
     });
     const key = new kms.Key(stack, 'Key');
+    const queue = new sqs.Queue(stack, 'Q');
+    const endpointSecurityGroup = new ec2.SecurityGroup(stack, 'E', { vpc });
+
+    const redrive = (id: string, schedule: Pick<SkippedRangeRedriveProps, 'every' | 'onDemandOnly'>) =>
+      new SkippedRangeRedrive(stack, id, {
+        job: 'sent-received',
+        jobEntry: 'lambda/jobs/sent-received.ts',
+        cluster,
+        topics: ['test'],
+        consumerGroupId: 'g',
+        queue,
+        queueKey: key,
+        tables: [],
+        vpc,
+        vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
+        endpointSecurityGroup,
+        environment: {},
+        logRetention: 7,
+        ...schedule,
+      });
 
     // THEN
-    expect(
-      () =>
-        new SkippedRangeRedrive(stack, 'R', {
-          job: 'sent-received',
-          jobEntry: 'lambda/jobs/sent-received.ts',
-          cluster,
-          topics: ['test'],
-          consumerGroupId: 'g',
-          queue: new sqs.Queue(stack, 'Q'),
-          queueKey: key,
-          tables: [],
-          vpc,
-          vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-          endpointSecurityGroup: new ec2.SecurityGroup(stack, 'E', { vpc }),
-          environment: {},
-          logRetention: 7,
-          every: Duration.days(2),
-        }),
-    ).toThrow(/SkippedRangeRedrive every is 2 days: use 1 minute to 1 day, or leave it out/);
+    expect(() => redrive('R1', { every: Duration.days(2) })).toThrow(
+      /SkippedRangeRedrive every is 2 days: use 1 minute to 1 day, or onDemandOnly: true/,
+    );
+    expect(() => redrive('R2', { every: Duration.minutes(5), onDemandOnly: true })).toThrow(
+      /SkippedRangeRedrive every is 5 minutes with onDemandOnly: .*Leave out every, or onDemandOnly/,
+    );
+    expect(redrive('R3', { onDemandOnly: true }).rule).toBeUndefined();
+    expect(redrive('R4', {}).rule).toBeDefined();
   });
 });

@@ -80,12 +80,7 @@ describe('KafkaTopics', () => {
 
     // THEN
     expect(resourcesFor(statements, 'kafka-cluster:Connect')).toEqual([clusterArn]);
-    for (const action of [
-      'CreateTopic',
-      'DescribeTopic',
-      'AlterTopic',
-      'DescribeTopicDynamicConfiguration',
-    ]) {
+    for (const action of ['CreateTopic', 'DescribeTopic', 'AlterTopic']) {
       expect(sorted(resourcesFor(statements, `kafka-cluster:${action}`))).toEqual(topics);
     }
     const actions = statements.flatMap(actionsOf);
@@ -95,7 +90,6 @@ describe('KafkaTopics', () => {
         'kafka-cluster:Connect',
         'kafka-cluster:CreateTopic',
         'kafka-cluster:DescribeTopic',
-        'kafka-cluster:DescribeTopicDynamicConfiguration',
       ].sort(),
     );
     expect(actions.some((a) => a.includes('Delete') && a.startsWith('kafka'))).toBe(false);
