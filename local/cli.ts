@@ -507,8 +507,7 @@ export function createProgram(state: CliState): Command {
       const started = Date.now();
       const result = await produce({
         brokers: services.resolveEndpoints().kafkaBrokers,
-        mode: opts.load ? 'load' : 'sample',
-        sample: job.sample,
+        ...(opts.load ? { mode: 'load' as const } : { mode: 'sample' as const, sample: job.sample }),
         topic: opts.topic ?? job.topics[0]!.name,
         rate: opts.rate,
         count: opts.count,

@@ -14,7 +14,7 @@ export type ProduceMode = 'sample' | 'load';
 export interface ProduceOptions {
   readonly brokers: readonly string[];
   readonly mode: ProduceMode;
-  /** `sample`: the job's demo data. */
+  /** `sample`: the job's demo data; a `load` ignores it. */
   readonly sample?: SampleData;
   readonly topic: string;
   /** Records a second. @default - the sample's rate; 1000 for load */
@@ -73,7 +73,10 @@ export async function connectProducer(brokers: readonly string[]): Promise<Produ
 }
 
 export async function produce(options: ProduceOptions): Promise<ProduceResult> {
-  const { mode, topic, sample } = options;
+  const { mode, topic } = options;
+  // A load is the tutorial's strictly increasing send times whatever else is given: a sample's values repeat
+  // within a second, and each repeat would overwrite the last one's row.
+  const sample = mode === 'sample' ? options.sample : undefined;
   if (mode === 'sample' && !sample) throw new Error("produce: mode 'sample' needs the job's sample data.");
   const rate = options.rate ?? (sample ? sample.ratePerSecond : 1000);
   const total = options.count ?? (mode === 'sample' ? undefined : 10_000);

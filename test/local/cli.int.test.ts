@@ -3,11 +3,13 @@
  * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
  * together lose nothing; a stop during start-up exits 0.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   closeCassandra,
   endpoints,
   freshKeyspace,
+  freshTopic,
+  kafka,
   microbatch,
   sendValues,
   uniqueName,
@@ -62,6 +64,40 @@ describe('microbatch local', () => {
     local.child.kill('SIGINT');
     expect(await local.exited).toBe(0);
     expect(local.err()).toContain('stopping gracefully');
+  });
+});
+
+describe('microbatch produce --load', () => {
+  it("sends --count records of strictly increasing send times, not the job's demo values", async () => {
+    // GIVEN a topic of its own
+    const topic = await freshTopic(1);
+
+    // WHEN the load the README shows runs (smaller)
+    const run = microbatch([
+      'produce',
+      'sent-received',
+      '--load',
+      '--rate',
+      '5000',
+      '--count',
+      '300',
+      '--topic',
+      topic,
+    ]);
+    expect(await run.exited).toBe(0);
+
+    // THEN 300 distinct send times with microseconds, in order: 300 rows for the job, not one a second
+    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
+    await consumer.connect();
+    onTestFinished(() => consumer.disconnect());
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const values: string[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
+    await waitFor('the 300 records', async () => (values.length >= 300 ? true : undefined), 30_000);
+    expect(values).toHaveLength(300);
+    expect(new Set(values).size).toBe(300);
+    for (const v of values) expect(v).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect([...values].sort()).toEqual(values);
   });
 });
 
