@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { Argument, Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { errors } from '../lambda/runtime/cassandra-driver';
 import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import { ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
@@ -845,8 +846,34 @@ async function printResults(
   );
 }
 
+/**
+ * A service the command needed did not answer (the driver's or kafkajs's error, or one that wraps it): what to
+ * start, or which variable points elsewhere, instead of a stack trace.
+ */
+export function unreachableService(error: unknown, endpoints = services.resolveEndpoints()): string | undefined {
+  const seen = new Set<unknown>();
+  for (let e: unknown = error; e instanceof Error && !seen.has(e); e = e.cause) {
+    seen.add(e);
+    if (e instanceof errors.NoHostAvailableError) {
+      return (
+        `Cannot reach Cassandra at ${endpoints.cassandraContactPoints.join(', ')}: start the services with ` +
+        '`microbatch up` (or `npm run local:up`), or point CASSANDRA_CONTACT_POINTS at yours.'
+      );
+    }
+    if (e.name === 'KafkaJSConnectionError') {
+      return (
+        `Cannot reach Kafka at ${endpoints.kafkaBrokers.join(', ')} (${e.message}): start the services with ` +
+        '`microbatch up` (or `npm run local:up`), or point KAFKA_BROKERS at yours.'
+      );
+    }
+  }
+  return undefined;
+}
+
 /** Errors that are the user's to fix: the message says how; exit 2 for a bad command line, 1 otherwise. */
 function userError(error: unknown): { code: number; message: string } | undefined {
+  const unreachable = unreachableService(error);
+  if (unreachable) return { code: 1, message: unreachable };
   if (
     error instanceof UsageError ||
     error instanceof ConfigError ||

@@ -180,3 +180,38 @@ describe('microbatch help and version', () => {
     );
   }, 60_000);
 });
+
+describe('microbatch with its services down', () => {
+  // Ports nothing listens on: what a user sees before `microbatch up`.
+  const down = { ...process.env, CASSANDRA_CONTACT_POINTS: '127.0.0.1:1', KAFKA_BROKERS: '127.0.0.1:1' };
+
+  it('says which service to start and how, exit 1, instead of a stack trace', async () => {
+    // WHEN a command that needs Cassandra runs
+    const failed = await run(join(REPO, 'local', 'bin.js'), ['query', 'sent-received'], {
+      cwd: REPO,
+      env: down,
+    }).catch((error: { code: number; stderr: string }) => error);
+
+    // THEN
+    expect('code' in failed && failed.code).toBe(1);
+    expect(failed.stderr.trim()).toBe(
+      'Cannot reach Cassandra at 127.0.0.1:1: start the services with `microbatch up` (or `npm run local:up`), ' +
+        'or point CASSANDRA_CONTACT_POINTS at yours.',
+    );
+  }, 60_000);
+
+  it('names Kafka when Kafka does not answer, from kafkajs errors however wrapped', async () => {
+    const { unreachableService } = await import('../../local/cli');
+    const endpoints = { kafkaBrokers: ['127.0.0.1:1'], cassandraContactPoints: ['127.0.0.1:2'] } as never;
+    const connection = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
+      name: 'KafkaJSConnectionError',
+    });
+    const retries = Object.assign(new Error(connection.message, { cause: connection }), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+    });
+    expect(unreachableService(retries, endpoints)).toMatch(
+      /^Cannot reach Kafka at 127\.0\.0\.1:1 \(Connection error: connect ECONNREFUSED 127\.0\.0\.1:1\): start the services with `microbatch up`.*KAFKA_BROKERS/,
+    );
+    expect(unreachableService(new Error('something else'), endpoints)).toBeUndefined();
+  });
+});
