@@ -32,6 +32,7 @@ import { produce } from './producer';
 import { progress } from './progress';
 import { redriveLocally } from './redrive';
 import { EventSourceRunner } from './runner';
+import { onStopSignals } from './stop-signals';
 import * as services from './services';
 import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
 import { renderTable } from './table';
@@ -162,21 +163,16 @@ export class GracefulStop {
   private readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
 
   constructor(early: readonly NodeJS.Signals[] = []) {
-    let signals = 0;
-    const handler = (signal: NodeJS.Signals) => {
-      if (++signals > 1) {
-        console.error(`\n${signal} again: exiting without waiting for the batch in flight.`);
-        process.exit(130);
-      }
-      console.error(
-        `\n${signal}: stopping gracefully (finishing the batch in flight, committing). Press Ctrl-C again to force.`,
-      );
-      this.stopRequested = true;
-      if (this.stopping) void this.stopping().finally(() => this.finish());
-    };
-    process.on('SIGINT', handler);
-    process.on('SIGTERM', handler);
-    for (const signal of early) handler(signal);
+    onStopSignals(
+      (signal) => {
+        console.error(
+          `\n${signal}: stopping gracefully (finishing the batch in flight, committing). Press Ctrl-C again to force.`,
+        );
+        this.stopRequested = true;
+        if (this.stopping) void this.stopping().finally(() => this.finish());
+      },
+      { early, forced: 'the batch in flight' },
+    );
   }
 
   /** A stop was asked for: start nothing more. */
@@ -498,8 +494,7 @@ export function createProgram(state: CliState): Command {
           '--keys and --payload-bytes shape a --load; a job sample makes its own keys and values.',
         );
       const abort = new AbortController();
-      process.once('SIGINT', () => abort.abort());
-      process.once('SIGTERM', () => abort.abort());
+      onStopSignals(() => abort.abort(), { early: earlySignals, forced: 'the send in flight' });
       const bar = progress({ label: 'produce' });
       bar.phase(
         `producing to ${opts.topic ?? job.topics[0]!.name}`,
@@ -850,7 +845,10 @@ async function printResults(
  * A service the command needed did not answer (the driver's or kafkajs's error, or one that wraps it): what to
  * start, or which variable points elsewhere, instead of a stack trace.
  */
-export function unreachableService(error: unknown, endpoints = services.resolveEndpoints()): string | undefined {
+export function unreachableService(
+  error: unknown,
+  endpoints = services.resolveEndpoints(),
+): string | undefined {
   const seen = new Set<unknown>();
   for (let e: unknown = error; e instanceof Error && !seen.has(e); e = e.cause) {
     seen.add(e);

@@ -3,6 +3,8 @@
  * their offset ranges, serves the streaming UI, and exits 0 on Ctrl-C after a graceful stop; `replay` and `run`
  * together lose nothing; a stop during start-up exits 0.
  */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   closeCassandra,
@@ -99,6 +101,46 @@ describe('microbatch produce --load', () => {
     for (const v of values) expect(v).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     expect([...values].sort()).toEqual(values);
   });
+});
+
+describe('Ctrl-C through npm, as a terminal sends it', () => {
+  it('exits 0: the SIGINT reaches npm, the shell and the CLI together, and only the CLI decides the code', async () => {
+    // GIVEN an endless producer started the way the README shows (`npm run cli -- ...`), in a process group of
+    // its own, as a terminal's foreground job
+    const topic = await freshTopic(1);
+    const npm = spawn(
+      'npm',
+      ['run', '-s', 'cli', '--', 'produce', 'sent-received', '--topic', topic, '--rate', '20'],
+      {
+        cwd: join(__dirname, '..', '..'),
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    onTestFinished(() => {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    });
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    const admin = kafka().admin();
+    await admin.connect();
+    onTestFinished(() => admin.disconnect());
+    await waitFor(
+      'records in the topic',
+      async () => ((await admin.fetchTopicOffsets(topic))[0]!.high !== '0' ? true : undefined),
+      60_000,
+    );
+
+    // WHEN Ctrl-C: SIGINT to the whole group
+    process.kill(-npm.pid!, 'SIGINT');
+
+    // THEN npm exits with the CLI's code, 0: no shell between npm and the CLI (the shell died of the SIGINT, and npm
+    // re-raised it), and npm's forwarded copy of the SIGINT is not taken for a second Ctrl-C (which forces 130)
+    expect(await exited).toBe(0);
+  }, 120_000);
 });
 
 describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () => {

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../local/cli';
+import { main, unreachableService } from '../../local/cli';
 
 const REPO = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -200,8 +200,7 @@ describe('microbatch with its services down', () => {
     );
   }, 60_000);
 
-  it('names Kafka when Kafka does not answer, from kafkajs errors however wrapped', async () => {
-    const { unreachableService } = await import('../../local/cli');
+  it('names Kafka when Kafka does not answer, from kafkajs errors however wrapped', () => {
     const endpoints = { kafkaBrokers: ['127.0.0.1:1'], cassandraContactPoints: ['127.0.0.1:2'] } as never;
     const connection = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
       name: 'KafkaJSConnectionError',
