@@ -231,6 +231,11 @@ export function contextKeys(context: Readonly<Record<string, unknown>>, place: s
 export interface PresentKey {
   readonly key: string;
   readonly place: string;
+  /**
+   * Given to the pipeline alone (`microbatch -c`), where no other tool's keys can be: an unknown key outside the
+   * pipeline's namespaces is a mistake too. @default false - keys outside them are CDK's or the user's own
+   */
+  readonly ours?: boolean;
 }
 
 /** The top-level names of the pipeline's config; keys outside them (CDK's feature flags, lookups) are not ours. */
@@ -809,7 +814,7 @@ function rejectUnknownKeys(
 ): void {
   for (const p of present) {
     const [namespace, second] = p.key.split('.');
-    if (!(CONFIG_NAMESPACES as readonly string[]).includes(namespace!)) continue;
+    if (!(CONFIG_NAMESPACES as readonly string[]).includes(namespace!) && !p.ours) continue;
     if (known.has(p.key)) continue;
     // A key read as a whole (filters) may arrive flattened by a nested source.
     if ([...known].some((k) => p.key.startsWith(`${k}.`))) continue;

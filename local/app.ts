@@ -41,7 +41,7 @@ export function localConfig(
   const base = objectGetter(context);
   return loadConfig((key) => (key in overrides ? overrides[key] : base(key)), jobs, [
     ...contextKeys(context, 'cdk.json context'),
-    ...Object.keys(overrides).map((key) => ({ key, place: '-c' })),
+    ...Object.keys(overrides).map((key) => ({ key, place: '-c', ours: true })),
   ]);
 }
 

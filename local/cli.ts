@@ -539,6 +539,23 @@ export function createProgram(state: CliState): Command {
       const project = projectOf(state, opts.config);
       const job = picked ?? findJob(project.jobs, 'sent-received');
       const jobView = jobViews([job], (name) => project.config.jobs[name]!.options)[0]!;
+      // An option the view does not use would be ignored without a word: refuse it, saying where it applies.
+      const windowResults = view === 'results' && jobView.kind === 'window';
+      const misplaced = (
+        [
+          ['--key', opts.key !== undefined, windowResults, "a window job's results"],
+          ['--from', opts.from !== undefined, windowResults, "a window job's results"],
+          ['--to', opts.to !== undefined, windowResults, "a window job's results"],
+          ['--partition', opts.partition !== undefined, view === 'dead-letters', 'the dead-letters view'],
+        ] as const
+      ).find(([, given, applies]) => given && !applies);
+      if (misplaced) {
+        const [option, , , where] = misplaced;
+        throw new UsageError(
+          `${option} applies to ${where} only; received it with ${job.name} ${view}` +
+            (jobView.kind === 'transform' && view === 'results' ? ` (${job.name} is a transform job).` : '.'),
+        );
+      }
       const topic = job.topics[0]!.name;
       const partitions = project.config.topics[topic]!.partitions;
       if (opts.partition !== undefined && opts.partition >= partitions)

@@ -27,6 +27,26 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
     /Unknown config key 'jobs\.sent-received\.batchsize' \(given in -c\): did you mean 'jobs\.sent-received\.batchSize'\?/,
   ],
   [
+    'query with a -c key outside every namespace of the config',
+    ['query', '-c', 'job.sent-received.batchSize=5'],
+    /Unknown config key 'job\.sent-received\.batchSize' \(given in -c\): did you mean 'jobs\.sent-received\.batchSize'\?/,
+  ],
+  [
+    'status with a -c key the config has nowhere',
+    ['status', '-c', 'nokey=1'],
+    /Unknown config key 'nokey' \(given in -c\)/,
+  ],
+  [
+    "query --key of a transform job's results",
+    ['query', 'sent-received', '--key', 'x'],
+    /--key applies to a window job's results only; received it with sent-received results \(sent-received is a transform job\)\./,
+  ],
+  [
+    'query --partition of a view other than dead-letters',
+    ['query', 'sensor-stats', 'batches', '--partition', '0'],
+    /--partition applies to the dead-letters view only; received it with sensor-stats batches\./,
+  ],
+  [
     'local with -c and no =',
     ['local', '-c', 'batchSize'],
     /argument 'batchSize' is invalid\. expected key=value/,
