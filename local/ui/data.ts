@@ -122,6 +122,11 @@ export interface LagPartition {
   readonly records: number;
   /** Estimated time behind; null when it cannot be estimated yet. */
   readonly seconds: number | null;
+  /**
+   * `seconds` is a lower bound: the record waited longer than the UI has watched the partition (its history of
+   * end offsets starts after the record arrived). Absent when the estimate is not one.
+   */
+  readonly secondsAtLeast?: boolean;
 }
 
 export type Resolution = '5s' | '1m';

@@ -13,6 +13,8 @@ export interface GroupLag {
   readonly records: number;
   /** The largest estimated time behind over the partitions; null when none could be estimated. */
   readonly seconds: number | null;
+  /** `seconds` is a lower bound: that record waited longer than this process has watched its partition. */
+  readonly secondsAtLeast: boolean;
   readonly members: number;
   readonly state: string;
 }
@@ -48,18 +50,28 @@ export class EndOffsetHistory {
    * after that record arrived, the answer is a lower bound (the history's age).
    */
   secondsBehind(topic: string, partition: number, committed: number, now: number): number | null {
+    return this.behind(topic, partition, committed, now)?.seconds ?? null;
+  }
+
+  /** `secondsBehind`, and whether it is a lower bound (`atLeast`). */
+  behind(
+    topic: string,
+    partition: number,
+    committed: number,
+    now: number,
+  ): { seconds: number; atLeast: boolean } | null {
     const list = this.samples.get(`${topic}/${partition}`);
     if (!list?.length) return null;
     const latest = list[list.length - 1]!;
-    if (committed >= latest.end) return 0;
+    if (committed >= latest.end) return { seconds: 0, atLeast: false };
     const i = list.findIndex((s) => s.end > committed);
-    if (i <= 0) return Math.max(0, (now - list[0]!.t) / 1000);
+    if (i <= 0) return { seconds: Math.max(0, (now - list[0]!.t) / 1000), atLeast: true };
     const before = list[i - 1]!;
     const after = list[i]!;
     // The record at `committed` was appended after `before` and no later than `after`.
     const fraction = (committed + 1 - before.end) / (after.end - before.end);
     const arrived = before.t + fraction * (after.t - before.t);
-    return Math.max(0, (now - arrived) / 1000);
+    return { seconds: Math.max(0, (now - arrived) / 1000), atLeast: false };
   }
 }
 
@@ -90,22 +102,30 @@ export async function readGroupLag(
       const position = c === undefined || c < 0 ? null : c;
       const from = position ?? low;
       const records = Math.max(0, end - from);
+      const behind =
+        records === 0 ? { seconds: 0, atLeast: false } : history.behind(topic, o.partition, from, now);
       partitions.push({
         topic,
         partition: o.partition,
         endOffset: end,
         committed: position,
         records,
-        seconds: records === 0 ? 0 : history.secondsBehind(topic, o.partition, from, now),
+        seconds: behind?.seconds ?? null,
+        ...(behind?.atLeast ? { secondsAtLeast: true } : {}),
       });
     }
   }
-  const seconds = partitions.map((p) => p.seconds).filter((s): s is number => s !== null);
+  const estimated = partitions.filter((p) => p.seconds !== null);
+  const oldest = estimated.reduce<LagPartition | undefined>(
+    (a, p) => (a && a.seconds! >= p.seconds! ? a : p),
+    undefined,
+  );
   const group = groups.groups.find((g) => g.groupId === groupId);
   return {
     partitions,
     records: partitions.reduce((n, p) => n + p.records, 0),
-    seconds: seconds.length ? Math.max(...seconds) : null,
+    seconds: oldest?.seconds ?? null,
+    secondsAtLeast: oldest?.secondsAtLeast === true,
     members: group?.members.length ?? 0,
     state: group?.state ?? 'Unknown',
   };

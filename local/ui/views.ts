@@ -56,7 +56,10 @@ export function classifyState(args: {
       reason: `${lag.records} records wait and no batch finished for ${Math.round((sinceBatch ?? stallMs) / 1000)} s`,
     };
   if (lag.seconds !== null && lag.seconds > lagLimitS)
-    return { state: 'lagging', reason: `the oldest waiting record is ${Math.round(lag.seconds)} s old` };
+    return {
+      state: 'lagging',
+      reason: `the oldest waiting record is ${lag.secondsAtLeast ? 'at least ' : ''}${Math.round(lag.seconds)} s old`,
+    };
   return { state: 'running', reason: `${lag.members} consumer(s), ${lag.records} records behind` };
 }
 
@@ -210,6 +213,7 @@ export class Views {
         ? {
             records: lag.lag.records,
             seconds: lag.lag.seconds,
+            secondsAtLeast: lag.lag.secondsAtLeast,
             members: lag.lag.members,
             groupState: lag.lag.state,
             at: lag.at.toISOString(),

@@ -50,6 +50,11 @@
     if (v < 3600) return Math.floor(v / 60) + ' min ' + Math.round(v % 60) + ' s';
     return (v / 3600).toFixed(1) + ' h';
   }
+  /** A job's time behind; "≥" when it is a lower bound (the record is older than the UI's watch of it). */
+  function behind(lag) {
+    if (lag.seconds === null || lag.seconds === undefined) return DASH;
+    return (lag.secondsAtLeast ? '≥ ' : '') + seconds(lag.seconds);
+  }
   function iso(t) {
     return t === null || t === undefined
       ? DASH
@@ -376,7 +381,7 @@
           rate(j.inPerSecond),
           rate(j.writtenPerSecond),
           j.lag ? n(j.lag.records) : DASH,
-          j.lag ? seconds(j.lag.seconds) : DASH,
+          j.lag ? behind(j.lag) : DASH,
           j.lastBatch
             ? el(
                 'a',
@@ -543,11 +548,7 @@
             'div',
             {},
             el('dt', {}, 'Lag'),
-            el(
-              'dd',
-              {},
-              j.lag ? n(j.lag.records) + ' records, ' + seconds(j.lag.seconds) : j.lagError || DASH,
-            ),
+            el('dd', {}, j.lag ? n(j.lag.records) + ' records, ' + behind(j.lag) : j.lagError || DASH),
           ),
           el('div', {}, el('dt', {}, 'Dead letters (1 h)'), el('dd', {}, n(j.deadLettersLastHour))),
         ),

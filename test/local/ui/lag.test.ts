@@ -24,6 +24,9 @@ describe('EndOffsetHistory.secondsBehind', () => {
     h.record('t', 0, 50, 3000);
     h.record('t', 0, 60, 8000);
     expect(h.secondsBehind('t', 0, 40, 10_000)).toBe(7);
+    expect(h.behind('t', 0, 40, 10_000)).toEqual({ seconds: 7, atLeast: true });
+    // Within the history, an estimate proper.
+    expect(h.behind('t', 0, 55, 10_000)).toEqual({ seconds: 4, atLeast: false });
   });
 
   it('keeps only the ends of a flat stretch, and knows nothing of unseen partitions', () => {

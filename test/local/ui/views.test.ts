@@ -16,7 +16,18 @@ const reading = (
   error: string | null = null,
 ): LagReading => ({
   at: new Date(now),
-  lag: lag === null ? null : { partitions: [], records: 0, seconds: 0, members: 1, state: 'Stable', ...lag },
+  lag:
+    lag === null
+      ? null
+      : {
+          partitions: [],
+          records: 0,
+          seconds: 0,
+          secondsAtLeast: false,
+          members: 1,
+          state: 'Stable',
+          ...lag,
+        },
   error,
 });
 
@@ -62,6 +73,18 @@ describe('classifyState', () => {
     expect(
       classifyState({ now, job, lastBatchEnd: now - 1000, lag: reading({ records: 9, seconds: 31 }) }).state,
     ).toBe('lagging');
+  });
+
+  it('says "at least" when the time behind is a lower bound (the record is older than the UI\'s watch)', () => {
+    const lagging = (secondsAtLeast: boolean) =>
+      classifyState({
+        now,
+        job,
+        lastBatchEnd: now - 1000,
+        lag: reading({ records: 9, seconds: 31, secondsAtLeast }),
+      }).reason;
+    expect(lagging(true)).toBe('the oldest waiting record is at least 31 s old');
+    expect(lagging(false)).toBe('the oldest waiting record is 31 s old');
   });
 
   it('falls back on the ledger alone when Kafka cannot be asked, and says why', () => {
