@@ -59,9 +59,22 @@ export function printBatch(report: BatchReport, n: number): void {
     out.push(
       `OffsetRange(topic: '${r.topic}', partition: ${r.partition}, range: [${r.fromOffset} -> ${r.untilOffset}])`,
     );
+  // The counts a batch has only sometimes, when it has them, as the JSON progress line does: without `deferred` a
+  // replay's line did not account for the records it left to the live job.
+  const sometimes = (
+    [
+      ['deferred', report.deferred],
+      ['skipped', report.skipped],
+      ['filtered', report.filtered],
+      ['lost', report.lost],
+    ] as const
+  )
+    .filter(([, count]) => count)
+    .map(([name, count]) => `, ${name} ${count}`)
+    .join('');
   out.push(
     `records in ${report.recordsIn}, written ${report.written}, duplicates ${report.duplicates}, dead-lettered ${report.deadLettered}, ` +
-      `late ${report.late}${report.lost ? `, lost ${report.lost}` : ''}, ${report.durationMs} ms` +
+      `late ${report.late}${sometimes}, ${report.durationMs} ms` +
       (report.watermarkMs === null ? '' : `, watermark ${new Date(report.watermarkMs).toISOString()}`),
   );
   console.log(out.join('\n'));

@@ -3,7 +3,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main, unreachableService } from '../../local/cli';
+import type { BatchReport } from '../../lambda/runtime/batch';
+import { main, printBatch, unreachableService } from '../../local/cli';
 
 const REPO = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -232,5 +233,44 @@ describe('microbatch with its services down', () => {
       /^Cannot reach Kafka at 127\.0\.0\.1:1 \(Connection error: connect ECONNREFUSED 127\.0\.0\.1:1\): start the services with `microbatch up`.*KAFKA_BROKERS/,
     );
     expect(unreachableService(new Error('something else'), endpoints)).toBeUndefined();
+  });
+});
+
+describe('the printed batch', () => {
+  it("accounts for every record: a replay's deferred records and the offsets skipped appear when there are any", () => {
+    // GIVEN a replay batch that left 4 records to the live job
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    const report = {
+      job: 'sent-received',
+      batchId: '3f9c2a1b-0000-0000-0000-000000000000',
+      startedAt: new Date('2026-11-21T05:02:15.004Z'),
+      offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 0n, untilOffset: 62n }],
+      recordsIn: 62,
+      written: 0,
+      duplicates: 58,
+      deadLettered: 0,
+      late: 0,
+      deferred: 4,
+      skipped: 0n,
+      filtered: 0n,
+      lost: 0n,
+      durationMs: 23,
+      watermarkMs: null,
+    } as unknown as BatchReport;
+
+    // WHEN
+    try {
+      printBatch(report, 7);
+      printBatch({ ...report, deferred: 0, duplicates: 62 }, 8);
+    } finally {
+      vi.restoreAllMocks();
+    }
+
+    // THEN
+    expect(lines[0]).toContain(
+      'records in 62, written 0, duplicates 58, dead-lettered 0, late 0, deferred 4, 23 ms',
+    );
+    expect(lines[1]).toContain('records in 62, written 0, duplicates 62, dead-lettered 0, late 0, 23 ms');
   });
 });
