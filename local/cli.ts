@@ -266,6 +266,15 @@ export function createProgram(state: CliState): Command {
     .showSuggestionAfterError()
     .showHelpAfterError('(run with --help for the usage)')
     .configureHelp({ sortSubcommands: false, showGlobalOptions: false })
+    .configureOutput({
+      // `cdk -c key=value synth` takes -c before the command; ours belongs to each command.
+      outputError: (text, write) =>
+        write(
+          /unknown option '(-c|--config)'/.test(text)
+            ? text.replace(/\n?$/, '\n(-c goes after the command: microbatch <command> -c key=value)\n')
+            : text,
+        ),
+    })
     .exitOverride();
 
   const modeOption = () =>

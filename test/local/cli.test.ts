@@ -48,6 +48,11 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
     /--partition applies to the dead-letters view only; received it with sensor-stats batches\./,
   ],
   [
+    '-c before the command, as cdk takes it',
+    ['-c', 'stage=qa', 'run'],
+    /unknown option '-c'\n\(-c goes after the command: microbatch <command> -c key=value\)/,
+  ],
+  [
     'local with -c and no =',
     ['local', '-c', 'batchSize'],
     /argument 'batchSize' is invalid\. expected key=value/,
