@@ -23,8 +23,16 @@ export class EventShapeError extends MicroBatchError {
 }
 
 /** Why a single record cannot be applied; it goes to the dead letters with `reason`. */
-export type DeadLetterReason =
-  'null-value' | 'oversized' | 'invalid-utf8' | 'invalid-json' | 'schema' | 'late' | 'sink-rejected';
+export const DEAD_LETTER_REASONS = [
+  'null-value',
+  'oversized',
+  'invalid-utf8',
+  'invalid-json',
+  'schema',
+  'late',
+  'sink-rejected',
+] as const;
+export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];
 
 /** A record that cannot be decoded, validated or written. Never retriable: retrying gives the same answer. */
 export class RecordError extends MicroBatchError {

@@ -6,6 +6,7 @@
 import type { BatchCursor, BatchRow, CheckpointView, DeadLetterView, MetricsRow, UiData } from './data';
 import type { UiJob } from './jobs';
 import type { LagReading, Sampler } from './sampler';
+import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
 
 export type JobState = 'running' | 'stopped' | 'failing' | 'lagging' | 'unknown';
 
@@ -424,6 +425,8 @@ export class Views {
     const jobName = params.get('job');
     const jobs = jobName ? [this.job(jobName)] : [...this.jobs()];
     const reason = params.get('reason') || null;
+    if (reason !== null && !(DEAD_LETTER_REASONS as readonly string[]).includes(reason))
+      throw new BadRequest(`reason must be one of ${DEAD_LETTER_REASONS.join(', ')}; received '${reason}'.`);
     const topic = params.get('topic') || null;
     const partitionText = params.get('partition');
     const partition = partitionText ? Number(partitionText) : null;

@@ -6,8 +6,10 @@ import {
   decodeCursor,
   encodeCursor,
   payloadView,
+  Views,
 } from '../../../local/ui/views';
-import type { LagReading } from '../../../local/ui/sampler';
+import type { UiData } from '../../../local/ui/data';
+import type { LagReading, Sampler } from '../../../local/ui/sampler';
 
 const job = { batchingWindowSeconds: 5 };
 const now = Date.parse('2026-05-21T12:00:00Z');
@@ -152,5 +154,19 @@ describe('cursors', () => {
     expect(() =>
       decodeCursor(encodeCursor({ day: 1 }), (v: { day: unknown }) => typeof v.day === 'string'),
     ).toThrow(/pass the `next` value of the previous page as is/);
+  });
+});
+
+describe('the dead letters view', () => {
+  it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
+    // GIVEN views that must not reach the data for a bad request
+    const views = new Views({} as UiData, {} as Sampler, () => []);
+
+    // THEN
+    await expect(views.deadLetters(new URLSearchParams('reason=nosuch'))).rejects.toThrow(
+      new BadRequest(
+        "reason must be one of null-value, oversized, invalid-utf8, invalid-json, schema, late, sink-rejected; received 'nosuch'.",
+      ),
+    );
   });
 });
