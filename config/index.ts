@@ -355,10 +355,6 @@ const STAGE = /^[a-z][a-z0-9-]{0,15}$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /**
- * A consumer group id the event source mapping accepts, short enough for the redrive's own group
- * (`<id>-redrive`, config/env.ts) to be one too.
- */
-/**
  * Each consumer group read by one reader only. Two event source mappings with one group fail to deploy (Lambda
  * requires unique group IDs), and a job's live consumer in another job's redrive group (`<id>-redrive`) would
  * share its partitions with that redrive, whose runs reset the group's offsets. Checked on the groups as the
@@ -404,6 +400,10 @@ function assertDistinctConsumerGroups(
   }
 }
 
+/**
+ * A consumer group id the event source mapping accepts, short enough for the redrive's own group
+ * (`<id>-redrive`, config/env.ts) to be one too.
+ */
 function readConsumerGroupId(r: Reader, key: string, fallback: string): string {
   const id = r.str(
     key,
