@@ -886,11 +886,14 @@ async function printResults(
  */
 export function unreachableService(
   error: unknown,
-  endpoints = services.resolveEndpoints(),
+  endpointsOf: () => services.Endpoints = () => services.resolveEndpoints(),
 ): string | undefined {
   const seen = new Set<unknown>();
   for (let e: unknown = error; e instanceof Error && !seen.has(e); e = e.cause) {
     seen.add(e);
+    if (!(e instanceof errors.NoHostAvailableError) && e.name !== 'KafkaJSConnectionError') continue;
+    // Only now: with a malformed KAFKA_BROKERS this throws, and that error is the one to report.
+    const endpoints = endpointsOf();
     if (e instanceof errors.NoHostAvailableError) {
       return (
         `Cannot reach Cassandra at ${endpoints.cassandraContactPoints.join(', ')}: start the services with ` +

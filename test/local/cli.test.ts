@@ -227,7 +227,8 @@ describe('microbatch with its services down', () => {
   }, 60_000);
 
   it('names Kafka when Kafka does not answer, from kafkajs errors however wrapped', () => {
-    const endpoints = { kafkaBrokers: ['127.0.0.1:1'], cassandraContactPoints: ['127.0.0.1:2'] } as never;
+    const endpoints = () =>
+      ({ kafkaBrokers: ['127.0.0.1:1'], cassandraContactPoints: ['127.0.0.1:2'] }) as never;
     const connection = Object.assign(new Error('Connection error: connect ECONNREFUSED 127.0.0.1:1'), {
       name: 'KafkaJSConnectionError',
     });
