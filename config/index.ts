@@ -88,7 +88,7 @@ export interface EventSourceConfig {
   readonly reportBatchItemFailures: boolean;
   /**
    * Provisioned pollers (`jobs.<job>.provisionedPollers.minimumPollers` / `.maximumPollers`); `undefined` keeps Lambda's on-demand
-   * pollers, which cost nothing extra but refuse the four error-handling knobs above.
+   * pollers, which cost nothing extra but hold the error-handling knobs above at what Lambda does there.
    */
   readonly provisionedPollers: ProvisionedPollersConfig | undefined;
   /**
