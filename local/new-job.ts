@@ -204,8 +204,9 @@ export function validate${pascal(name)}(input: unknown): ${pascal(name)}Record {
   const { id, ts, value } = input as Record<string, unknown>;
   if (typeof id !== 'string' || id.length === 0 || id.length > 256)
     throw new SchemaViolation('$.id', 'expected a non-empty string of at most 256 characters');
-  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0)
-    throw new SchemaViolation('$.ts', 'expected epoch milliseconds');
+  // 8.64e15: the latest time a JavaScript Date holds.
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0 || ts > 8.64e15)
+    throw new SchemaViolation('$.ts', 'expected epoch milliseconds, at most 8.64e15');
   if (typeof value !== 'number' || !Number.isFinite(value))
     throw new SchemaViolation('$.value', 'expected a finite number');
   return { id, ts, value };

@@ -68,8 +68,8 @@ const RETRIABLE_CODES = new Set([
  * What to do about a driver error:
  * - `retry`: transient. Timeouts, overload, unavailability, and any error that is not a server response (a
  *   socket closed mid-request, a connection reset): retried with backoff, then the batch fails and is retried.
- * - `record`: the server refused this statement's values (an invalid request that is not about the schema):
- *   the record goes to the dead letters.
+ * - `record`: the server refused this statement's values (an invalid request that is not about the schema), or
+ *   the driver could not encode them: the record goes to the dead letters.
  * - `fatal`: configuration (credentials, permissions, a missing table or keyspace, a syntax error): the batch
  *   fails and is retried once it is fixed. Never dead-letter a whole stream because a permission is missing.
  */
@@ -79,6 +79,9 @@ const SCHEMA_PROBLEM = /unconfigured table|does not exist|undefined column|unkno
 
 export function classifyDriverError(error: unknown): DriverErrorKind {
   if (error instanceof errors.AuthenticationError) return 'fatal';
+  // The driver could not encode a value (a Date out of range, a NaN where an integer goes): the same on every
+  // attempt, so not worth a retry; it is the record's, and goes to the dead letters like a refused value.
+  if (error instanceof TypeError || error instanceof RangeError) return 'record';
   if (!(error instanceof errors.ResponseError)) return 'retry';
   if (RETRIABLE_CODES.has(error.code)) return 'retry';
   if (error.code === 0x2200 && !SCHEMA_PROBLEM.test(error.message)) return 'record';
@@ -469,13 +472,16 @@ export class CassandraCheckpointStore implements CheckpointStore {
 
   /**
    * A CAS whose outcome is unknown (a timeout during Paxos) reports `false`: the protocol re-reads the row at
-   * SERIAL and decides from what is really there, so guessing wrong here costs a loop, never correctness.
+   * SERIAL and decides from what is really there, so guessing wrong here costs a loop, never correctness. Any
+   * other failure is thrown as it is: a missing permission or a value the row cannot hold, reported as "not
+   * applied", sent the protocol re-reading and retrying until it gave up with a contention error.
    */
   private async conditional(what: string, run: () => Promise<types.ResultSet>): Promise<boolean> {
     try {
       return (await withRetry(what, run, { ...this.retry, attempts: 1 })).wasApplied();
     } catch (error) {
-      if (error instanceof SinkError && error.retriable) return false;
+      if (error instanceof SinkError && error.retriable && classifyDriverError(error.cause) === 'retry')
+        return false;
       throw error;
     }
   }

@@ -55,6 +55,23 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
   };
 }
 
+/** The latest time a JavaScript Date holds (ECMA-262, "Time Values and Time Range"): ±8.64e15 ms. */
+export const MAX_EVENT_TIME_MS = 8.64e15;
+
+/**
+ * An event time the watermark, the window arithmetic and the partials' timestamps can all hold: integer epoch
+ * milliseconds within a Date's range. A record whose time is not one is dead-lettered ('schema'): let through, a
+ * NaN or a time past the range failed the whole batch, on every retry, far from the record that caused it.
+ */
+function checkedEventTime(eventTime: number): number {
+  if (Number.isSafeInteger(eventTime) && Math.abs(eventTime) <= MAX_EVENT_TIME_MS) return eventTime;
+  throw new RecordError(
+    'schema',
+    `The job's event time is ${eventTime}: expected integer epoch milliseconds within a Date's range ` +
+      `(at most ${MAX_EVENT_TIME_MS} in absolute value).`,
+  );
+}
+
 function asRecordError(error: unknown): RecordError {
   if (error instanceof RecordError) return error;
   throw error;
@@ -133,9 +150,11 @@ function windowEffects<T>(
     let measure: number;
     try {
       const value = job.decoder.decode(record);
-      eventTime = job.eventTime(value);
+      eventTime = checkedEventTime(job.eventTime(value));
       key = job.key(value);
       measure = job.measure(value);
+      if (!Number.isFinite(measure))
+        throw new RecordError('schema', `The job's measure is ${measure}: expected a finite number.`);
     } catch (error) {
       writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
       deadLettered++;

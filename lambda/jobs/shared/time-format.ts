@@ -76,7 +76,8 @@ function parseTutorial(text: string): number {
  * `Date.parse` reads (ISO-8601 above all), parsed once; `undefined` when it is neither.
  */
 export function epochMs(ts: unknown): number | undefined {
-  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 ? ts : undefined;
+  // 8.64e15: the latest time a Date holds; beyond it no window or timestamp can be computed.
+  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 && ts <= 8.64e15 ? ts : undefined;
   if (typeof ts !== 'string') return undefined;
   const ms = Date.parse(ts);
   return Number.isNaN(ms) ? undefined : ms;

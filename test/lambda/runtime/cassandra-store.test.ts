@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { errors, type Client } from 'cassandra-driver';
 import {
+  CassandraCheckpointStore,
   CassandraSinkStore,
   MAX_BATCH_VALUE_BYTES,
   classifyDriverError,
@@ -35,6 +36,9 @@ describe('classifyDriverError', () => {
     ['a missing table', new errors.ResponseError(0x2200, 'unconfigured table sent_received'), 'fatal'],
     ['a missing permission', responseError(0x2100), 'fatal'],
     ['bad credentials', new errors.AuthenticationError('Authentication failed'), 'fatal'],
+    // The driver's encoders throw these for a value a column cannot hold (a Date out of range, NaN for a bigint).
+    ['a value the driver cannot encode', new TypeError('Invalid date'), 'record'],
+    ['a number out of a type range', new RangeError('out of range'), 'record'],
   ])('%s -> %s', (_name, error, expected) => {
     expect(classifyDriverError(error)).toBe(expected);
     expect(isRetriableDriverError(error)).toBe(expected === 'retry');
@@ -275,5 +279,50 @@ describe('CassandraSinkStore.write', () => {
     const { client, requests } = fakeClient(() => undefined);
     await new CassandraSinkStore(client, 'ks', { batchStatements: 1 }).write([row(0), row(1), row(2)]);
     expect(requests.map((r) => r.kind)).toEqual(['execute', 'execute', 'execute']);
+  });
+});
+
+describe('CassandraCheckpointStore compare-and-set', () => {
+  const ref = { job: 'j', topic: 't', partition: 0 };
+  const checkpoint = {
+    nextOffset: 10n,
+    watermarkMs: null,
+    claim: null,
+    lane: 0,
+    firstOffset: 0n,
+    pendingSkip: null,
+  } as never;
+  const store = (failure: Error) =>
+    new CassandraCheckpointStore(
+      {
+        execute: async () => {
+          throw failure;
+        },
+      } as unknown as Client,
+      'ks',
+      { attempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+      1,
+    );
+
+  it('reports a timeout, whose outcome is unknown, as not applied: the protocol re-reads and decides', async () => {
+    await expect(
+      store(new errors.OperationTimedOutError('slow')).compareAndSet(
+        ref,
+        { nextOffset: 0n, claimId: null },
+        checkpoint,
+      ),
+    ).resolves.toBe(false);
+  });
+
+  it('throws a missing permission as itself, not as "not applied" (which ended as a contention error)', async () => {
+    await expect(store(responseError(0x2100)).create(ref, checkpoint)).rejects.toThrow(
+      /creating the checkpoint failed: code 8448\. Fix the configuration/,
+    );
+  });
+
+  it('throws a value the checkpoint cannot hold as itself', async () => {
+    await expect(
+      store(new TypeError('Invalid date')).compareAndSet(ref, { nextOffset: 0n, claimId: null }, checkpoint),
+    ).rejects.toThrow(/moving the checkpoint was refused: Invalid date/);
   });
 });

@@ -357,6 +357,39 @@ describe('processPartition: windows', () => {
     expect(outcome.watermarkMs).toBe(T0 + 25_000);
   });
 
+  it('dead-letters a record whose event time no Date holds (NaN, beyond 8.64e15), and goes on with the rest', async () => {
+    // GIVEN a job whose event time can be NaN or out of range, and a reading whose ts is past a Date's range
+    const h = harness();
+    const broken = {
+      ...job,
+      eventTime: (v: { sensorId: string }) =>
+        v.sensorId === 'nan' ? Number.NaN : v.sensorId === 'far' ? 9e15 : job.eventTime(v as never),
+    } as typeof job;
+    const farTs: KafkaRecord = {
+      ...reading(4, 's1', 5, 1),
+      value: Buffer.from(JSON.stringify({ sensorId: 's1', ts: 9_000_000_000_000_000, value: 1 })),
+    };
+    const records = [
+      reading(0, 's1', 1, 10),
+      reading(1, 'nan', 2, 20),
+      reading(2, 'far', 3, 30),
+      reading(3, 's1', 4, 5),
+      farTs,
+    ];
+
+    // WHEN
+    const outcome = await h.run(broken, { topic: 'sensor-readings', partition: 0, records });
+
+    // THEN the batch commits; the three go to the dead letters with their reason, the two good ones are folded
+    expect(outcome).toMatchObject({ applied: 5, written: 2, deadLettered: 3, late: 0 });
+    expect(deadLetters(h.sink)).toEqual([
+      [1n, 'schema'],
+      [2n, 'schema'],
+      [4n, 'schema'],
+    ]);
+    expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 2, sum: 15, min: 5, max: 10 });
+  });
+
   it('a concurrent invocation over a shorter range that finishes inside our claim is never folded twice', async () => {
     const h = harness();
     const { records, part } = fourReadingsOfOneSensor();
