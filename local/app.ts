@@ -9,6 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
 import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../config';
+import type { FilterPattern } from '../config/filters';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';
@@ -74,6 +75,8 @@ export interface InvokeOptions {
   readonly filters?: boolean;
   /** `redrive`: where the reader started each `"<topic>-<partition>"` (see `BatchDeps.contiguousFrom`). */
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
+  /** `redrive`: the event source's filter patterns (see `BatchDeps.matchFilters`). */
+  readonly matchFilters?: readonly FilterPattern[];
 }
 
 export interface LocalRuntime {
@@ -118,6 +121,7 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
       mode: options?.mode,
       filters: options?.filters,
       contiguousFrom: options?.contiguousFrom,
+      matchFilters: options?.matchFilters,
     });
   };
   return {

@@ -106,6 +106,7 @@ export async function redriveLocally(args: {
           mode: 'redrive',
           filters,
           contiguousFrom: new Map([[key, contiguousFrom]]),
+          matchFilters: source.filters,
           logger: args.logger,
         });
       },

@@ -36,6 +36,7 @@ import {
   type RedriveSummary,
 } from '../runtime/redrive';
 import { REDRIVE_ENV, redriveGroupId } from '../../config/env';
+import type { FilterPattern } from '../../config/filters';
 
 export interface QueueMessage {
   readonly receiptHandle: string;
@@ -173,6 +174,8 @@ interface Setup {
   readonly kafka: Kafka;
   readonly queue: OnFailureQueue;
   readonly filters: boolean;
+  /** The event source's filter patterns: the redrive reads from Kafka, where what they dropped still is. */
+  readonly filterPatterns: readonly FilterPattern[];
   readonly groupId: string;
   readonly batchSize: number;
 }
@@ -198,6 +201,7 @@ async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
     kafka: createMskKafka(`microbatch-redrive-${definition.name}`, process.env, logger),
     queue: sqsQueue(onFailureQueueClient(), url),
     filters: jobConfig.filters.length > 0,
+    filterPatterns: jobConfig.filters,
     groupId: jobConfig.consumerGroupId,
     batchSize: jobConfig.batchSize,
   };
@@ -256,6 +260,7 @@ async function redriveOnce(
             mode: 'redrive',
             filters: s.filters,
             contiguousFrom: new Map([[`${records[0]!.topic}-${records[0]!.partition}`, contiguousFrom]]),
+            matchFilters: s.filterPatterns,
           });
         },
       },

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RuntimeConfigError } from './errors';
+import type { FilterPattern } from '../../config/filters';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
 import { processPartition, type PartitionOutcome } from './checkpoint';
@@ -31,6 +32,8 @@ export interface BatchDeps {
    * @default - none
    */
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
+  /** `redrive`: the event source's filter patterns (see `PartitionDeps.matchFilters`). @default - none */
+  readonly matchFilters?: readonly FilterPattern[];
 }
 
 /** The ledger row of the batch, plus what only the logs and metrics carry. */
@@ -67,6 +70,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
         mode: deps.mode,
         filters: deps.filters,
         contiguousFrom: deps.contiguousFrom?.get(`${part.topic}-${part.partition}`),
+        matchFilters: deps.matchFilters,
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
       }),
     ),

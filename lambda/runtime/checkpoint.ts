@@ -98,6 +98,8 @@ import { ContentionError, DataLossError, RecordError, SinkError } from './errors
 import type { KafkaRecord, PartitionRecords } from './event';
 import type { Job } from './job';
 import { computeEffects, deadLetterWrite, writeEffects } from './effects';
+import { passesFilters } from './filters';
+import type { FilterPattern } from '../../config/filters';
 import {
   guardOf,
   type BatchMode,
@@ -138,6 +140,13 @@ export interface PartitionDeps {
    * @default - gaps in a skipped range are deferred, not counted as lost
    */
   readonly contiguousFrom?: bigint;
+  /**
+   * `redrive`: the event source mapping's filter patterns. A redrive reads its ranges straight from Kafka, where
+   * the records the event source dropped are still there: a record that matches none of these has no effect and
+   * is counted as filtered, as it was live.
+   * @default - every record is applied
+   */
+  readonly matchFilters?: readonly FilterPattern[];
 }
 
 export interface PartitionOutcome extends PartitionReport {
@@ -468,11 +477,13 @@ async function advance(
 
     const stop = claim.until < end ? claim.until : end;
     const pending = records.filter((r) => r.offset >= c.nextOffset && r.offset < stop);
-    const effects = computeEffects(job, pending, claim.time, c.watermarkMs);
+    const filters = deps.matchFilters;
+    const matching = filters?.length ? pending.filter((r) => passesFilters(filters, r)) : pending;
+    const effects = computeEffects(job, matching, claim.time, c.watermarkMs);
     t.lap('transformMs');
     const lane = { topic: part.topic, partition: part.partition, lane: c.lane };
     const refused = await writeEffects(job, effects, lane, deps.sink);
-    if (refused.size) await deadLetterRefused(job, pending, refused, deps.sink);
+    if (refused.size) await deadLetterRefused(job, matching, refused, deps.sink);
     t.lap('effectsMs');
 
     const next: Cursor = {
@@ -482,12 +493,13 @@ async function advance(
       lane: c.lane,
     };
     const committed = await cursor.cas({ ...cursorOf(c), claim }, next, {
-      applied: pending.length,
+      applied: matching.length,
       lost: 0n,
     });
     t.lap('commitMs');
     if (committed) {
-      t.applied += pending.length;
+      t.applied += matching.length;
+      t.filtered += BigInt(pending.length - matching.length);
       t.written += effects.written - refused.size;
       t.deadLettered += effects.deadLettered + refused.size;
       t.late += effects.late;

@@ -28,6 +28,7 @@ import {
   mergedWindows,
 } from '../../support/memory-store';
 import { referenceWindows, type Reading } from '../../support/reference';
+import { passesFilters } from '../../../lambda/runtime/filters';
 
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
@@ -519,6 +520,41 @@ describe('issue 8: replays, skipped ranges and redrive', () => {
       duplicates: 12,
     });
     expect(sentRows(h.sink).size).toBe(12);
+  });
+
+  it('2. a redrive leaves out what the event source filters dropped: counted as filtered, with no effect', async () => {
+    // GIVEN filters that drop offsets 6 and 8, and a batch of what they let through that was given up
+    const h = harness();
+    const filters = [{ value: [{ 'anything-but': ['2026-05-21 02:20:06', '2026-05-21 02:20:08'] }] }];
+    const delivered = (from: number, until: number) => {
+      const part = range(from, until);
+      return { ...part, records: part.records.filter((r) => passesFilters(filters, r)) };
+    };
+    await h.run(tutorial, delivered(0, 5), { filters: true });
+    await expect(
+      h.run(tutorial, delivered(5, 10), { filters: true, sink: crashingSink(h.sink, 1) }),
+    ).rejects.toThrow(Crash);
+    await h.run(tutorial, delivered(10, 12), { filters: true });
+    expect(h.checkpoints.allSkipped()).toEqual([
+      expect.objectContaining({ fromOffset: 5n, untilOffset: 10n, status: 'pending' }),
+    ]);
+
+    // WHEN the redrive reads [5, 10) from Kafka, where 6 and 8 still are
+    const redrive = await h.run(tutorial, range(5, 10), {
+      mode: 'redrive',
+      contiguousFrom: 5n,
+      filters: true,
+      matchFilters: filters,
+    });
+
+    // THEN it applies 5, 7 and 9 only, as the live job would have
+    expect(redrive).toMatchObject({ applied: 3, filtered: 2n, lost: 0n });
+    const rows = sentRows(h.sink);
+    expect([...rows.keys()].filter((k) => k.endsWith(':06') || k.endsWith(':08'))).toEqual([]);
+    expect(rows.size).toBe(10);
+    expect(h.checkpoints.allSkipped()).toEqual([
+      expect.objectContaining({ fromOffset: 5n, status: 'redriven', redriven: 3 }),
+    ]);
   });
 
   it('2. a redrive that finds the start of a range gone from Kafka counts it as lost on the range', async () => {
