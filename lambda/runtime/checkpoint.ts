@@ -569,6 +569,9 @@ export type FailedRangeOutcome =
  * registered already, by the live job's next batch (a gap); this covers the rest:
  * - the live job has not moved since: the checkpoint sits at the range's first offset, and the registration is
  *   the same CAS a gap would make (with the same rule for an open claim);
+ * - the checkpoint is inside the range: an overlapping invocation (a rebalance, a batch cut another way) applied
+ *   its start, and the attempt that failed claimed the rest. Only the rest, from the checkpoint on, is
+ *   registered, by that same CAS: registering the whole range would apply its start twice;
  * - the checkpoint passed it without a trace, which happens only where no attempt claimed it: a batch given up
  *   before the checkpoint existed (below its first offset), or one taken for filtered records. Nothing of it
  *   was written, so it is registered behind the checkpoint in a lane of its own, `-1 - firstOffset` (live lanes
@@ -592,7 +595,8 @@ export async function registerFromOnFailure(
     redrivenAt: null,
   };
   for (let attempt = 1; attempt <= (deps.maxAttempts ?? 50); attempt++) {
-    const known = (await deps.checkpoints.listSkipped(ref, first + 1n)).find((r) => r.untilOffset > first);
+    // Any skipped range that overlaps this one: the live job may have registered the part past its checkpoint.
+    const known = (await deps.checkpoints.listSkipped(ref, end)).find((r) => r.untilOffset > first);
     if (known) {
       if (known.onFailure === null) {
         await deps.checkpoints.updateSkipped(ref, guardOf(known.cursor), {
@@ -615,11 +619,11 @@ export async function registerFromOnFailure(
       continue;
     }
     if (checkpoint.nextOffset < first) return { status: 'waiting', checkpoint: checkpoint.nextOffset };
-    if (checkpoint.nextOffset === first) {
+    if (checkpoint.nextOffset < end) {
       const until = checkpoint.claim && checkpoint.claim.until > end ? checkpoint.claim.until : end;
       const range: SkippedRange = {
         ...base,
-        fromOffset: first,
+        fromOffset: checkpoint.nextOffset,
         untilOffset: until,
         detectedAt: deps.clock(),
         claimed: checkpoint.claim !== null,

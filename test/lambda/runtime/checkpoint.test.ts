@@ -765,6 +765,43 @@ describe('registerFromOnFailure', () => {
     expect(sentRows(h.sink).size).toBe(8);
   });
 
+  it.each([false, true])(
+    'with the checkpoint inside the range (filters: %s), registers only the rest, and nothing is applied twice',
+    async (filters) => {
+      // GIVEN an overlapping invocation applied [0, 3), and the attempt that claimed [3, 6) failed until the event
+      // source gave up on the batch [0, 6) it had been given
+      const h = harness();
+      await h.run(tutorial, range(0, 3), { filters });
+      await expect(h.run(tutorial, range(3, 6), { filters, sink: crashingSink(h.sink, 0) })).rejects.toThrow(
+        Crash,
+      );
+
+      // WHEN its on-failure record is registered
+      const outcome = await registerFromOnFailure(tutorial, failed(0, 5), deps(h, filters));
+
+      // THEN the skipped range is the claimed rest, the checkpoint moves past it, and the redrive of the whole
+      // record's range from Kafka applies the rest once
+      expect(outcome).toMatchObject({
+        status: 'registered',
+        range: { fromOffset: 3n, untilOffset: 6n, claimed: true },
+      });
+      expect(
+        await h.run(tutorial, range(0, 6), { mode: 'redrive', contiguousFrom: 0n, filters }),
+      ).toMatchObject({
+        applied: 3,
+      });
+      expect(await h.run(tutorial, range(6, 8), { filters })).toMatchObject({ applied: 2, skipped: 0n });
+      expect(sentRows(h.sink).size).toBe(8);
+      expect(h.sink.conflicts).toEqual([]);
+      // The live job's gap, had it come first, is the same range: registering the record again adds nothing.
+      expect(await registerFromOnFailure(tutorial, failed(0, 5), deps(h, filters))).toMatchObject({
+        status: 'registered',
+        range: { fromOffset: 3n },
+      });
+      expect(h.checkpoints.allSkipped()).toHaveLength(1);
+    },
+  );
+
   it('says a range the checkpoint applied is applied', async () => {
     const h = harness();
     await h.run(tutorial, range(0, 12));
