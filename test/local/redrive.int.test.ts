@@ -32,6 +32,7 @@ import {
   waitFor,
 } from '../support/integration';
 import { SENSOR_STATS, windowKeyColumn } from '../../schema';
+import type { FilterPattern } from '../../config/filters';
 
 const SENSOR_STATS_VIEW = { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) };
 
@@ -46,6 +47,7 @@ async function liveWithAFailingBatch(
   topic: string,
   keyspace: string,
   failing: (values: Readonly<Record<string, unknown>>) => boolean,
+  filters: readonly FilterPattern[] = [],
 ) {
   const runtime = await openLocalRuntime(endpoints, keyspace);
   onTestFinished(() => runtime.close());
@@ -68,7 +70,7 @@ async function liveWithAFailingBatch(
   const runner = new EventSourceRunner({
     jobName: job.name,
     topics: [topic],
-    source: source({ batchSize: 10, maxBatchingWindowSeconds: 0, retryAttempts: 1 }),
+    source: source({ batchSize: 10, maxBatchingWindowSeconds: 0, retryAttempts: 1, filters }),
     brokers: endpoints.kafkaBrokers,
     onFailureDir,
     log: () => undefined,
@@ -79,6 +81,7 @@ async function liveWithAFailingBatch(
         sink: throttled,
         log: () => undefined,
         onReport: (r) => void reports.push(r),
+        filters: filters.length > 0,
       }),
   });
   await runner.start();
@@ -159,6 +162,54 @@ describe('microbatch redrive, locally', () => {
     });
     expect(again.summary).toMatchObject({ attempted: 0, redrivenRecords: 0 });
     expect(await count(client, keyspace, 'sent_received')).toBe(40);
+  });
+
+  it("leaves out of a redrive what the event source's filters drop: they are still in Kafka", async () => {
+    // GIVEN filters that drop one record of every ten, and a batch given up after a partial attempt
+    const topic = await freshTopic(1);
+    const { client, keyspace } = await freshKeyspace();
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const values = Array.from({ length: 40 }, (_, i) =>
+      new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString(),
+    );
+    const dropped = [values[7]!, values[17]!, values[27]!, values[37]!];
+    const filters = [{ value: [{ 'anything-but': dropped }] }];
+    const poisoned = values[25]!;
+    const live = await liveWithAFailingBatch(job, topic, keyspace, (v) => v.time_sent === poisoned, filters);
+    await sendValues(
+      topic,
+      values.slice(0, 30).map((value) => ({ value })),
+    );
+    const file = join(live.onFailureDir, `${job.name}.jsonl`);
+    await waitFor('the on-failure record', async () => (existsSync(file) ? true : undefined));
+    await sendValues(
+      topic,
+      values.slice(30).map((value) => ({ value })),
+    );
+    await waitFor('the batch after the gap', async () =>
+      live.reports.some((r) => r.skipped > 0n) ? true : undefined,
+    );
+    await live.runner.stop();
+
+    // WHEN the redrive reads the range back from Kafka, the dropped record in it included
+    const result = await redriveLocally({
+      job,
+      source: source({ filters }),
+      runtime: live.runtime,
+      brokers: endpoints.kafkaBrokers,
+      onFailureDir: live.onFailureDir,
+      log: () => undefined,
+    });
+
+    // THEN every record the filters let through has its row, and none they dropped
+    expect(result.summary).toMatchObject({ stillPending: [], lost: 0n });
+    const rows = await client.execute(`SELECT time_sent FROM ${keyspace}.sent_received`);
+    expect(rows.rows.map((r) => r.get('time_sent') as string).sort()).toEqual(
+      values.filter((v) => !dropped.includes(v)).sort(),
+    );
   });
 
   it('folds a redriven window range into the lane its first attempt used: every reading counted once', async () => {
