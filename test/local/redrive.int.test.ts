@@ -89,34 +89,52 @@ async function liveWithAFailingBatch(
   return { runtime, runner, reports, onFailureDir };
 }
 
+/** A sent-received job on a topic and keyspace of its own, and 40 values one second apart to send it. */
+async function sentReceivedOfItsOwn() {
+  const topic = await freshTopic(1);
+  const { client, keyspace } = await freshKeyspace();
+  const job = createSentReceivedJob(
+    { timeFormat: 'iso', failOnDataLoss: false },
+    { name: uniqueName('sr-'), topics: [topic] },
+  );
+  const values = Array.from({ length: 40 }, (_, i) => new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString());
+  return { topic, client, keyspace, job, values };
+}
+
+/**
+ * Sends the first 30 values, waits for the runner to give up on the batch [20, 30) and write its on-failure
+ * record, sends the rest, waits for the batch that finds the gap, and stops the runner. Returns the record's file.
+ */
+async function sendThroughAGiveUp(
+  live: Awaited<ReturnType<typeof liveWithAFailingBatch>>,
+  job: Job,
+  topic: string,
+  values: readonly string[],
+): Promise<string> {
+  await sendValues(
+    topic,
+    values.slice(0, 30).map((value) => ({ value })),
+  );
+  const file = join(live.onFailureDir, `${job.name}.jsonl`);
+  await waitFor('the on-failure record', async () => (existsSync(file) ? true : undefined));
+  await sendValues(
+    topic,
+    values.slice(30).map((value) => ({ value })),
+  );
+  await waitFor('the batch after the gap', async () =>
+    live.reports.some((r) => r.skipped > 0n) ? true : undefined,
+  );
+  await live.runner.stop();
+  return file;
+}
+
 describe('microbatch redrive, locally', () => {
   it('re-applies a batch the runner gave up on after a partial attempt, exactly once', async () => {
-    const topic = await freshTopic(1);
-    const { client, keyspace } = await freshKeyspace();
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const values = Array.from({ length: 40 }, (_, i) =>
-      new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString(),
-    );
+    const { topic, client, keyspace, job, values } = await sentReceivedOfItsOwn();
     // The third batch ([20, 30)) holds 25: its writes are throttled, so the batch fails after the other rows.
     const poisoned = values[25]!;
     const live = await liveWithAFailingBatch(job, topic, keyspace, (v) => v.time_sent === poisoned);
-    await sendValues(
-      topic,
-      values.slice(0, 30).map((value) => ({ value })),
-    );
-    const file = join(live.onFailureDir, `${job.name}.jsonl`);
-    await waitFor('the on-failure record', async () => (existsSync(file) ? true : undefined));
-    await sendValues(
-      topic,
-      values.slice(30).map((value) => ({ value })),
-    );
-    await waitFor('the batch after the gap', async () =>
-      live.reports.some((r) => r.skipped > 0n) ? true : undefined,
-    );
-    await live.runner.stop();
+    const file = await sendThroughAGiveUp(live, job, topic, values);
     const partial = await client.execute(`SELECT time_sent, time_received FROM ${keyspace}.sent_received`);
     // 0..19 and 30..39 live, and 20..29 but 25 from the failed attempt.
     expect(partial.rows.length).toBe(39);
@@ -166,33 +184,12 @@ describe('microbatch redrive, locally', () => {
 
   it("leaves out of a redrive what the event source's filters drop: they are still in Kafka", async () => {
     // GIVEN filters that drop one record of every ten, and a batch given up after a partial attempt
-    const topic = await freshTopic(1);
-    const { client, keyspace } = await freshKeyspace();
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const values = Array.from({ length: 40 }, (_, i) =>
-      new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString(),
-    );
+    const { topic, client, keyspace, job, values } = await sentReceivedOfItsOwn();
     const dropped = [values[7]!, values[17]!, values[27]!, values[37]!];
     const filters = [{ value: [{ 'anything-but': dropped }] }];
     const poisoned = values[25]!;
     const live = await liveWithAFailingBatch(job, topic, keyspace, (v) => v.time_sent === poisoned, filters);
-    await sendValues(
-      topic,
-      values.slice(0, 30).map((value) => ({ value })),
-    );
-    const file = join(live.onFailureDir, `${job.name}.jsonl`);
-    await waitFor('the on-failure record', async () => (existsSync(file) ? true : undefined));
-    await sendValues(
-      topic,
-      values.slice(30).map((value) => ({ value })),
-    );
-    await waitFor('the batch after the gap', async () =>
-      live.reports.some((r) => r.skipped > 0n) ? true : undefined,
-    );
-    await live.runner.stop();
+    await sendThroughAGiveUp(live, job, topic, values);
 
     // WHEN the redrive reads the range back from Kafka, the dropped record in it included
     const result = await redriveLocally({
