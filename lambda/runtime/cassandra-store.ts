@@ -92,6 +92,14 @@ export function isRetriableDriverError(error: unknown): boolean {
   return classifyDriverError(error) === 'retry';
 }
 
+/**
+ * Whether a compare-and-set that failed with `error` (as `withRetry` throws it) may or may not have applied: a
+ * transient driver error, such as a timeout during Paxos. Any other failure is thrown as it is.
+ */
+function isUnknownOutcome(error: unknown): boolean {
+  return error instanceof SinkError && error.retriable && isRetriableDriverError(error.cause);
+}
+
 export interface RetryPolicy {
   readonly attempts: number;
   readonly baseDelayMs: number;
@@ -480,8 +488,7 @@ export class CassandraCheckpointStore implements CheckpointStore {
     try {
       return (await withRetry(what, run, { ...this.retry, attempts: 1 })).wasApplied();
     } catch (error) {
-      if (error instanceof SinkError && error.retriable && classifyDriverError(error.cause) === 'retry')
-        return false;
+      if (isUnknownOutcome(error)) return false;
       throw error;
     }
   }
@@ -645,8 +652,7 @@ export class CassandraSinkStore implements SinkStore {
     } catch (error) {
       // A compare-and-set that timed out may or may not have applied: report "not applied", and the caller
       // re-reads the partial and decides from what is really there.
-      if (error instanceof SinkError && error.retriable && classifyDriverError(error.cause) === 'retry')
-        return false;
+      if (isUnknownOutcome(error)) return false;
       throw error;
     }
   }
