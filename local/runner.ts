@@ -117,6 +117,8 @@ export interface RunnerStats {
 }
 
 interface Waiter {
+  /** When the fetch arrived (`Date.now()`): its first record's batching window counts from then. */
+  readonly arrivedAt: number;
   remaining: number;
   lastDone: bigint | undefined;
   resolve: (lastDone: bigint | undefined) => void;
@@ -247,7 +249,12 @@ export class MicroBatcher {
     }
     if (!records.length) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      const waiter: Waiter = { remaining: records.length, lastDone: undefined, resolve };
+      const waiter: Waiter = {
+        arrivedAt: Date.now(),
+        remaining: records.length,
+        lastDone: undefined,
+        resolve,
+      };
       for (const record of records) {
         const filtered = !passesFilters(this.filters, record);
         const bytes = filtered ? 0 : recordBytes(record);
@@ -262,10 +269,16 @@ export class MicroBatcher {
   /**
    * Waits for the next batch: the first record opens the window; the batch closes when it is full, when the
    * window ends, or when `stopped()` turns true. Returns an empty list only when stopped with nothing buffered.
+   *
+   * The window counts from the first buffered record's arrival, not from this call: records fetched while the
+   * previous batch was being handled have been gathered since then, and a window restarted at the call would
+   * hold them for the previous batch's processing time on top of the window (the event source mapping's
+   * window is "the maximum amount of time to gather records before invoking the function",
+   * https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html).
    */
   async next(stopped: () => boolean): Promise<Buffered[]> {
     while (!this.buffer.length && !stopped()) await this.sleep(250);
-    const windowEnd = Date.now() + this.windowMs;
+    const windowEnd = (this.buffer[0]?.waiter.arrivedAt ?? Date.now()) + this.windowMs;
     while (!stopped() && this.bufferedDelivered < this.batchSize && this.fits() && Date.now() < windowEnd) {
       await this.sleep(Math.min(250, windowEnd - Date.now()));
     }

@@ -59,6 +59,19 @@ describe('MicroBatcher', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
   });
 
+  it('GIVEN records fetched while the previous batch was handled THEN their window counts from their arrival', async () => {
+    // GIVEN a 600 ms window and a record that arrives while the handler still has the previous batch
+    const b = new MicroBatcher(100, 600, 6 * 1024 * 1024, 100);
+    void b.enqueue([rec(0, 0)]);
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    // WHEN the runner asks for the next batch after that handling
+    const asked = Date.now();
+    const batch = await b.next(() => false);
+    // THEN the batch closes when the record has waited one window, not one window after the call
+    expect(batch).toHaveLength(1);
+    expect(Date.now() - asked).toBeLessThan(400);
+  });
+
   it('never lets a batch pass the payload cap', async () => {
     const size = recordBytes(rec(0, 0, 1000));
     const b = new MicroBatcher(100, 0, 100 + size * 2 + size / 2, 100);
