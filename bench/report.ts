@@ -264,9 +264,19 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
         measured: `${fmt(l.processingDelayMs.p99)} ms (latency p99 ${fmt(l.rowWrittenMs.p99)} ms)`,
         holds: l.processingDelayMs.p99 <= limit,
         ...(b.count > 0 && {
-          bound:
+          bound: [
             `its batches: ${fmt(b.meanRecords)} records (one partition's) in ${fmt(b.meanDurationMs)} ms: ` +
-            `read + claim ${fmt(b.meanReadClaimMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)} ms (means)`,
+              `read + claim ${fmt(b.meanReadClaimMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)} ms (means)`,
+            cassandraCeiling &&
+              delayFloor(
+                b.meanRecords,
+                batchesClosingTogether(report.settings),
+                limit,
+                cassandraCeiling.best.rate,
+              ),
+          ]
+            .filter(Boolean)
+            .join('; '),
         }),
         next: 'fewer records a batch (the batch size), or one Paxos round fewer a batch (a claim without the read)',
       }),
@@ -319,6 +329,34 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
     );
   }
   return targets;
+}
+
+/**
+ * The pollers' batches of a latency phase close together (each poller's window opens with its first record, and
+ * the producer spreads its records over every partition), so their rows share the Cassandra ceiling.
+ */
+function batchesClosingTogether(settings: BenchReport['settings'] | undefined): number {
+  if (!settings) return 1;
+  return settings.pollers === 'default'
+    ? settings.partitions
+    : Math.min(settings.pollers, settings.partitions);
+}
+
+/**
+ * A processing delay no pipeline can beat at this ceiling: a batch's rows are written after it closes, at most at
+ * the ceiling's rate, so the last 1% of `batches` batches of `records` rows are written at least
+ * 0.99 * batches * records / ceiling after their close, whatever the order or the concurrency.
+ */
+export function delayFloor(records: number, batches: number, limitMs: number, ceilingRate: number): string {
+  const floorMs = (rows: number) => (0.99 * rows * 1000) / ceilingRate;
+  const together =
+    batches > 1
+      ? `, of the ${batches} batches that close together ${fmt(floorMs(records * batches))} ms`
+      : '';
+  return (
+    `floor at the ceiling's ${fmt(ceilingRate)}/s: the last 1% of one batch's rows written ${fmt(floorMs(records))} ms ` +
+    `after it closes${together}; ${fmt(limitMs)} ms needs a ceiling of ${fmt((0.99 * records * batches * 1000) / limitMs)}/s`
+  );
 }
 
 /** A target keeps its bound and next step only when it does not hold. */

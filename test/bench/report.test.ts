@@ -198,6 +198,32 @@ describe('targetsOf', () => {
     ]);
   });
 
+  it('GIVEN a ceiling THEN a missed processing delay names the floor its batches put under it', () => {
+    // GIVEN a 50,000/s ceiling, and three pollers whose batches of 3,333 rows close together
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        settings: { partitions: 3, pollers: 'default' },
+        latency: [
+          {
+            name: 'fixed',
+            rate: 2000,
+            windowSeconds: 5,
+            processingDelayMs: dist(330),
+            rowWrittenMs: dist(5300),
+            batches,
+          },
+        ],
+      }),
+    );
+    // THEN: 0.99 * 3,333 / 50,000 s = 66 ms for one batch, 198 ms for the three; 100 ms needs 98,990 rows/s
+    expect(targets[0]!.bound).toBe(
+      "its batches: 3,333 records (one partition's) in 248 ms: read + claim 54, writes 171, commit 16 ms (means); " +
+        "floor at the ceiling's 50,000/s: the last 1% of one batch's rows written 66 ms after it closes, " +
+        'of the 3 batches that close together 198 ms; 100 ms needs a ceiling of 98,990/s',
+    );
+  });
+
   it('GIVEN a restart and bundles THEN the restart has 5 s, and redrive alone has the larger budget', () => {
     const targets = targetsOf(
       report({
