@@ -7,15 +7,15 @@
 #
 # On Debian/Ubuntu it installs what is missing with apt-get (as root, or with passwordless sudo). Elsewhere
 # (macOS, Fedora, or no root) it names what is missing and the command that installs it there, and stops: the
-# unit and infra tests need none of it (`npm run test:unit`).
+# unit and infra tests need none of it but Python 3 (`npm run test:unit`, which installs cfn-lint itself).
 # - Compose: `docker compose` (v2) validates docker-compose.yml where Docker has it; else Debian's
 #   docker-compose 1.29, which checks the file against the Compose schema with no Docker engine.
 # - Java 17 + Maven: run Kafka and Cassandra natively for the integration tests
 #   (Cassandra 5.0 cannot run on Java 24+, so a newer default JDK is not enough).
 # - Chromium: the UI's browser test drives it headless with playwright-core, which never downloads a browser
 #   of its own. MICROBATCH_CHROMIUM points the test at another build.
-# - Python 3 with venv: cfn-lint (PyPI, pinned in scripts/cfn-lint-requirements.txt) goes into the project's
-#   own venv, .local/cfn-lint, so nothing global is touched; the infra tests lint the templates with it.
+# - Python 3 with venv: scripts/ensure-cfn-lint.sh puts cfn-lint (PyPI) into the project's own venv,
+#   .local/cfn-lint, so nothing global is touched; the infra tests lint the templates with it.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -59,7 +59,7 @@ advice() {
   else
     echo "  with your package manager (Debian names: ${missing[*]}); JAVA17_HOME and MICROBATCH_CHROMIUM point at them" >&2
   fi
-  echo "  Without them, \`npm run test:unit\` runs the unit and infra tests (no Java, no services)." >&2
+  echo "  Without them, \`npm run test:unit\` runs the unit and infra tests (no Java, no services; Python 3 for cfn-lint)." >&2
 }
 
 if ((${#missing[@]})); then
@@ -86,25 +86,8 @@ if ((${#missing[@]})); then
   rm -f "$apt_log"
 fi
 
-# cfn-lint into .local/cfn-lint, unless that venv already has the pinned version (a directory test, no Python
-# start-up). A failed install leaves no venv behind, so the next run starts again from scratch.
-cfn_lint_requirements=scripts/cfn-lint-requirements.txt
-cfn_lint_version=$(sed -n 's/^cfn-lint==//p' "$cfn_lint_requirements")
-cfn_lint_venv=.local/cfn-lint
-if ! compgen -G "$cfn_lint_venv/lib/python3*/site-packages/cfn_lint-$cfn_lint_version.dist-info" >/dev/null; then
-  echo "ensure-test-tools: installing cfn-lint $cfn_lint_version into $cfn_lint_venv ..." >&2
-  rm -rf "$cfn_lint_venv"
-  mkdir -p .local
-  pip_log=$(mktemp)
-  if ! { python3 -m venv "$cfn_lint_venv" &&
-    "$cfn_lint_venv/bin/pip" install --quiet --disable-pip-version-check --requirement "$cfn_lint_requirements"; } >"$pip_log" 2>&1; then
-    cat "$pip_log" >&2
-    rm -rf "$cfn_lint_venv" "$pip_log"
-    echo "ensure-test-tools: installing cfn-lint failed (output above); it needs PyPI." >&2
-    exit 1
-  fi
-  rm -f "$pip_log"
-fi
+# cfn-lint into the project's own venv (the infra tests lint the templates with it).
+bash scripts/ensure-cfn-lint.sh
 
 # Kafka (every version the tests run) and Cassandra jars into .local/cache (skipped when the cache matches the pom).
 node_modules/.bin/tsx local/services/main.ts fetch --all-tested

@@ -217,7 +217,9 @@ export type CfnLintFinding = string;
  */
 export function cfnLint(templates: readonly string[]): CfnLintFinding[] {
   if (!existsSync(CFN_LINT)) {
-    throw new Error(`cfn-lint is not installed at ${CFN_LINT}: run bash scripts/ensure-test-tools.sh`);
+    throw new Error(
+      `cfn-lint is not installed at ${CFN_LINT}: run bash scripts/ensure-cfn-lint.sh (npm test and npm run test:unit run it first)`,
+    );
   }
   const run = spawnSync(
     CFN_LINT,
