@@ -9,7 +9,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { Argument, Command, CommanderError, Option } from '@commander-js/extra-typings';
 import { errors } from '../lambda/runtime/cassandra-driver';
 import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
-import { ConfigError, type PipelineConfig } from '../config';
+import { CONSUMER_MEMORY_MB, ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
 import type { BatchReport } from '../lambda/runtime/batch';
 import { deadLetters, recentBatches, recentRows, windowKeys, windowResults } from '../lambda/runtime/queries';
@@ -794,9 +794,10 @@ export function createProgram(state: CliState): Command {
     .addOption(new Option('--partitions <n>', 'partitions of the topic').argParser(integer(1, 10_000)))
     .addOption(new Option('--keys <n>', 'distinct window keys').argParser(integer(1)))
     .addOption(
-      new Option('--memory <MB>', "the consumers' Lambda memory (default 512)").argParser(
-        integer(128, 10_240),
-      ),
+      new Option(
+        '--memory <MB>',
+        `the consumers' Lambda memory (default ${CONSUMER_MEMORY_MB}, what the stack deploys)`,
+      ).argParser(integer(128, 10_240)),
     )
     .action((opts) => {
       state.exitCode = runPlanCommand(

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
 import { main, printBatch, unreachableService } from '../../local/cli';
+import { CONSUMER_MEMORY_MB } from '../../config';
 
 const REPO = join(__dirname, '..', '..');
 const run = promisify(execFile);
@@ -176,21 +177,32 @@ describe('microbatch with a bad command line', () => {
 });
 
 describe('microbatch help and version', () => {
-  it('lists every command with its description, and the defaults of its options', async () => {
+  /** What `microbatch <args>` prints on stdout, once it has exited 0. */
+  async function helpOf(args: string[]): Promise<string> {
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
       out.push(String(chunk));
       return true;
     });
     try {
-      expect(await main(['query', '--help'])).toBe(0);
+      expect(await main(args)).toBe(0);
     } finally {
       vi.restoreAllMocks();
     }
-    const help = out.join('');
+    return out.join('');
+  }
+
+  it('lists every command with its description, and the defaults of its options', async () => {
+    const help = await helpOf(['query', '--help']);
     expect(help).toMatch(/--limit <n>\s+rows to show \(default: 20\)/);
     expect(help.replace(/\s+/g, ' ')).toContain(
       'view what to show (choices: "results", "batches", "dead-letters", "skipped", default: "results")',
+    );
+  });
+
+  it("gives plan's --memory the default the stack deploys", async () => {
+    expect((await helpOf(['plan', '--help'])).replace(/\s+/g, ' ')).toContain(
+      `--memory <MB> the consumers' Lambda memory (default ${CONSUMER_MEMORY_MB}, what the stack deploys)`,
     );
   });
 
