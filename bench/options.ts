@@ -78,7 +78,7 @@ the Cassandra ceiling by client method, the Kafka ceiling, the pipeline's throug
 ratio to both with the CPU per record of each process, the latency and processing delay at
 2,000/s with a 5 s window and at half the pipeline's throughput, the restart after a SIGKILL,
 and the handlers' bundle sizes (by dependency) and cold import times.
-Writes bench/results/<time>.json and .svg.
+Writes bench/results/bench-<time>.json and bench-<time>.svg.
 
   --smoke                  a few thousand records, short phases (what npm test runs)
   --count N                records for the throughput phases (default 200000; smoke 3000)

@@ -1,11 +1,11 @@
 /**
  * `KeyspacesSchema`: the keyspace and one `AWS::Cassandra::Table` per table of the typed schema (`schema/`).
- * Nothing here names a column: columns, key order, clustering order and client-side timestamps all come from
- * the `TableDef`s, the same ones the local DDL and the handlers use.
+ * Nothing here names a column: columns, key order, clustering order and the default TTL all come from the
+ * `TableDef`s, the same ones the local DDL and the handlers use.
  *
  * Every table: on-demand capacity (no provisioned-capacity surprises), point-in-time recovery as configured
- * (on by default), encryption at rest with the AWS owned key (explicit, so it is visible in the template), the
- * and the default TTL from the config. No client-side timestamps: Keyspaces accepts them only near the current
+ * (on by default), encryption at rest with the AWS owned key (explicit, so it is visible in the template), and
+ * the default TTL from the config. No client-side timestamps: Keyspaces accepts them only near the current
  * time, so the runtime never writes `USING TIMESTAMP` (see schema/tables.ts).
  * https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/aws-resource-cassandra-table.html
  *

@@ -201,7 +201,6 @@ export class GracefulStop {
   }
 }
 
-/** Warnings and errors as JSON on stderr; the INFO progress line only in --json mode (the human view prints its own block). */
 /**
  * The logger of a job's batches: with --json every line (INFO and up, one JSON object each); otherwise only
  * warnings and errors, since the Spark-like block of each batch says the rest.

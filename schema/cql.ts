@@ -2,7 +2,8 @@ import { regularColumns, type TableDef } from './tables';
 
 /**
  * Renders the CQL DDL of the typed schema. Apache Cassandra and Keyspaces differ in two places:
- * - Keyspaces needs `custom_properties` for client-side timestamps and ignores the replication strategy;
+ * - Keyspaces needs `custom_properties` to turn TTL on for a table with a default TTL, and ignores the
+ *   replication strategy;
  * - a local single node needs SimpleStrategy with replication factor 1.
  */
 export type CqlTarget = 'cassandra' | 'keyspaces';

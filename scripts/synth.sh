@@ -6,7 +6,7 @@
 # Extra arguments go to both runs, e.g. `npm run synth -- -c stage=test`.
 #
 # Why each setting:
-# - a fixed placeholder account and region, whose availability zones cdk.json carries as context, so the VPC
+# - a fixed placeholder account and region, whose availability zones cdk.context.json carries, so the VPC
 #   never asks EC2 for them;
 # - AWS_EC2_METADATA_DISABLED and no profile, so the SDK never waits on the instance metadata service;
 # - telemetry off, and the local cdk binary rather than npx, so nothing reaches the npm registry.
