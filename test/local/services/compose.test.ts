@@ -49,8 +49,13 @@ interface ResolvedService {
   readonly environment?: Record<string, string>;
 }
 
-function resolved(kafkaVersion?: string): { services: Record<string, ResolvedService> } {
-  return parse(composeConfigWith(kafkaVersion)) as { services: Record<string, ResolvedService> };
+interface Resolved {
+  readonly services: Record<string, ResolvedService>;
+  readonly volumes: Record<string, { readonly name?: string } | null>;
+}
+
+function resolved(kafkaVersion?: string): Resolved {
+  return parse(composeConfigWith(kafkaVersion)) as Resolved;
 }
 
 /** `127.0.0.1:9092->9092`, from v1's short syntax or v2's long one. */
@@ -92,5 +97,13 @@ describe('docker-compose.yml', { timeout: 30_000 }, () => {
     expect(resolved(pinned.kafkaAlsoTested).services['kafka']!.image).toBe(
       `apache/kafka:${pinned.kafkaAlsoTested}`,
     );
+  });
+
+  it('gives each Kafka version a data volume of its own, as native mode gives each release line a log dir', () => {
+    // A 4.x broker upgrades the storage of a 3.9 one it starts on: sharing a volume, 3.9 could not start again.
+    const pinned = readPinnedVersions(layout(projectRoot()).pomFile);
+    const volumeOf = (version?: string) => resolved(version).volumes['kafka-data']?.name;
+    expect(volumeOf()).toBe(`microbatch-kafka-data-${pinned.kafka}`);
+    expect(volumeOf(pinned.kafkaAlsoTested)).toBe(`microbatch-kafka-data-${pinned.kafkaAlsoTested}`);
   });
 });
