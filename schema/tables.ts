@@ -7,9 +7,12 @@
  * lambda/runtime/checkpoint.ts).
  * https://docs.aws.amazon.com/keyspaces/latest/devguide/client-side-timestamps-how-to-queries.html
  *
- * Plain data with no CDK or driver imports: the CDK stacks build `AWS::Cassandra::Table` from it, the local
- * setup renders its CQL DDL (see `cql.ts`), and the handlers prepare their statements from the same column
- * lists. Change a table here and all three follow.
+ * Plain data with no CDK or driver imports: the CDK stacks build `AWS::Cassandra::Table` from it and the local
+ * setup renders its CQL DDL (see `cql.ts`), so both follow a change here. The jobs' sink and window statements
+ * are rendered from the same column lists (`renderInsert`, `renderCompareAndSet`); the statements on the
+ * runtime's own tables (checkpoints, skipped ranges, ledger, dead letters, UI metrics) name their columns, and
+ * the integration tests run them against the tables this file creates, so a renamed column fails
+ * there rather than in production.
  */
 
 /** The CQL types the pipeline uses. Keyspaces supports each of them. */
