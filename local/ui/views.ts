@@ -91,13 +91,15 @@ export function payloadView(
 }
 
 /**
- * The command that runs a dead letter's record through the job again. `replay` re-reads from the record's
- * time through the same handler; offsets the checkpoint has passed (a dead letter included) are not applied
- * twice, so it re-applies them only once the redrive of issue 8 covers dead letters. One place to change then.
+ * What becomes of a dead letter. Its offset is behind the checkpoint, which `replay` and `redrive` both treat as
+ * applied (README, "Nothing written off"), so neither applies it again: saying so beats offering a command that
+ * reports 0 written.
  */
-export function deadLetterCommand(d: Pick<DeadLetterView, 'job' | 'recordTimestamp'>): string {
-  const from = d.recordTimestamp ? d.recordTimestamp.toISOString() : 'earliest';
-  return `microbatch replay ${d.job} --from ${from}`;
+export function deadLetterFate(d: Pick<DeadLetterView, 'topic' | 'partition' | 'offset'>): string {
+  return (
+    `Stays dead-lettered: the checkpoint has passed ${d.topic}-${d.partition} @ ${d.offset}, so neither ` +
+    "replay nor redrive applies it again. The record stays in Kafka until the topic's retention removes it."
+  );
 }
 
 export function redriveCommand(job: string): string {
@@ -132,7 +134,8 @@ export function batchHref(job: string, startedAt: Date, batchId: string): string
   return `/jobs/${encodeURIComponent(job)}/batches/${encodeURIComponent(startedAt.toISOString())}/${encodeURIComponent(batchId)}`;
 }
 
-export function deadLetterJson(d: DeadLetterView) {
+/** A dead letter as the API returns it; the stored payload (up to 256 KB) in base64 only when `raw` asks. */
+export function deadLetterJson(d: DeadLetterView, { raw = false }: { raw?: boolean } = {}) {
   return {
     job: d.job,
     topic: d.topic,
@@ -143,8 +146,8 @@ export function deadLetterJson(d: DeadLetterView) {
     recordTimestamp: d.recordTimestamp?.toISOString() ?? null,
     key: payloadView(d.keyBase64, 512),
     value: payloadView(d.valueBase64),
-    valueBase64: d.valueBase64,
-    command: deadLetterCommand(d),
+    ...(raw && { valueBase64: d.valueBase64 }),
+    fate: deadLetterFate(d),
   };
 }
 
@@ -413,7 +416,7 @@ export class Views {
           claimTime: c.claimTime?.toISOString() ?? null,
           updatedAt: c.updatedAt?.toISOString() ?? null,
         })),
-      deadLetters: deadLetters.flat().map(deadLetterJson),
+      deadLetters: deadLetters.flat().map((d) => deadLetterJson(d)),
     };
   }
 
@@ -445,6 +448,10 @@ export class Views {
     const limit = limitText === null ? 50 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
+    const rawText = params.get('raw');
+    if (rawText !== null && rawText !== '1' && rawText !== '0')
+      throw new BadRequest(`raw must be 1 (with each stored payload in base64) or 0; received '${rawText}'.`);
+    const raw = rawText === '1';
     const cursorText = params.get('cursor');
     const cursor = cursorText
       ? decodeCursor<Record<string, number>>(cursorText, (c) =>
@@ -521,7 +528,7 @@ export class Views {
         from: from === null ? null : new Date(from).toISOString(),
         to: to === null ? null : new Date(to).toISOString(),
       },
-      deadLetters: rows.map(deadLetterJson),
+      deadLetters: rows.map((d) => deadLetterJson(d, { raw })),
       scanned,
       next,
       jobs: this.jobs().map((j) => j.name),

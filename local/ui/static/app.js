@@ -312,7 +312,7 @@
           ),
           el('pre', { class: 'payload-text' }, d.value.encoding === 'null' ? '(null)' : d.value.text),
         ),
-        el('td', {}, code(d.command)),
+        el('td', { class: 'detail' }, d.fate),
       ),
     );
   }
@@ -324,7 +324,7 @@
       'Reason',
       'Detail',
       'Payload',
-      'Replay',
+      'What becomes of it',
     ].filter(Boolean);
   }
 

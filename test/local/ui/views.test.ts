@@ -2,13 +2,14 @@ import { describe, expect, it } from 'vitest';
 import {
   BadRequest,
   classifyState,
-  deadLetterCommand,
+  deadLetterFate,
+  deadLetterJson,
   decodeCursor,
   encodeCursor,
   payloadView,
   Views,
 } from '../../../local/ui/views';
-import type { UiData } from '../../../local/ui/data';
+import type { DeadLetterView, UiData } from '../../../local/ui/data';
 import type { LagReading, Sampler } from '../../../local/ui/sampler';
 
 const job = { batchingWindowSeconds: 5 };
@@ -135,13 +136,11 @@ describe('payloadView', () => {
   });
 });
 
-describe('deadLetterCommand', () => {
-  it('replays the job from the record’s time', () => {
-    expect(
-      deadLetterCommand({ job: 'sensor-stats', recordTimestamp: new Date('2026-05-21T02:00:00Z') }),
-    ).toBe('microbatch replay sensor-stats --from 2026-05-21T02:00:00.000Z');
-    expect(deadLetterCommand({ job: 'sent-received', recordTimestamp: null })).toBe(
-      'microbatch replay sent-received --from earliest',
+describe('deadLetterFate', () => {
+  it('says the record stays dead-lettered, and where it still is, instead of a replay that applies nothing', () => {
+    expect(deadLetterFate({ topic: 'test', partition: 2, offset: 41 })).toBe(
+      'Stays dead-lettered: the checkpoint has passed test-2 @ 41, so neither replay nor redrive applies it ' +
+        "again. The record stays in Kafka until the topic's retention removes it.",
     );
   });
 });
@@ -157,7 +156,38 @@ describe('cursors', () => {
   });
 });
 
+describe('deadLetterJson', () => {
+  const dead = {
+    job: 'sent-received',
+    topic: 'test',
+    partition: 0,
+    offset: 7,
+    reason: 'schema',
+    detail: 'not a time',
+    recordTimestamp: new Date('2026-05-21T02:00:00Z'),
+    keyBase64: null,
+    valueBase64: Buffer.from('x'.repeat(5000)).toString('base64'),
+  } as unknown as DeadLetterView;
+
+  it('GIVEN no raw THEN sends the 4 KB preview only, not the stored payload', () => {
+    const json = deadLetterJson(dead);
+    expect(json).not.toHaveProperty('valueBase64');
+    expect(json.value).toMatchObject({ encoding: 'text', bytes: 5000, truncated: true });
+  });
+
+  it('GIVEN raw THEN adds the stored payload in base64', () => {
+    expect(deadLetterJson(dead, { raw: true }).valueBase64).toBe(dead.valueBase64);
+  });
+});
+
 describe('the dead letters view', () => {
+  it('answers a raw other than 1 or 0 with 400, naming the value', async () => {
+    const views = new Views({} as UiData, {} as Sampler, () => []);
+    await expect(views.deadLetters(new URLSearchParams('raw=yes'))).rejects.toThrow(
+      new BadRequest("raw must be 1 (with each stored payload in base64) or 0; received 'yes'."),
+    );
+  });
+
   it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
     // GIVEN views that must not reach the data for a bad request
     const views = new Views({} as UiData, {} as Sampler, () => []);
