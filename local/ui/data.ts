@@ -279,6 +279,14 @@ export function parseBatchRow(job: string, r: types.Row): BatchRow {
   };
 }
 
+/**
+ * A batch of the live stream, not of a `replay` or a `redrive` (rows written before the ledger kept the mode
+ * are live: nothing else wrote the ledger then). Rates, the last batch and the job's state count only these.
+ */
+export function isLiveBatch(b: Pick<BatchRow, 'mode'>): boolean {
+  return b.mode === null || b.mode === 'live';
+}
+
 /** Cassandra's answer when a table does not exist (yet) in the keyspace. */
 function isMissingTable(error: unknown): boolean {
   return /unconfigured table|does not exist|not found/i.test(String((error as Error)?.message ?? error));
@@ -363,17 +371,26 @@ export class UiData {
   }
 
   /** The newest batch of the job, from today's or yesterday's ledger. */
-  async latestBatch(job: string, now = new Date()): Promise<BatchRow | null> {
+  /**
+   * The newest batch of today or yesterday (UTC) that `accept` takes, among the newest `scan` of each day:
+   * a replay's or a redrive's batches are in the same ledger as the live ones.
+   */
+  async latestBatch(
+    job: string,
+    now = new Date(),
+    accept: (b: BatchRow) => boolean = () => true,
+    scan = 100,
+  ): Promise<BatchRow | null> {
     for (const day of [utcDay(now), utcDay(now.getTime() - DAY_MS)]) {
       const rs = await this.client.execute(
-        `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT 1`,
-        [job, day],
-        {
-          prepare: true,
-        },
+        `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT ?`,
+        [job, day, scan],
+        { prepare: true },
       );
-      const r = rs.first();
-      if (r) return parseBatchRow(job, r);
+      for (const r of rs.rows) {
+        const b = parseBatchRow(job, r);
+        if (accept(b)) return b;
+      }
     }
     return null;
   }

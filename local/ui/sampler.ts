@@ -6,7 +6,7 @@
  * Times sit on a fixed grid, so rewriting a row is harmless.
  */
 import type { Admin } from 'kafkajs';
-import type { BatchRow, Rollup, UiData } from './data';
+import { isLiveBatch, type BatchRow, type Rollup, type UiData } from './data';
 import { EndOffsetHistory, readGroupLag, type GroupLag } from './lag';
 import type { UiJob } from './jobs';
 
@@ -88,7 +88,8 @@ export function rollupByMinute(
     const last = withWatermark[withWatermark.length - 1];
     out.set(m, {
       batches: inMinute.length,
-      recordsIn: sum((b) => b.recordsIn),
+      // The live stream's input only: a replay or a redrive re-reads records the live batches counted.
+      recordsIn: sum((b) => (isLiveBatch(b) ? b.recordsIn : 0)),
       written: sum((b) => b.written),
       deadLettered: sum((b) => b.deadLettered),
       late: sum((b) => b.late),

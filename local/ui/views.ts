@@ -3,7 +3,15 @@
  * Pure shaping over `UiData` (the reads) and the `Sampler` (the live lag), so every view is bounded by the
  * queries those make.
  */
-import type { BatchCursor, BatchRow, CheckpointView, DeadLetterView, MetricsRow, UiData } from './data';
+import {
+  isLiveBatch,
+  type BatchCursor,
+  type BatchRow,
+  type CheckpointView,
+  type DeadLetterView,
+  type MetricsRow,
+  type UiData,
+} from './data';
 import type { UiJob } from './jobs';
 import type { LagReading, Sampler } from './sampler';
 import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
@@ -190,7 +198,7 @@ export class Views {
     const now = this.clock();
     const [recent, last, hour, skipped] = await Promise.all([
       this.data.batchesBetween(job.name, new Date(now - 60_000), new Date(now + 1000), 2000),
-      this.data.latestBatch(job.name, new Date(now)),
+      this.data.latestBatch(job.name, new Date(now), isLiveBatch),
       this.data.metricsBetween(job.name, '1m', new Date(now - 3_600_000), new Date(now + 1000), 62),
       this.skippedRanges(job),
     ]);
@@ -202,6 +210,7 @@ export class Views {
       lag,
     });
     const rollups = hour.map((m) => m.rollup).filter((r) => r !== null);
+    const live = recent.rows.filter(isLiveBatch);
     const pending = skipped?.filter((r) => r.status === 'pending') ?? null;
     return {
       name: job.name,
@@ -211,8 +220,8 @@ export class Views {
       consumerGroupId: job.consumerGroupId,
       state,
       stateReason: reason,
-      inPerSecond: sumOf(recent.rows.map((b) => b.recordsIn)) / 60,
-      writtenPerSecond: sumOf(recent.rows.map((b) => b.written)) / 60,
+      inPerSecond: sumOf(live.map((b) => b.recordsIn)) / 60,
+      writtenPerSecond: sumOf(live.map((b) => b.written)) / 60,
       lag: lag?.lag
         ? {
             records: lag.lag.records,
@@ -294,7 +303,7 @@ export class Views {
     return { ...base, resolution: 'minute' as const, truncated: false, ...minuteSeries(job, rollups) };
   }
 
-  /** One point per batch, Spark's way: input rate over the time since the previous batch started. */
+  /** One point per batch: the job's input rate then (`inputRates`), and the batch's own processing rate. */
   private async batchSeries(job: UiJob, from: number, to: number) {
     // One more minute before the range gives the first batch its predecessor.
     const { rows, truncated } = await this.data.batchesBetween(
@@ -304,6 +313,7 @@ export class Views {
       3000,
     );
     const batches = [...rows].sort((a, b) => a.startedAt.getTime() - b.startedAt.getTime());
+    const rates = inputRates(batches, job.batchingWindowSeconds);
     const t: number[] = [];
     const inputRate: Array<number | null> = [];
     const processRate: Array<number | null> = [];
@@ -324,11 +334,9 @@ export class Views {
       const b = batches[i]!;
       const start = b.startedAt.getTime();
       if (start < from) continue;
-      const prev = batches[i - 1];
-      const interval = prev ? (start - prev.startedAt.getTime()) / 1000 : job.batchingWindowSeconds;
       t.push(start / 1000);
       batchIds.push(b.batchId);
-      inputRate.push(interval > 0 ? b.recordsIn / interval : null);
+      inputRate.push(rates[i]!);
       processRate.push(b.durationMs > 0 ? (b.recordsIn * 1000) / b.durationMs : null);
       const p = b.phases;
       phases.readClaim.push(p?.readClaimMs ?? null);
@@ -535,6 +543,35 @@ export class Views {
       partitions: readers.map((r) => ({ job: r.job, topic: r.topic, partition: r.partition })),
     };
   }
+}
+
+/**
+ * The job's input rate at each of `batches` (in start order), Spark's "records over the batch interval" per
+ * partition, summed over the partitions: a partition's rate is the records of its offset range over the time
+ * since the previous batch that had it (the batching window for its first). Batches are per poller and start
+ * milliseconds apart, so the interval to the previous batch of any partition would count one poller's records
+ * over another's gap. A partition no batch has had for twice its interval (or window) has stopped adding. A
+ * replay's or a redrive's batch re-reads old offsets: it gets no rate (null) and leaves the partitions' alone.
+ */
+export function inputRates(batches: readonly BatchRow[], windowSeconds: number): Array<number | null> {
+  const partitions = new Map<string, { at: number; rate: number; intervalMs: number }>();
+  return batches.map((b) => {
+    if (!isLiveBatch(b)) return null;
+    const at = b.startedAt.getTime();
+    for (const r of b.offsetRanges) {
+      const key = `${r.topic}/${r.partition}`;
+      const prev = partitions.get(key);
+      const intervalMs = prev ? at - prev.at : windowSeconds * 1000;
+      if (intervalMs <= 0) continue;
+      partitions.set(key, { at, rate: ((r.untilOffset - r.fromOffset) * 1000) / intervalMs, intervalMs });
+    }
+    let sum = 0;
+    for (const [key, p] of partitions) {
+      if (at - p.at > 2 * Math.max(p.intervalMs, windowSeconds * 1000)) partitions.delete(key);
+      else sum += p.rate;
+    }
+    return sum;
+  });
 }
 
 function reasonSeries(perPoint: ReadonlyArray<Record<string, number> | null>): {

@@ -72,6 +72,22 @@ describe('rollupByMinute', () => {
     });
   });
 
+  it('GIVEN a replay and a redrive in the minute THEN counts only the live batches as input', () => {
+    const out = rollupByMinute(
+      [
+        batch('live', 0, { mode: 'live' }),
+        batch('old', 1000),
+        batch('r', 2000, { mode: 'replay' }),
+        batch('d', 3000, { mode: 'redrive' }),
+      ],
+      minute,
+      minute + 60_000,
+      () => ({}),
+    );
+    // THEN the live batch and the one from before the ledger kept the mode: 10 + 10
+    expect(out.get(minute)).toMatchObject({ batches: 4, recordsIn: 20 });
+  });
+
   it('says the reasons are unknown when one batch’s are', () => {
     const out = rollupByMinute([batch('a', 0), batch('b', 1000)], minute, minute + 60_000, (b) =>
       b.batchId === 'a' ? { schema: 2 } : null,

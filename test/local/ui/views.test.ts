@@ -6,10 +6,11 @@ import {
   deadLetterJson,
   decodeCursor,
   encodeCursor,
+  inputRates,
   payloadView,
   Views,
 } from '../../../local/ui/views';
-import type { DeadLetterView, UiData } from '../../../local/ui/data';
+import type { BatchRow, DeadLetterView, UiData } from '../../../local/ui/data';
 import type { LagReading, Sampler } from '../../../local/ui/sampler';
 
 const job = { batchingWindowSeconds: 5 };
@@ -136,6 +137,52 @@ describe('payloadView', () => {
   });
 });
 
+describe('inputRates', () => {
+  const at = Date.parse('2026-05-21T12:00:00Z');
+  const row = (startMs: number, ranges: Array<[number, number]>, mode: string | null = 'live') =>
+    ({
+      startedAt: new Date(at + startMs),
+      mode,
+      offsetRanges: ranges.map(([partition, records]) => ({
+        topic: 'test',
+        partition,
+        fromOffset: 1000,
+        untilOffset: 1000 + records,
+      })),
+    }) as unknown as BatchRow;
+
+  it('GIVEN one poller per partition, batches milliseconds apart THEN sums each partition over its own interval', () => {
+    // GIVEN 3 partitions at 2,000 records/s each, batches every 5 s, the three 20 ms apart
+    const batches = [0, 5000, 10_000].flatMap((t) => [0, 1, 2].map((p) => row(t + p * 20, [[p, 10_000]])));
+    const rates = inputRates(batches, 5);
+    // THEN from the second round on, the job's rate is 6,000/s at every batch (not 10,000 over 20 ms)
+    expect(rates.slice(3).map((r) => Math.round(r!))).toEqual([6000, 6000, 6000, 6000, 6000, 6000]);
+  });
+
+  it('GIVEN a replay THEN its batch has no rate and leaves the live rate as it was', () => {
+    const rates = inputRates(
+      [row(0, [[0, 500]]), row(5000, [[0, 500]]), row(5050, [[0, 9000]], 'replay')],
+      5,
+    );
+    expect(rates).toEqual([100, 100, null]);
+  });
+
+  it('GIVEN a partition no batch has had for twice its interval THEN it stops adding to the rate', () => {
+    const rates = inputRates(
+      [
+        row(0, [[0, 500]]),
+        row(100, [[1, 500]]),
+        row(5000, [[0, 500]]),
+        row(10_000, [[0, 500]]),
+        row(15_000, [[0, 500]]),
+      ],
+      5,
+    );
+    // Partition 1 (100/s from its first batch) counts until 10.1 s have passed since it was last seen.
+    expect(rates).toEqual([100, 200, 200, 200, 100]);
+  });
+});
+
 describe('deadLetterFate', () => {
   it('says the record stays dead-lettered, and where it still is, instead of a replay that applies nothing', () => {
     expect(deadLetterFate({ topic: 'test', partition: 2, offset: 41 })).toBe(
@@ -198,5 +245,62 @@ describe('the dead letters view', () => {
         "reason must be one of null-value, oversized, invalid-utf8, invalid-json, schema, late, sink-rejected; received 'nosuch'.",
       ),
     );
+  });
+});
+
+describe('the job summary', () => {
+  it('GIVEN a replay in the last minute THEN its rates and last batch are the live stream’s', async () => {
+    // GIVEN a live batch of 600 records and a replay batch of 6,000 after it
+    const at = Date.parse('2026-05-21T12:00:00Z');
+    const live = {
+      batchId: 'live',
+      startedAt: new Date(at - 10_000),
+      durationMs: 50,
+      recordsIn: 600,
+      written: 600,
+      mode: 'live',
+      offsetRanges: [],
+    };
+    const replay = {
+      ...live,
+      batchId: 'replay',
+      startedAt: new Date(at - 5000),
+      recordsIn: 6000,
+      written: 0,
+      mode: 'replay',
+    };
+    const asked: Array<(b: BatchRow) => boolean> = [];
+    const data = {
+      batchesBetween: async () => ({ rows: [live, replay], truncated: false }),
+      latestBatch: async (_job: string, _now: Date, accept: (b: BatchRow) => boolean) => {
+        asked.push(accept);
+        return [replay, live].find((b) => accept(b as unknown as BatchRow)) ?? null;
+      },
+      metricsBetween: async () => [],
+      skippedRanges: async () => [],
+    } as unknown as UiData;
+    const sampler = { latest: () => undefined } as unknown as Sampler;
+    const uiJob = {
+      name: 'sent-received',
+      kind: 'transform',
+      topics: ['test'],
+      partitionsPerTopic: { test: 1 },
+      batchingWindowSeconds: 5,
+    };
+    const views = new Views(
+      data,
+      sampler,
+      () => [uiJob as never],
+      () => at,
+    );
+
+    // WHEN
+    const summary = await views.jobSummary(uiJob as never);
+
+    // THEN
+    expect(summary.inPerSecond).toBe(10);
+    expect(summary.writtenPerSecond).toBe(10);
+    expect(summary.lastBatch?.batchId).toBe('live');
+    expect(asked).toHaveLength(1);
   });
 });
