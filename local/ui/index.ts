@@ -78,6 +78,7 @@ export async function startUi(options: UiOptions): Promise<RunningUi> {
     jobs: options.jobs,
     refreshMs: options.refreshMs,
     loopbackOnly: host === '127.0.0.1' || host === 'localhost' || host === '::1',
+    log: options.log,
   });
   await listen(server, options.port ?? 4040, host);
   sampler.start();

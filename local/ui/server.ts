@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { errors } from '../../lambda/runtime/cassandra-driver';
 import { BadRequest, NotFound, type Views } from './views';
 import type { UiJob } from './jobs';
 
@@ -24,6 +25,18 @@ const STATIC: Record<string, { file: string; type: string }> = {
   },
   '/static/uPlot.min.css': { file: join(UPLOT_DIR, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
+
+/**
+ * The answer to a failed API request: the caller's mistake (400, 404), Cassandra not answering (503: the driver's
+ * own errors), or a fault of the UI itself (500), whose message names no internals.
+ */
+export function apiError(error: unknown): { status: number; message: string } {
+  if (error instanceof BadRequest) return { status: 400, message: error.message };
+  if (error instanceof NotFound) return { status: 404, message: error.message };
+  if (error instanceof errors.DriverError)
+    return { status: 503, message: `The data store did not answer: ${error.message}` };
+  return { status: 500, message: 'The UI failed on this request; its log has the error.' };
+}
 
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -98,6 +111,8 @@ export interface UiServerOptions {
    * cannot read the API. Set when the server listens on a loopback address. @default false
    */
   readonly loopbackOnly?: boolean;
+  /** Where a request's failure that is the UI's own fault (a 500) is logged. @default - JSON on stderr */
+  readonly log?: (line: Record<string, unknown>) => void;
 }
 
 const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
@@ -175,11 +190,14 @@ export function createUiServer(options: UiServerOptions): Server {
           .end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
       } catch (error) {
         cache.delete(key);
-        const status = error instanceof BadRequest ? 400 : error instanceof NotFound ? 404 : 503;
-        const message =
-          status === 503
-            ? `The data store did not answer: ${String((error as Error).message ?? error)}`
-            : (error as Error).message;
+        const { status, message } = apiError(error);
+        if (status === 500)
+          (options.log ?? ((line) => console.error(JSON.stringify(line))))({
+            level: 'ERROR',
+            message: 'UI API request failed',
+            path: url.pathname,
+            error: String((error as Error)?.stack ?? error),
+          });
         res
           .writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...SECURITY_HEADERS })
           .end(JSON.stringify({ error: message }));

@@ -374,9 +374,20 @@ export class Views {
         ? null
         : decodeCursor<BatchCursor>(
             cursorText,
-            (c) => typeof c.day === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c.day),
+            (c) =>
+              typeof c.day === 'string' &&
+              isUtcDay(c.day) &&
+              (c.pageState === null ||
+                (typeof c.pageState === 'string' && /^([0-9a-f]{2})+$/.test(c.pageState))),
           );
-    const page = await this.data.batchPage(job.name, limit, cursor, new Date(this.clock()));
+    const page = await this.data
+      .batchPage(job.name, limit, cursor, new Date(this.clock()))
+      .catch((error: unknown) => {
+        // A paging state of the right form that Cassandra did not issue: the caller's cursor, not the store.
+        if (cursor?.pageState && /paging state/i.test(String((error as Error)?.message)))
+          throw new BadRequest(CURSOR_REFUSED, { cause: error });
+        throw error;
+      });
     return {
       job: job.name,
       batches: page.rows.map(batchSummary),
@@ -386,7 +397,8 @@ export class Views {
 
   async batch(name: string, startedAtText: string, batchId: string) {
     const job = this.job(name);
-    const startedAt = new Date(startedAtText);
+    // ISO-8601 only: Date would also read '1' as the year 2001.
+    const startedAt = /^\d{4}-\d{2}-\d{2}T/.test(startedAtText) ? new Date(startedAtText) : new Date(NaN);
     if (Number.isNaN(startedAt.getTime()))
       throw new BadRequest(`The batch's start time must be an ISO-8601 time; received '${startedAtText}'.`);
     const b = await this.data.batch(job.name, startedAt, batchId);
@@ -658,6 +670,17 @@ export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
 }
 
+/** `YYYY-MM-DD`, and a real day of the calendar (not 2026-13-45). */
+function isUtcDay(day: string): boolean {
+  const t = Date.parse(`${day}T00:00:00Z`);
+  return (
+    /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day
+  );
+}
+
+const CURSOR_REFUSED =
+  'cursor is not one this API returned: pass the `next` value of the previous page as is.';
+
 export function decodeCursor<T>(text: string, valid: (value: T) => boolean): T {
   let value: unknown;
   try {
@@ -665,9 +688,6 @@ export function decodeCursor<T>(text: string, valid: (value: T) => boolean): T {
   } catch {
     value = undefined;
   }
-  if (typeof value !== 'object' || value === null || !valid(value as T))
-    throw new BadRequest(
-      'cursor is not one this API returned: pass the `next` value of the previous page as is.',
-    );
+  if (typeof value !== 'object' || value === null || !valid(value as T)) throw new BadRequest(CURSOR_REFUSED);
   return value as T;
 }

@@ -328,7 +328,9 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
   expect(await page.locator('main script, main img').count()).toBe(0);
   expect(await page.locator('table.dead-letters tbody tr td:last-child').first().textContent()).toMatch(
-    /^Stays dead-lettered: the checkpoint has passed test-\d+ @ \d+, so neither replay nor redrive applies it again\./,
+    new RegExp(
+      `^Stays dead-lettered: the checkpoint has passed ${topic}-\\d+ @ \\d+, so neither replay nor redrive applies it again\\.`,
+    ),
   );
 
   expect(errors).toEqual([]);

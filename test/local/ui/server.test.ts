@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { request, type Server } from 'node:http';
-import { createUiServer, listen, renderShell } from '../../../local/ui/server';
+import { apiError, createUiServer, listen, renderShell } from '../../../local/ui/server';
+import { errors } from '../../../lambda/runtime/cassandra-driver';
 import { BadRequest, NotFound, type Views } from '../../../local/ui/views';
 import type { UiJob } from '../../../local/ui/jobs';
 
@@ -88,5 +89,23 @@ describe('renderShell', () => {
     expect(html).toContain('<title>&#60;img src=x&#62; · microbatch</title>');
     expect(html).toContain('data-job="&#34;&#62;&#60;script&#62;"');
     expect(html).not.toContain('<img src=x>');
+  });
+});
+
+describe('apiError', () => {
+  it('GIVEN the driver failing THEN 503, naming the store; GIVEN a fault of the UI THEN 500, naming no internals', () => {
+    expect(apiError(new errors.NoHostAvailableError({}))).toEqual({
+      status: 503,
+      message: 'The data store did not answer: All host(s) tried for query failed.',
+    });
+    expect(apiError(new RangeError('The value of "length" is out of range.'))).toEqual({
+      status: 500,
+      message: 'The UI failed on this request; its log has the error.',
+    });
+    expect(apiError(new BadRequest('limit must be an integer'))).toEqual({
+      status: 400,
+      message: 'limit must be an integer',
+    });
+    expect(apiError(new NotFound('No job x.'))).toEqual({ status: 404, message: 'No job x.' });
   });
 });

@@ -304,3 +304,40 @@ describe('the job summary', () => {
     expect(asked).toHaveLength(1);
   });
 });
+
+describe('the batches view', () => {
+  const uiJob = {
+    name: 'sent-received',
+    kind: 'transform',
+    topics: ['test'],
+    partitionsPerTopic: { test: 1 },
+  };
+  const views = (batchPage: () => Promise<unknown>) =>
+    new Views({ batchPage } as unknown as UiData, {} as Sampler, () => [uiJob as never]);
+  const refused = new BadRequest(
+    'cursor is not one this API returned: pass the `next` value of the previous page as is.',
+  );
+
+  it.each([
+    ['a day that is not on the calendar', { day: '2026-13-45', pageState: null }],
+    ['February 30th', { day: '2026-02-30', pageState: null }],
+    ['a paging state that is not hex', { day: '2026-05-21', pageState: 'zzzz' }],
+    ['a paging state that is a number', { day: '2026-05-21', pageState: 12 }],
+  ])('GIVEN a cursor with %s THEN answers 400 before asking the store', async (_case, cursor) => {
+    const page = views(() => Promise.reject(new Error('must not be asked')));
+    await expect(page.batches('sent-received', null, encodeCursor(cursor))).rejects.toThrow(refused);
+  });
+
+  it('GIVEN a hex paging state Cassandra did not issue THEN answers 400, not that the store is down', async () => {
+    const page = views(() => Promise.reject(new Error('Invalid value for the paging state')));
+    await expect(
+      page.batches('sent-received', null, encodeCursor({ day: '2026-05-21', pageState: '00ff' })),
+    ).rejects.toThrow(refused);
+  });
+
+  it("GIVEN a batch's start time that is not ISO-8601 THEN answers 400", async () => {
+    await expect(views(() => Promise.resolve()).batch('sent-received', '1', 'b1')).rejects.toThrow(
+      new BadRequest("The batch's start time must be an ISO-8601 time; received '1'."),
+    );
+  });
+});
