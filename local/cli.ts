@@ -164,8 +164,27 @@ async function startRunners(
 }
 
 /**
- * Graceful stop, installed before anything starts, so that a stop at any moment (even during start-up) exits 0
- * having committed nothing it did not finish. First Ctrl-C or SIGTERM: stop what is running (the batch in
+ * After a graceful stop: a batch that was still failing when the stop came is not finished, so the command must
+ * not say it is. Its records come back on the next start, which applies them once.
+ */
+export function reportUncommitted(
+  runners: ReadonlyArray<Pick<EventSourceRunner, 'jobName' | 'stats'>>,
+  state: { exitCode: number },
+): void {
+  const left = runners.filter((r) => r.stats.uncommittedAtStop > 0);
+  if (!left.length) return;
+  const batches = left.reduce((n, r) => n + r.stats.uncommittedAtStop, 0);
+  console.error(
+    `${batches} failing batch${batches === 1 ? ' was' : 'es were'} left uncommitted at the stop ` +
+      `(${left.map((r) => r.jobName).join(', ')}): their records come back on the next start, which applies ` +
+      'them once; the log above says why they failed.',
+  );
+  state.exitCode = 1;
+}
+
+/**
+ * Graceful stop, installed before anything starts, so that a stop at any moment (even during start-up) exits
+ * having committed nothing it did not finish (0, or 1 when a failing batch was left: `reportUncommitted`). First Ctrl-C or SIGTERM: stop what is running (the batch in
  * flight finishes and is committed) and skip what was not started yet. Second: exit now; nothing is lost, since
  * what was not committed comes back on the next start and the checkpoints skip what was already applied.
  */
@@ -347,6 +366,7 @@ export function createProgram(state: CliState): Command {
       await ui?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');
+      reportUncommitted(runners, state);
     });
 
   program
@@ -462,6 +482,7 @@ export function createProgram(state: CliState): Command {
         await graceful.whenStopped(async () => {
           await Promise.all(runners.map((r) => r.stop()));
         });
+        reportUncommitted(runners, state);
       } finally {
         await rt.close();
       }

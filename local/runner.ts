@@ -36,6 +36,24 @@ import { passesFilters } from '../lambda/runtime/filters';
 import type { FilterPattern } from '../config/filters';
 import { claimInstanceSlot, useStaticMembership } from './static-membership';
 
+/**
+ * The longest wait between two attempts of a failing batch. Short enough that a batch resumes within seconds of
+ * Cassandra coming back (30 s kept a partition idle for half a minute after its store recovered).
+ */
+export const MAX_RETRY_DELAY_MS = 8000;
+
+/** `<topic>-<partition>: [first, last]` of each partition in `records` (in offset order within a partition). */
+export function offsetRangesOf(records: readonly KafkaRecord[]): string[] {
+  const ranges = new Map<string, [bigint, bigint]>();
+  for (const r of records) {
+    const key = `${r.topic}-${r.partition}`;
+    const range = ranges.get(key);
+    if (range) range[1] = r.offset;
+    else ranges.set(key, [r.offset, r.offset]);
+  }
+  return [...ranges].map(([key, [first, last]]) => `${key}: [${first}, ${last}]`);
+}
+
 /** Lambda's synchronous invocation payload limit. */
 export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 
@@ -114,6 +132,8 @@ export interface RunnerStats {
   records: number;
   failedBatches: number;
   failedRecords: number;
+  /** Batches a graceful stop found still failing: uncommitted, they come back on the next start. */
+  uncommittedAtStop: number;
 }
 
 interface Waiter {
@@ -433,7 +453,17 @@ export async function withKafkaRetry<T>(
 }
 
 export class EventSourceRunner {
-  readonly stats: RunnerStats = { batches: 0, records: 0, failedBatches: 0, failedRecords: 0 };
+  get jobName(): string {
+    return this.options.jobName;
+  }
+
+  readonly stats: RunnerStats = {
+    batches: 0,
+    records: 0,
+    failedBatches: 0,
+    failedRecords: 0,
+    uncommittedAtStop: 0,
+  };
   private readonly kafka: Kafka;
   private readonly consumer: Consumer;
   /** One batcher and batch loop per poller, created as partitions arrive (see `RunnerOptions.pollers`). */
@@ -676,7 +706,10 @@ export class EventSourceRunner {
           job: this.options.jobName,
           error: String(error),
         });
-        if (this.stopping) return;
+        if (this.stopping) {
+          this.stats.uncommittedAtStop++;
+          return;
+        }
         batcher.requeue(items);
         await new Promise((resolve) => setTimeout(resolve, 1000));
         continue;
@@ -725,12 +758,18 @@ export class EventSourceRunner {
         const oldest = Math.min(...records.map((r) => r.timestamp));
         const tooOld = maxRecordAgeSeconds !== -1 && Date.now() - oldest > maxRecordAgeSeconds * 1000;
         const exhausted = retryAttempts !== -1 && attempt > retryAttempts;
+        const retrying =
+          !exhausted && !tooOld && !(bisectBatchOnError && records.length > 1) && !this.stopping;
+        const retryInMs = Math.min(MAX_RETRY_DELAY_MS, base * 2 ** (attempt - 1));
         this.log({
           level: 'WARN',
-          message: 'handler failed',
+          message: retrying ? `handler failed; retrying in ${retryInMs} ms` : 'handler failed',
           job: this.options.jobName,
           attempt,
           records: records.length,
+          // Which records, as the on-failure record would name them: `<topic>-<partition>: [first, last]`.
+          offsets: offsetRangesOf(records),
+          ...(retrying && { retryInMs }),
           error: String(error),
         });
         if (bisectBatchOnError && records.length > 1) {
@@ -746,7 +785,7 @@ export class EventSourceRunner {
           await this.sendToOnFailure(event, records, error, invokes, condition);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, base * 2 ** (attempt - 1))));
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
       }
     }
   }

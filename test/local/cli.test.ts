@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
-import { main, printBatch, unreachableService } from '../../local/cli';
+import { main, printBatch, reportUncommitted, unreachableService } from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
 
 const REPO = join(__dirname, '..', '..');
@@ -173,6 +173,42 @@ describe('microbatch with a bad command line', () => {
   it('prints the usage and exits 1 with no command at all', async () => {
     expect(await main([])).toBe(1);
     expect(stderr.join('')).toMatch(/Usage: microbatch \[options\] \[command\]/);
+  });
+});
+
+describe('reportUncommitted', () => {
+  it('GIVEN a batch left failing at the stop THEN says so and exits 1; GIVEN none THEN leaves the exit code', () => {
+    const stats = (uncommittedAtStop: number) => ({
+      batches: 3,
+      records: 30,
+      failedBatches: 0,
+      failedRecords: 0,
+      uncommittedAtStop,
+    });
+    const errors: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void errors.push(line));
+    try {
+      const clean = { exitCode: 0 };
+      reportUncommitted([{ jobName: 'sent-received', stats: stats(0) }], clean);
+      expect(clean.exitCode).toBe(0);
+      expect(errors).toEqual([]);
+
+      const left = { exitCode: 0 };
+      reportUncommitted(
+        [
+          { jobName: 'sent-received', stats: stats(1) },
+          { jobName: 'sensor-stats', stats: stats(0) },
+        ],
+        left,
+      );
+      expect(left.exitCode).toBe(1);
+      expect(errors).toEqual([
+        '1 failing batch was left uncommitted at the stop (sent-received): their records come back on the next ' +
+          'start, which applies them once; the log above says why they failed.',
+      ]);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
 

@@ -298,6 +298,39 @@ describe('the event-source runner', () => {
     });
   });
 
+  it('GIVEN a batch still failing at a graceful stop THEN counts it as left uncommitted, and the next start applies it', async () => {
+    const topic = await freshTopic(1);
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    let attempts = 0;
+    // GIVEN a store that is down: every attempt fails, and retries are unbounded as by default
+    const failing = await h.start(
+      { retryAttempts: -1, batchSize: 10, maxBatchingWindowSeconds: 0 },
+      () => async () => {
+        attempts++;
+        throw new Error('All host(s) tried for query failed.');
+      },
+    );
+    await sendValues(topic, [{ value: '2026-05-21 02:20:00' }, { value: '2026-05-21 02:20:01' }]);
+    await waitFor('the batch failing twice', async () => (attempts >= 2 ? true : undefined));
+
+    // WHEN the runner is stopped gracefully
+    await failing.stop();
+
+    // THEN the batch is counted as left uncommitted, nothing went to the on-failure destination
+    expect(failing.stats).toMatchObject({ uncommittedAtStop: 1, batches: 0, failedBatches: 0 });
+    expect(existsSync(join(h.onFailureDir, `${job.name}.jsonl`))).toBe(false);
+    // AND the next start applies its records once
+    await h.start({ batchSize: 10, maxBatchingWindowSeconds: 0 });
+    await waitFor('both rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
+    );
+    expect(await ledgerWritten(h, job.name)).toBe(2);
+  });
+
   it('resumes from the checkpoint after a restart, and a new group replaying everything applies nothing twice', async () => {
     const topic = await freshTopic(2);
     const job = createSentReceivedJob(

@@ -5,6 +5,7 @@ import { localConfig } from '../../local/app';
 import {
   EventSourceRunner,
   MicroBatcher,
+  offsetRangesOf,
   recordBytes,
   toKafkaRecord,
   withKafkaRetry,
@@ -152,6 +153,15 @@ describe('MicroBatcher', () => {
     void b.enqueue([rec(0, 1)]);
     expect(await b.next(() => true)).toEqual([]);
     expect(b.buffered).toBe(1);
+  });
+});
+
+describe('offsetRangesOf', () => {
+  it("names each partition's first and last offset, as a failing batch's log line shows them", () => {
+    expect(offsetRangesOf([rec(0, 41), rec(1, 7), rec(0, 42), rec(0, 43)])).toEqual([
+      'test-0: [41, 43]',
+      'test-1: [7, 7]',
+    ]);
   });
 });
 
