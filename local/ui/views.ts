@@ -235,6 +235,8 @@ export class Views {
       lagError: lag?.error ?? null,
       lastBatch: last ? batchSummary(last) : null,
       deadLettersLastHour: rollups.length ? sumOf(rollups.map((r) => r.deadLettered)) : null,
+      // Spark's streaming page opens with its totals and mean processing time: the last hour's, from the rollups.
+      lastHour: rollups.length ? hourTotals(rollups) : null,
       skippedRanges:
         pending === null
           ? null
@@ -555,6 +557,18 @@ export class Views {
       partitions: readers.map((r) => ({ job: r.job, topic: r.topic, partition: r.partition })),
     };
   }
+}
+
+/** The batches, records and processing time of minute rollups, added up. */
+export function hourTotals(rollups: ReadonlyArray<NonNullable<MetricsRow['rollup']>>) {
+  const batches = sumOf(rollups.map((r) => r.batches));
+  return {
+    batches,
+    recordsIn: sumOf(rollups.map((r) => r.recordsIn)),
+    written: sumOf(rollups.map((r) => r.written)),
+    meanDurationMs: batches ? sumOf(rollups.map((r) => r.durationMsSum)) / batches : null,
+    maxDurationMs: batches ? Math.max(...rollups.map((r) => r.durationMsMax)) : null,
+  };
 }
 
 /**

@@ -551,6 +551,35 @@
             el('dd', {}, j.lag ? n(j.lag.records) + ' records, ' + behind(j.lag) : j.lagError || DASH),
           ),
           el('div', {}, el('dt', {}, 'Dead letters (1 h)'), el('dd', {}, n(j.deadLettersLastHour))),
+          el(
+            'div',
+            {},
+            el('dt', {}, 'Batches (1 h)'),
+            el(
+              'dd',
+              {},
+              j.lastHour
+                ? n(j.lastHour.batches) +
+                    ' batches, ' +
+                    n(j.lastHour.recordsIn) +
+                    ' records in, ' +
+                    n(j.lastHour.written) +
+                    ' written'
+                : DASH,
+            ),
+          ),
+          el(
+            'div',
+            {},
+            el('dt', {}, 'Processing time (1 h)'),
+            el(
+              'dd',
+              {},
+              j.lastHour && j.lastHour.meanDurationMs !== null
+                ? 'mean ' + ms(j.lastHour.meanDurationMs) + ', max ' + ms(j.lastHour.maxDurationMs)
+                : DASH,
+            ),
+          ),
         ),
       );
     }

@@ -275,6 +275,17 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   expect(rolledUp).toBeGreaterThan(0);
   expect(rolledUp).toBeLessThanOrEqual(inLedger);
   expect(page.url()).toContain('range=1h');
+  // The same rollups give the page's last-hour totals, as Spark's streaming page opens with its own.
+  const totals = page.locator('dt', { hasText: 'Batches (1 h)' }).locator('xpath=following-sibling::dd');
+  await expect
+    .poll(() => totals.textContent(), { timeout: 20_000 })
+    .toMatch(/^[1-9][\d,]* batches, [\d,]+ records in, /);
+  expect(
+    await page
+      .locator('dt', { hasText: 'Processing time (1 h)' })
+      .locator('xpath=following-sibling::dd')
+      .textContent(),
+  ).toMatch(/^mean [\d,]+ ms, max [\d,]+ ms$/);
 
   // The window job's page: the watermark of each batch, and its gap to processing time.
   await page.goto(`${ui.url}/jobs/${windowJob.name}`);

@@ -6,6 +6,7 @@ import {
   deadLetterJson,
   decodeCursor,
   encodeCursor,
+  hourTotals,
   inputRates,
   payloadView,
   Views,
@@ -339,5 +340,24 @@ describe('the batches view', () => {
     await expect(views(() => Promise.resolve()).batch('sent-received', '1', 'b1')).rejects.toThrow(
       new BadRequest("The batch's start time must be an ISO-8601 time; received '1'."),
     );
+  });
+});
+
+describe('hourTotals', () => {
+  it('adds up the minutes, and the mean processing time is per batch, not per minute', () => {
+    const minute = (batches: number, durationMsSum: number, durationMsMax: number) =>
+      ({ batches, recordsIn: batches * 10, written: batches * 9, durationMsSum, durationMsMax }) as never;
+    expect(hourTotals([minute(12, 1200, 150), minute(0, 0, 0), minute(3, 900, 400)])).toEqual({
+      batches: 15,
+      recordsIn: 150,
+      written: 135,
+      meanDurationMs: 140,
+      maxDurationMs: 400,
+    });
+    expect(hourTotals([minute(0, 0, 0)])).toMatchObject({
+      batches: 0,
+      meanDurationMs: null,
+      maxDurationMs: null,
+    });
   });
 });
