@@ -8,6 +8,8 @@ import { DEAD_LETTERS, windowKeyColumn } from '../../schema';
 import { ContentionError, RecordError, SinkError } from './errors';
 import type { KafkaRecord } from './event';
 import type { Job, TransformJob, WindowJob } from './job';
+import { SchemaViolation } from './decoders';
+import { checkedRow } from './rows';
 import { partialId, type PartialKey, type PartialLane, type SinkStore, type SinkWrite } from './store';
 import {
   addReading,
@@ -72,8 +74,13 @@ function checkedEventTime(eventTime: number): number {
   );
 }
 
+/**
+ * A record's own failure, to dead-letter; anything else fails the batch. A `SchemaViolation` is the record's
+ * wherever the job throws it (its decoder, transform, key, event time or measure), not only in `json()`.
+ */
 function asRecordError(error: unknown): RecordError {
   if (error instanceof RecordError) return error;
+  if (error instanceof SchemaViolation) return new RecordError('schema', error.message, { cause: error });
   throw error;
 }
 
@@ -120,7 +127,10 @@ function transformEffects<T>(
   let deadLettered = 0;
   for (const record of records) {
     try {
-      const rows = job.transform(job.decoder.decode(record), { record, processingTime });
+      // Every row is checked before any is kept: a record dead-lettered by its second row leaves no first one.
+      const rows = job
+        .transform(job.decoder.decode(record), { record, processingTime })
+        .map((row) => checkedRow(job, row));
       for (const row of rows) {
         writes.push({ table: row.table, values: row.values, offset: record.offset });
       }
@@ -152,6 +162,11 @@ function windowEffects<T>(
       const value = job.decoder.decode(record);
       eventTime = checkedEventTime(job.eventTime(value));
       key = job.key(value);
+      if (typeof key !== 'string' || key === '')
+        throw new RecordError(
+          'schema',
+          `The job's key is ${JSON.stringify(key) ?? String(key)}: expected a non-empty string.`,
+        );
       measure = job.measure(value);
       if (!Number.isFinite(measure))
         throw new RecordError('schema', `The job's measure is ${measure}: expected a finite number.`);

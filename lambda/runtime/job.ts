@@ -101,8 +101,8 @@ export function defineTransformJob<T>(
 
 /**
  * A job that keeps count, sum, min and max of `measure` per `key` and event-time window, one partial per Kafka
- * partition, merged on read. Records later than the watermark (the newest event time less `allowedLatenessMs`)
- * are counted as late and dead-lettered, not folded. The table is made with `windowTable()`.
+ * partition, merged on read. Records whose event time is behind the watermark (the newest event time less
+ * `allowedLatenessMs`) are counted as late and dead-lettered, not folded. The table is made with `windowTable()`.
  *
  * @example
  * ```ts
@@ -166,7 +166,7 @@ export function jobConfigOf<O extends OptionSpecs>(
   return jobConfig as JobConfigFor<O>;
 }
 
-/** Local demo data for a job: what `npm run local` and `microbatch produce --job <name>` send to its topic. */
+/** Local demo data for a job: what `npm run local` and `microbatch produce <job>` send to its topic. */
 export interface SampleData {
   /** Records per second `npm run local` sends. */
   readonly ratePerSecond: number;
