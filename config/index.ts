@@ -8,7 +8,13 @@
  * parsed as numbers and booleans where the key expects one. An invalid value throws a `ConfigError` that
  * names the key, the value received and what is allowed.
  */
-import { CONSUMER_GROUP_ID, DEFAULT_KEYSPACE, RUNTIME_TABLE_DEFS, assertIdentifier } from '../schema';
+import {
+  CONSUMER_GROUP_ID,
+  DEFAULT_KEYSPACE,
+  MAX_TOPIC_PARTITIONS,
+  RUNTIME_TABLE_DEFS,
+  assertIdentifier,
+} from '../schema';
 import { eventSourceGroupIds, redriveGroupId } from './env';
 import { jobTablesOf, topicsOf, type JobDescriptor, type OptionSpec } from './jobs';
 import {
@@ -686,7 +692,7 @@ export function loadConfig(
       );
     }
     topics[topic.name] = {
-      partitions: r.int(`topics.${topic.name}.partitions`, topic.partitions, 1, 1000),
+      partitions: r.int(`topics.${topic.name}.partitions`, topic.partitions, 1, MAX_TOPIC_PARTITIONS),
       replicationFactor,
     };
   }

@@ -45,7 +45,8 @@ export type OptionValues<O extends OptionSpecs> = { readonly [K in keyof O]: Opt
 /** Builders of option specs, for `defineJob({ options: { ... } })`. */
 export const option = {
   int: (spec: Omit<IntOption, 'type'>): IntOption => ({ type: 'int', ...spec }),
-  oneOf: <V extends string>(spec: {
+  // `const`: values written inline keep their literal types ('EUR' | 'USD', not string).
+  oneOf: <const V extends string>(spec: {
     readonly default: NoInfer<V>;
     readonly values: readonly V[];
     readonly doc: string;

@@ -14,7 +14,7 @@ import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
-import type { Job } from '../lambda/runtime/job';
+import { createJob, type Job } from '../lambda/runtime/job';
 import { createLogger, invocationLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
 import { loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import type { BatchMode } from '../lambda/runtime/store';
@@ -59,7 +59,7 @@ export async function loadLocalProject(overrides: Record<string, unknown> = {}):
 
 /** The runtime job of a definition, built from its validated config, as the Lambda handler builds it. */
 export function jobFor(definition: RegisteredJob, config: PipelineConfig): Job {
-  return definition.create(config.jobs[definition.name]!);
+  return createJob(definition, config.jobs[definition.name]!);
 }
 
 export interface InvokeOptions {

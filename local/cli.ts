@@ -846,7 +846,12 @@ export function createProgram(state: CliState): Command {
       'a window job (count, sum, min, max per key and event-time window) instead of a transform',
     )
     .action(async (name, opts) => {
-      const { files } = await newJob({ name, window: Boolean(opts.window), root: REPO_ROOT });
+      const { files } = await newJob({
+        name,
+        window: Boolean(opts.window),
+        root: REPO_ROOT,
+        existing: registryJobs(state),
+      });
       console.log(`wrote ${files.join(' and ')}`);
       console.log(
         `next: npx vitest run ${files[1]}, then npx microbatch local (it runs ${name} with its demo data) and npx cdk synth`,

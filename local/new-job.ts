@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { JOBS_DIR } from '../lambda/runtime/registry';
+import { RUNTIME_TABLE_DEFS } from '../schema';
 
 export class NewJobError extends Error {
   override readonly name = 'NewJobError';
@@ -19,6 +20,16 @@ export interface NewJobOptions {
   readonly window: boolean;
   /** The repository root to write into. */
   readonly root: string;
+  /**
+   * The jobs there are: the new job's topic and table must be its own (two declarations of one topic, or two
+   * jobs on one table, are refused by the registry once the files are written).
+   * @default - no jobs: only the runtime's own tables are taken
+   */
+  readonly existing?: ReadonlyArray<{
+    readonly name: string;
+    readonly topics: ReadonlyArray<{ readonly name: string }>;
+    readonly tables: ReadonlyArray<{ readonly name: string }>;
+  }>;
 }
 
 export interface NewJobResult {
@@ -26,7 +37,8 @@ export interface NewJobResult {
   readonly files: readonly string[];
 }
 
-const NAME = /^[a-z][a-z0-9-]{0,62}$/;
+// At most 48 characters: the job's table takes its name, and a CQL table name has at most 48.
+const NAME = /^[a-z][a-z0-9-]{0,47}$/;
 
 /** `page-views` → `pageViews`. */
 function camel(name: string): string {
@@ -62,9 +74,25 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
   const { name, root } = options;
   if (!NAME.test(name) || name.endsWith('-') || name.includes('--')) {
     throw new NewJobError(
-      `Job name '${name}' is invalid: use lower-case letters, digits and single dashes, starting with a letter (e.g. clicks, page-views).`,
+      `Job name '${name}' is invalid: use lower-case letters, digits and single dashes, starting with a letter, ` +
+        `at most 48 characters (its table takes the name; e.g. clicks, page-views).`,
     );
   }
+  const taken = (what: 'topics' | 'tables', wanted: string) =>
+    (options.existing ?? []).find((job) => job[what].some((t) => t.name === wanted));
+  const topicOwner = taken('topics', name);
+  if (topicOwner)
+    throw new NewJobError(
+      `Topic '${name}' is job '${topicOwner.name}''s already, and a new job gets a topic of its own named after it: ` +
+        `pick another name (a second job on the same topic imports its TopicDef; see lambda/jobs/shared/).`,
+    );
+  const table = tableName(name);
+  const tableOwner = taken('tables', table);
+  if (tableOwner || RUNTIME_TABLE_DEFS.some((t) => t.name === table))
+    throw new NewJobError(
+      `Table '${table}' is ${tableOwner ? `job '${tableOwner.name}''s` : "one of the runtime's own"} already, and a ` +
+        'new job gets a table of its own named after it: pick another name.',
+    );
   const jobFile = `${JOBS_DIR}/${name}.ts`;
   const testFile = `test/${JOBS_DIR}/${name}.test.ts`;
   for (const file of [jobFile, testFile]) {
@@ -268,19 +296,21 @@ function testPrelude(name: string, imports: string): string {
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig, objectGetter } from '../../../config';
-import ${v}, { handler, ${imports} } from '../../../lambda/jobs/${name}';
+import ${v}, { handler, ${constant(name)}_TOPIC, ${imports} } from '../../../lambda/jobs/${name}';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
-import { jobConfigOf } from '../../../lambda/runtime/job';
+import { createJob, jobConfigOf } from '../../../lambda/runtime/job';
 import { DEAD_LETTERS } from '../../../schema';
 import { batchOf } from '../../support/events';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 
 const config = loadConfig(objectGetter({}), [${v}]);
-const job = ${v}.create(jobConfigOf(${v}, config));
+// createJob also checks that create() builds the job the definition declares, as every entry point does.
+const job = createJob(${v}, jobConfigOf(${v}, config));
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
 /** An MSK event with one record per value, on partition 0 from offset 0. */
-const event = (values: ReadonlyArray<string | null>) => batchOf('${name}', values, { timestamp: T0 });
+const event = (values: ReadonlyArray<string | null>) =>
+  batchOf(${constant(name)}_TOPIC.name, values, { timestamp: T0 });
 
 function stores() {
   return { checkpoints: new MemoryCheckpointStore(), sink: new MemorySinkStore(), log: () => undefined };

@@ -26,6 +26,48 @@ export function assertIdentifier(kind: string, value: string): void {
   }
 }
 
+const CQL_TYPES: ReadonlySet<string> = new Set(['text', 'int', 'bigint', 'double', 'timestamp', 'boolean']);
+/** Keyspaces' and the config's longest default TTL: 20 years. */
+const MAX_TTL_SECONDS = 630_720_000;
+
+/**
+ * What is wrong with a table definition, one sentence each; empty when nothing is. Checked when a job is
+ * defined, so that a mistake names its job instead of failing synth with a stack trace, or deploy.
+ */
+export function tableDefProblems(table: TableDef): string[] {
+  const problems: string[] = [];
+  if (typeof table.name !== 'string' || !IDENTIFIER.test(table.name))
+    problems.push(
+      `its name '${table.name}' is not a letter followed by up to 47 letters, digits or underscores`,
+    );
+  if (!table.columns?.length) problems.push('it has no columns');
+  const seen = new Set<string>();
+  for (const c of table.columns ?? []) {
+    if (!IDENTIFIER.test(c.name))
+      problems.push(`column '${c.name}' is not a letter followed by up to 47 letters, digits or underscores`);
+    if (seen.has(c.name)) problems.push(`column '${c.name}' is defined twice`);
+    seen.add(c.name);
+    if (!CQL_TYPES.has(c.type))
+      problems.push(`column '${c.name}' has type '${c.type}': expected one of ${[...CQL_TYPES].join(', ')}`);
+  }
+  if (!table.partitionKey?.length) problems.push('its partitionKey is empty: name at least one column');
+  const keys = [...(table.partitionKey ?? []), ...(table.clustering ?? []).map((c) => c.name)];
+  for (const name of new Set(keys)) {
+    if (!seen.has(name)) problems.push(`key column '${name}' is not one of its columns`);
+    if (keys.indexOf(name) !== keys.lastIndexOf(name))
+      problems.push(`key column '${name}' is named twice in its key`);
+  }
+  if (
+    !Number.isInteger(table.defaultTtlSeconds) ||
+    table.defaultTtlSeconds < 0 ||
+    table.defaultTtlSeconds > MAX_TTL_SECONDS
+  )
+    problems.push(
+      `defaultTtlSeconds is ${table.defaultTtlSeconds}: expected an integer from 0 to ${MAX_TTL_SECONDS}`,
+    );
+  return problems;
+}
+
 /**
  * Quotes a column name. The schema avoids reserved words (no `count`, `partition`, `offset`), and quoting all
  * lower-case names changes nothing, so a future column named after a keyword cannot break a statement.

@@ -22,6 +22,21 @@ export interface TopicDef {
   readonly partitions: number;
 }
 
+/** The most partitions a topic may have: its definition's default, and `topics.<topic>.partitions`. */
+export const MAX_TOPIC_PARTITIONS = 1000;
+
+/** What is wrong with a topic definition, one sentence each; empty when nothing is. */
+export function topicDefProblems(topic: TopicDef): string[] {
+  const problems: string[] = [];
+  if (typeof topic.name !== 'string' || !TOPIC_NAME.test(topic.name))
+    problems.push(
+      `its name '${topic.name}' is not a Kafka topic name (1 to 249 letters, digits, '.', '_' or '-')`,
+    );
+  if (!Number.isInteger(topic.partitions) || topic.partitions < 1 || topic.partitions > MAX_TOPIC_PARTITIONS)
+    problems.push(`partitions is ${topic.partitions}: expected an integer from 1 to ${MAX_TOPIC_PARTITIONS}`);
+  return problems;
+}
+
 /** The tutorial's topic: each value is the time it was sent. */
 export const TEST_TOPIC: TopicDef = {
   name: 'test',

@@ -23,7 +23,7 @@ import { createLogger, logTo, type LogFn } from '../runtime/log';
 import { runMicroBatch } from '../runtime/batch';
 import { parseMskEvent, toMskEvent } from '../runtime/event';
 import { configFromEnv, createRuntime, type Runtime } from '../runtime/handler';
-import type { Job, JobDefinition } from '../runtime/job';
+import { createJob, type Job, type JobDefinition } from '../runtime/job';
 import { createMskKafka, MskConfigError, readRegion } from '../runtime/msk-client';
 import { environmentCredentials } from '../runtime/aws-credentials';
 import {
@@ -194,7 +194,7 @@ async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
   const jobConfig = config.jobs[definition.name]!;
   const url = process.env[REDRIVE_ENV.queueUrl];
   if (!url) throw new MskConfigError(REDRIVE_ENV.queueUrl, url, "the URL of the job's on-failure queue");
-  const job = definition.create(jobConfig);
+  const job = createJob(definition, jobConfig);
   return {
     job,
     runtime: await createRuntime(job, config),

@@ -8,7 +8,7 @@ import type { Client } from 'cassandra-driver';
 import { contextKeys, loadConfig, objectGetter, type PipelineConfig } from '../../config';
 import type { JobDescriptor } from '../../config/jobs';
 import { RUNTIME_ENV } from '../../config/env';
-import { jobTables, type Job, type JobDefinition } from './job';
+import { createJob, jobTables, type Job, type JobDefinition } from './job';
 import { parseMskEvent } from './event';
 import { runMicroBatch, type BatchReport } from './batch';
 import { CassandraCheckpointStore, CassandraSinkStore } from './cassandra-store';
@@ -99,7 +99,7 @@ export function handlerFor(definition: JobDefinition): (event: unknown, context?
       setup ??= (async () => {
         const config = configFromEnv(definition);
         const jobConfig = config.jobs[definition.name]!;
-        const job = definition.create(jobConfig);
+        const job = createJob(definition, jobConfig);
         // With filter criteria on its event source mapping, gaps no attempt claimed are filtered records.
         return { job, runtime: await createRuntime(job, config), filters: jobConfig.filters.length > 0 };
       })().catch((error: unknown) => {

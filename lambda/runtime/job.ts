@@ -4,9 +4,15 @@
  * per-record transform into rows) or `defineWindowJob` (an event-time window aggregation). `microbatch new job`
  * writes one from a template.
  */
-import { assertWindowTable, TOPIC_NAME, type TableDef } from '../../schema';
+import {
+  assertWindowTable,
+  tableDefProblems,
+  topicDefProblems,
+  TOPIC_NAME,
+  type TableDef,
+} from '../../schema';
 import type { JobConfig, PipelineConfig } from '../../config';
-import type { JobDescriptor, OptionSpecs, OptionValues } from '../../config/jobs';
+import type { JobDescriptor, OptionSpec, OptionSpecs, OptionValues } from '../../config/jobs';
 import type { Decoder } from './decoders';
 import type { KafkaRecord } from './event';
 import { assertWindowSpec, type WindowSpec } from './windows';
@@ -234,6 +240,17 @@ export function defineJob<O extends OptionSpecs>(spec: JobDefinition<O>): JobDef
   assertJobBase({ name: spec.name, topics: spec.topics.map((t) => t.name) });
   if (!spec.tables.length)
     throw new Error(`Job '${spec.name}' declares no tables: list the tables it writes.`);
+  const problems = [
+    ...spec.topics.flatMap((t) => topicDefProblems(t).map((p) => `topic '${t.name}': ${p}`)),
+    ...spec.tables.flatMap((t) => tableDefProblems(t).map((p) => `table '${t.name}': ${p}`)),
+    ...Object.entries(spec.options).flatMap(([name, o]) =>
+      optionProblems(o).map((p) => `option '${name}': ${p}`),
+    ),
+  ];
+  if (problems.length)
+    throw new Error(
+      `Job '${spec.name}' is not valid: ${problems.join('; ')}. Fix it in lambda/jobs/${spec.name}.ts.`,
+    );
   for (const key of Object.keys(spec.options)) {
     if (RESERVED_OPTIONS.has(key)) {
       throw new Error(
@@ -252,6 +269,65 @@ export function defineJob<O extends OptionSpecs>(spec: JobDefinition<O>): JobDef
     assertWindowTable(spec.tables[0]!);
   }
   return { ...spec, [DEFINITION]: true } as JobDefinition<O>;
+}
+
+/**
+ * The runtime job of a definition, built from its validated config, and checked against the definition: the CDK
+ * app builds the event source mapping, the tables and the IAM from the definition, the runtime runs what
+ * `create()` returns, so a difference would only fail in the cloud (a missing table, a denied write, a foreign
+ * topic). Every entry point (the handlers, the redrive, the local runner) builds its job here.
+ */
+export function createJob<O extends OptionSpecs>(definition: JobDefinition<O>, config: JobConfigFor<O>): Job {
+  const job = definition.create(config);
+  const differs = (what: string, declared: string, created: string) =>
+    new Error(
+      `Job '${definition.name}': its definition declares ${what} ${declared}, but create() built a job with ` +
+        `${created}. Make create() use the definition's own values (its file: lambda/jobs/${definition.name}.ts).`,
+    );
+  const list = (names: readonly string[]) => `[${[...names].sort().join(', ')}]`;
+  if (job.name !== definition.name) throw differs('name', `'${definition.name}'`, `name '${job.name}'`);
+  if (job.kind !== definition.kind) throw differs('kind', `'${definition.kind}'`, `kind '${job.kind}'`);
+  const topics = list(definition.topics.map((t) => t.name));
+  if (list(job.topics) !== topics) throw differs('topics', topics, `topics ${list(job.topics)}`);
+  const tables = definition.tables.map((t) => t.name);
+  const written = (job.kind === 'transform' ? job.sinkTables : [job.table]).map((t) => t.name);
+  const undeclared = written.filter((t) => !tables.includes(t));
+  if (undeclared.length) throw differs('tables', list(tables), `tables ${list(written)}`);
+  if (job.kind === 'window') {
+    if (job.table.name !== tables[0])
+      throw differs('its window table first', `'${tables[0]}'`, `table '${job.table.name}'`);
+    const declared = definition.windowOf!(config.options);
+    if (declared.sizeMs !== job.window.sizeMs || declared.slideMs !== job.window.slideMs) {
+      // Queries and the UI read the window_spec windowOf gives; the job writes its own.
+      throw differs(
+        'window (windowOf)',
+        `${declared.sizeMs}/${declared.slideMs} ms`,
+        `window ${job.window.sizeMs}/${job.window.slideMs} ms (size/slide)`,
+      );
+    }
+  }
+  return job;
+}
+
+/** What is wrong with an option's spec: a default the option itself would refuse fails every cold start. */
+function optionProblems(spec: OptionSpec): string[] {
+  switch (spec.type) {
+    case 'int':
+      if (!Number.isInteger(spec.min) || !Number.isInteger(spec.max) || spec.min > spec.max)
+        return [`min ${spec.min} and max ${spec.max} must be integers, min at most max`];
+      return Number.isInteger(spec.default) && spec.default >= spec.min && spec.default <= spec.max
+        ? []
+        : [`its default ${spec.default} is not an integer from ${spec.min} to ${spec.max}`];
+    case 'enum':
+      return spec.values.includes(spec.default)
+        ? []
+        : [`its default '${spec.default}' is not one of its values (${spec.values.join(', ')})`];
+    case 'bool':
+      // A plain-JavaScript job file can give anything, whatever the type says.
+      return typeof (spec.default as unknown) === 'boolean'
+        ? []
+        : [`its default ${String(spec.default as unknown)} is not true or false`];
+  }
 }
 
 export function isJobDefinition(value: unknown): value is JobDefinition {

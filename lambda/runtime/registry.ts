@@ -9,8 +9,8 @@ import { readdirSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { closest } from '../../config';
-import { topicsOf, type RegisteredJobDescriptor } from '../../config/jobs';
-import { RUNTIME_TABLE_DEFS } from '../../schema';
+import type { RegisteredJobDescriptor } from '../../config/jobs';
+import { RUNTIME_TABLE_DEFS, type TopicDef } from '../../schema';
 import { isJobDefinition, type JobDefinition } from './job';
 
 /** The repository root (this file is `lambda/runtime/registry.ts`). */
@@ -94,13 +94,19 @@ export async function loadJobs(root: string = ROOT): Promise<RegisteredJob[]> {
 
 /** Two jobs may read one topic, but must declare it alike; a table belongs to one job. */
 function assertConsistent(jobs: readonly RegisteredJob[]): void {
-  const topics = topicsOf(jobs);
+  const declared = new Map<string, { topic: TopicDef; job: RegisteredJob }>();
   for (const job of jobs) {
     for (const topic of job.topics) {
-      const first = topics.find((t) => t.name === topic.name)!;
-      if (first !== topic && JSON.stringify(first) !== JSON.stringify(topic)) {
+      const first = declared.get(topic.name);
+      if (!first) {
+        declared.set(topic.name, { topic, job });
+        continue;
+      }
+      if (first.topic !== topic && JSON.stringify(first.topic) !== JSON.stringify(topic)) {
         throw new JobRegistryError(
-          `Topic '${topic.name}' is declared differently by two jobs (one is ${job.entry}): import the one TopicDef from schema/topics.ts in both.`,
+          `Topic '${topic.name}' is declared differently by ${first.job.entry} (${JSON.stringify(first.topic)}) and ` +
+            `${job.entry} (${JSON.stringify(topic)}): declare it once, in lambda/jobs/shared/ (or schema/topics.ts ` +
+            `for a shipped topic), and import that TopicDef in both.`,
         );
       }
     }

@@ -2,10 +2,11 @@
  * `microbatch new job`: what it writes and what it refuses. That the written job type-checks, passes its test,
  * synthesizes and runs is test/local/new-job.int.test.ts, in a copy of the project.
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { NewJobError, newJob } from '../../local/new-job';
+import { SHIPPED_JOBS } from '../support/jobs';
 
 const LOCAL = join(__dirname, '..', '..', '.local');
 
@@ -49,7 +50,7 @@ describe('newJob', () => {
     );
   });
 
-  it.each(['Clicks', 'clicks_v2', '2clicks', 'clicks-', 'a--b', '', 'x'.repeat(64)])(
+  it.each(['Clicks', 'clicks_v2', '2clicks', 'clicks-', 'a--b', '', 'x'.repeat(64), 'x'.repeat(49)])(
     "refuses the name '%s', saying what a name is",
     async (name) => {
       await expect(newJob({ name, window: false, root: emptyRoot() })).rejects.toThrow(
@@ -57,6 +58,33 @@ describe('newJob', () => {
       );
     },
   );
+});
+
+describe('newJob and the jobs there are', () => {
+  it('GIVEN a 48-character name THEN writes it: its table name is at the limit, not past it', async () => {
+    const { files } = await newJob({ name: 'x'.repeat(48), window: false, root: emptyRoot() });
+    expect(files).toHaveLength(2);
+  });
+
+  it.each(SHIPPED_JOBS.flatMap((j) => j.topics.map((t) => [t.name, j.name] as const)))(
+    "GIVEN the name of topic '%s' (job %s's) THEN refuses it before writing, naming the owner",
+    async (topic, owner) => {
+      const root = emptyRoot();
+      await expect(newJob({ name: topic, window: false, root, existing: SHIPPED_JOBS })).rejects.toThrow(
+        `Topic '${topic}' is job '${owner}''s already`,
+      );
+      expect(existsSync(join(root, 'lambda'))).toBe(false);
+    },
+  );
+
+  it.each([
+    ['page-view-counts', "job 'page-views''s"],
+    ['dead-letters', "one of the runtime's own"],
+  ])("GIVEN '%s', whose table is taken THEN refuses it, saying whose", async (name, whose) => {
+    await expect(newJob({ name, window: false, root: emptyRoot(), existing: SHIPPED_JOBS })).rejects.toThrow(
+      `is ${whose} already, and a new job gets a table of its own named after it: pick another name.`,
+    );
+  });
 });
 
 describe('newJob formatting', () => {
