@@ -64,9 +64,10 @@ export interface WindowJob<T> extends JobBase<T> {
 export type Job = TransformJob<any> | WindowJob<any>;
 
 function assertJobBase(spec: { name: string; topics: readonly string[] }): void {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(spec.name)) {
+  if (!/^[a-z][a-z0-9-]{0,62}$/.test(spec.name) || spec.name.endsWith('-') || spec.name.includes('--')) {
     throw new Error(
-      `Job name '${spec.name}' is invalid: use lower-case letters, digits and dashes, starting with a letter.`,
+      `Job name '${spec.name}' is invalid: use lower-case letters, digits and single dashes, starting with a ` +
+        'letter and ending with a letter or digit (e.g. clicks, page-views).',
     );
   }
   if (!spec.topics.length)
@@ -129,8 +130,12 @@ export function defineWindowJob<T>(
   spec: Omit<WindowJob<T>, 'kind' | 'failOnDataLoss'> & { failOnDataLoss?: boolean },
 ): WindowJob<T> {
   assertJobBase(spec);
-  assertWindowSpec(spec.window);
-  assertWindowTable(spec.table);
+  try {
+    assertWindowSpec(spec.window);
+    assertWindowTable(spec.table);
+  } catch (error) {
+    throw new Error(`Job '${spec.name}': ${(error as Error).message}`, { cause: error });
+  }
   if (!Number.isInteger(spec.allowedLatenessMs) || spec.allowedLatenessMs < 0) {
     throw new Error(
       `Job '${spec.name}': allowedLatenessMs must be a non-negative integer, received ${spec.allowedLatenessMs}.`,

@@ -163,3 +163,28 @@ describe('createJob', () => {
     );
   });
 });
+
+describe('defineTransformJob and defineWindowJob', () => {
+  it.each(['a-', 'a--b', 'Orders'])("GIVEN the name '%s' THEN refuses it, as new job does", (name) => {
+    expect(() => transform(name)).toThrow(
+      `Job name '${name}' is invalid: use lower-case letters, digits and single dashes`,
+    );
+  });
+
+  it('GIVEN a window of no size THEN the error names the job', () => {
+    const table = windowTable({ name: 'order_totals', doc: 'test', keyColumn: 'customer', keyDoc: 'test' });
+    expect(() =>
+      defineWindowJob({
+        name: 'order-totals',
+        topics: ['orders'],
+        decoder: utf8(),
+        table,
+        window: { sizeMs: 0, slideMs: 0 },
+        allowedLatenessMs: 0,
+        eventTime: () => 0,
+        key: () => 'c',
+        measure: () => 1,
+      }),
+    ).toThrow(/^Job 'order-totals': Window sizeMs must be a positive integer, received 0\./);
+  });
+});
