@@ -633,7 +633,11 @@ function lagSeries(rows: readonly MetricsRow[]) {
 }
 
 function minuteSeries(job: UiJob, rows: readonly MetricsRow[]) {
-  const minutes = rows.filter((r) => r.rollup !== null);
+  // The sampler writes a rollup for every minute of the last 24 hours, with or without batches: the range
+  // starts at the job's first minute with a batch, so a job two minutes old is not plotted as a day of zeros.
+  const rolled = rows.filter((r) => r.rollup !== null);
+  const first = rolled.findIndex((r) => r.rollup!.batches > 0);
+  const minutes = first === -1 ? [] : rolled.slice(first);
   const t = minutes.map((r) => r.at.getTime() / 1000);
   const rs = minutes.map((r) => r.rollup!);
   const avg = (sum: number, n: number) => (n > 0 ? sum / n : null);

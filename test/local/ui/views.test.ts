@@ -361,3 +361,52 @@ describe('hourTotals', () => {
     });
   });
 });
+
+describe('the hour and day charts', () => {
+  it('GIVEN a day of rollups of which the first minutes had no batch THEN plot from the first minute with one', async () => {
+    const at = Date.parse('2026-05-21T12:00:00Z');
+    const rollup = (batches: number) => ({
+      batches,
+      recordsIn: batches * 60,
+      written: batches * 60,
+      deadLettered: 0,
+      late: 0,
+      durationMsSum: batches * 10,
+      durationMsMax: 10,
+      phasedBatches: 0,
+      phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
+      watermarkMs: null,
+      watermarkGapMs: null,
+      deadLetterReasons: {},
+    });
+    // GIVEN five minutes: nothing, nothing, 2 batches, an idle minute, 3 batches
+    const rows = [0, 0, 2, 0, 3].map((batches, i) => ({
+      at: new Date(at - (5 - i) * 60_000),
+      lag: null,
+      lagRecords: null,
+      lagSeconds: null,
+      groupMembers: null,
+      groupState: null,
+      rollup: rollup(batches),
+    }));
+    const data = { metricsBetween: async () => rows } as unknown as UiData;
+    const uiJob = {
+      name: 'sent-received',
+      kind: 'transform',
+      topics: ['test'],
+      partitionsPerTopic: { test: 1 },
+    };
+    const views = new Views(
+      data,
+      {} as Sampler,
+      () => [uiJob as never],
+      () => at,
+    );
+
+    // WHEN
+    const series = await views.series('sent-received', '1h');
+
+    // THEN the idle minute after the first batch stays, as a zero; the minutes before the job ran do not
+    expect((series as { throughput: { inputRate: number[] } }).throughput.inputRate).toEqual([2, 0, 3]);
+  });
+});
