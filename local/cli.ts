@@ -77,6 +77,15 @@ export function printBatch(report: BatchReport, n: number): void {
       `late ${report.late}${sometimes}, ${report.durationMs} ms` +
       (report.watermarkMs === null ? '' : `, watermark ${new Date(report.watermarkMs).toISOString()}`),
   );
+  // After a crash (or beside a concurrent attempt) a batch applies offsets under the claim it finds, with that
+  // attempt's processing time: say so, or the rows' times look like another batch's.
+  for (const p of report.partitions) {
+    if (!p.resumedClaim) continue;
+    out.push(
+      `partition ${p.partition}: resumed claim ${p.resumedClaim.id.slice(0, 8)} of an earlier or concurrent ` +
+        `attempt, up to offset ${p.resumedClaim.until}, with its processing time ${p.resumedClaim.time.toISOString()}`,
+    );
+  }
   console.log(out.join('\n'));
 }
 

@@ -692,6 +692,11 @@ export class CassandraSinkStore implements SinkStore {
           nextAfter: p.nextAfter,
           claimId: p.claimId,
           claimTime: p.claimTime?.toISOString() ?? null,
+          resumedClaim: p.resumedClaim && {
+            id: p.resumedClaim.id,
+            time: p.resumedClaim.time.toISOString(),
+            until: p.resumedClaim.until,
+          },
           applied: p.applied,
           written: p.written,
           duplicates: p.duplicates,

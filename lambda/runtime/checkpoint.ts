@@ -194,6 +194,7 @@ class Tally {
   nextAfter: bigint | null = null;
   claimId: string | null = null;
   claimTime: Date | null = null;
+  resumedClaim: { id: string; time: Date; until: bigint } | null = null;
   readonly phases = { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 };
   private mark = performance.now();
 
@@ -227,6 +228,7 @@ export async function processPartition(
     nextAfter: t.nextAfter,
     claimId: t.claimId,
     claimTime: t.claimTime,
+    resumedClaim: t.resumedClaim,
     applied: t.applied,
     written: t.written,
     duplicates: records.length - t.applied - t.deferred - t.skippedRecords,
@@ -470,6 +472,9 @@ async function advance(
         t.lap('readClaimMs');
         continue;
       }
+    } else if (claim.id !== deps.batchId && !t.resumedClaim) {
+      // Said in the report: part of this batch's rows carry another attempt's processing time.
+      t.resumedClaim = { id: claim.id, time: claim.time, until: claim.until };
     }
     t.claimId = claim.id;
     t.claimTime = claim.time;

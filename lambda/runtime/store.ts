@@ -153,6 +153,11 @@ export interface PartitionReport extends OffsetRange {
   /** The claim the batch applied under, and its pinned processing time. */
   readonly claimId: string | null;
   readonly claimTime: Date | null;
+  /**
+   * An open claim another attempt left (one that crashed, timed out or runs beside this one), under which this
+   * batch applied offsets up to `until` with that attempt's processing time; null when it found none.
+   */
+  readonly resumedClaim: { readonly id: string; readonly time: Date; readonly until: bigint } | null;
   readonly applied: number;
   readonly written: number;
   readonly duplicates: number;

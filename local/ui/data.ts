@@ -33,6 +33,8 @@ export interface PartitionOutcomeView {
   readonly nextAfter: number | null;
   readonly claimId: string | null;
   readonly claimTime: string | null;
+  /** The open claim of another attempt the batch applied offsets under (null: none, or an older ledger row). */
+  readonly resumedClaim: { readonly id: string; readonly time: string; readonly until: number | null } | null;
   readonly applied: number | null;
   readonly written: number | null;
   readonly duplicates: number | null;
@@ -206,6 +208,14 @@ function parseJson(text: unknown): unknown {
   }
 }
 
+function resumedClaimOf(value: unknown): PartitionOutcomeView['resumedClaim'] {
+  if (typeof value !== 'object' || value === null) return null;
+  const v = value as Record<string, unknown>;
+  const id = str(v.id);
+  const time = str(v.time);
+  return id && time ? { id, time, until: num(v.until) } : null;
+}
+
 function parsePartitions(text: unknown): PartitionOutcomeView[] | null {
   const parsed = parseJson(text);
   if (!Array.isArray(parsed)) return null;
@@ -220,6 +230,7 @@ function parsePartitions(text: unknown): PartitionOutcomeView[] | null {
       nextAfter: num(p.nextAfter),
       claimId: str(p.claimId),
       claimTime: str(p.claimTime),
+      resumedClaim: resumedClaimOf(p.resumedClaim),
       applied: num(p.applied),
       written: num(p.written),
       duplicates: num(p.duplicates),

@@ -311,6 +311,7 @@ describe('the printed batch', () => {
       lost: 0n,
       durationMs: 23,
       watermarkMs: null,
+      partitions: [],
     } as unknown as BatchReport;
 
     // WHEN
@@ -326,5 +327,43 @@ describe('the printed batch', () => {
       'records in 62, written 0, duplicates 58, dead-lettered 0, late 0, deferred 4, 23 ms',
     );
     expect(lines[1]).toContain('records in 62, written 0, duplicates 62, dead-lettered 0, late 0, 23 ms');
+  });
+
+  it("GIVEN a batch that finished a crashed attempt's claim THEN says whose, up to where, and with which time", () => {
+    const lines: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void lines.push(line));
+    try {
+      printBatch(
+        {
+          job: 'sent-received',
+          batchId: 'b1280f90-0000-0000-0000-000000000000',
+          startedAt: new Date('2026-11-30T17:22:12.000Z'),
+          offsetRanges: [{ topic: 'test', partition: 2, fromOffset: 90n, untilOffset: 10_090n }],
+          recordsIn: 10_000,
+          written: 10_000,
+          duplicates: 0,
+          deadLettered: 0,
+          late: 0,
+          deferred: 0,
+          skipped: 0n,
+          filtered: 0n,
+          lost: 0n,
+          durationMs: 900,
+          watermarkMs: null,
+          partitions: [
+            {
+              partition: 2,
+              resumedClaim: { id: '3a9bdacb-0000', time: new Date('2026-11-30T17:21:51.000Z'), until: 8446n },
+            },
+          ],
+        } as unknown as BatchReport,
+        9,
+      );
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(lines[0]).toContain(
+      'partition 2: resumed claim 3a9bdacb of an earlier or concurrent attempt, up to offset 8446, with its processing time 2026-11-30T17:21:51.000Z',
+    );
   });
 });

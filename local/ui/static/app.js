@@ -903,7 +903,27 @@
                   '[' + n(x.fromOffset) + ', ' + n(x.untilOffset) + ')',
                   n(x.nextBefore),
                   n(x.nextAfter),
-                  x.claimId ? el('code', {}, x.claimId.slice(0, 8)) : DASH,
+                  x.claimId
+                    ? el(
+                        'span',
+                        {},
+                        el('code', {}, x.claimId.slice(0, 8)),
+                        // Offsets applied under another attempt's claim carry that attempt's processing time.
+                        x.resumedClaim
+                          ? el(
+                              'span',
+                              { class: 'resumed' },
+                              ' (resumed ',
+                              el('code', {}, x.resumedClaim.id.slice(0, 8)),
+                              ' to ' +
+                                n(x.resumedClaim.until) +
+                                ', its time ' +
+                                iso(x.resumedClaim.time) +
+                                ')',
+                            )
+                          : null,
+                      )
+                    : DASH,
                   x.claimTime ? iso(x.claimTime) : DASH,
                   n(x.applied),
                   n(x.written),

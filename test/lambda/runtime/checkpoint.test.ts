@@ -154,7 +154,7 @@ describe('processPartition: the cases of the invariant', () => {
 
   it('skips the same batch delivered twice and counts it as duplicates', async () => {
     const h = harness();
-    await h.run(tutorial, range(0, 10));
+    expect((await h.run(tutorial, range(0, 10))).resumedClaim).toBeNull();
     const before = structuredClone([...h.sink.table(SENT_RECEIVED.name)]);
     const second = await h.run(tutorial, range(0, 10));
     expect(second).toMatchObject({ applied: 0, written: 0, duplicates: 10 });
@@ -182,6 +182,9 @@ describe('processPartition: the cases of the invariant', () => {
     const retry = await h.run(tutorial, range(0, 10));
 
     expect(retry).toMatchObject({ applied: 10, duplicates: 0 });
+    // The report says whose claim it finished, and with which time: the crashed attempt's.
+    expect(retry.resumedClaim).toEqual({ id: 'batch-1', time: expect.any(Date), until: 10n });
+    expect(retry.claimId).toBe('batch-1');
     // The clock moved on, but the claim pinned the processing time: the rows did not change.
     expect(sentRows(h.sink)).toEqual(afterCrash);
     expect(h.sink.conflicts).toEqual([]);

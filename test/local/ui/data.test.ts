@@ -43,6 +43,7 @@ describe('parseBatchRow', () => {
         nextAfter: 48,
         claimId: 'b-1',
         claimTime: '2026-05-21T12:00:00.000Z',
+        resumedClaim: { id: 'b-0', time: '2026-05-21T11:59:55.000Z', until: 44 },
         applied: 9,
         written: 7,
         duplicates: 1,
