@@ -88,17 +88,22 @@ async function harness(job: Job, topic: string): Promise<Harness> {
   };
 }
 
+/** The tutorial's job on a fresh topic of `partitions`, with a harness of its own. */
+async function tutorial(partitions: number) {
+  const topic = await freshTopic(partitions);
+  const job = createSentReceivedJob(
+    { timeFormat: 'iso', failOnDataLoss: false },
+    { name: uniqueName('sr-'), topics: [topic] },
+  );
+  return { topic, job, h: await harness(job, topic) };
+}
+
 const ledgerWritten = async (h: Harness, job: string) =>
   (await recentBatches(h.client, h.keyspace, job, 10_000)).reduce((n, b) => n + b.written, 0);
 
 describe('the event-source runner', () => {
   it('runs the tutorial end to end: N records give exactly N rows, each received after it was sent', async () => {
-    const topic = await freshTopic(3);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(3);
     const runner = await h.start();
 
     const { values } = await produce({
@@ -186,12 +191,7 @@ describe('the event-source runner', () => {
   });
 
   it('sends a bad record to the dead letters with its reason while the rest goes on', async () => {
-    const topic = await freshTopic(1);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(1);
     await h.start();
     await sendValues(topic, [
       { value: '2026-05-21 02:20:00' },
@@ -217,12 +217,7 @@ describe('the event-source runner', () => {
   });
 
   it('stops gracefully in the middle of a stream, losing nothing and duplicating nothing', async () => {
-    const topic = await freshTopic(3);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(3);
     const first = await h.start({ batchSize: 40, maxBatchingWindowSeconds: 0 });
     const producing = produce({
       brokers: endpoints.kafkaBrokers,
@@ -250,12 +245,7 @@ describe('the event-source runner', () => {
   });
 
   it('retries a failing handler, then routes the batch to the on-failure destination and moves on', async () => {
-    const topic = await freshTopic(1);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(1);
     let attempts = 0;
     await h.start(
       { retryAttempts: 2, batchSize: 1, maxBatchingWindowSeconds: 0 },
@@ -299,12 +289,7 @@ describe('the event-source runner', () => {
   });
 
   it('GIVEN a batch still failing at a graceful stop THEN counts it as left uncommitted, and the next start applies it', async () => {
-    const topic = await freshTopic(1);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(1);
     let attempts = 0;
     // GIVEN a store that is down: every attempt fails, and retries are unbounded as by default
     const failing = await h.start(
@@ -332,12 +317,7 @@ describe('the event-source runner', () => {
   });
 
   it('resumes from the checkpoint after a restart, and a new group replaying everything applies nothing twice', async () => {
-    const topic = await freshTopic(2);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(2);
     const first = await h.start();
     await produce({ brokers: endpoints.kafkaBrokers, mode: 'load', topic, count: 100, rate: 5000 });
     await waitFor('100 rows', async () =>
@@ -443,12 +423,7 @@ describe('the event-source runner', () => {
   });
 
   it('delivers only what the filter criteria let through, and the checkpoint counts the rest as filtered', async () => {
-    const topic = await freshTopic(1);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, h } = await tutorial(1);
     const delivered: string[] = [];
     // Only sends from 2026-05 reach the handler: the event source drops the rest before it.
     await h.start(
@@ -485,12 +460,7 @@ describe('the event-source runner', () => {
   });
 
   it('after a SIGKILL in the middle of a batch, a restart loses nothing and applies nothing twice', async () => {
-    const topic = await freshTopic(1);
-    const job = createSentReceivedJob(
-      { timeFormat: 'iso', failOnDataLoss: false },
-      { name: uniqueName('sr-'), topics: [topic] },
-    );
-    const h = await harness(job, topic);
+    const { topic, job, h } = await tutorial(1);
     const group = uniqueName('it-group-');
     const { sent } = await produce({
       brokers: endpoints.kafkaBrokers,

@@ -32,6 +32,26 @@ const ORDERS: TableDef = {
 const transform = (name = 'orders', topics = ['orders'], tables = [ORDERS]) =>
   defineTransformJob({ name, topics, decoder: utf8(), sinkTables: tables, transform: () => [] });
 
+const ORDER_TOTALS = windowTable({
+  name: 'order_totals',
+  doc: 'test',
+  keyColumn: 'customer',
+  keyDoc: 'test',
+});
+/** A window job over `orders`, one total per customer and window. */
+const orderTotals = (window: { sizeMs: number; slideMs: number }) =>
+  defineWindowJob({
+    name: 'order-totals',
+    topics: ['orders'],
+    decoder: utf8(),
+    table: ORDER_TOTALS,
+    window,
+    allowedLatenessMs: 0,
+    eventTime: () => 0,
+    key: () => 'c',
+    measure: () => 1,
+  });
+
 function orders(overrides: Partial<JobDefinition> = {}): JobDefinition {
   return defineJob({
     name: 'orders',
@@ -136,27 +156,15 @@ describe('createJob', () => {
   );
 
   it("GIVEN a window job whose create() uses another window than windowOf THEN fails: queries would read the other one's rows", () => {
-    const table = windowTable({ name: 'order_totals', doc: 'test', keyColumn: 'customer', keyDoc: 'test' });
     const totals = defineJob({
       name: 'order-totals',
       doc: 'test',
       kind: 'window',
       topics: [TOPIC],
-      tables: [table],
+      tables: [ORDER_TOTALS],
       options: { windowSeconds: option.int({ default: 60, min: 1, max: 3600, doc: '' }) },
       windowOf: ({ windowSeconds }) => ({ sizeMs: windowSeconds * 1000, slideMs: windowSeconds * 1000 }),
-      create: () =>
-        defineWindowJob({
-          name: 'order-totals',
-          topics: ['orders'],
-          decoder: utf8(),
-          table,
-          window: { sizeMs: 60_000, slideMs: 30_000 },
-          allowedLatenessMs: 0,
-          eventTime: () => 0,
-          key: () => 'c',
-          measure: () => 1,
-        }),
+      create: () => orderTotals({ sizeMs: 60_000, slideMs: 30_000 }),
     });
     expect(() => build(totals as unknown as JobDefinition)).toThrow(
       'declares window (windowOf) 60000/60000 ms, but create() built a job with window 60000/30000 ms (size/slide)',
@@ -172,19 +180,8 @@ describe('defineTransformJob and defineWindowJob', () => {
   });
 
   it('GIVEN a window of no size THEN the error names the job', () => {
-    const table = windowTable({ name: 'order_totals', doc: 'test', keyColumn: 'customer', keyDoc: 'test' });
-    expect(() =>
-      defineWindowJob({
-        name: 'order-totals',
-        topics: ['orders'],
-        decoder: utf8(),
-        table,
-        window: { sizeMs: 0, slideMs: 0 },
-        allowedLatenessMs: 0,
-        eventTime: () => 0,
-        key: () => 'c',
-        measure: () => 1,
-      }),
-    ).toThrow(/^Job 'order-totals': Window sizeMs must be a positive integer, received 0\./);
+    expect(() => orderTotals({ sizeMs: 0, slideMs: 0 })).toThrow(
+      /^Job 'order-totals': Window sizeMs must be a positive integer, received 0\./,
+    );
   });
 });

@@ -141,6 +141,16 @@ describe('checkedRow', () => {
   });
 });
 
+/** A transform job on `clicks` writing to CLICKS what `transform` returns for each record's text. */
+const clicksJob = (transform: (value: string) => Row[]) =>
+  defineTransformJob({
+    name: 'clicks',
+    topics: ['clicks'],
+    decoder: utf8(),
+    sinkTables: [CLICKS],
+    transform,
+  });
+
 describe('a job whose rows or values are wrong, run on the in-memory stores', () => {
   const stores = () => ({
     checkpoints: new MemoryCheckpointStore(),
@@ -149,16 +159,10 @@ describe('a job whose rows or values are wrong, run on the in-memory stores', ()
   });
 
   it('GIVEN a record whose value does not fit its column THEN dead-letters it, and its other row too; the rest goes on', async () => {
-    const twoRows = defineTransformJob({
-      name: 'clicks',
-      topics: ['clicks'],
-      decoder: utf8(),
-      sinkTables: [CLICKS],
-      transform: (value) => [
-        { table: CLICKS, values: { url: `/${value}`, ts: 1 } },
-        { table: CLICKS, values: { url: `/${value}`, ts: value === 'bad' ? 'soon' : 2 } },
-      ],
-    });
+    const twoRows = clicksJob((value) => [
+      { table: CLICKS, values: { url: `/${value}`, ts: 1 } },
+      { table: CLICKS, values: { url: `/${value}`, ts: value === 'bad' ? 'soon' : 2 } },
+    ]);
     const deps = stores();
     const report = await runMicroBatch(twoRows, batchOf('clicks', ['a', 'bad', 'b']), deps);
     expect(report).toMatchObject({ recordsIn: 3, written: 2, deadLettered: 1 });
@@ -174,15 +178,9 @@ describe('a job whose rows or values are wrong, run on the in-memory stores', ()
   });
 
   it('GIVEN a SchemaViolation from transform, or an empty key from a window job THEN dead-letters the record', async () => {
-    const transform = defineTransformJob({
-      name: 'clicks',
-      topics: ['clicks'],
-      decoder: utf8(),
-      sinkTables: [CLICKS],
-      transform: (value) => {
-        if (value === 'bad') throw new SchemaViolation('$', 'not a click');
-        return [{ table: CLICKS, values: { url: value, ts: 1 } }];
-      },
+    const transform = clicksJob((value) => {
+      if (value === 'bad') throw new SchemaViolation('$', 'not a click');
+      return [{ table: CLICKS, values: { url: value, ts: 1 } }];
     });
     expect(await runMicroBatch(transform, batchOf('clicks', ['a', 'bad']), stores())).toMatchObject({
       written: 1,
@@ -213,13 +211,9 @@ describe('a job whose rows or values are wrong, run on the in-memory stores', ()
   });
 
   it('GIVEN a misspelt column THEN the batch fails, applying nothing', async () => {
-    const misspelt = defineTransformJob({
-      name: 'clicks',
-      topics: ['clicks'],
-      decoder: utf8(),
-      sinkTables: [CLICKS],
-      transform: (value) => [{ table: CLICKS, values: { url: value, ts: 1, seenAt: new Date() } }],
-    });
+    const misspelt = clicksJob((value) => [
+      { table: CLICKS, values: { url: value, ts: 1, seenAt: new Date() } },
+    ]);
     const deps = stores();
     await expect(runMicroBatch(misspelt, batchOf('clicks', ['a']), deps)).rejects.toThrow(JobError);
     expect(deps.sink.rows(CLICKS)).toEqual([]);
