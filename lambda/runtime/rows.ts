@@ -110,7 +110,8 @@ function refuseUnknownColumn(job: string, row: Row, names: ReadonlySet<string>):
  */
 export function checkedRow(job: Pick<TransformJob<unknown>, 'name' | 'sinkTables'>, row: Row): Row {
   const table = row.table;
-  if (!job.sinkTables.includes(table)) {
+  // By name too: a job may hand its rows a copy of a declared TableDef.
+  if (!job.sinkTables.includes(table) && !job.sinkTables.some((t) => t.name === table?.name)) {
     throw new JobError(
       `Job '${job.name}' returned a row for table '${table?.name}', which is not one of its sinkTables ` +
         `(${job.sinkTables.map((t) => t.name).join(', ')}): add the table to sinkTables, or return rows for those only.`,

@@ -133,6 +133,10 @@ describe('checkedRow', () => {
     expect(() => checkedRow(job, { table: CLICKS, values: { urll: '/a', ts: 1n } })).toThrow(JobError);
   });
 
+  it('GIVEN a row for a copy of a declared table THEN takes it as that table', () => {
+    expect(checkedRow(job, { table: { ...CLICKS }, values: { url: '/a', ts: 1 } }).values['ts']).toBe(1n);
+  });
+
   it('GIVEN a row for a table the job does not declare THEN fails the batch', () => {
     for (const table of [OTHER, DEAD_LETTERS])
       expect(() => checkedRow(job, { table, values: {} })).toThrow(
