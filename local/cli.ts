@@ -193,9 +193,10 @@ export function reportUncommitted(
 
 /**
  * Graceful stop, installed before anything starts, so that a stop at any moment (even during start-up) exits
- * having committed nothing it did not finish (0, or 1 when a failing batch was left: `reportUncommitted`). First Ctrl-C or SIGTERM: stop what is running (the batch in
- * flight finishes and is committed) and skip what was not started yet. Second: exit now; nothing is lost, since
- * what was not committed comes back on the next start and the checkpoints skip what was already applied.
+ * having committed nothing it did not finish (0, or 1 when a failing batch was left: `reportUncommitted`).
+ * First Ctrl-C or SIGTERM: stop what is running (the batch in flight finishes and is committed) and skip what
+ * was not started yet. Second: exit now; nothing is lost, since what was not committed comes back on the next
+ * start and the checkpoints skip what was already applied.
  */
 export class GracefulStop {
   private stopRequested = false;
