@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errors } from '../../lambda/runtime/cassandra-driver';
+import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
 import { BadRequest, NotFound, type Views } from './views';
 import type { UiJob } from './jobs';
 
@@ -209,7 +210,10 @@ export function createUiServer(options: UiServerOptions): Server {
     const known = (name: string) => options.jobs().some((j) => j.name === name);
     if (parts.length === 0) return void html(200, renderShell('overview', 'Streaming jobs', {}, refreshMs));
     if (parts[0] === 'dead-letters' && parts.length === 1)
-      return void html(200, renderShell('dead-letters', 'Dead letters', {}, refreshMs));
+      return void html(
+        200,
+        renderShell('dead-letters', 'Dead letters', { reasons: DEAD_LETTER_REASONS.join(',') }, refreshMs),
+      );
     if (parts[0] === 'jobs' && parts.length === 2 && known(parts[1]!))
       return void html(200, renderShell('job', parts[1]!, { job: parts[1]! }, refreshMs));
     if (parts[0] === 'jobs' && parts.length === 5 && parts[2] === 'batches' && known(parts[1]!))

@@ -998,11 +998,16 @@
       ),
       field(
         'Reason',
-        el('input', {
-          name: 'reason',
-          value: params.get('reason') || '',
-          placeholder: 'e.g. schema, invalid-json, late',
-        }),
+        // The reasons a dead letter can have, from the server: a typo cannot reach the API.
+        el(
+          'select',
+          { name: 'reason' },
+          el('option', { value: '' }, 'any reason'),
+          (body.dataset.reasons || '')
+            .split(',')
+            .filter(Boolean)
+            .map((r) => el('option', { value: r, selected: params.get('reason') === r }, r)),
+        ),
       ),
       field(
         'From (ISO time)',

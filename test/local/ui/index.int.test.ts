@@ -336,6 +336,9 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   await page.goto(`${ui.url}/dead-letters?job=${job.name}&reason=schema`);
   const payload = page.locator('table.dead-letters pre.payload-text', { hasText: '<script>' });
   await expect.poll(() => payload.first().textContent(), { timeout: 20_000 }).toBe(XSS);
+  // The reason is a choice among those a dead letter can have, the one in the URL chosen.
+  expect(await page.locator('select[name=reason]').inputValue()).toBe('schema');
+  expect(await page.locator('select[name=reason] option').count()).toBe(8);
   expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
   expect(await page.locator('main script, main img').count()).toBe(0);
   expect(await page.locator('table.dead-letters tbody tr td:last-child').first().textContent()).toMatch(

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request, type Server } from 'node:http';
 import { apiError, createUiServer, listen, renderShell } from '../../../local/ui/server';
 import { errors } from '../../../lambda/runtime/cassandra-driver';
+import { DEAD_LETTER_REASONS } from '../../../lambda/runtime/errors';
 import { BadRequest, NotFound, type Views } from '../../../local/ui/views';
 import type { UiJob } from '../../../local/ui/jobs';
 
@@ -57,6 +58,12 @@ describe('the UI server', () => {
     expect(res.headers['content-security-policy']).toContain("script-src 'self'");
     expect(res.body).toContain('data-page="job"');
     expect(res.body).toContain('<script src="/static/uPlot.iife.min.js"></script>');
+  });
+
+  it("gives the dead-letters page the reasons a dead letter can have, for its form's choices", async () => {
+    const res = await get('/dead-letters');
+    expect(res.status).toBe(200);
+    expect(res.body).toContain(`data-reasons="${DEAD_LETTER_REASONS.join(',')}"`);
   });
 
   it('serves uPlot from node_modules, so the page works offline', async () => {
