@@ -204,6 +204,7 @@ import { windowTable, type TopicDef } from '../../schema';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob } from '../runtime/job';
+import { MAX_EVENT_TIME_MS } from '../runtime/windows';
 
 export const ${c}_TOPIC: TopicDef = {
   name: '${name}',
@@ -232,9 +233,8 @@ export function validate${pascal(name)}(input: unknown): ${pascal(name)}Record {
   const { id, ts, value } = input as Record<string, unknown>;
   if (typeof id !== 'string' || id.length === 0 || id.length > 256)
     throw new SchemaViolation('$.id', 'expected a non-empty string of at most 256 characters');
-  // 8.64e15: the latest time a JavaScript Date holds.
-  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0 || ts > 8.64e15)
-    throw new SchemaViolation('$.ts', 'expected epoch milliseconds, at most 8.64e15');
+  if (typeof ts !== 'number' || !Number.isSafeInteger(ts) || ts < 0 || ts > MAX_EVENT_TIME_MS)
+    throw new SchemaViolation('$.ts', \`expected epoch milliseconds, at most \${MAX_EVENT_TIME_MS}\`);
   if (typeof value !== 'number' || !Number.isFinite(value))
     throw new SchemaViolation('$.value', 'expected a finite number');
   return { id, ts, value };

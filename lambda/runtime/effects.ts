@@ -15,6 +15,7 @@ import {
   addReading,
   advanceWatermark,
   isLate,
+  MAX_EVENT_TIME_MS,
   windowSpecId,
   windowStartsFor,
   type StatsPartial,
@@ -56,9 +57,6 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
     },
   };
 }
-
-/** The latest time a JavaScript Date holds (ECMA-262, "Time Values and Time Range"): ±8.64e15 ms. */
-export const MAX_EVENT_TIME_MS = 8.64e15;
 
 /**
  * An event time the watermark, the window arithmetic and the partials' timestamps can all hold: integer epoch

@@ -7,6 +7,9 @@
  * the records were cut into batches.
  */
 
+/** The latest time a JavaScript Date holds (ECMA-262, "Time Values and Time Range"): ±8.64e15 ms. */
+export const MAX_EVENT_TIME_MS = 8.64e15;
+
 export interface WindowSpec {
   readonly sizeMs: number;
   /** Equal to sizeMs for tumbling windows. */

@@ -2,6 +2,8 @@
  * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
  * and ISO-8601 with milliseconds.
  */
+import { MAX_EVENT_TIME_MS } from '../../runtime/windows';
+
 /** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
 export type TimeFormat = 'tutorial' | 'iso';
 export const TIME_FORMATS: readonly TimeFormat[] = ['tutorial', 'iso'];
@@ -76,8 +78,9 @@ function parseTutorial(text: string): number {
  * `Date.parse` reads (ISO-8601 above all), parsed once; `undefined` when it is neither.
  */
 export function epochMs(ts: unknown): number | undefined {
-  // 8.64e15: the latest time a Date holds; beyond it no window or timestamp can be computed.
-  if (typeof ts === 'number') return Number.isSafeInteger(ts) && ts >= 0 && ts <= 8.64e15 ? ts : undefined;
+  // Beyond the latest time a Date holds, no window or timestamp can be computed.
+  if (typeof ts === 'number')
+    return Number.isSafeInteger(ts) && ts >= 0 && ts <= MAX_EVENT_TIME_MS ? ts : undefined;
   if (typeof ts !== 'string') return undefined;
   const ms = Date.parse(ts);
   return Number.isNaN(ms) ? undefined : ms;
