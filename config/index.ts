@@ -12,6 +12,7 @@ import {
   CONSUMER_GROUP_ID,
   DEFAULT_KEYSPACE,
   MAX_TOPIC_PARTITIONS,
+  MAX_TTL_SECONDS,
   RUNTIME_TABLE_DEFS,
   assertIdentifier,
 } from '../schema';
@@ -729,7 +730,7 @@ export function loadConfig(
   const ttlSeconds = Object.fromEntries(
     [...jobTablesOf(jobDescriptors), ...RUNTIME_TABLE_DEFS].map((t) => [
       t.name,
-      r.int(`keyspace.ttlSeconds.${t.name}`, t.defaultTtlSeconds, 0, 630_720_000),
+      r.int(`keyspace.ttlSeconds.${t.name}`, t.defaultTtlSeconds, 0, MAX_TTL_SECONDS),
     ]),
   );
 

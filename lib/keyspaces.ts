@@ -17,7 +17,7 @@ import { CfnDeletionPolicy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cassandra from 'aws-cdk-lib/aws-cassandra';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import { assertIdentifier, regularColumns, type TableDef } from '../schema';
+import { assertIdentifier, MAX_TTL_SECONDS, regularColumns, type TableDef } from '../schema';
 
 /**
  * The system tables read with `cassandra:Select`: exactly those cassandra-driver 4.10 reads against Keyspaces,
@@ -147,9 +147,9 @@ export class KeyspacesSchema extends Construct {
             `(${props.tables.map((t) => t.name).join(', ')}).`,
         );
       }
-      if (!Token.isUnresolved(ttl) && (!Number.isInteger(ttl) || ttl < 0 || ttl > 630_720_000)) {
+      if (!Token.isUnresolved(ttl) && (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_SECONDS)) {
         throw new Error(
-          `KeyspacesSchema ttlSeconds.${name} must be 0 to 630720000 seconds, received ${ttl}.`,
+          `KeyspacesSchema ttlSeconds.${name} must be 0 to ${MAX_TTL_SECONDS} seconds, received ${ttl}.`,
         );
       }
     }

@@ -1,4 +1,4 @@
-import { regularColumns, type TableDef } from './tables';
+import { CQL_TYPES, MAX_TTL_SECONDS, regularColumns, type TableDef } from './tables';
 
 /**
  * Renders the CQL DDL of the typed schema. Apache Cassandra and Keyspaces differ in two places:
@@ -26,10 +26,6 @@ export function assertIdentifier(kind: string, value: string): void {
   }
 }
 
-const CQL_TYPES: ReadonlySet<string> = new Set(['text', 'int', 'bigint', 'double', 'timestamp', 'boolean']);
-/** Keyspaces' and the config's longest default TTL: 20 years. */
-const MAX_TTL_SECONDS = 630_720_000;
-
 /**
  * What is wrong with a table definition, one sentence each; empty when nothing is. Checked when a job is
  * defined, so that a mistake names its job instead of failing synth with a stack trace, or deploy.
@@ -47,8 +43,8 @@ export function tableDefProblems(table: TableDef): string[] {
       problems.push(`column '${c.name}' is not a letter followed by up to 47 letters, digits or underscores`);
     if (seen.has(c.name)) problems.push(`column '${c.name}' is defined twice`);
     seen.add(c.name);
-    if (!CQL_TYPES.has(c.type))
-      problems.push(`column '${c.name}' has type '${c.type}': expected one of ${[...CQL_TYPES].join(', ')}`);
+    if (!(CQL_TYPES as readonly string[]).includes(c.type))
+      problems.push(`column '${c.name}' has type '${c.type}': expected one of ${CQL_TYPES.join(', ')}`);
   }
   if (!table.partitionKey?.length) problems.push('its partitionKey is empty: name at least one column');
   const keys = [...(table.partitionKey ?? []), ...(table.clustering ?? []).map((c) => c.name)];

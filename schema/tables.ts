@@ -16,7 +16,11 @@
  */
 
 /** The CQL types the pipeline uses. Keyspaces supports each of them. */
-export type CqlType = 'text' | 'int' | 'bigint' | 'double' | 'timestamp' | 'boolean';
+export const CQL_TYPES = ['text', 'int', 'bigint', 'double', 'timestamp', 'boolean'] as const;
+export type CqlType = (typeof CQL_TYPES)[number];
+
+/** The longest default TTL a table may have, in Keyspaces as in Cassandra: 20 years, in seconds. */
+export const MAX_TTL_SECONDS = 630_720_000;
 
 export interface ColumnDef {
   readonly name: string;
