@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { isJobName } from '../lambda/runtime/job';
 import { JOBS_DIR } from '../lambda/runtime/registry';
 import { RUNTIME_TABLE_DEFS } from '../schema';
 
@@ -38,7 +39,7 @@ export interface NewJobResult {
 }
 
 // At most 48 characters: the job's table takes its name, and a CQL table name has at most 48.
-const NAME = /^[a-z][a-z0-9-]{0,47}$/;
+const MAX_NAME_LENGTH = 48;
 
 /** `page-views` → `pageViews`. */
 function camel(name: string): string {
@@ -72,7 +73,7 @@ async function formatted(file: string, text: string): Promise<string> {
 
 export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
   const { name, root } = options;
-  if (!NAME.test(name) || name.endsWith('-') || name.includes('--')) {
+  if (!isJobName(name, MAX_NAME_LENGTH)) {
     throw new NewJobError(
       `Job name '${name}' is invalid: use lower-case letters, digits and single dashes, starting with a letter, ` +
         `at most 48 characters (its table takes the name; e.g. clicks, page-views).`,

@@ -63,8 +63,16 @@ export interface WindowJob<T> extends JobBase<T> {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Job = TransformJob<any> | WindowJob<any>;
 
+/**
+ * A job name: lower-case letters, digits and single dashes, starting with a letter and ending with a letter or
+ * digit, at most `maxLength` characters (63: it names the stacks' resources).
+ */
+export function isJobName(name: string, maxLength = 63): boolean {
+  return /^[a-z]([a-z0-9]|-(?!-))*$/.test(name) && !name.endsWith('-') && name.length <= maxLength;
+}
+
 function assertJobBase(spec: { name: string; topics: readonly string[] }): void {
-  if (!/^[a-z][a-z0-9-]{0,62}$/.test(spec.name) || spec.name.endsWith('-') || spec.name.includes('--')) {
+  if (!isJobName(spec.name)) {
     throw new Error(
       `Job name '${spec.name}' is invalid: use lower-case letters, digits and single dashes, starting with a ` +
         'letter and ending with a letter or digit (e.g. clicks, page-views).',
