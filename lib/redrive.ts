@@ -65,7 +65,7 @@ export interface SkippedRangeRedriveProps {
    */
   readonly every?: Duration;
   /**
-   * Run only when the function is invoked (`aws lambda invoke --function-name <RedriveFunction-job>`), with no
+   * Run only when the function is invoked (`aws lambda invoke`, output `RedriveFunction<job>`), with no
    * schedule. `every` must then be left out.
    *
    * @default false - it runs on the schedule `every`

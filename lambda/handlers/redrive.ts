@@ -173,7 +173,6 @@ interface Setup {
   readonly runtime: Runtime;
   readonly kafka: Kafka;
   readonly queue: OnFailureQueue;
-  readonly filters: boolean;
   /** The event source's filter patterns: the redrive reads from Kafka, where what they dropped still is. */
   readonly filterPatterns: readonly FilterPattern[];
   readonly groupId: string;
@@ -200,7 +199,6 @@ async function open(definition: JobDefinition, logger: Logger): Promise<Setup> {
     runtime: await createRuntime(job, config),
     kafka: createMskKafka(`microbatch-redrive-${definition.name}`, process.env, logger),
     queue: sqsQueue(onFailureQueueClient(), url),
-    filters: jobConfig.filters.length > 0,
     filterPatterns: jobConfig.filters,
     groupId: jobConfig.consumerGroupId,
     batchSize: jobConfig.batchSize,
@@ -243,7 +241,7 @@ async function redriveOnce(
       remainingMs: () => context.getRemainingTimeInMillis(),
       redrive: {
         checkpoints: s.runtime.checkpoints,
-        filters: s.filters,
+        filters: s.filterPatterns.length > 0,
         batchSize: s.batchSize,
         log,
         partitions: async (topic) =>
@@ -258,7 +256,7 @@ async function redriveOnce(
             sink: s.runtime.sink,
             onReport: s.runtime.onReport,
             mode: 'redrive',
-            filters: s.filters,
+            filters: s.filterPatterns.length > 0,
             contiguousFrom: new Map([[`${records[0]!.topic}-${records[0]!.partition}`, contiguousFrom]]),
             matchFilters: s.filterPatterns,
           });
