@@ -758,8 +758,8 @@ export class EventSourceRunner {
         const oldest = Math.min(...records.map((r) => r.timestamp));
         const tooOld = maxRecordAgeSeconds !== -1 && Date.now() - oldest > maxRecordAgeSeconds * 1000;
         const exhausted = retryAttempts !== -1 && attempt > retryAttempts;
-        const retrying =
-          !exhausted && !tooOld && !(bisectBatchOnError && records.length > 1) && !this.stopping;
+        const bisect = bisectBatchOnError && records.length > 1;
+        const retrying = !exhausted && !tooOld && !bisect && !this.stopping;
         const retryInMs = Math.min(MAX_RETRY_DELAY_MS, base * 2 ** (attempt - 1));
         this.log({
           level: 'WARN',
@@ -772,7 +772,7 @@ export class EventSourceRunner {
           ...(retrying && { retryInMs }),
           error: String(error),
         });
-        if (bisectBatchOnError && records.length > 1) {
+        if (bisect) {
           const half = Math.ceil(records.length / 2);
           await this.handle(records.slice(0, half), invokes);
           await this.handle(records.slice(half), invokes);

@@ -393,14 +393,19 @@ export class UiData {
     scan = 100,
   ): Promise<BatchRow | null> {
     for (const day of [utcDay(now), utcDay(now.getTime() - DAY_MS)]) {
-      const rs = await this.client.execute(
-        `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT ?`,
-        [job, day, scan],
-        { prepare: true },
-      );
-      for (const r of rs.rows) {
-        const b = parseBatchRow(job, r);
-        if (accept(b)) return b;
+      // The newest row first: it is nearly always the one, so the page polled every few seconds reads one row,
+      // and reads up to `scan` only after a replay or a redrive.
+      for (const limit of [1, scan]) {
+        const rs = await this.client.execute(
+          `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT ?`,
+          [job, day, limit],
+          { prepare: true },
+        );
+        for (const r of rs.rows) {
+          const b = parseBatchRow(job, r);
+          if (accept(b)) return b;
+        }
+        if (rs.rows.length < limit) break;
       }
     }
     return null;

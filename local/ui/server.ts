@@ -122,6 +122,7 @@ export function createUiServer(options: UiServerOptions): Server {
   const refreshMs = options.refreshMs ?? 5000;
   const cacheMs = options.cacheMs ?? 2000;
   const cache = new Map<string, { at: number; body: Promise<unknown> }>();
+  const log = options.log ?? ((line: Record<string, unknown>) => console.error(JSON.stringify(line)));
   const files = new Map<string, Buffer>();
 
   const api = async (path: string[], params: URLSearchParams): Promise<unknown> => {
@@ -193,7 +194,7 @@ export function createUiServer(options: UiServerOptions): Server {
         cache.delete(key);
         const { status, message } = apiError(error);
         if (status === 500)
-          (options.log ?? ((line) => console.error(JSON.stringify(line))))({
+          log({
             level: 'ERROR',
             message: 'UI API request failed',
             path: url.pathname,

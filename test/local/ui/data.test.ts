@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { types } from 'cassandra-driver';
-import { daysBetween, hoursBetween, parseBatchRow } from '../../../local/ui/data';
+import type { Client, types } from 'cassandra-driver';
+import { daysBetween, hoursBetween, isLiveBatch, parseBatchRow, UiData } from '../../../local/ui/data';
 
 const row = (values: Record<string, unknown>) => values as unknown as types.Row;
 const base = {
@@ -96,5 +96,36 @@ describe('the partitions a time range touches', () => {
       '2026-05-21T11',
       '2026-05-21T12',
     ]);
+  });
+});
+
+describe('UiData.latestBatch', () => {
+  /** A client whose ledger holds `rows`, newest first, and that records each query's LIMIT. */
+  function ledger(rows: Array<Record<string, unknown>>) {
+    const limits: number[] = [];
+    const client = {
+      execute: async (_cql: string, params: unknown[]) => {
+        const limit = params[2] as number;
+        limits.push(limit);
+        return { rows: rows.slice(0, limit).map(row) };
+      },
+    } as unknown as Client;
+    return { data: new UiData(client, 'test_time'), limits };
+  }
+  const now = new Date('2026-05-21T12:00:10Z');
+
+  it('GIVEN a live batch newest THEN reads that one row only', async () => {
+    const { data, limits } = ledger([{ ...base, mode: 'live' }]);
+    expect((await data.latestBatch('sent-received', now, isLiveBatch))?.batchId).toBe('b-1');
+    expect(limits).toEqual([1]);
+  });
+
+  it('GIVEN a replay newest THEN reads further, to the newest live batch', async () => {
+    const { data, limits } = ledger([
+      { ...base, batch_id: 'replay', mode: 'replay' },
+      { ...base, batch_id: 'live', mode: 'live' },
+    ]);
+    expect((await data.latestBatch('sent-received', now, isLiveBatch))?.batchId).toBe('live');
+    expect(limits).toEqual([1, 100]);
   });
 });
