@@ -244,17 +244,16 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
     // 2. The Kafka ceiling, and the runner alone.
     if (!skip.has('kafka')) {
       progress.phase('Kafka ceiling', options.count);
-      const cpu = sampleCpu();
-      const result = await kafkaCeiling({
+      kafka = await kafkaCeiling({
         brokers: endpoints.kafkaBrokers,
         topic: loadTopic,
         groupId: group('kafka-ceiling'),
         expected: options.count,
         timeoutMs: phaseTimeoutMs,
         onProgress: (n) => progress.update(n),
+        sampleCpu,
       });
-      kafka = { ...result, cpu: cpu.stop() };
-      progress.done(`${fmt(result.rate)} records/s`);
+      progress.done(`${fmt(kafka.rate)} records/s`);
     }
     if (!skip.has('runner')) {
       progress.phase('runner, empty handler', options.count);
@@ -270,10 +269,11 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       });
       const profile = options.cpuProfile ? new CpuProfile() : undefined;
       await profile?.start();
-      const cpu = sampleCpu();
       let use;
       try {
         await put.start();
+        // From the group join on, as the Kafka ceiling: joining is a fixed cost, not the runner's per record.
+        const cpu = sampleCpu();
         await until(
           'the runner to hand every record to the empty handler',
           () => put.records >= options.count,
