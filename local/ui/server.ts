@@ -48,7 +48,10 @@ const SECURITY_HEADERS = {
 
 /** The API, as `/api` lists it and the README documents it. */
 export const API_INDEX = [
-  { path: '/api/jobs', doc: 'every job: state, rates, lag, last batch, dead letters, skipped ranges' },
+  {
+    path: '/api/jobs',
+    doc: 'every job: state, rates, lag, last batch, active batches, dead letters, skipped ranges',
+  },
   { path: '/api/jobs/{job}', doc: 'one job, as in /api/jobs' },
   { path: '/api/jobs/{job}/series?range=5m|1h|24h', doc: 'the chart series of the job page' },
   { path: '/api/jobs/{job}/batches?limit=20&cursor=...', doc: 'recent batches, newest first, paginated' },
@@ -217,7 +220,21 @@ export function createUiServer(options: UiServerOptions): Server {
       );
     if (parts[0] === 'jobs' && parts.length === 2 && known(parts[1]!))
       return void html(200, renderShell('job', parts[1]!, { job: parts[1]! }, refreshMs));
-    if (parts[0] === 'jobs' && parts.length === 5 && parts[2] === 'batches' && known(parts[1]!))
+    if (parts[0] === 'jobs' && parts.length === 5 && parts[2] === 'batches' && known(parts[1]!)) {
+      // An unknown batch, or a start time no link gives, is a 404 or 400 page, as an unknown job is a 404. A
+      // store that does not answer still gets the page: its script says so, and loads it once the store is back.
+      const refused = await options.views.findBatch(parts[1]!, parts[3]!, parts[4]!).then(
+        () => undefined,
+        (error: unknown) => {
+          const { status } = apiError(error);
+          return status === 400 || status === 404 ? status : undefined;
+        },
+      );
+      if (refused)
+        return void html(
+          refused,
+          renderShell('overview', 'Not found', { notFound: url.pathname }, refreshMs),
+        );
       return void html(
         200,
         renderShell(
@@ -227,6 +244,7 @@ export function createUiServer(options: UiServerOptions): Server {
           refreshMs,
         ),
       );
+    }
     html(404, renderShell('overview', 'Not found', { notFound: url.pathname }, refreshMs));
   };
 

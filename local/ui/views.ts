@@ -196,11 +196,12 @@ export class Views {
 
   async jobSummary(job: UiJob) {
     const now = this.clock();
-    const [recent, last, hour, skipped] = await Promise.all([
+    const [recent, last, hour, skipped, inFlight] = await Promise.all([
       this.data.batchesBetween(job.name, new Date(now - 60_000), new Date(now + 1000), 2000),
       this.data.latestBatch(job.name, new Date(now), isLiveBatch),
       this.data.metricsBetween(job.name, '1m', new Date(now - 3_600_000), new Date(now + 1000), 62),
       this.skippedRanges(job),
+      this.inFlight(job, now),
     ]);
     const lag = this.sampler.latest(job.name);
     const { state, reason } = classifyState({
@@ -234,6 +235,7 @@ export class Views {
         : null,
       lagError: lag?.error ?? null,
       lastBatch: last ? batchSummary(last) : null,
+      inFlight,
       deadLettersLastHour: rollups.length ? sumOf(rollups.map((r) => r.deadLettered)) : null,
       // Spark's streaming page opens with its totals and mean processing time: the last hour's, from the rollups.
       lastHour: rollups.length ? hourTotals(rollups) : null,
@@ -249,6 +251,33 @@ export class Views {
             },
       href: `/jobs/${encodeURIComponent(job.name)}`,
     };
+  }
+
+  /**
+   * Spark's "active batches": the ledger has a batch only once it finished, but a batch in flight holds an open
+   * claim on its partition's checkpoint, `[next_offset, claim_until)` since `claim_time` (lambda/runtime/
+   * checkpoint.ts). A claim whose attempt died stays open too, until the partition's next batch finishes it.
+   */
+  async inFlight(job: UiJob, now: number) {
+    const checkpoints = await Promise.all(
+      this.partitionsOf(job).map((p) => this.data.checkpoint(job.name, p.topic, p.partition)),
+    );
+    return checkpoints.flatMap((c) =>
+      c?.claimId && c.claimUntil !== null
+        ? [
+            {
+              topic: c.topic,
+              partition: c.partition,
+              claimId: c.claimId,
+              fromOffset: c.nextOffset,
+              untilOffset: c.claimUntil,
+              records: Math.max(0, c.claimUntil - (c.nextOffset ?? c.claimUntil)),
+              since: c.claimTime?.toISOString() ?? null,
+              forMs: c.claimTime ? Math.max(0, now - c.claimTime.getTime()) : null,
+            },
+          ]
+        : [],
+    );
   }
 
   /** Every skipped range of the job's partitions; null when the deployment keeps none (no table yet). */
@@ -397,7 +426,11 @@ export class Views {
     };
   }
 
-  async batch(name: string, startedAtText: string, batchId: string) {
+  /**
+   * The ledger row of one batch: a BadRequest for a start time that is not ISO-8601, a NotFound for a batch
+   * the ledger does not have. The batch page's route asks it too, so that an unknown batch is a 404 page.
+   */
+  async findBatch(name: string, startedAtText: string, batchId: string) {
     const job = this.job(name);
     // ISO-8601 only: Date would also read '1' as the year 2001.
     const startedAt = /^\d{4}-\d{2}-\d{2}T/.test(startedAtText) ? new Date(startedAtText) : new Date(NaN);
@@ -405,6 +438,11 @@ export class Views {
       throw new BadRequest(`The batch's start time must be an ISO-8601 time; received '${startedAtText}'.`);
     const b = await this.data.batch(job.name, startedAt, batchId);
     if (!b) throw new NotFound(`No batch ${batchId} of ${job.name} started at ${startedAt.toISOString()}.`);
+    return { job, batch: b };
+  }
+
+  async batch(name: string, startedAtText: string, batchId: string) {
+    const { job, batch: b } = await this.findBatch(name, startedAtText, batchId);
     const keys = new Map<string, { topic: string; partition: number }>();
     for (const r of b.offsetRanges) keys.set(`${r.topic}/${r.partition}`, r);
     for (const p of b.partitions ?? []) keys.set(`${p.topic}/${p.partition}`, p);

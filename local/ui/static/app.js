@@ -504,10 +504,12 @@
     const batchesHolder = el('div');
     const pager = el('div', { class: 'pager' });
     const skippedHolder = el('div');
+    const activeHolder = el('div', { class: 'active-batches' });
     replace(
       main,
       el('h1', {}, job, ' ', el('span', { id: 'state' })),
       summary,
+      section('Active batches', activeHolder),
       section('Charts', picker, note, chartsGrid),
       section('Recent batches', batchesHolder, pager),
       section('Skipped ranges', skippedHolder),
@@ -523,6 +525,7 @@
       ]);
       ui.series = s;
       renderSummary(j);
+      renderActive(j.inFlight);
       renderCharts(s);
       if (!cursors.length) await loadBatches();
       await loadSkipped();
@@ -580,6 +583,34 @@
                 : DASH,
             ),
           ),
+        ),
+      );
+    }
+
+    // Spark's "Active Batches": the ledger shows a batch once it finished; until then, its open claim.
+    function renderActive(inFlight) {
+      replace(
+        activeHolder,
+        table(
+          'Active batches: open claims on the partitions’ checkpoints',
+          ['Partition', 'Claim', 'Offsets', 'Records', 'Claimed at', 'Open for'],
+          inFlight.map((a) =>
+            row([
+              { header: true, value: a.topic + '-' + a.partition },
+              el('code', {}, a.claimId.slice(0, 8)),
+              '[' + n(a.fromOffset) + ', ' + n(a.untilOffset) + ')',
+              n(a.records),
+              iso(a.since),
+              a.forMs === null ? DASH : seconds(a.forMs / 1000),
+            ]),
+          ),
+          { empty: 'none: no partition has a batch in flight' },
+        ),
+        el(
+          'p',
+          { class: 'muted' },
+          'A claim stays open while its batch is processed, and after an attempt that died: the partition’s next ' +
+            'batch finishes it, with the same processing time.',
         ),
       );
     }
@@ -787,7 +818,7 @@
 
   // ---------------------------------------------------------------- batch page
 
-  async function batchPage() {
+  function batchPage() {
     const job = body.dataset.job;
     const url =
       '/api/jobs/' +
@@ -796,19 +827,49 @@
       encodeURIComponent(body.dataset.startedAt) +
       '/' +
       encodeURIComponent(body.dataset.batchId);
-    let json;
-    try {
-      json = await getJson(url);
-    } catch (error) {
-      replace(
-        main,
-        el('h1', {}, 'Batch not found'),
-        el('p', { class: 'error' }, error.message),
-        el('p', {}, el('a', { href: '/jobs/' + encodeURIComponent(job) }, 'Back to ' + job)),
-      );
-      setLive('not loaded', true);
-      return;
-    }
+    // The recorded batch does not change, but its partitions' checkpoints move on: the page loads once, then
+    // refreshes only "Checkpoints now". A load that fails (the store not answering) is tried again.
+    let checkpointsNow = null;
+    poll(async () => {
+      let json;
+      try {
+        json = await getJson(url);
+      } catch (error) {
+        if (!checkpointsNow)
+          replace(
+            main,
+            el('h1', {}, 'Batch not loaded'),
+            el('p', { class: 'error' }, error.message),
+            el('p', {}, el('a', { href: '/jobs/' + encodeURIComponent(job) }, 'Back to ' + job)),
+          );
+        throw error;
+      }
+      if (checkpointsNow) replace(checkpointsNow, checkpointsTable(json.checkpointsNow));
+      else checkpointsNow = renderBatch(job, json);
+    });
+  }
+
+  function checkpointsTable(checkpoints) {
+    return table(
+      'Checkpoints now',
+      ['Partition', 'Next offset', 'Open claim', 'Claim until', 'Claim time', 'Watermark', 'Updated'],
+      checkpoints.map((c) =>
+        row([
+          { header: true, value: c.topic + '-' + c.partition },
+          n(c.nextOffset),
+          c.claimId ? el('code', {}, c.claimId.slice(0, 8)) : 'none',
+          n(c.claimUntil),
+          iso(c.claimTime),
+          c.watermarkMs === null ? DASH : iso(c.watermarkMs),
+          iso(c.updatedAt),
+        ]),
+      ),
+    );
+  }
+
+  /** Renders a batch's page into main, and returns the container of its "Checkpoints now" table. */
+  function renderBatch(job, json) {
+    const checkpointsNow = el('div', { class: 'checkpoints-now' }, checkpointsTable(json.checkpointsNow));
     const b = json.batch;
     const dd = (label, value) => el('div', {}, el('dt', {}, label), el('dd', {}, value));
     const p = b.phases;
@@ -943,21 +1004,7 @@
               { class: 'muted' },
               DASH + ' This ledger row has no per-partition outcome (it predates them).',
             ),
-        table(
-          'Checkpoints now',
-          ['Partition', 'Next offset', 'Open claim', 'Claim until', 'Claim time', 'Watermark', 'Updated'],
-          json.checkpointsNow.map((c) =>
-            row([
-              { header: true, value: c.topic + '-' + c.partition },
-              n(c.nextOffset),
-              c.claimId ? el('code', {}, c.claimId.slice(0, 8)) : 'none',
-              n(c.claimUntil),
-              iso(c.claimTime),
-              c.watermarkMs === null ? DASH : iso(c.watermarkMs),
-              iso(c.updatedAt),
-            ]),
-          ),
-        ),
+        checkpointsNow,
       ),
       section(
         'Dead letters of this batch',
@@ -969,7 +1016,7 @@
         ),
       ),
     );
-    setLive('a recorded batch does not change');
+    return checkpointsNow;
   }
 
   // ---------------------------------------------------------------- dead letters page

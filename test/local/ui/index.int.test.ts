@@ -156,15 +156,18 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   });
   onTestFinished(() => ui.close());
   const data = new UiData(client, keyspace);
+  // Three batches that ended more than 3 s ago: the chart check below allows a ledger write 3 s to land, so
+  // batches that ended since then do not count, and on a fast machine the first three end within a second.
   for (const name of [job.name, windowJob.name])
-    await waitFor(`three batches of ${name} in the ledger`, async () => {
+    await waitFor(`three batches of ${name} in the ledger, ended 3 s ago`, async () => {
       const { rows } = await data.batchesBetween(
         name,
         new Date(Date.now() - 60_000),
         new Date(Date.now() + 1000),
         10,
       );
-      return rows.length >= 3 ? rows : undefined;
+      const settled = rows.filter((b) => b.startedAt.getTime() + b.durationMs <= Date.now() - 3000);
+      return settled.length >= 3 ? rows : undefined;
     });
 
   const { page, errors } = await openBrowser();
@@ -238,6 +241,15 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     .map((b) => b.batchId);
   expect(expected.length).toBeGreaterThanOrEqual(2);
   expect(plotted.batchIds).toEqual(expect.arrayContaining(expected));
+  // Spark's active batches: the open claims, read from the checkpoints on every refresh.
+  expect(await page.locator('.active-batches table thead th').allTextContents()).toEqual([
+    'Partition',
+    'Claim',
+    'Offsets',
+    'Records',
+    'Claimed at',
+    'Open for',
+  ]);
 
   // A new batch appears in the table without a reload.
   const firstRow = () => page.locator('table.batches tbody tr').first().getAttribute('data-batch-id');
@@ -327,6 +339,14 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   await expect
     .poll(() => page.locator('pre.spark').textContent(), { timeout: 10_000 })
     .toContain(`OffsetRange(topic: '${topic}'`);
+  // Its "Checkpoints now" is refreshed as the checkpoints move on (the page polls at refreshMs, 1 s here).
+  const refreshes = () =>
+    page.evaluate(
+      () => (globalThis as unknown as { microbatchUi: { refreshes: number } }).microbatchUi.refreshes,
+    );
+  const loaded = await refreshes();
+  await expect.poll(refreshes, { timeout: 10_000 }).toBeGreaterThanOrEqual(loaded + 2);
+  expect(await page.locator('.checkpoints-now table tbody tr').count()).toBeGreaterThan(0);
 
   // The dead letter: its payload is text on the page, and nothing of it ran.
   await waitFor('the <script> dead letter', async () => {

@@ -25,6 +25,13 @@ const views = {
   batch: async () => {
     throw new NotFound('No batch b-1.');
   },
+  // The ledger as the batch page's route sees it: b-ok is there; b-down finds the store not answering.
+  findBatch: async (_job: string, startedAt: string, batchId: string) => {
+    if (!startedAt.startsWith('2026-')) throw new BadRequest(`not ISO-8601: '${startedAt}'`);
+    if (batchId === 'b-down') throw new errors.NoHostAvailableError({});
+    if (batchId !== 'b-ok') throw new NotFound(`No batch ${batchId}.`);
+    return { job, batch: {} };
+  },
   job: () => job,
 } as unknown as Views;
 
@@ -81,6 +88,22 @@ describe('the UI server', () => {
     expect(missing.status).toBe(404);
     expect(JSON.parse(missing.body)).toEqual({ error: 'No batch b-1.' });
     expect((await get('/api/nothing')).status).toBe(404);
+  });
+
+  it('GIVEN a batch the ledger does not have, or a start time no link gives THEN the page is a 404 or 400, not a shell that fails later', async () => {
+    const page = (batchId: string, startedAt = '2026-05-21T00:00:00Z') =>
+      get(`/jobs/sent-received/batches/${startedAt}/${batchId}`);
+    const found = await page('b-ok');
+    expect(found.status).toBe(200);
+    expect(found.body).toContain('data-page="batch"');
+    const missing = await page('b-1');
+    expect(missing.status).toBe(404);
+    expect(missing.body).toContain('data-not-found="/jobs/sent-received/batches/2026-05-21T00:00:00Z/b-1"');
+    expect((await page('b-ok', '1')).status).toBe(400);
+    // The store not answering is not a missing batch: the page is served, and its script says what failed.
+    const down = await page('b-down');
+    expect(down.status).toBe(200);
+    expect(down.body).toContain('data-page="batch"');
   });
 
   it('refuses requests addressed to another name while it listens on loopback (DNS rebinding)', async () => {

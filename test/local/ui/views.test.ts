@@ -279,6 +279,7 @@ describe('the job summary', () => {
       },
       metricsBetween: async () => [],
       skippedRanges: async () => [],
+      checkpoint: async () => null,
     } as unknown as UiData;
     const sampler = { latest: () => undefined } as unknown as Sampler;
     const uiJob = {
@@ -303,6 +304,52 @@ describe('the job summary', () => {
     expect(summary.writtenPerSecond).toBe(10);
     expect(summary.lastBatch?.batchId).toBe('live');
     expect(asked).toHaveLength(1);
+  });
+});
+
+describe('the active batches', () => {
+  it('GIVEN one partition with an open claim and one without THEN the claimed range is the batch in flight', async () => {
+    // GIVEN partition 0 claimed [100, 350) 1.5 s ago, partition 1 at rest
+    const at = Date.parse('2026-05-21T12:00:00Z');
+    const checkpoint = async (_job: string, topic: string, partition: number) => ({
+      topic,
+      partition,
+      nextOffset: partition === 0 ? 100 : 900,
+      watermarkMs: null,
+      claimId: partition === 0 ? 'c0ffee00-1111' : null,
+      claimUntil: partition === 0 ? 350 : null,
+      claimTime: partition === 0 ? new Date(at - 1500) : null,
+      updatedAt: new Date(at - 1500),
+    });
+    const uiJob = {
+      name: 'sent-received',
+      kind: 'transform',
+      topics: ['test'],
+      partitionsPerTopic: { test: 2 },
+    };
+    const views = new Views(
+      { checkpoint } as unknown as UiData,
+      { latest: () => undefined } as unknown as Sampler,
+      () => [uiJob as never],
+      () => at,
+    );
+
+    // WHEN
+    const active = await views.inFlight(uiJob as never, at);
+
+    // THEN
+    expect(active).toEqual([
+      {
+        topic: 'test',
+        partition: 0,
+        claimId: 'c0ffee00-1111',
+        fromOffset: 100,
+        untilOffset: 350,
+        records: 250,
+        since: '2026-05-21T11:59:58.500Z',
+        forMs: 1500,
+      },
+    ]);
   });
 });
 
