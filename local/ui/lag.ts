@@ -47,7 +47,7 @@ export class EndOffsetHistory {
 
   /**
    * Seconds the record at `committed` has waited at time `now`: 0 when nothing waits. When the history starts
-   * after that record arrived, the answer is a lower bound (the history's age).
+   * after that record arrived, the answer is a lower bound (the history's age), and null while that age is 0.
    */
   secondsBehind(topic: string, partition: number, committed: number, now: number): number | null {
     return this.behind(topic, partition, committed, now)?.seconds ?? null;
@@ -65,7 +65,12 @@ export class EndOffsetHistory {
     const latest = list[list.length - 1]!;
     if (committed >= latest.end) return { seconds: 0, atLeast: false };
     const i = list.findIndex((s) => s.end > committed);
-    if (i <= 0) return { seconds: Math.max(0, (now - list[0]!.t) / 1000), atLeast: true };
+    if (i <= 0) {
+      // Waiting since before the history began: at least its age. With no age yet (the first sample, just
+      // taken) that bound says nothing, and 0 would read as "not behind" beside records that are.
+      const age = (now - list[0]!.t) / 1000;
+      return age > 0 ? { seconds: age, atLeast: true } : null;
+    }
     const before = list[i - 1]!;
     const after = list[i]!;
     // The record at `committed` was appended after `before` and no later than `after`.

@@ -29,6 +29,13 @@ describe('EndOffsetHistory.secondsBehind', () => {
     expect(h.behind('t', 0, 55, 10_000)).toEqual({ seconds: 4, atLeast: false });
   });
 
+  it('GIVEN only the sample just taken, with records waiting THEN unknown, not 0 s behind', () => {
+    const h = new EndOffsetHistory();
+    h.record('t', 0, 50, 3000);
+    expect(h.behind('t', 0, 47, 3000)).toBeNull();
+    expect(h.behind('t', 0, 47, 4000)).toEqual({ seconds: 1, atLeast: true });
+  });
+
   it('keeps only the ends of a flat stretch, and knows nothing of unseen partitions', () => {
     const h = new EndOffsetHistory();
     for (let t = 0; t <= 20_000; t += 5000) h.record('t', 1, 7, t);
