@@ -28,7 +28,7 @@ import {
 import { NewJobError, newJob } from './new-job';
 import { earliestOrTime, integer, isoTime, keyValue, positiveNumber, topicName } from './options';
 import { runPlanCommand } from './plan';
-import { produce } from './producer';
+import { produce, produceValue } from './producer';
 import { progress } from './progress';
 import { redriveLocally } from './redrive';
 import { EventSourceRunner } from './runner';
@@ -529,10 +529,38 @@ export function createProgram(state: CliState): Command {
         integer(0, 1_000_000),
       ),
     )
+    .option(
+      '--value <text>',
+      "send this value as it is, --count times (default 1): a record of one's own, e.g. a malformed one",
+    )
+    .option('--key <key>', 'with --value: the record key (default: null)')
     .addOption(configOption())
     .action(async (picked, opts) => {
       const jobs = registryJobs(state);
       const job = picked ?? findJob(jobs, 'sent-received');
+      if (opts.value !== undefined) {
+        const shaping = [
+          opts.load && '--load',
+          opts.rate !== undefined && '--rate',
+          opts.keys !== 0 && '--keys',
+          opts.payloadBytes !== undefined && '--payload-bytes',
+        ].filter((flag): flag is string => typeof flag === 'string');
+        if (shaping.length)
+          throw new UsageError(
+            `--value sends its value as it is, with --count, --key and --topic; it takes no ${shaping.join(', ')}.`,
+          );
+        const topic = opts.topic ?? job.topics[0]!.name;
+        const result = await produceValue({
+          brokers: services.resolveEndpoints().kafkaBrokers,
+          topic,
+          value: opts.value,
+          ...(opts.key !== undefined && { key: opts.key }),
+          ...(opts.count !== undefined && { count: opts.count }),
+        });
+        console.log(`sent ${result.sent} record(s) of ${JSON.stringify(opts.value)} to ${topic}`);
+        return;
+      }
+      if (opts.key !== undefined) throw new UsageError('--key goes with --value; a --load takes --keys.');
       if (opts.load && job.name !== 'sent-received')
         throw new UsageError(
           `--load sends tutorial send times, for sent-received only; received job '${job.name}'.`,

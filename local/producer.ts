@@ -5,6 +5,7 @@
  * - `load`: `count` records at `rate` a second for the tutorial job. Send times are ISO-8601 with microseconds,
  *   strictly increasing, so every record has its own `time_sent` row; `payloadBytes` pads the value with trailing
  *   spaces, which the job trims.
+ * - `produceValue`: a value of one's own, as it is (`produce --value`), such as a malformed record.
  */
 import { Kafka, logLevel, CompressionTypes, type Producer } from '../lambda/runtime/kafkajs';
 import type { SampleData } from '../lambda/runtime/job';
@@ -141,4 +142,39 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
     await producer.disconnect();
   }
   return { sent, seconds: (Date.now() - started) / 1000, values };
+}
+
+/** Records a send of `produceValue` carries at most: a request well under the broker's 1 MB default. */
+const VALUES_PER_SEND = 1000;
+
+/**
+ * `produce --value`: one value of the user's own, as it is, `count` times. This is how to watch a malformed
+ * record reach the dead letters while the rest of its batch goes on.
+ */
+export async function produceValue(options: {
+  readonly brokers: readonly string[];
+  readonly topic: string;
+  readonly value: string;
+  /** @default - a null key */
+  readonly key?: string;
+  /** @default 1 */
+  readonly count?: number;
+}): Promise<ProduceResult> {
+  const count = options.count ?? 1;
+  if (!Number.isInteger(count) || count < 1)
+    throw new Error(`count must be a positive integer, received ${count}.`);
+  const producer = await connectProducer(options.brokers);
+  const started = Date.now();
+  let sent = 0;
+  try {
+    while (sent < count) {
+      const n = Math.min(VALUES_PER_SEND, count - sent);
+      const messages = Array.from({ length: n }, () => ({ key: options.key ?? null, value: options.value }));
+      await producer.send({ topic: options.topic, messages, compression: CompressionTypes.None });
+      sent += n;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return { sent, seconds: (Date.now() - started) / 1000, values: [options.value] };
 }

@@ -103,6 +103,41 @@ describe('microbatch produce --load', () => {
   });
 });
 
+describe('microbatch produce --value', () => {
+  it('sends the value as it is, --count times with --key: a malformed record of one’s own', async () => {
+    // GIVEN a topic of its own
+    const topic = await freshTopic(1);
+
+    // WHEN a value that is not a send time is sent three times, as README shows
+    const run = microbatch([
+      'produce',
+      '--value',
+      'not a time',
+      '--count',
+      '3',
+      '--key',
+      'k1',
+      '--topic',
+      topic,
+    ]);
+    expect(await run.exited).toBe(0);
+    expect(run.out()).toContain(`sent 3 record(s) of "not a time" to ${topic}`);
+
+    // THEN the topic holds exactly those records, unpadded and keyed
+    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
+    await consumer.connect();
+    onTestFinished(() => consumer.disconnect());
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const records: Array<{ key: string | undefined; value: string | undefined }> = [];
+    await consumer.run({
+      eachMessage: async ({ message }) =>
+        void records.push({ key: message.key?.toString(), value: message.value?.toString() }),
+    });
+    await waitFor('the 3 records', async () => (records.length >= 3 ? true : undefined), 30_000);
+    expect(records).toEqual(Array.from({ length: 3 }, () => ({ key: 'k1', value: 'not a time' })));
+  });
+});
+
 describe('Ctrl-C through npm, as a terminal sends it', () => {
   it('exits 0: the SIGINT reaches npm, the shell and the CLI together, and only the CLI decides the code', async () => {
     // GIVEN an endless producer started the way the README shows (`npm run cli -- ...`), in a process group of

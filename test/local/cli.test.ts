@@ -99,6 +99,16 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
     /--keys and --payload-bytes shape a --load/,
   ],
   [
+    'produce --value with the options that shape a load',
+    ['produce', '--value', 'not a time', '--load', '--rate', '5'],
+    /--value sends its value as it is, with --count, --key and --topic; it takes no --load, --rate\./,
+  ],
+  [
+    'produce --key without --value',
+    ['produce', '--key', 'k'],
+    /--key goes with --value; a --load takes --keys/,
+  ],
+  [
     'query an unknown view',
     ['query', 'sent-received', 'bogus'],
     /value 'bogus' is invalid for argument 'view'\. Allowed choices are results, batches, dead-letters, skipped/,
