@@ -20,7 +20,18 @@ globalThis.microbatchEarlySignals = {
   },
 };
 
-require('tsx/cjs');
+try {
+  require('tsx/cjs');
+} catch (error) {
+  // A fresh clone before `npm ci`: say so, instead of Node's stack trace for a missing module.
+  if (error && error.code === 'MODULE_NOT_FOUND' && /'tsx\/cjs'/.test(error.message)) {
+    console.error(
+      `microbatch: the project's dependencies are not installed. Run \`npm ci\` in ${require('node:path').dirname(__dirname)} first.`,
+    );
+    process.exit(1);
+  }
+  throw error;
+}
 const { main } = require('./cli.ts');
 // A signal that came while the modules loaded synchronously is dispatched on the next turn of the event loop:
 // start the CLI after it, so that `take()` sees it.

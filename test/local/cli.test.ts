@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
 import { main, printBatch, reportUncommitted, unreachableService } from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
@@ -263,6 +264,27 @@ describe('microbatch help and version', () => {
       '#!/usr/bin/env -S node --max-semi-space-size=64',
     );
   }, 60_000);
+});
+
+describe('microbatch before npm ci', () => {
+  it('says to run npm ci, exit 1, instead of a stack trace for a missing module', async () => {
+    // GIVEN the command in a checkout with no node_modules
+    const checkout = mkdtempSync(join(tmpdir(), 'microbatch-no-deps-'));
+    onTestFinished(() => rmSync(checkout, { recursive: true, force: true }));
+    mkdirSync(join(checkout, 'local'));
+    copyFileSync(join(REPO, 'local', 'bin.js'), join(checkout, 'local', 'bin.js'));
+
+    // WHEN it runs
+    const failed = await run(process.execPath, [join(checkout, 'local', 'bin.js'), 'status'], {
+      cwd: checkout,
+    }).catch((error: { code: number; stderr: string }) => error);
+
+    // THEN
+    expect('code' in failed && failed.code).toBe(1);
+    expect(failed.stderr.trim()).toBe(
+      `microbatch: the project's dependencies are not installed. Run \`npm ci\` in ${checkout} first.`,
+    );
+  });
 });
 
 describe('microbatch with its services down', () => {
