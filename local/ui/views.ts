@@ -656,6 +656,8 @@ function lagSeries(rows: readonly MetricsRow[]) {
   const t = withLag.map((r) => r.at.getTime() / 1000);
   return {
     t,
+    // The consumer group's members at each sample: 0 tells a stopped job from an idle one, whose rates are 0 too.
+    members: withLag.map((r) => r.groupMembers),
     partitions: [...keys.entries()]
       .sort(([a], [b]) => a.localeCompare(b, 'en', { numeric: true }))
       .map(([key, { topic, partition }]) => {

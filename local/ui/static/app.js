@@ -477,7 +477,7 @@
       lagRecords: figure(
         'lag-records',
         'Consumer lag per partition',
-        'records between the end of the partition and the consumer group’s committed offset',
+        'records between the end of the partition and the consumer group’s committed offset; the group’s consumers (0: stopped)',
       ),
       lagSeconds: figure(
         'lag-seconds',
@@ -657,7 +657,11 @@
         t: lag.t,
         yLabel: 'records',
         digits: 0,
-        series: lag.partitions.map((p) => ({ label: p.topic + '-' + p.partition, values: p.records })),
+        // The group's members on a second axis: at 0 the job is stopped, where an idle job also shows no rate.
+        y2: { label: 'consumers' },
+        series: lag.partitions
+          .map((p) => ({ label: p.topic + '-' + p.partition, values: p.records }))
+          .concat([{ label: 'consumers', values: lag.members, scale: 'y2', color: '#475569' }]),
       });
       chart(figs.lagSeconds.holder, 'lagSeconds', {
         title: 'Time behind per partition',

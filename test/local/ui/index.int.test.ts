@@ -241,6 +241,17 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     .map((b) => b.batchId);
   expect(expected.length).toBeGreaterThanOrEqual(2);
   expect(plotted.batchIds).toEqual(expect.arrayContaining(expected));
+  // The lag chart's last series is the consumer group's members: the runner is one, so the job is not stopped.
+  const consumers = await page.evaluate(() => {
+    const data = (
+      globalThis as unknown as {
+        microbatchUi: { charts: Record<string, { data: Array<Array<number | null>> }> };
+      }
+    ).microbatchUi.charts.lagRecords!.data;
+    return data[data.length - 1]!.filter((v) => v !== null);
+  });
+  expect(consumers.length).toBeGreaterThan(0);
+  expect(consumers[consumers.length - 1]).toBe(1);
   // Spark's active batches: the open claims, read from the checkpoints on every refresh.
   expect(await page.locator('.active-batches table thead th').allTextContents()).toEqual([
     'Partition',

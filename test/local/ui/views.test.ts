@@ -307,6 +307,47 @@ describe('the job summary', () => {
   });
 });
 
+describe('the lag series', () => {
+  it('GIVEN a consumer that stopped THEN the chart has the group’s members, 0 from then on, beside the lag', async () => {
+    // GIVEN three lag samples: a member, then none (the job stopped; its records wait)
+    const at = Date.parse('2026-05-21T12:00:00Z');
+    const sample = (i: number, members: number, records: number) => ({
+      at: new Date(at - (3 - i) * 5000),
+      lag: [{ topic: 'test', partition: 0, endOffset: 10 + records, committed: 10, records, seconds: i }],
+      lagRecords: records,
+      lagSeconds: i,
+      groupMembers: members,
+      groupState: members ? 'Stable' : 'Empty',
+      rollup: null,
+    });
+    const data = {
+      metricsBetween: async () => [sample(0, 1, 0), sample(1, 0, 4), sample(2, 0, 9)],
+      batchesBetween: async () => ({ rows: [], truncated: false }),
+    } as unknown as UiData;
+    const uiJob = {
+      name: 'sent-received',
+      kind: 'transform',
+      topics: ['test'],
+      partitionsPerTopic: { test: 1 },
+    };
+    const views = new Views(
+      data,
+      {} as Sampler,
+      () => [uiJob as never],
+      () => at,
+    );
+
+    // WHEN
+    const { lag } = (await views.series('sent-received', '5m')) as {
+      lag: { members: Array<number | null>; partitions: Array<{ records: Array<number | null> }> };
+    };
+
+    // THEN
+    expect(lag.members).toEqual([1, 0, 0]);
+    expect(lag.partitions[0]!.records).toEqual([0, 4, 9]);
+  });
+});
+
 describe('the active batches', () => {
   it('GIVEN one partition with an open claim and one without THEN the claimed range is the batch in flight', async () => {
     // GIVEN partition 0 claimed [100, 350) 1.5 s ago, partition 1 at rest
