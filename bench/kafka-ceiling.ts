@@ -22,6 +22,7 @@ export async function kafkaCeiling(options: {
   readonly expected: number;
   readonly timeoutMs: number;
   readonly onProgress?: (done: number) => void;
+  /** Starts a sampler of the processes whose CPU the report counts (the bench's, Kafka's, Cassandra's). */
   readonly sampleCpu: () => CpuSampler;
 }): Promise<KafkaCeiling> {
   const consumer = kafkaClient(options.brokers, 'microbatch-bench-kafka-ceiling').consumer({
@@ -44,8 +45,8 @@ export async function kafkaCeiling(options: {
       },
     });
     // consumer.run() resolves once the group is joined: fetching starts now. The join's CPU (connections,
-    // metadata, a first rebalance) is a fixed cost that, spread over a fetch of a fraction of a second, tripled
-    // the per-record figure the report names as kafkajs's share of the consumer.
+    // metadata, a first rebalance) is a fixed cost, not kafkajs's per record: spread over a fetch of a third of a
+    // second it read 2.4 µs a record where the fetch alone is 1.7-2.1 (bench/README.md, 2026-11-30 21:01).
     const cpu = options.sampleCpu();
     const started = performance.now();
     await until(

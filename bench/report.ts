@@ -134,7 +134,7 @@ export interface BenchReport {
     readonly runner: string;
   };
   readonly cassandraCeiling: CassandraCeiling | null;
-  readonly kafkaCeiling: (KafkaCeiling & { readonly cpu: CpuUse }) | null;
+  readonly kafkaCeiling: KafkaCeiling | null;
   /** The event-source runner with an empty handler: what the runner itself costs over raw consumption. */
   readonly runnerEmptyHandler:
     | (Throughput & {
@@ -217,8 +217,10 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
         report.lambdaSized?.variants[0];
       const parts = [
         runner !== undefined &&
-          `the runner, which does the event source mapping's work in this process: ${runner.toFixed(1)} µs a record with an empty handler` +
-            (kafkajs !== undefined ? ` (kafkajs alone, an empty eachBatch: ${kafkajs.toFixed(1)})` : ''),
+          `the runner, which does the event source mapping's work in this process: ${runner.toFixed(1)} µs a record with an empty handler from the group join` +
+            (kafkajs !== undefined
+              ? ` (kafkajs alone from the group join, an empty eachBatch: ${kafkajs.toFixed(1)})`
+              : ''),
         lambda &&
           `the handler alone, Lambda-sized (${lambda.label}): ${lambda.cpuMicrosPerRecord.toFixed(1)} µs = ${(lambda.cpuMicrosPerRecord / client).toFixed(2)}x`,
       ].filter((part): part is string => typeof part === 'string');

@@ -115,8 +115,8 @@ describe('targetsOf', () => {
     expect(targets[1]).toMatchObject({
       // kafkajs alone: 0.2 cores for 6 s over 200,000 records = 6 µs a record
       bound:
-        "the runner, which does the event source mapping's work in this process: 7.4 µs a record with an empty handler " +
-        '(kafkajs alone, an empty eachBatch: 6.0); the handler alone, Lambda-sized (1024 MB): 13.3 µs = 1.33x',
+        "the runner, which does the event source mapping's work in this process: 7.4 µs a record with an empty handler from the group join " +
+        '(kafkajs alone from the group join, an empty eachBatch: 6.0); the handler alone, Lambda-sized (1024 MB): 13.3 µs = 1.33x',
       next: "a lighter Kafka fetch path for the local runner (in Lambda, the event source mapping's)",
     });
   });
