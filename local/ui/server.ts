@@ -223,17 +223,24 @@ export function createUiServer(options: UiServerOptions): Server {
     if (parts[0] === 'jobs' && parts.length === 5 && parts[2] === 'batches' && known(parts[1]!)) {
       // An unknown batch, or a start time no link gives, is a 404 or 400 page, as an unknown job is a 404. A
       // store that does not answer still gets the page: its script says so, and loads it once the store is back.
+      // The ledger is read here and again by the page's script: one more query per page load, and a store that
+      // does not answer holds the page for the driver's timeout before serving it.
       const refused = await options.views.findBatch(parts[1]!, parts[3]!, parts[4]!).then(
         () => undefined,
         (error: unknown) => {
-          const { status } = apiError(error);
-          return status === 400 || status === 404 ? status : undefined;
+          const answer = apiError(error);
+          return answer.status === 400 || answer.status === 404 ? answer : undefined;
         },
       );
       if (refused)
         return void html(
-          refused,
-          renderShell('overview', 'Not found', { notFound: url.pathname }, refreshMs),
+          refused.status,
+          renderShell(
+            'overview',
+            refused.status === 400 ? 'Bad request' : 'Not found',
+            { notFound: url.pathname, problem: refused.message, job: parts[1]! },
+            refreshMs,
+          ),
         );
       return void html(
         200,

@@ -232,7 +232,7 @@
         grid: { show: false },
         values: spec.y2.values,
       });
-      scales.y2 = { auto: true };
+      scales.y2 = spec.y2.range ? { range: spec.y2.range } : { auto: true };
     }
     const u = new uPlot(
       {
@@ -332,9 +332,25 @@
 
   function overview() {
     const notFound = body.dataset.notFound;
-    const heading = el('h1', {}, notFound ? 'Not found' : 'Streaming jobs');
+    // A refused batch page names what was wrong with it (the API's message) and links back to its job.
+    const problem = body.dataset.problem;
+    const heading = el('h1', {}, notFound ? document.title.split(' · ')[0] : 'Streaming jobs');
     const intro = notFound
-      ? el('p', { class: 'error' }, 'There is no page at ' + notFound + '. These are the jobs:')
+      ? el(
+          'p',
+          { class: 'error' },
+          problem
+            ? [
+                problem + ' ',
+                el(
+                  'a',
+                  { href: '/jobs/' + encodeURIComponent(body.dataset.job) },
+                  'Back to ' + body.dataset.job,
+                ),
+                '. These are the jobs:',
+              ]
+            : 'There is no page at ' + notFound + '. These are the jobs:',
+        )
       : el(
           'p',
           { class: 'muted' },
@@ -658,7 +674,12 @@
         yLabel: 'records',
         digits: 0,
         // The group's members on a second axis: at 0 the job is stopped, where an idle job also shows no rate.
-        y2: { label: 'consumers' },
+        y2: {
+          label: 'consumers',
+          // From 0, in whole members: a flat 0 must sit on the axis, where it reads as stopped.
+          range: (u, min, max) => [0, Math.max(1, max)],
+          values: (u, vals) => vals.map((v) => (Number.isInteger(v) ? String(v) : '')),
+        },
         series: lag.partitions
           .map((p) => ({ label: p.topic + '-' + p.partition, values: p.records }))
           .concat([{ label: 'consumers', values: lag.members, scale: 'y2', color: '#475569' }]),

@@ -379,4 +379,15 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   );
 
   expect(errors).toEqual([]);
+
+  // A batch the ledger does not have: a 404 page that says so and links back to its job (last: the browser logs
+  // the 404 itself as a console error).
+  const missingBatch = await page.goto(
+    `${ui.url}/jobs/${job.name}/batches/2026-01-01T00:00:00Z/no-such-batch`,
+  );
+  expect(missingBatch?.status()).toBe(404);
+  await expect
+    .poll(() => page.locator('main p.error').textContent(), { timeout: 10_000 })
+    .toContain(`No batch no-such-batch of ${job.name}`);
+  expect(await page.locator('main p.error a').getAttribute('href')).toBe(`/jobs/${job.name}`);
 });

@@ -99,7 +99,13 @@ describe('the UI server', () => {
     const missing = await page('b-1');
     expect(missing.status).toBe(404);
     expect(missing.body).toContain('data-not-found="/jobs/sent-received/batches/2026-05-21T00:00:00Z/b-1"');
-    expect((await page('b-ok', '1')).status).toBe(400);
+    // The page names the problem, as the API does, and the job it links back to.
+    expect(missing.body).toContain('data-problem="No batch b-1."');
+    expect(missing.body).toContain('data-job="sent-received"');
+    const bad = await page('b-ok', '1');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('<title>Bad request · microbatch</title>');
+    expect(bad.body).toContain('data-problem="not ISO-8601: &#39;1&#39;"');
     // The store not answering is not a missing batch: the page is served, and its script says what failed.
     const down = await page('b-down');
     expect(down.status).toBe(200);
