@@ -73,8 +73,10 @@ export class EndOffsetHistory {
     }
     const before = list[i - 1]!;
     const after = list[i]!;
-    // The record at `committed` was appended after `before` and no later than `after`.
-    const fraction = (committed + 1 - before.end) / (after.end - before.end);
+    // The record at `committed` was appended after `before` and no later than `after`: the k-th of the n records
+    // appended between them is placed at the middle of its share of that interval. Placing it at the end of its
+    // share put the last record before the sample just taken at `now`, 0 s behind with a record waiting.
+    const fraction = (committed + 0.5 - before.end) / (after.end - before.end);
     const arrived = before.t + fraction * (after.t - before.t);
     return { seconds: Math.max(0, (now - arrived) / 1000), atLeast: false };
   }
@@ -125,12 +127,16 @@ export async function readGroupLag(
     (a, p) => (a && a.seconds! >= p.seconds! ? a : p),
     undefined,
   );
+  // A partition whose waiting records have no estimate yet may be the furthest behind: the job is then at least
+  // as far behind as the others say, and unknown when they say 0 (caught up beside it).
+  const unknownWaiting = partitions.some((p) => p.records > 0 && p.seconds === null);
+  const seconds = oldest?.seconds ?? null;
   const group = groups.groups.find((g) => g.groupId === groupId);
   return {
     partitions,
     records: partitions.reduce((n, p) => n + p.records, 0),
-    seconds: oldest?.seconds ?? null,
-    secondsAtLeast: oldest?.secondsAtLeast === true,
+    seconds: unknownWaiting && !seconds ? null : seconds,
+    secondsAtLeast: oldest?.secondsAtLeast === true || (unknownWaiting && Boolean(seconds)),
     members: group?.members.length ?? 0,
     state: group?.state ?? 'Unknown',
   };
