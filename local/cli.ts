@@ -538,6 +538,7 @@ export function createProgram(state: CliState): Command {
     .action(async (picked, opts) => {
       const jobs = registryJobs(state);
       const job = picked ?? findJob(jobs, 'sent-received');
+      const topic = opts.topic ?? job.topics[0]!.name;
       if (opts.value !== undefined) {
         const shaping = [
           opts.load && '--load',
@@ -549,7 +550,6 @@ export function createProgram(state: CliState): Command {
           throw new UsageError(
             `--value sends its value as it is, with --count, --key and --topic; it takes no ${shaping.join(', ')}.`,
           );
-        const topic = opts.topic ?? job.topics[0]!.name;
         const result = await produceValue({
           brokers: services.resolveEndpoints().kafkaBrokers,
           topic,
@@ -576,15 +576,12 @@ export function createProgram(state: CliState): Command {
       const abort = new AbortController();
       onStopSignals(() => abort.abort(), { early: earlySignals, forced: 'the send in flight' });
       const bar = progress({ label: 'produce' });
-      bar.phase(
-        `producing to ${opts.topic ?? job.topics[0]!.name}`,
-        opts.count ?? (opts.load ? 10_000 : undefined),
-      );
+      bar.phase(`producing to ${topic}`, opts.count ?? (opts.load ? 10_000 : undefined));
       const started = Date.now();
       const result = await produce({
         brokers: services.resolveEndpoints().kafkaBrokers,
         ...(opts.load ? { mode: 'load' as const } : { mode: 'sample' as const, sample: job.sample }),
-        topic: opts.topic ?? job.topics[0]!.name,
+        topic,
         rate: opts.rate,
         count: opts.count,
         keys: opts.keys,

@@ -144,8 +144,11 @@ export async function produce(options: ProduceOptions): Promise<ProduceResult> {
   return { sent, seconds: (Date.now() - started) / 1000, values };
 }
 
-/** Records a send of `produceValue` carries at most: a request well under the broker's 1 MB default. */
-const VALUES_PER_SEND = 1000;
+/**
+ * The bytes of values and keys one send of `produceValue` carries at most: under the 1 MB a broker accepts by
+ * default (`message.max.bytes`); a single larger value goes alone, and the broker says if it is too large.
+ */
+const BYTES_PER_SEND = 512 * 1024;
 
 /**
  * `produce --value`: one value of the user's own, as it is, `count` times. This is how to watch a malformed
@@ -163,12 +166,14 @@ export async function produceValue(options: {
   const count = options.count ?? 1;
   if (!Number.isInteger(count) || count < 1)
     throw new Error(`count must be a positive integer, received ${count}.`);
+  const recordBytes = Buffer.byteLength(options.value) + Buffer.byteLength(options.key ?? '');
+  const perSend = Math.max(1, Math.floor(BYTES_PER_SEND / Math.max(1, recordBytes)));
   const producer = await connectProducer(options.brokers);
   const started = Date.now();
   let sent = 0;
   try {
     while (sent < count) {
-      const n = Math.min(VALUES_PER_SEND, count - sent);
+      const n = Math.min(perSend, count - sent);
       const messages = Array.from({ length: n }, () => ({ key: options.key ?? null, value: options.value }));
       await producer.send({ topic: options.topic, messages, compression: CompressionTypes.None });
       sent += n;

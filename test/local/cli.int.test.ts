@@ -138,6 +138,28 @@ describe('microbatch produce --value', () => {
   });
 });
 
+describe('microbatch produce --value, large', () => {
+  it('splits the sends under the broker’s 1 MB: twelve values of 100 KB all arrive', async () => {
+    // GIVEN a topic of its own and a value of 100,000 bytes, twelve times: 1.2 MB, over one request's limit
+    const topic = await freshTopic(1);
+    const value = 'x'.repeat(100_000);
+
+    // WHEN
+    const run = microbatch(['produce', '--value', value, '--count', '12', '--topic', topic]);
+
+    // THEN every value arrived, whole
+    expect(await run.exited).toBe(0);
+    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
+    await consumer.connect();
+    onTestFinished(() => consumer.disconnect());
+    await consumer.subscribe({ topic, fromBeginning: true });
+    const sizes: number[] = [];
+    await consumer.run({ eachMessage: async ({ message }) => void sizes.push(message.value?.length ?? 0) });
+    await waitFor('the 12 records', async () => (sizes.length >= 12 ? true : undefined), 30_000);
+    expect(sizes).toEqual(Array.from({ length: 12 }, () => 100_000));
+  });
+});
+
 describe('Ctrl-C through npm, as a terminal sends it', () => {
   it('exits 0: the SIGINT reaches npm, the shell and the CLI together, and only the CLI decides the code', async () => {
     // GIVEN an endless producer started the way the README shows (`npm run cli -- ...`), in a process group of
