@@ -403,7 +403,9 @@ export function renderPlan(p: Plan, cpuSource: string): string {
 
 /**
  * The per-record CPU the bench committed to bench/README.md: the consumer's bundle in a Lambda-sized process at
- * the consumers' default memory (2026-11-30).
+ * the consumers' default memory (2026-11-30, on the slower of the two hosts there). A host three times as fast
+ * measured 4.8 µs at 21:01; the slower figure stays, because a Lambda vCPU is neither host, and a plan that
+ * assumes the faster one would promise throughput a slower CPU cannot give.
  */
 export const COMMITTED_BENCH_CPU = {
   micros: 18.1,
