@@ -18,8 +18,25 @@ import {
   waitFor,
 } from '../support/integration';
 import { ensureTopics } from '../../local/setup';
+import type { KafkaMessage } from '../../lambda/runtime/kafkajs';
 
 afterAll(closeCassandra);
+
+/** The records of `topic`, read from its start by a group of its own once `count` have arrived. */
+async function readRecords(topic: string, count: number): Promise<KafkaMessage[]> {
+  const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
+  await consumer.connect();
+  onTestFinished(() => consumer.disconnect());
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const messages: KafkaMessage[] = [];
+  await consumer.run({ eachMessage: async ({ message }) => void messages.push(message) });
+  await waitFor(
+    `${count} records of ${topic}`,
+    async () => (messages.length >= count ? true : undefined),
+    30_000,
+  );
+  return messages;
+}
 
 describe('microbatch local', () => {
   it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
@@ -89,13 +106,7 @@ describe('microbatch produce --load', () => {
     expect(await run.exited).toBe(0);
 
     // THEN 300 distinct send times with microseconds, in order: 300 rows for the job, not one a second
-    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
-    await consumer.connect();
-    onTestFinished(() => consumer.disconnect());
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const values: string[] = [];
-    await consumer.run({ eachMessage: async ({ message }) => void values.push(message.value!.toString()) });
-    await waitFor('the 300 records', async () => (values.length >= 300 ? true : undefined), 30_000);
+    const values = (await readRecords(topic, 300)).map((m) => m.value!.toString());
     expect(values).toHaveLength(300);
     expect(new Set(values).size).toBe(300);
     for (const v of values) expect(v).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
@@ -124,16 +135,10 @@ describe('microbatch produce --value', () => {
     expect(run.out()).toContain(`sent 3 record(s) of "not a time" to ${topic}`);
 
     // THEN the topic holds exactly those records, unpadded and keyed
-    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
-    await consumer.connect();
-    onTestFinished(() => consumer.disconnect());
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const records: Array<{ key: string | undefined; value: string | undefined }> = [];
-    await consumer.run({
-      eachMessage: async ({ message }) =>
-        void records.push({ key: message.key?.toString(), value: message.value?.toString() }),
-    });
-    await waitFor('the 3 records', async () => (records.length >= 3 ? true : undefined), 30_000);
+    const records = (await readRecords(topic, 3)).map((m) => ({
+      key: m.key?.toString(),
+      value: m.value?.toString(),
+    }));
     expect(records).toEqual(Array.from({ length: 3 }, () => ({ key: 'k1', value: 'not a time' })));
   });
 });
@@ -149,13 +154,7 @@ describe('microbatch produce --value, large', () => {
 
     // THEN every value arrived, whole
     expect(await run.exited).toBe(0);
-    const consumer = kafka().consumer({ groupId: uniqueName('it-read-') });
-    await consumer.connect();
-    onTestFinished(() => consumer.disconnect());
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const sizes: number[] = [];
-    await consumer.run({ eachMessage: async ({ message }) => void sizes.push(message.value?.length ?? 0) });
-    await waitFor('the 12 records', async () => (sizes.length >= 12 ? true : undefined), 30_000);
+    const sizes = (await readRecords(topic, 12)).map((m) => m.value?.length ?? 0);
     expect(sizes).toEqual(Array.from({ length: 12 }, () => 100_000));
   });
 });

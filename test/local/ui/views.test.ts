@@ -13,6 +13,26 @@ import {
 } from '../../../local/ui/views';
 import type { BatchRow, DeadLetterView, UiData } from '../../../local/ui/data';
 import type { LagReading, Sampler } from '../../../local/ui/sampler';
+import type { UiJob } from '../../../local/ui/jobs';
+
+/** The job the views below are asked about: sent-received on topic `test` of `partitions` partitions. */
+const uiJobOf = (partitions = 1): UiJob =>
+  ({
+    name: 'sent-received',
+    kind: 'transform',
+    topics: ['test'],
+    partitionsPerTopic: { test: partitions },
+    batchingWindowSeconds: 5,
+  }) as unknown as UiJob;
+
+/** Views of `job` over the store calls a test gives, at clock time `at`, with no lag sampled. */
+const viewsOf = (data: object, job: UiJob, at: number) =>
+  new Views(
+    data as UiData,
+    { latest: () => undefined } as unknown as Sampler,
+    () => [job],
+    () => at,
+  );
 
 const job = { batchingWindowSeconds: 5 };
 const now = Date.parse('2026-05-21T12:00:00Z');
@@ -281,23 +301,11 @@ describe('the job summary', () => {
       skippedRanges: async () => [],
       checkpoint: async () => null,
     } as unknown as UiData;
-    const sampler = { latest: () => undefined } as unknown as Sampler;
-    const uiJob = {
-      name: 'sent-received',
-      kind: 'transform',
-      topics: ['test'],
-      partitionsPerTopic: { test: 1 },
-      batchingWindowSeconds: 5,
-    };
-    const views = new Views(
-      data,
-      sampler,
-      () => [uiJob as never],
-      () => at,
-    );
+    const uiJob = uiJobOf(1);
+    const views = viewsOf(data, uiJob, at);
 
     // WHEN
-    const summary = await views.jobSummary(uiJob as never);
+    const summary = await views.jobSummary(uiJob);
 
     // THEN
     expect(summary.inPerSecond).toBe(10);
@@ -324,18 +332,8 @@ describe('the lag series', () => {
       metricsBetween: async () => [sample(0, 1, 0), sample(1, 0, 4), sample(2, 0, 9)],
       batchesBetween: async () => ({ rows: [], truncated: false }),
     } as unknown as UiData;
-    const uiJob = {
-      name: 'sent-received',
-      kind: 'transform',
-      topics: ['test'],
-      partitionsPerTopic: { test: 1 },
-    };
-    const views = new Views(
-      data,
-      {} as Sampler,
-      () => [uiJob as never],
-      () => at,
-    );
+    const uiJob = uiJobOf(1);
+    const views = viewsOf(data, uiJob, at);
 
     // WHEN
     const { lag } = (await views.series('sent-received', '5m')) as {
@@ -362,21 +360,11 @@ describe('the active batches', () => {
       claimTime: partition === 0 ? new Date(at - 1500) : null,
       updatedAt: new Date(at - 1500),
     });
-    const uiJob = {
-      name: 'sent-received',
-      kind: 'transform',
-      topics: ['test'],
-      partitionsPerTopic: { test: 2 },
-    };
-    const views = new Views(
-      { checkpoint } as unknown as UiData,
-      { latest: () => undefined } as unknown as Sampler,
-      () => [uiJob as never],
-      () => at,
-    );
+    const uiJob = uiJobOf(2);
+    const views = viewsOf({ checkpoint }, uiJob, at);
 
     // WHEN
-    const active = await views.inFlight(uiJob as never, at);
+    const active = await views.inFlight(uiJob, at);
 
     // THEN
     expect(active).toEqual([
@@ -395,14 +383,7 @@ describe('the active batches', () => {
 });
 
 describe('the batches view', () => {
-  const uiJob = {
-    name: 'sent-received',
-    kind: 'transform',
-    topics: ['test'],
-    partitionsPerTopic: { test: 1 },
-  };
-  const views = (batchPage: () => Promise<unknown>) =>
-    new Views({ batchPage } as unknown as UiData, {} as Sampler, () => [uiJob as never]);
+  const views = (batchPage: () => Promise<unknown>) => viewsOf({ batchPage }, uiJobOf(1), Date.now());
   const refused = new BadRequest(
     'cursor is not one this API returned: pass the `next` value of the previous page as is.',
   );
@@ -478,18 +459,8 @@ describe('the hour and day charts', () => {
       rollup: rollup(batches),
     }));
     const data = { metricsBetween: async () => rows } as unknown as UiData;
-    const uiJob = {
-      name: 'sent-received',
-      kind: 'transform',
-      topics: ['test'],
-      partitionsPerTopic: { test: 1 },
-    };
-    const views = new Views(
-      data,
-      {} as Sampler,
-      () => [uiJob as never],
-      () => at,
-    );
+    const uiJob = uiJobOf(1);
+    const views = viewsOf(data, uiJob, at);
 
     // WHEN
     const series = await views.series('sent-received', '1h');
