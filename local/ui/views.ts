@@ -15,6 +15,7 @@ import {
 import type { UiJob } from './jobs';
 import type { LagReading, Sampler } from './sampler';
 import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
+import { isCalendarDay, isoTimeMs } from '../options';
 
 export type JobState = 'running' | 'stopped' | 'failing' | 'lagging' | 'unknown';
 
@@ -407,7 +408,7 @@ export class Views {
             cursorText,
             (c) =>
               typeof c.day === 'string' &&
-              isUtcDay(c.day) &&
+              isCalendarDay(c.day) &&
               (c.pageState === null ||
                 (typeof c.pageState === 'string' && /^([0-9a-f]{2})+$/.test(c.pageState))),
           );
@@ -432,8 +433,8 @@ export class Views {
    */
   async findBatch(name: string, startedAtText: string, batchId: string) {
     const job = this.job(name);
-    // ISO-8601 only: Date would also read '1' as the year 2001.
-    const startedAt = /^\d{4}-\d{2}-\d{2}T/.test(startedAtText) ? new Date(startedAtText) : new Date(NaN);
+    // ISO-8601 with a time: Date would also read '1' as the year 2001.
+    const startedAt = new Date(startedAtText.includes('T') ? isoTimeMs(startedAtText) : Number.NaN);
     if (Number.isNaN(startedAt.getTime()))
       throw new BadRequest(`The batch's start time must be an ISO-8601 time; received '${startedAtText}'.`);
     const b = await this.data.batch(job.name, startedAt, batchId);
@@ -498,7 +499,7 @@ export class Views {
     const time = (name: string): number | null => {
       const raw = params.get(name);
       if (!raw) return null;
-      const t = Date.parse(raw);
+      const t = isoTimeMs(raw);
       if (Number.isNaN(t)) throw new BadRequest(`${name} must be an ISO-8601 time; received '${raw}'.`);
       return t;
     };
@@ -726,14 +727,6 @@ function minuteSeries(job: UiJob, rows: readonly MetricsRow[]) {
 
 export function encodeCursor(value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-/** `YYYY-MM-DD`, and a real day of the calendar (not 2026-13-45). */
-function isUtcDay(day: string): boolean {
-  const t = Date.parse(`${day}T00:00:00Z`);
-  return (
-    /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day
-  );
 }
 
 const CURSOR_REFUSED =

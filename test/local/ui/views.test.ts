@@ -256,6 +256,23 @@ describe('the dead letters view', () => {
     );
   });
 
+  it.each(['5', '2026-02-30T00:00:00Z'])(
+    'GIVEN from=%s, which Date.parse would read THEN 400 before asking the store',
+    async (from) => {
+      const views = new Views({} as UiData, {} as Sampler, () => []);
+      await expect(views.deadLetters(new URLSearchParams({ from }))).rejects.toThrow(
+        new BadRequest(`from must be an ISO-8601 time; received '${from}'.`),
+      );
+    },
+  );
+
+  it('GIVEN a batch start time of February 30 THEN 400, not a search for March 2', async () => {
+    const views = viewsOf({}, uiJobOf(1), Date.now());
+    await expect(views.findBatch('sent-received', '2026-02-30T00:00:00Z', 'b-1')).rejects.toThrow(
+      new BadRequest("The batch's start time must be an ISO-8601 time; received '2026-02-30T00:00:00Z'."),
+    );
+  });
+
   it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
     // GIVEN views that must not reach the data for a bad request
     const views = new Views({} as UiData, {} as Sampler, () => []);
