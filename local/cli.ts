@@ -28,7 +28,7 @@ import {
 import { NewJobError, newJob } from './new-job';
 import { earliestOrTime, integer, isoTime, keyValue, positiveNumber, topicName } from './options';
 import { runPlanCommand } from './plan';
-import { produce, produceValue } from './producer';
+import { assertTopicExists, MissingTopicError, produce, produceValue } from './producer';
 import { progress } from './progress';
 import { redriveLocally } from './redrive';
 import { EventSourceRunner } from './runner';
@@ -550,8 +550,10 @@ export function createProgram(state: CliState): Command {
           throw new UsageError(
             `--value sends its value as it is, with --count, --key and --topic; it takes no ${shaping.join(', ')}.`,
           );
+        const brokers = services.resolveEndpoints().kafkaBrokers;
+        await assertTopicExists(brokers, topic);
         const result = await produceValue({
-          brokers: services.resolveEndpoints().kafkaBrokers,
+          brokers,
           topic,
           value: opts.value,
           ...(opts.key !== undefined && { key: opts.key }),
@@ -573,13 +575,15 @@ export function createProgram(state: CliState): Command {
         throw new UsageError(
           '--keys and --payload-bytes shape a --load; a job sample makes its own keys and values.',
         );
+      const brokers = services.resolveEndpoints().kafkaBrokers;
+      await assertTopicExists(brokers, topic);
       const abort = new AbortController();
       onStopSignals(() => abort.abort(), { early: earlySignals, forced: 'the send in flight' });
       const bar = progress({ label: 'produce' });
       bar.phase(`producing to ${topic}`, opts.count ?? (opts.load ? 10_000 : undefined));
       const started = Date.now();
       const result = await produce({
-        brokers: services.resolveEndpoints().kafkaBrokers,
+        brokers,
         ...(opts.load ? { mode: 'load' as const } : { mode: 'sample' as const, sample: job.sample }),
         topic,
         rate: opts.rate,
@@ -986,7 +990,8 @@ function userError(error: unknown): { code: number; message: string } | undefine
     error instanceof services.ServicesError ||
     error instanceof SchemaDriftError ||
     error instanceof OnFailureRecordError ||
-    error instanceof UiConnectError
+    error instanceof UiConnectError ||
+    error instanceof MissingTopicError
   )
     return { code: 1, message: error.message };
   return undefined;

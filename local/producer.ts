@@ -63,6 +63,33 @@ export function keyFor(i: number, keys: number): string | null {
   return keys > 0 ? `key-${i % keys}` : null;
 }
 
+/** A producer's topic does not exist: the producers never create one (`allowAutoTopicCreation: false`). */
+export class MissingTopicError extends Error {
+  override readonly name = 'MissingTopicError';
+}
+
+/**
+ * Refuses a topic the cluster does not have, with what to do, before a send would retry against it for half a
+ * minute and end in kafkajs's stack trace.
+ */
+export async function assertTopicExists(brokers: readonly string[], topic: string): Promise<void> {
+  const admin = new Kafka({
+    clientId: 'microbatch-producer',
+    brokers: [...brokers],
+    logLevel: logLevel.ERROR,
+  }).admin();
+  await admin.connect();
+  try {
+    if ((await admin.listTopics()).includes(topic)) return;
+  } finally {
+    await admin.disconnect();
+  }
+  throw new MissingTopicError(
+    `Topic '${topic}' does not exist on ${brokers.join(', ')}: \`microbatch setup\` creates the jobs' topics; ` +
+      'create a topic of your own before producing to it.',
+  );
+}
+
 export async function connectProducer(brokers: readonly string[]): Promise<Producer> {
   const producer = new Kafka({
     clientId: 'microbatch-producer',

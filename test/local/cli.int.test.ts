@@ -143,6 +143,29 @@ describe('microbatch produce --value', () => {
   });
 });
 
+describe('microbatch produce to a topic that does not exist', () => {
+  it.each([
+    ['a load', ['produce', '--load', '--count', '5']],
+    ['a value', ['produce', '--value', 'x']],
+  ])(
+    'refuses %s at once, saying how to create it, exit 1, without kafkajs’s retries',
+    async (_case, args) => {
+      // GIVEN a topic name nobody created
+      const topic = uniqueName('it-missing-');
+
+      // WHEN
+      const run = microbatch([...args, '--topic', topic]);
+
+      // THEN
+      expect(await run.exited).toBe(1);
+      expect(run.err().trim()).toBe(
+        `Topic '${topic}' does not exist on ${endpoints.kafkaBrokers.join(', ')}: \`microbatch setup\` creates the ` +
+          "jobs' topics; create a topic of your own before producing to it.",
+      );
+    },
+  );
+});
+
 describe('microbatch produce --value, large', () => {
   it('splits the sends under the broker’s 1 MB: twelve values of 100 KB all arrive', async () => {
     // GIVEN a topic of its own and a value of 100,000 bytes, twelve times: 1.2 MB, over one request's limit
