@@ -35,10 +35,14 @@ import { EventSourceRunner } from './runner';
 import { onStopSignals } from './stop-signals';
 import * as services from './services';
 import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
-import { renderTable } from './table';
+import { renderTable, truncateCell } from './table';
+
 import { startUi } from './ui';
 import { UiConnectError, UiOptionError, startUiCommand } from './ui/command';
 import { uiJobs } from './ui/jobs';
+
+/** The width `query ... dead-letters` cuts a dead letter's detail to, unless `--no-truncate`. */
+const DETAIL_WIDTH = 80;
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
@@ -615,6 +619,10 @@ export function createProgram(state: CliState): Command {
         integer(0),
       ),
     )
+    .option(
+      '--no-truncate',
+      `dead letters' detail in full (default: cut at ${DETAIL_WIDTH} characters, marked with …)`,
+    )
     .addOption(configOption())
     .action(async (picked, view, opts) => {
       const project = projectOf(state, opts.config);
@@ -628,6 +636,7 @@ export function createProgram(state: CliState): Command {
           ['--from', opts.from !== undefined, windowResults, "a window job's results"],
           ['--to', opts.to !== undefined, windowResults, "a window job's results"],
           ['--partition', opts.partition !== undefined, view === 'dead-letters', 'the dead-letters view'],
+          ['--no-truncate', !opts.truncate, view === 'dead-letters', 'the dead-letters view'],
         ] as const
       ).find(([, given, applies]) => given && !applies);
       if (misplaced) {
@@ -683,7 +692,7 @@ export function createProgram(state: CliState): Command {
                 partition: d.partition,
                 offset: d.offset.toString(),
                 reason: d.reason,
-                detail: d.detail.slice(0, 80),
+                detail: truncateCell(d.detail, opts.truncate ? DETAIL_WIDTH : undefined),
               })),
             ),
           );

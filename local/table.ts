@@ -10,3 +10,11 @@ export function renderTable(rows: ReadonlyArray<Record<string, unknown>>): strin
   const line = (values: string[]) => `| ${values.map((v, i) => v.padStart(widths[i]!)).join(' | ')} |`;
   return [rule, line(columns), rule, ...cells.map(line), rule].join('\n');
 }
+
+/**
+ * A cell cut to `width` characters, its last one an ellipsis so that the cut shows, as Spark's `show()` cuts a
+ * string to 20 with "...". `undefined` keeps the whole text (`show(truncate = false)`).
+ */
+export function truncateCell(text: string, width: number | undefined): string {
+  return width === undefined || text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+}

@@ -120,6 +120,11 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
     /'--partition <p>' argument '-1' is invalid\. expected an integer of at least 0/,
   ],
   [
+    'query --no-truncate with a view it does not apply to',
+    ['query', 'sent-received', 'batches', '--no-truncate'],
+    /--no-truncate applies to the dead-letters view only; received it with sent-received batches\./,
+  ],
+  [
     'query --limit 0',
     ['query', 'sent-received', '--limit', '0'],
     /'--limit <n>' argument '0' is invalid\. expected an integer from 1 to 1000/,

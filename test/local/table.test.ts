@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { renderTable, truncateCell } from '../../local/table';
+
+describe('renderTable', () => {
+  it("draws rows as Spark's show() does: right-aligned cells, null for a missing value", () => {
+    expect(
+      renderTable([
+        { a: 1, bb: 'x' },
+        { a: 22, bb: null },
+      ]),
+    ).toBe(
+      [
+        '+----+------+',
+        '|  a |   bb |',
+        '+----+------+',
+        '|  1 |    x |',
+        '| 22 | null |',
+        '+----+------+',
+      ].join('\n'),
+    );
+    expect(renderTable([])).toBe('(no rows)');
+  });
+});
+
+describe('truncateCell', () => {
+  it('GIVEN a text longer than the width THEN it is cut to the width, its last character an ellipsis', () => {
+    expect(truncateCell('abcdefghij', 5)).toBe('abcd…');
+    expect(truncateCell('abcde', 5)).toBe('abcde');
+  });
+
+  it('GIVEN no width (--no-truncate) THEN the whole text', () => {
+    expect(truncateCell('x'.repeat(200), undefined)).toBe('x'.repeat(200));
+  });
+});
