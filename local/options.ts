@@ -6,6 +6,7 @@
 import { InvalidArgumentError } from 'commander';
 import { closest } from '../config';
 import { TOPIC_NAME } from '../schema/topics';
+import { ISO_TIME_EXAMPLE, isoTimeMs } from '../lambda/runtime/iso-time';
 
 /** An integer from `min` to `max`. */
 export function integer(
@@ -32,27 +33,13 @@ export function positiveNumber(raw: string): number {
   return n;
 }
 
-/** `YYYY-MM-DD`, a day of the calendar: not 2026-13-45, and not 2026-02-30, which Date reads as March 2nd. */
-export function isCalendarDay(day: string): boolean {
-  const t = Date.parse(`${day}T00:00:00Z`);
-  return (
-    /^\d{4}-\d{2}-\d{2}$/.test(day) && !Number.isNaN(t) && new Date(t).toISOString().slice(0, 10) === day
-  );
-}
-
-/**
- * Epoch milliseconds of an ISO-8601 time that starts with a day of the calendar, else NaN: Date.parse also takes
- * '5' or 'May 5', and moves 2026-02-30 to March 2nd. The CLI's options and the UI's API read times with it.
- */
-export function isoTimeMs(raw: string): number {
-  return isCalendarDay(raw.slice(0, 10)) ? Date.parse(raw) : Number.NaN;
-}
-
 /** An ISO-8601 time, e.g. 2026-05-21T02:20:00Z. */
 export function isoTime(raw: string): Date {
   const ms = isoTimeMs(raw);
   if (Number.isNaN(ms))
-    throw new InvalidArgumentError('expected an ISO-8601 time such as 2026-05-21T02:20:00Z.');
+    throw new InvalidArgumentError(
+      `expected an ISO-8601 time on a day of the calendar, such as ${ISO_TIME_EXAMPLE}.`,
+    );
   return new Date(ms);
 }
 

@@ -17,6 +17,7 @@ import { connectCassandra, targetFromEnv } from '../runtime/cassandra-connect';
 import { RuntimeConfigError } from '../runtime/errors';
 import { recentBatches, recentRows, windowResults } from '../runtime/queries';
 import { windowSpecId } from '../runtime/windows';
+import { ISO_TIME_EXAMPLE, isoTimeMs } from '../runtime/iso-time';
 
 export class QueryInputError extends Error {
   override readonly name = 'QueryInputError';
@@ -44,10 +45,10 @@ function limitOf(raw: string | undefined): number {
 
 function dateOf(name: string, raw: string | undefined, fallback: Date): Date {
   if (raw === undefined) return fallback;
-  const ms = Date.parse(raw);
+  const ms = isoTimeMs(raw);
   if (Number.isNaN(ms))
     throw new QueryInputError(
-      `${name} must be an ISO-8601 time such as 2026-05-21T02:20:00Z, received '${raw}'.`,
+      `${name} must be an ISO-8601 time on a day of the calendar, such as ${ISO_TIME_EXAMPLE}, received '${raw}'.`,
     );
   return new Date(ms);
 }

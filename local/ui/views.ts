@@ -15,7 +15,7 @@ import {
 import type { UiJob } from './jobs';
 import type { LagReading, Sampler } from './sampler';
 import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
-import { isCalendarDay, isoTimeMs } from '../options';
+import { ISO_TIME_EXAMPLE, isCalendarDay, isoTimeMs } from '../../lambda/runtime/iso-time';
 
 export type JobState = 'running' | 'stopped' | 'failing' | 'lagging' | 'unknown';
 
@@ -433,10 +433,13 @@ export class Views {
    */
   async findBatch(name: string, startedAtText: string, batchId: string) {
     const job = this.job(name);
-    // ISO-8601 with a time: Date would also read '1' as the year 2001.
-    const startedAt = new Date(startedAtText.includes('T') ? isoTimeMs(startedAtText) : Number.NaN);
+    // A time of day too: a batch's link carries its start to the millisecond (toISOString), and a day alone
+    // would be midnight, the start of no batch.
+    const startedAt = new Date(startedAtText[10] === 'T' ? isoTimeMs(startedAtText) : Number.NaN);
     if (Number.isNaN(startedAt.getTime()))
-      throw new BadRequest(`The batch's start time must be an ISO-8601 time; received '${startedAtText}'.`);
+      throw new BadRequest(
+        `The batch's start time must be an ISO-8601 time on a day of the calendar, such as ${ISO_TIME_EXAMPLE}; received '${startedAtText}'.`,
+      );
     const b = await this.data.batch(job.name, startedAt, batchId);
     if (!b) throw new NotFound(`No batch ${batchId} of ${job.name} started at ${startedAt.toISOString()}.`);
     return { job, batch: b };
@@ -500,7 +503,10 @@ export class Views {
       const raw = params.get(name);
       if (!raw) return null;
       const t = isoTimeMs(raw);
-      if (Number.isNaN(t)) throw new BadRequest(`${name} must be an ISO-8601 time; received '${raw}'.`);
+      if (Number.isNaN(t))
+        throw new BadRequest(
+          `${name} must be an ISO-8601 time on a day of the calendar, such as ${ISO_TIME_EXAMPLE}; received '${raw}'.`,
+        );
       return t;
     };
     const from = time('from');

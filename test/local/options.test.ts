@@ -40,7 +40,14 @@ describe('positiveNumber', () => {
 describe('isoTime and earliestOrTime', () => {
   it('parses an ISO-8601 time and refuses what Date.parse would guess at', () => {
     expect(isoTime('2026-05-21T02:20:00Z').toISOString()).toBe('2026-05-21T02:20:00.000Z');
-    for (const bad of ['5', 'May 5', 'yesterday', '2026-13-45T00:00:00Z', '2026-02-30T00:00:00Z']) {
+    for (const bad of [
+      '5',
+      'May 5',
+      'yesterday',
+      '2026-13-45T00:00:00Z',
+      '2026-02-30T00:00:00Z',
+      '2026-05-21junk',
+    ]) {
       expect(() => isoTime(bad), bad).toThrow(/expected an ISO-8601 time/);
     }
   });

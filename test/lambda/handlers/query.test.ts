@@ -47,6 +47,11 @@ describe('parseQuery', () => {
     [{ job: 'sent-received', limit: '0' }, /limit must be an integer from 1 to 1000, received '0'/],
     [{ job: 'sensor-stats' }, /window job: give the key to read \(its sensor_id\)/],
     [{ job: 'sensor-stats', key: 's', from: 'yesterday' }, /from must be an ISO-8601 time/],
+    [{ job: 'sensor-stats', key: 's', from: '5' }, /from must be an ISO-8601 time on a day of the calendar/],
+    [
+      { job: 'sensor-stats', key: 's', to: '2026-02-30T00:00:00Z' },
+      /to must be an ISO-8601 time on a day of the calendar, such as 2026-05-21T02:20:00Z, received '2026-02-30T00:00:00Z'/,
+    ],
     [{ job: 'sensor-stats', key: 's', from: '2026-05-21T04:00:00Z' }, /must be before to/],
   ])('fails on %j with a message that says how to fix it', (params, message) => {
     expect(() => parseQuery(params, views, now)).toThrow(QueryInputError);

@@ -256,12 +256,14 @@ describe('the dead letters view', () => {
     );
   });
 
-  it.each(['5', '2026-02-30T00:00:00Z'])(
+  it.each(['5', '2026-02-30T00:00:00Z', '2026-05-21junk'])(
     'GIVEN from=%s, which Date.parse would read THEN 400 before asking the store',
     async (from) => {
       const views = new Views({} as UiData, {} as Sampler, () => []);
       await expect(views.deadLetters(new URLSearchParams({ from }))).rejects.toThrow(
-        new BadRequest(`from must be an ISO-8601 time; received '${from}'.`),
+        new BadRequest(
+          `from must be an ISO-8601 time on a day of the calendar, such as 2026-05-21T02:20:00Z; received '${from}'.`,
+        ),
       );
     },
   );
@@ -269,7 +271,9 @@ describe('the dead letters view', () => {
   it('GIVEN a batch start time of February 30 THEN 400, not a search for March 2', async () => {
     const views = viewsOf({}, uiJobOf(1), Date.now());
     await expect(views.findBatch('sent-received', '2026-02-30T00:00:00Z', 'b-1')).rejects.toThrow(
-      new BadRequest("The batch's start time must be an ISO-8601 time; received '2026-02-30T00:00:00Z'."),
+      new BadRequest(
+        "The batch's start time must be an ISO-8601 time on a day of the calendar, such as 2026-05-21T02:20:00Z; received '2026-02-30T00:00:00Z'.",
+      ),
     );
   });
 
@@ -424,7 +428,9 @@ describe('the batches view', () => {
 
   it("GIVEN a batch's start time that is not ISO-8601 THEN answers 400", async () => {
     await expect(views(() => Promise.resolve()).batch('sent-received', '1', 'b1')).rejects.toThrow(
-      new BadRequest("The batch's start time must be an ISO-8601 time; received '1'."),
+      new BadRequest(
+        "The batch's start time must be an ISO-8601 time on a day of the calendar, such as 2026-05-21T02:20:00Z; received '1'.",
+      ),
     );
   });
 });
