@@ -12,7 +12,14 @@ import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import { CONSUMER_MEMORY_MB, ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
 import type { BatchReport } from '../lambda/runtime/batch';
-import { deadLetters, recentBatches, recentRows, windowKeys, windowResults } from '../lambda/runtime/queries';
+import {
+  deadLetters,
+  recentBatches,
+  recentRows,
+  windowKeys,
+  windowResults,
+  type DeadLetterRow,
+} from '../lambda/runtime/queries';
 import { createLogger, logTo } from '../lambda/runtime/log';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
 import { findJob, JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
@@ -36,13 +43,29 @@ import { onStopSignals } from './stop-signals';
 import * as services from './services';
 import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
 import { renderTable, truncateCell } from './table';
-
 import { startUi } from './ui';
 import { UiConnectError, UiOptionError, startUiCommand } from './ui/command';
 import { uiJobs } from './ui/jobs';
 
 /** The width `query ... dead-letters` cuts a dead letter's detail to, unless `--no-truncate`. */
 const DETAIL_WIDTH = 80;
+
+/** Where `query`'s --key, --from and --to apply. */
+const WINDOW_RESULTS = "a window job's results";
+
+/** The rows `query <job> dead-letters` prints; `truncate` cuts each detail to DETAIL_WIDTH, marked. */
+export function deadLetterRows(
+  letters: ReadonlyArray<Pick<DeadLetterRow, 'topic' | 'partition' | 'offset' | 'reason' | 'detail'>>,
+  truncate: boolean,
+): Array<Record<string, unknown>> {
+  return letters.map((d) => ({
+    topic: d.topic,
+    partition: d.partition,
+    offset: d.offset.toString(),
+    reason: d.reason,
+    detail: truncateCell(d.detail, truncate ? DETAIL_WIDTH : undefined),
+  }));
+}
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
@@ -632,9 +655,9 @@ export function createProgram(state: CliState): Command {
       const windowResults = view === 'results' && jobView.kind === 'window';
       const misplaced = (
         [
-          ['--key', opts.key !== undefined, windowResults, "a window job's results"],
-          ['--from', opts.from !== undefined, windowResults, "a window job's results"],
-          ['--to', opts.to !== undefined, windowResults, "a window job's results"],
+          ['--key', opts.key !== undefined, windowResults, WINDOW_RESULTS],
+          ['--from', opts.from !== undefined, windowResults, WINDOW_RESULTS],
+          ['--to', opts.to !== undefined, windowResults, WINDOW_RESULTS],
           ['--partition', opts.partition !== undefined, view === 'dead-letters', 'the dead-letters view'],
           ['--no-truncate', !opts.truncate, view === 'dead-letters', 'the dead-letters view'],
         ] as const
@@ -643,7 +666,10 @@ export function createProgram(state: CliState): Command {
         const [option, , , where] = misplaced;
         throw new UsageError(
           `${option} applies to ${where} only; received it with ${job.name} ${view}` +
-            (jobView.kind === 'transform' && view === 'results' ? ` (${job.name} is a transform job).` : '.'),
+            // Only a window job's results take --key, --from and --to: say why a transform job's do not.
+            (where === WINDOW_RESULTS && jobView.kind === 'transform' && view === 'results'
+              ? ` (${job.name} is a transform job).`
+              : '.'),
         );
       }
       const topic = job.topics[0]!.name;
@@ -685,17 +711,7 @@ export function createProgram(state: CliState): Command {
             for (const p of ps)
               rows.push(...(await deadLetters(rt.client, rt.keyspace, job.name, t, p, opts.limit)));
           }
-          console.log(
-            renderTable(
-              rows.map((d) => ({
-                topic: d.topic,
-                partition: d.partition,
-                offset: d.offset.toString(),
-                reason: d.reason,
-                detail: truncateCell(d.detail, opts.truncate ? DETAIL_WIDTH : undefined),
-              })),
-            ),
-          );
+          console.log(renderTable(deadLetterRows(rows, opts.truncate)));
         } else await printSkipped(rt, project.config, job);
       } finally {
         await rt.close();

@@ -70,7 +70,8 @@ export class MissingTopicError extends Error {
 
 /**
  * Refuses a topic the cluster does not have, with what to do, before a send would retry against it for half a
- * minute and end in kafkajs's stack trace.
+ * minute and end in kafkajs's stack trace. It lists the topics (a Metadata request for none in particular): asking
+ * for the topic's own metadata would let a broker with auto-creation on create it.
  */
 export async function assertTopicExists(brokers: readonly string[], topic: string): Promise<void> {
   const admin = new Kafka({
@@ -86,7 +87,7 @@ export async function assertTopicExists(brokers: readonly string[], topic: strin
   }
   throw new MissingTopicError(
     `Topic '${topic}' does not exist on ${brokers.join(', ')}: \`microbatch setup\` creates the jobs' topics; ` +
-      'create a topic of your own before producing to it.',
+      "create any other topic before producing to it (Kafka's kafka-topics.sh --create).",
   );
 }
 

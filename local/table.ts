@@ -16,5 +16,8 @@ export function renderTable(rows: ReadonlyArray<Record<string, unknown>>): strin
  * string to 20 with "...". `undefined` keeps the whole text (`show(truncate = false)`).
  */
 export function truncateCell(text: string, width: number | undefined): string {
-  return width === undefined || text.length <= width ? text : `${text.slice(0, width - 1)}…`;
+  if (width === undefined || text.length <= width) return text;
+  // By code points, so that a value quoted in the text (an emoji, say) is not cut in half.
+  const points = Array.from(text);
+  return points.length <= width ? text : `${points.slice(0, width - 1).join('')}…`;
 }

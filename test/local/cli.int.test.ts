@@ -160,7 +160,7 @@ describe('microbatch produce to a topic that does not exist', () => {
       expect(await run.exited).toBe(1);
       expect(run.err().trim()).toBe(
         `Topic '${topic}' does not exist on ${endpoints.kafkaBrokers.join(', ')}: \`microbatch setup\` creates the ` +
-          "jobs' topics; create a topic of your own before producing to it.",
+          "jobs' topics; create any other topic before producing to it (Kafka's kafka-topics.sh --create).",
       );
     },
   );

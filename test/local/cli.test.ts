@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
-import { main, printBatch, reportUncommitted, unreachableService } from '../../local/cli';
+import { deadLetterRows, main, printBatch, reportUncommitted, unreachableService } from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
 
 const REPO = join(__dirname, '..', '..');
@@ -123,6 +123,11 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
     'query --no-truncate with a view it does not apply to',
     ['query', 'sent-received', 'batches', '--no-truncate'],
     /--no-truncate applies to the dead-letters view only; received it with sent-received batches\./,
+  ],
+  [
+    "query --no-truncate with a transform job's results, which no job's results take",
+    ['query', 'sent-received', '--no-truncate'],
+    /--no-truncate applies to the dead-letters view only; received it with sent-received results\.$/,
   ],
   [
     'query --limit 0',
@@ -402,5 +407,16 @@ describe('the printed batch', () => {
     expect(lines[0]).toContain(
       'partition 2: resumed claim 3a9bdacb of an earlier or concurrent attempt, up to offset 8446, with its processing time 2026-11-30T17:21:51.000Z',
     );
+  });
+});
+
+describe('deadLetterRows', () => {
+  const letter = { topic: 'test', partition: 1, offset: 41n, reason: 'schema', detail: 'x'.repeat(100) };
+
+  it('GIVEN a detail longer than 80 characters THEN cut to 80 with a mark, unless --no-truncate', () => {
+    expect(deadLetterRows([letter], true)).toEqual([
+      { topic: 'test', partition: 1, offset: '41', reason: 'schema', detail: `${'x'.repeat(79)}…` },
+    ]);
+    expect(deadLetterRows([letter], false)[0]!.detail).toBe('x'.repeat(100));
   });
 });

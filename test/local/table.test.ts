@@ -28,6 +28,11 @@ describe('truncateCell', () => {
     expect(truncateCell('abcde', 5)).toBe('abcde');
   });
 
+  it('GIVEN an emoji at the cut THEN it is kept whole or left out, never halved', () => {
+    expect(truncateCell('ab😀cdef', 4)).toBe('ab😀…');
+    expect(truncateCell('😀😀😀😀', 4)).toBe('😀😀😀😀');
+  });
+
   it('GIVEN no width (--no-truncate) THEN the whole text', () => {
     expect(truncateCell('x'.repeat(200), undefined)).toBe('x'.repeat(200));
   });
