@@ -339,10 +339,16 @@ export class MicroBatchConsumer extends Construct {
         width: 8,
       }),
       new cloudwatch.GraphWidget({
-        title: 'Duration',
+        title: 'Duration and record latency',
         left: [
           fn.metricDuration({ statistic: cloudwatch.Stats.p(99) }),
           emf('BatchDuration', cloudwatch.Stats.p(99)),
+        ],
+        // From the records' Kafka timestamps to the batch's end: the newest's is about the processing delay,
+        // the oldest's adds the batching window, so they get an axis of their own.
+        right: [
+          emf('NewestRecordLatency', cloudwatch.Stats.p(99)),
+          emf('OldestRecordLatency', cloudwatch.Stats.MAXIMUM),
         ],
         width: 8,
       }),

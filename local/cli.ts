@@ -11,7 +11,7 @@ import { errors } from '../lambda/runtime/cassandra-driver';
 import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
 import { CONSUMER_MEMORY_MB, ConfigError, type PipelineConfig } from '../config';
 import { jobViews, type JobView } from '../config/jobs';
-import type { BatchReport } from '../lambda/runtime/batch';
+import { recordLatencies, type BatchReport } from '../lambda/runtime/batch';
 import {
   deadLetters,
   recentBatches,
@@ -19,6 +19,7 @@ import {
   windowKeys,
   windowResults,
   type DeadLetterRow,
+  type LedgerRow,
 } from '../lambda/runtime/queries';
 import { createLogger, logTo } from '../lambda/runtime/log';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
@@ -699,6 +700,8 @@ export function createProgram(state: CliState): Command {
                 dlq: b.deadLettered,
                 late: b.late,
                 ms: b.durationMs,
+                // From the Kafka timestamps of the batch's newest and oldest record to its end, in ms.
+                ...latencyColumns(b),
               })),
             ),
           );
@@ -1052,4 +1055,10 @@ export async function main(argv: string[]): Promise<number> {
     console.error(known.message);
     return known.code;
   }
+}
+
+/** A ledger row's record latencies as two table columns; null (as Spark shows it) on rows from before they were kept. */
+function latencyColumns(b: LedgerRow): { latency_newest: number | null; latency_oldest: number | null } {
+  const l = recordLatencies(b);
+  return { latency_newest: l?.newestMs ?? null, latency_oldest: l?.oldestMs ?? null };
 }

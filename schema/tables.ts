@@ -266,6 +266,12 @@ export const BATCH_LEDGER: TableDef = {
       type: 'text',
       doc: 'JSON: per Kafka partition, its range, counts, and the checkpoint and claim before and after.',
     },
+    {
+      name: 'oldest_record_at',
+      type: 'timestamp',
+      doc: "Kafka timestamp of the batch's oldest record (CreateTime: the producer's clock; LogAppendTime: the broker's).",
+    },
+    { name: 'newest_record_at', type: 'timestamp', doc: "Kafka timestamp of the batch's newest record." },
   ],
   partitionKey: ['job', 'day'],
   clustering: [
@@ -346,6 +352,16 @@ export const UI_METRICS: TableDef = {
       doc: 'Rollup: processing time minus watermark at the end of that batch.',
     },
     { name: 'dead_letter_reasons', type: 'text', doc: 'Rollup: JSON {reason: count} of the dead letters.' },
+    {
+      name: 'latency_oldest_ms_max',
+      type: 'bigint',
+      doc: "Rollup: longest time from a live batch's oldest record (its Kafka timestamp) to the batch's end.",
+    },
+    {
+      name: 'latency_newest_ms_max',
+      type: 'bigint',
+      doc: "Rollup: longest time from a live batch's newest record (its Kafka timestamp) to the batch's end.",
+    },
   ],
   partitionKey: ['job', 'resolution', 'bucket'],
   clustering: [{ name: 'at', order: 'ASC' }],

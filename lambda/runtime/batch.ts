@@ -9,7 +9,7 @@ import type { MicroBatch } from './event';
 import type { Job } from './job';
 import { processPartition, type PartitionOutcome } from './checkpoint';
 import { createLogger, logTo, type LogFn } from './log';
-import type { BatchMode, CheckpointStore, LedgerEntry, SinkStore } from './store';
+import type { BatchMode, CheckpointStore, LedgerEntry, RecordTimestamps, SinkStore } from './store';
 
 export interface BatchDeps {
   readonly checkpoints: CheckpointStore;
@@ -110,6 +110,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
       untilOffset,
     })),
     watermarkMs: watermarks.length ? Math.min(...watermarks) : null,
+    recordTimestamps: recordTimestampsOf(batch),
     phases: slowest?.phases ?? { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
     partitions,
   };
@@ -124,6 +125,35 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
   }
   await deps.onReport?.(report);
   return report;
+}
+
+/**
+ * The oldest and newest Kafka timestamp of the batch's records. Kafka writes -1 for a record without one (a
+ * pre-0.10 message format), so only positive times count.
+ */
+export function recordTimestampsOf(batch: MicroBatch): RecordTimestamps | null {
+  let oldestMs = Infinity;
+  let newestMs = -Infinity;
+  for (const part of batch.partitions)
+    for (const r of part.records) {
+      if (!(r.timestamp > 0)) continue;
+      if (r.timestamp < oldestMs) oldestMs = r.timestamp;
+      if (r.timestamp > newestMs) newestMs = r.timestamp;
+    }
+  return newestMs === -Infinity ? null : { oldestMs, newestMs };
+}
+
+/**
+ * How long the batch's oldest and newest record took from their Kafka timestamps to the batch's end: the
+ * oldest's includes its wait in the batching window, the newest's is about the processing delay. A producer
+ * whose clock runs ahead (CreateTime) shows as a negative latency, which is left as measured.
+ */
+export function recordLatencies(
+  entry: Pick<LedgerEntry, 'startedAt' | 'durationMs' | 'recordTimestamps'>,
+): { oldestMs: number; newestMs: number } | null {
+  if (!entry.recordTimestamps) return null;
+  const end = entry.startedAt.getTime() + entry.durationMs;
+  return { oldestMs: end - entry.recordTimestamps.oldestMs, newestMs: end - entry.recordTimestamps.newestMs };
 }
 
 function phaseTotal(p: PartitionOutcome): number {

@@ -682,6 +682,8 @@ export class CassandraSinkStore implements SinkStore {
       phase_transform_ms: entry.phases.transformMs,
       phase_effects_ms: entry.phases.effectsMs,
       phase_commit_ms: entry.phases.commitMs,
+      oldest_record_at: entry.recordTimestamps && new Date(entry.recordTimestamps.oldestMs),
+      newest_record_at: entry.recordTimestamps && new Date(entry.recordTimestamps.newestMs),
       partitions: asJson(
         entry.partitions.map((p) => ({
           topic: p.topic,

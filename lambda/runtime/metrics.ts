@@ -4,7 +4,7 @@
  * https://docs.powertools.aws.dev/lambda/typescript/latest/core/metrics/
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { BatchReport } from './batch';
+import { recordLatencies, type BatchReport } from './batch';
 
 export function emfReporter(
   options: { namespace?: string; serviceName?: string } = {},
@@ -32,6 +32,12 @@ export function emfReporter(
         MetricUnit.Milliseconds,
         Math.max(0, report.startedAt.getTime() - report.watermarkMs),
       );
+    }
+    // A replay's or a redrive's records are as old as the data it re-reads: only the live stream's latency.
+    const latency = report.mode === 'live' ? recordLatencies(report) : null;
+    if (latency) {
+      metrics.addMetric('OldestRecordLatency', MetricUnit.Milliseconds, latency.oldestMs);
+      metrics.addMetric('NewestRecordLatency', MetricUnit.Milliseconds, latency.newestMs);
     }
     metrics.publishStoredMetrics();
   };

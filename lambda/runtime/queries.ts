@@ -7,7 +7,7 @@ import type { Client, types } from 'cassandra-driver';
 import { BATCH_LEDGER, DEAD_LETTERS, col, qualified } from '../../schema';
 import type { TransformJobView, WindowJobView } from '../../config/jobs';
 import { mergePartials } from './windows';
-import type { BatchMode, LedgerEntry, PhaseTimings } from './store';
+import type { BatchMode, LedgerEntry, PhaseTimings, RecordTimestamps } from './store';
 
 /** A row of a job's table, by column name (bigint columns as strings, timestamps as ISO-8601). */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
@@ -243,9 +243,17 @@ export function ledgerRowFrom(job: string, r: types.Row): LedgerRow {
     lost: r.get('lost') === null ? null : Number(r.get('lost') as bigint),
     offsetRanges: JSON.parse((r.get('offset_ranges') as string) ?? '[]') as LedgerRow['offsetRanges'],
     watermarkMs: r.get('watermark_ms') === null ? null : Number(r.get('watermark_ms') as bigint),
+    recordTimestamps: recordTimestampsFrom(r.get('oldest_record_at'), r.get('newest_record_at')),
     phases,
     partitions: partitions === null ? null : (JSON.parse(partitions) as LedgerPartition[]),
   };
+}
+
+/** The record timestamps of a ledger row; null on rows written before the columns existed. */
+export function recordTimestampsFrom(oldest: unknown, newest: unknown): RecordTimestamps | null {
+  return oldest instanceof Date && newest instanceof Date
+    ? { oldestMs: oldest.getTime(), newestMs: newest.getTime() }
+    : null;
 }
 
 /** The newest batches of a job, from today's and yesterday's ledger partitions. */

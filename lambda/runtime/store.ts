@@ -191,8 +191,19 @@ export interface LedgerEntry {
   readonly lost: bigint;
   readonly offsetRanges: readonly OffsetRange[];
   readonly watermarkMs: number | null;
+  /**
+   * The Kafka timestamps (epoch ms) of the batch's oldest and newest record: with the batch's end, the latency
+   * of its records, from the oldest's (its batching window included) to the newest's (about the processing
+   * delay). null when no record carries a timestamp.
+   */
+  readonly recordTimestamps: RecordTimestamps | null;
   readonly phases: PhaseTimings;
   readonly partitions: readonly PartitionReport[];
+}
+
+export interface RecordTimestamps {
+  readonly oldestMs: number;
+  readonly newestMs: number;
 }
 
 /** Spark's OffsetRange: `untilOffset` is exclusive. */

@@ -15,6 +15,8 @@ import {
   UI_METRICS,
   qualified,
 } from '../../schema';
+import { recordTimestampsFrom } from '../../lambda/runtime/queries';
+import type { RecordTimestamps } from '../../lambda/runtime/store';
 
 export interface OffsetRangeView {
   readonly topic: string;
@@ -74,6 +76,8 @@ export interface BatchRow {
   readonly lost: number | null;
   readonly mode: string | null;
   readonly partitions: readonly PartitionOutcomeView[] | null;
+  /** null on ledger rows written before the record timestamps were kept, and for a batch without any. */
+  readonly recordTimestamps: RecordTimestamps | null;
 }
 
 export interface CheckpointView {
@@ -157,6 +161,8 @@ export interface Rollup {
   readonly watermarkGapMs: number | null;
   /** null when the reasons were not counted (see `Sampler`). */
   readonly deadLetterReasons: Readonly<Record<string, number>> | null;
+  /** The longest record latencies of the minute's live batches (`recordLatencies`); null without any. */
+  readonly latencyMaxMs: { readonly oldestMs: number; readonly newestMs: number } | null;
 }
 
 /** Where a page of the batch table ends: the ledger day and the driver's page state within it. */
@@ -287,6 +293,7 @@ export function parseBatchRow(job: string, r: types.Row): BatchRow {
     lost: num(get('lost')),
     mode: str(get('mode')),
     partitions: parsePartitions(get('partitions')),
+    recordTimestamps: recordTimestampsFrom(get('oldest_record_at'), get('newest_record_at')),
   };
 }
 
@@ -586,8 +593,9 @@ export class UiData {
     await this.client.execute(
       `INSERT INTO ${this.metrics} (job, resolution, bucket, at, batches, records_in, written, dead_lettered, late, ` +
         'duration_ms_sum, duration_ms_max, phased_batches, phase_read_claim_ms_sum, phase_transform_ms_sum, ' +
-        'phase_effects_ms_sum, phase_commit_ms_sum, watermark_ms, watermark_gap_ms, dead_letter_reasons) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'phase_effects_ms_sum, phase_commit_ms_sum, watermark_ms, watermark_gap_ms, dead_letter_reasons, ' +
+        'latency_oldest_ms_max, latency_newest_ms_max) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         job,
         '1m',
@@ -608,6 +616,8 @@ export class UiData {
         r.watermarkMs === null ? null : BigInt(r.watermarkMs),
         r.watermarkGapMs === null ? null : BigInt(r.watermarkGapMs),
         r.deadLetterReasons === null ? null : JSON.stringify(r.deadLetterReasons),
+        r.latencyMaxMs === null ? null : BigInt(r.latencyMaxMs.oldestMs),
+        r.latencyMaxMs === null ? null : BigInt(r.latencyMaxMs.newestMs),
       ],
       { prepare: true },
     );
@@ -650,6 +660,11 @@ function parseMetricsRow(r: types.Row): MetricsRow {
               reasons && typeof reasons === 'object' && !Array.isArray(reasons)
                 ? (reasons as Record<string, number>)
                 : null,
+            latencyMaxMs: latencyMaxOf(num(get('latency_oldest_ms_max')), num(get('latency_newest_ms_max'))),
           },
   };
+}
+
+function latencyMaxOf(oldestMs: number | null, newestMs: number | null): Rollup['latencyMaxMs'] {
+  return oldestMs === null || newestMs === null ? null : { oldestMs, newestMs };
 }

@@ -7,6 +7,7 @@
  */
 import type { Admin } from 'kafkajs';
 import { isLiveBatch, type BatchRow, type Rollup, type UiData } from './data';
+import { recordLatencies } from '../../lambda/runtime/batch';
 import { EndOffsetHistory, readGroupLag, type GroupLag } from './lag';
 import type { UiJob } from './jobs';
 
@@ -84,6 +85,11 @@ export function rollupByMinute(
       }
       for (const [k, v] of Object.entries(r)) reasons[k] = (reasons[k] ?? 0) + v;
     }
+    // The live stream's latency only: a replay's or a redrive's records are as old as the data it re-reads.
+    const latencies = inMinute.flatMap((b) => {
+      const l = isLiveBatch(b) ? recordLatencies(b) : null;
+      return l ? [l] : [];
+    });
     const withWatermark = inMinute.filter((b) => b.watermarkMs !== null);
     const last = withWatermark[withWatermark.length - 1];
     out.set(m, {
@@ -105,6 +111,12 @@ export function rollupByMinute(
       watermarkMs: last ? last.watermarkMs : null,
       watermarkGapMs: last ? last.startedAt.getTime() + last.durationMs - last.watermarkMs! : null,
       deadLetterReasons: reasons,
+      latencyMaxMs: latencies.length
+        ? latencies.reduce((a, l) => ({
+            oldestMs: Math.max(a.oldestMs, l.oldestMs),
+            newestMs: Math.max(a.newestMs, l.newestMs),
+          }))
+        : null,
     });
   }
   return out;

@@ -14,6 +14,7 @@ import {
 } from './data';
 import type { UiJob } from './jobs';
 import type { LagReading, Sampler } from './sampler';
+import { recordLatencies } from '../../lambda/runtime/batch';
 import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
 import { ISO_TIME_EXAMPLE, isCalendarDay, isoTimeMs } from '../../lambda/runtime/iso-time';
 
@@ -133,6 +134,8 @@ export function batchSummary(b: BatchRow) {
     lost: b.lost,
     mode: b.mode,
     watermarkMs: b.watermarkMs,
+    // From the Kafka timestamps of its oldest and newest record to its end; null on older ledger rows.
+    latencyMs: recordLatencies(b),
     phases: b.phases,
     offsetRanges: b.offsetRanges,
     href: batchHref(b.job, b.startedAt, b.batchId),
@@ -356,6 +359,7 @@ export class Views {
       commit: [] as Array<number | null>,
       other: [] as Array<number | null>,
     };
+    const latency = { oldest: [] as Array<number | null>, newest: [] as Array<number | null> };
     const watermark: Array<number | null> = [];
     const gap: Array<number | null> = [];
     const late: number[] = [];
@@ -380,6 +384,10 @@ export class Views {
           ? Math.max(0, b.durationMs - p.readClaimMs - p.transformMs - p.effectsMs - p.commitMs)
           : b.durationMs,
       );
+      // A replay's or a redrive's records are as old as the data it re-reads: no point, as for the input rate.
+      const l = isLiveBatch(b) ? recordLatencies(b) : null;
+      latency.oldest.push(l && l.oldestMs);
+      latency.newest.push(l && l.newestMs);
       watermark.push(b.watermarkMs);
       gap.push(b.watermarkMs === null ? null : (start + b.durationMs - b.watermarkMs) / 1000);
       late.push(b.late);
@@ -391,6 +399,7 @@ export class Views {
       batchIds,
       throughput: { t, inputRate, processRate },
       duration: { t, ...phases },
+      latency: { t, ...latency },
       watermark: job.kind === 'window' ? { t, watermarkMs: watermark, gapSeconds: gap } : null,
       deadLetters: { t, ...reasonSeries(reasons), late, total: deadLettered },
     };
@@ -613,6 +622,16 @@ export function hourTotals(rollups: ReadonlyArray<NonNullable<MetricsRow['rollup
     written: sumOf(rollups.map((r) => r.written)),
     meanDurationMs: batches ? sumOf(rollups.map((r) => r.durationMsSum)) / batches : null,
     maxDurationMs: batches ? Math.max(...rollups.map((r) => r.durationMsMax)) : null,
+    maxLatencyMs: rollups.reduce<{ oldestMs: number; newestMs: number } | null>(
+      (a, r) =>
+        r.latencyMaxMs === null
+          ? a
+          : {
+              oldestMs: Math.max(a?.oldestMs ?? -Infinity, r.latencyMaxMs.oldestMs),
+              newestMs: Math.max(a?.newestMs ?? -Infinity, r.latencyMaxMs.newestMs),
+            },
+      null,
+    ),
   };
 }
 
@@ -713,6 +732,11 @@ function minuteSeries(job: UiJob, rows: readonly MetricsRow[]) {
           : 0;
         return Math.max(0, total - phased);
       }),
+    },
+    latency: {
+      t,
+      oldest: rs.map((r) => r.latencyMaxMs?.oldestMs ?? null),
+      newest: rs.map((r) => r.latencyMaxMs?.newestMs ?? null),
     },
     watermark:
       job.kind === 'window'

@@ -314,11 +314,15 @@ describe('MicroBatchConsumer with the default config', () => {
       });
     });
 
-    it('has one dashboard per consumer, showing its OffsetLag', () => {
+    it('has one dashboard per consumer, showing its OffsetLag and its records’ latency', () => {
       const dashboards = Object.values(pipeline.findResources('AWS::CloudWatch::Dashboard'));
       expect(dashboards).toHaveLength(JOB_NAMES.length);
-      for (const d of dashboards)
-        expect(JSON.stringify(d['Properties']['DashboardBody'])).toContain('OffsetLag');
+      for (const d of dashboards) {
+        const body = JSON.stringify(d['Properties']['DashboardBody']);
+        expect(body).toContain('OffsetLag');
+        expect(body).toContain('NewestRecordLatency');
+        expect(body).toContain('OldestRecordLatency');
+      }
     });
   });
 });

@@ -106,6 +106,7 @@ describe('the event-source runner', () => {
     const { topic, job, h } = await tutorial(3);
     const runner = await h.start();
 
+    const producedFrom = Date.now();
     const { values } = await produce({
       brokers: endpoints.kafkaBrokers,
       mode: 'load',
@@ -127,6 +128,15 @@ describe('the event-source runner', () => {
       );
     }
     expect(await ledgerWritten(h, job.name)).toBe(300);
+    // Every ledger row, read back, has its records' Kafka timestamps (CreateTime: this process's clock, which
+    // the producer stamps when it sends), from the produce run on and before the batch's end.
+    for (const b of await recentBatches(h.client, h.keyspace, job.name, 10_000)) {
+      const t = b.recordTimestamps!;
+      expect(t, `batch ${b.batchId} kept its records' timestamps`).not.toBeNull();
+      expect(t.oldestMs).toBeGreaterThanOrEqual(producedFrom);
+      expect(t.newestMs).toBeGreaterThanOrEqual(t.oldestMs);
+      expect(t.newestMs).toBeLessThanOrEqual(b.startedAt.getTime() + b.durationMs);
+    }
     // Every batch logged Spark-style offset ranges that tile the partitions without overlap.
     const covered = h.reports
       .flatMap((r) => r.offsetRanges)

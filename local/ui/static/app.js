@@ -44,6 +44,10 @@
   function ms(v) {
     return v === null || v === undefined ? DASH : nf.format(Math.round(v)) + ' ms';
   }
+  /** A batch's record latencies, newest record first: about its processing delay, then the window's wait. */
+  function latencies(l) {
+    return l ? ms(l.newestMs) + ' / ' + ms(l.oldestMs) : DASH;
+  }
   function seconds(v) {
     if (v === null || v === undefined) return DASH;
     if (v < 60) return v.toFixed(1) + ' s';
@@ -490,6 +494,11 @@
         'Batch duration by phase',
         'milliseconds: checkpoint read and claim, decode and transform, effects, commit',
       ),
+      latency: figure(
+        'latency',
+        'Record latency',
+        'milliseconds from a record’s Kafka timestamp to the end of its batch: the batch’s oldest record (its batching window included) and its newest; live batches, the longest per minute',
+      ),
       lagRecords: figure(
         'lag-records',
         'Consumer lag per partition',
@@ -599,6 +608,21 @@
                 : DASH,
             ),
           ),
+          el(
+            'div',
+            {},
+            el('dt', {}, 'Latency, max (1 h)'),
+            el(
+              'dd',
+              {},
+              j.lastHour && j.lastHour.maxLatencyMs
+                ? 'newest record ' +
+                    ms(j.lastHour.maxLatencyMs.newestMs) +
+                    ', oldest ' +
+                    ms(j.lastHour.maxLatencyMs.oldestMs)
+                : DASH,
+            ),
+          ),
         ),
       );
     }
@@ -665,6 +689,17 @@
           { label: 'effects', values: d.effects },
           { label: 'commit', values: d.commit },
           { label: 'other / unsplit', values: d.other, color: '#94a3b8' },
+        ],
+      });
+      const lat = s.latency;
+      chart(figs.latency.holder, 'latency', {
+        title: 'Record latency',
+        t: lat.t,
+        yLabel: 'ms',
+        digits: 0,
+        series: [
+          { label: 'oldest record', values: lat.oldest },
+          { label: 'newest record', values: lat.newest },
         ],
       });
       const lag = s.lag;
@@ -744,6 +779,7 @@
             'Dead letters',
             'Late',
             'Duration',
+            'Latency, newest / oldest record',
             'Watermark (UTC)',
           ],
           json.batches.map((b) =>
@@ -770,6 +806,7 @@
               el('td', {}, n(b.deadLettered)),
               el('td', {}, n(b.late)),
               el('td', { class: 'nowrap' }, ms(b.durationMs)),
+              el('td', { class: 'nowrap' }, latencies(b.latencyMs)),
               el(
                 'td',
                 { class: 'nowrap', title: b.watermarkMs === null ? null : iso(b.watermarkMs) },
@@ -931,6 +968,8 @@
         dd('Batch id', b.batchId),
         dd('Started', iso(b.startedAt)),
         dd('Duration', ms(b.durationMs)),
+        dd('Latency, newest record', b.latencyMs ? ms(b.latencyMs.newestMs) : DASH),
+        dd('Latency, oldest record', b.latencyMs ? ms(b.latencyMs.oldestMs) : DASH),
         dd('Mode', b.mode || DASH),
         dd('Records in', n(b.recordsIn)),
         dd('Written', n(b.written)),

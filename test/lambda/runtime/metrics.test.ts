@@ -19,6 +19,11 @@ const report: BatchReport = {
   lost: 0n,
   offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 5n, untilOffset: 15n }],
   watermarkMs: Date.parse('2026-05-21T02:20:00Z'),
+  // The oldest record waited its 5 s window; the newest arrived 30 ms before the batch started.
+  recordTimestamps: {
+    oldestMs: Date.parse('2026-05-21T02:20:00Z'),
+    newestMs: Date.parse('2026-05-21T02:20:04.970Z'),
+  },
   phases: { readClaimMs: 5, transformMs: 10, effectsMs: 20, commitMs: 5 },
   partitions: [],
 };
@@ -75,6 +80,27 @@ describe('emfReporter', () => {
       FilteredOffsets: 3,
       BatchDuration: 42,
       WatermarkDelay: 5000,
+      // From each record's Kafka timestamp to the batch's end (started + 42 ms).
+      OldestRecordLatency: 5042,
+      NewestRecordLatency: 72,
     });
+  });
+
+  it('leaves out the record latencies of a replay, whose records are as old as the data it re-reads', () => {
+    // Prepare
+    const lines: string[] = [];
+    vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      lines.push(chunk.toString());
+      return true;
+    });
+
+    // Act
+    emfReporter({ namespace: 'MicroBatchTest', serviceName: 'sent-received' })({ ...report, mode: 'replay' });
+
+    // Assess
+    const emf = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => '_aws' in l)!;
+    expect(emf).toMatchObject({ RecordsIn: 10, BatchDuration: 42 });
+    expect(emf).not.toHaveProperty('OldestRecordLatency');
+    expect(emf).not.toHaveProperty('NewestRecordLatency');
   });
 });

@@ -29,6 +29,7 @@ describe('parseBatchRow', () => {
       lost: null,
       mode: null,
       partitions: null,
+      recordTimestamps: null,
     });
   });
 
@@ -70,8 +71,14 @@ describe('parseBatchRow', () => {
         lost: 0n,
         mode: 'replay',
         partitions: JSON.stringify(partitions),
+        oldest_record_at: new Date('2026-05-21T11:59:55.000Z'),
+        newest_record_at: new Date('2026-05-21T11:59:59.990Z'),
       }),
     );
+    expect(b.recordTimestamps).toEqual({
+      oldestMs: Date.parse('2026-05-21T11:59:55.000Z'),
+      newestMs: Date.parse('2026-05-21T11:59:59.990Z'),
+    });
     expect(b.phases).toEqual({ readClaimMs: 20, transformMs: 30, effectsMs: 150, commitMs: 25 });
     expect(b).toMatchObject({ skipped: 0, lost: 0, mode: 'replay' });
     expect(b.partitions).toEqual(partitions);

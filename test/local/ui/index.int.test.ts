@@ -210,6 +210,7 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
       to: m.series.to,
       throughput: m.charts.throughput!.data,
       duration: m.charts.duration!.data,
+      latency: m.charts.latency!.data as Array<Array<number | null>>,
     };
   });
   const ledger = await data.batchesBetween(
@@ -230,6 +231,12 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     const p = b!.phases;
     const phases = p ? p.readClaimMs + p.transformMs + p.effectsMs + p.commitMs : 0;
     expect(plotted.duration[1]![i]).toBe(Math.max(b!.durationMs, phases));
+    // The latency chart: from the real Kafka timestamps of the batch's oldest and newest record to its end.
+    const end = b!.startedAt.getTime() + b!.durationMs;
+    expect(b!.recordTimestamps, `batch ${id} kept its records' timestamps`).not.toBeNull();
+    expect(plotted.latency[1]![i]).toBe(end - b!.recordTimestamps!.oldestMs);
+    expect(plotted.latency[2]![i]).toBe(end - b!.recordTimestamps!.newestMs);
+    expect(plotted.latency[1]![i]!).toBeGreaterThanOrEqual(plotted.latency[2]![i]!);
   });
   // Every batch that started in the chart's range and was recorded before the chart was read is plotted (a
   // batch's ledger row is written after it ends: allow 3 s for the write on a loaded machine).

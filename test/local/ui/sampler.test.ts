@@ -24,6 +24,7 @@ function batch(id: string, startOffsetMs: number, extra: Partial<BatchRow> = {})
     lost: null,
     mode: null,
     partitions: null,
+    recordTimestamps: null,
     ...extra,
   };
 }
@@ -58,6 +59,7 @@ describe('rollupByMinute', () => {
       watermarkMs: minute + 40_000,
       watermarkGapMs: 10_200,
       deadLetterReasons: { schema: 2, late: 2, 'invalid-json': 2 },
+      latencyMaxMs: null,
     });
     expect(out.get(minute + 60_000)).toMatchObject({
       batches: 1,
@@ -86,6 +88,27 @@ describe('rollupByMinute', () => {
     );
     // THEN the live batch and the one from before the ledger kept the mode: 10 + 10
     expect(out.get(minute)).toMatchObject({ batches: 4, recordsIn: 20 });
+  });
+
+  it("GIVEN live batches with record timestamps THEN keeps the minute's longest latencies, a replay's left out", () => {
+    // GIVEN: latencies run to each batch's end (start + 100 ms)
+    const stamped = (oldest: number, newest: number) => ({
+      recordTimestamps: { oldestMs: minute + oldest, newestMs: minute + newest },
+    });
+    const out = rollupByMinute(
+      [
+        batch('a', 5000, { mode: 'live', ...stamped(0, 4900) }), // 5,100 and 200
+        batch('b', 10_000, { mode: 'live', ...stamped(5500, 9000) }), // 4,600 and 1,100
+        batch('c', 11_000), // no timestamps: a ledger row from before they were kept
+        batch('r', 20_000, { mode: 'replay', ...stamped(-86_400_000, -3_600_000) }),
+      ],
+      minute,
+      minute + 60_000,
+      () => ({}),
+    );
+
+    // THEN: the oldest record's longest latency, and the newest record's, not necessarily of the same batch
+    expect(out.get(minute)!.latencyMaxMs).toEqual({ oldestMs: 5100, newestMs: 1100 });
   });
 
   it('says the reasons are unknown when one batch’s are', () => {

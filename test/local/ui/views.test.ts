@@ -437,19 +437,40 @@ describe('the batches view', () => {
 
 describe('hourTotals', () => {
   it('adds up the minutes, and the mean processing time is per batch, not per minute', () => {
-    const minute = (batches: number, durationMsSum: number, durationMsMax: number) =>
-      ({ batches, recordsIn: batches * 10, written: batches * 9, durationMsSum, durationMsMax }) as never;
-    expect(hourTotals([minute(12, 1200, 150), minute(0, 0, 0), minute(3, 900, 400)])).toEqual({
+    const minute = (
+      batches: number,
+      durationMsSum: number,
+      durationMsMax: number,
+      latencyMaxMs: { oldestMs: number; newestMs: number } | null = null,
+    ) =>
+      ({
+        batches,
+        recordsIn: batches * 10,
+        written: batches * 9,
+        durationMsSum,
+        durationMsMax,
+        latencyMaxMs,
+      }) as never;
+    expect(
+      hourTotals([
+        minute(12, 1200, 150, { oldestMs: 5300, newestMs: 90 }),
+        minute(0, 0, 0),
+        minute(3, 900, 400, { oldestMs: 5100, newestMs: 420 }),
+      ]),
+    ).toEqual({
       batches: 15,
       recordsIn: 150,
       written: 135,
       meanDurationMs: 140,
       maxDurationMs: 400,
+      // The longest of each over the hour, not necessarily of the same minute.
+      maxLatencyMs: { oldestMs: 5300, newestMs: 420 },
     });
     expect(hourTotals([minute(0, 0, 0)])).toMatchObject({
       batches: 0,
       meanDurationMs: null,
       maxDurationMs: null,
+      maxLatencyMs: null,
     });
   });
 });
@@ -470,6 +491,7 @@ describe('the hour and day charts', () => {
       watermarkMs: null,
       watermarkGapMs: null,
       deadLetterReasons: {},
+      latencyMaxMs: batches ? { oldestMs: 5000 + batches, newestMs: 100 + batches } : null,
     });
     // GIVEN five minutes: nothing, nothing, 2 batches, an idle minute, 3 batches
     const rows = [0, 0, 2, 0, 3].map((batches, i) => ({
@@ -490,5 +512,50 @@ describe('the hour and day charts', () => {
 
     // THEN the idle minute after the first batch stays, as a zero; the minutes before the job ran do not
     expect((series as { throughput: { inputRate: number[] } }).throughput.inputRate).toEqual([2, 0, 3]);
+    // and the latency chart has each minute's longest, none for the idle minute
+    expect(series.latency).toEqual({
+      t: series.throughput.t,
+      oldest: [5002, null, 5003],
+      newest: [102, null, 103],
+    });
+  });
+});
+
+describe('the 5-minute charts', () => {
+  it("GIVEN live batches and a replay THEN plots each live batch's record latencies, and none for the replay", async () => {
+    // GIVEN
+    const at = Date.parse('2026-05-21T12:00:00Z');
+    const batch = (id: string, startMs: number, mode: string, timestamps: [number, number] | null) => ({
+      job: 'sent-received',
+      batchId: id,
+      startedAt: new Date(at - startMs),
+      durationMs: 40,
+      recordsIn: 10,
+      written: 10,
+      deadLettered: 0,
+      late: 0,
+      mode,
+      offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 0, untilOffset: 10 }],
+      watermarkMs: null,
+      phases: null,
+      recordTimestamps: timestamps && { oldestMs: at - timestamps[0], newestMs: at - timestamps[1] },
+    });
+    const rows = [
+      batch('a', 60_000, 'live', [65_000, 60_030]), // ends at -59,960: 5,040 and 70
+      batch('r', 50_000, 'replay', [86_400_000, 3_600_000]),
+      batch('b', 40_000, 'live', null), // a ledger row from before the timestamps were kept
+    ];
+    const data = {
+      metricsBetween: async () => [],
+      batchesBetween: async () => ({ rows, truncated: false }),
+    } as unknown as UiData;
+    const views = viewsOf(data, uiJobOf(1), at);
+
+    // WHEN
+    const series = await views.series('sent-received', '5m');
+
+    // THEN
+    expect(series.batchIds).toEqual(['a', 'r', 'b']);
+    expect(series.latency).toMatchObject({ oldest: [5040, null, null], newest: [70, null, null] });
   });
 });
