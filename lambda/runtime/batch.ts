@@ -7,7 +7,7 @@ import { RuntimeConfigError } from './errors';
 import type { FilterPattern } from '../../config/filters';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
-import { processPartition, type PartitionOutcome } from './checkpoint';
+import { noteAppliedOfFailedBatch, processPartition, type PartitionOutcome } from './checkpoint';
 import { createLogger, logTo, type LogFn } from './log';
 import type { BatchMode, CheckpointStore, LedgerEntry, RecordTimestamps, SinkStore } from './store';
 
@@ -76,7 +76,22 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
     ),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (failed) {
+    const committed = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (deps.filters && (deps.mode ?? 'live') === 'live' && committed.length) {
+      // With filters, the partitions that committed must say so, or their on-failure record would be redriven.
+      await noteAppliedOfFailedBatch(job, committed, { checkpoints: deps.checkpoints, clock, batchId }).catch(
+        (error: unknown) =>
+          log({
+            level: 'WARN',
+            message: 'could not note the committed partitions of a failed batch',
+            batchId,
+            error: String(error),
+          }),
+      );
+    }
+    throw failed.reason;
+  }
   const partitions = settled.map((s) => (s as PromiseFulfilledResult<PartitionOutcome>).value);
 
   const sum = (f: (p: PartitionOutcome) => number) => partitions.reduce((n, p) => n + f(p), 0);

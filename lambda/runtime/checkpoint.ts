@@ -54,7 +54,9 @@
  * - With event-source filters, the dropped records leave gaps too. A gap with no open claim is then counted
  *   as filtered and the checkpoint moves over it (no attempt ever claimed those offsets, so nothing of them
  *   was written). A batch that was given up *and* never claimed is then known only from its on-failure record,
- *   and `registerFromOnFailure` registers it behind the checkpoint, in a lane of its own.
+ *   and `registerFromOnFailure` registers it behind the checkpoint, in a lane of its own. A checkpoint that
+ *   committed is passed the same way, so a failing batch notes the partitions it committed
+ *   (`noteAppliedOfFailedBatch`), and their on-failure ranges count as applied.
  *
  * ## The replay path (`replay`, `redrive`)
  * A replay never creates the checkpoint, never moves it, and applies nothing at or above it: those records
@@ -106,6 +108,7 @@ import {
   type Checkpoint,
   type CheckpointStore,
   type Cursor,
+  type OffsetRange,
   type PartitionRef,
   type PartitionReport,
   type PhaseTimings,
@@ -562,12 +565,50 @@ export interface FailedRange {
  * - `registered`: a skipped range now covers it (registered now, or earlier by a gap the live job found);
  * - `waiting`: the live checkpoint has not reached it yet; the live job registers it when it gets there (try
  *   again later);
- * - `applied`: the checkpoint passed it without a skipped range, which only an applied range can do.
+ * - `applied`: the checkpoint passed it without a skipped range, which only an applied range can do (with filters,
+ *   a filtered gap can too: there only a note of `noteAppliedOfFailedBatch` says it was applied).
  */
 export type FailedRangeOutcome =
   | { readonly status: 'registered'; readonly range: SkippedRange }
   | { readonly status: 'waiting'; readonly checkpoint: bigint }
   | { readonly status: 'applied'; readonly checkpoint: bigint };
+
+/**
+ * Notes, for a batch that fails while some of its partitions committed, that those partitions' ranges were
+ * applied. Only with event-source filters: there a checkpoint that passed an on-failure range may have moved
+ * over it as a filtered gap, so `registerFromOnFailure` registers such a range unless a note says otherwise.
+ * The event source delivers nothing more of a failing batch's partitions until it gives up, so every failing
+ * attempt writes the same notes (INSERT IF NOT EXISTS), and the last one precedes the on-failure record. A
+ * batch whose every attempt is killed (a timeout) after one partition committed writes none: its
+ * redrive would apply that partition again, the one case filters leave open.
+ */
+export async function noteAppliedOfFailedBatch(
+  job: Job,
+  committed: readonly OffsetRange[],
+  deps: Pick<PartitionDeps, 'checkpoints' | 'clock' | 'batchId'>,
+): Promise<void> {
+  await Promise.all(
+    committed.map((p) =>
+      deps.checkpoints.registerSkipped(
+        { job: job.name, topic: p.topic, partition: p.partition },
+        {
+          fromOffset: p.fromOffset,
+          untilOffset: p.untilOffset,
+          reason: 'applied-before-failure',
+          status: 'applied',
+          detectedAt: deps.clock(),
+          detectedBy: deps.batchId,
+          claimed: false,
+          onFailure: null,
+          cursor: { nextOffset: p.untilOffset, watermarkMs: null, claim: null, lane: -1n - p.fromOffset },
+          redriven: 0,
+          lost: 0n,
+          redrivenAt: null,
+        },
+      ),
+    ),
+  );
+}
 
 /**
  * Registers the range of an on-failure record as a skipped range, so that a redrive applies it. Most ranges are
@@ -602,6 +643,9 @@ export async function registerFromOnFailure(
   for (let attempt = 1; attempt <= (deps.maxAttempts ?? 50); attempt++) {
     // Any skipped range that overlaps this one: the live job may have registered the part past its checkpoint.
     const known = (await deps.checkpoints.listSkipped(ref, end)).find((r) => r.untilOffset > first);
+    if (known?.status === 'applied' && known.fromOffset <= first && known.untilOffset >= end) {
+      return { status: 'applied', checkpoint: known.untilOffset };
+    }
     if (known) {
       if (known.onFailure === null) {
         await deps.checkpoints.updateSkipped(ref, guardOf(known.cursor), {

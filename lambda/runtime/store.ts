@@ -45,7 +45,11 @@ export interface Checkpoint extends Cursor {
   readonly pendingSkip: SkippedRange | null;
 }
 
-export type SkippedStatus = 'pending' | 'redriven' | 'lost';
+/**
+ * `applied`: not a skipped range but a note that a failed batch's partition committed before another partition
+ * failed it, so that its on-failure record is not redriven (see `noteAppliedOfFailedBatch`).
+ */
+export type SkippedStatus = 'pending' | 'redriven' | 'lost' | 'applied';
 
 /** A range of offsets the event source gave up on, or that the checkpoint found missing. */
 export interface SkippedRange {

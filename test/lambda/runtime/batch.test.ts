@@ -1,13 +1,22 @@
 /**
- * What a micro-batch reports beyond its partitions' outcomes (lambda/runtime/batch.ts): the Kafka timestamps of
- * its oldest and newest record, and from them the latency the ledger, the UI and the metrics show.
+ * A micro-batch beyond its partitions' own protocol (lambda/runtime/batch.ts): the Kafka timestamps of its
+ * oldest and newest record, and from them the latency the ledger, the UI and the metrics show; and what a batch
+ * that fails after some of its partitions committed leaves for the redrive of its on-failure record.
  */
 import { describe, expect, it } from 'vitest';
 import { recordLatencies, recordTimestampsOf, runMicroBatch } from '../../../lambda/runtime/batch';
+import { processPartition, registerFromOnFailure } from '../../../lambda/runtime/checkpoint';
+import { SinkError } from '../../../lambda/runtime/errors';
 import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
-import { batchOf, LOCAL_CLUSTER_ARN } from '../../support/events';
+import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
-import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
+import { batchOf, LOCAL_CLUSTER_ARN } from '../../support/events';
+import {
+  delegatingSink,
+  MemoryCheckpointStore,
+  MemorySinkStore,
+  mergedWindows,
+} from '../../support/memory-store';
 
 const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
 
@@ -97,4 +106,86 @@ describe('runMicroBatch', () => {
       expect.objectContaining({ recordTimestamps: { oldestMs: T0, newestMs: T0 + 2 } }),
     ]);
   });
+});
+
+describe('a batch of two partitions given up after one of them committed', () => {
+  const sensors = createSensorStatsJob({
+    windowSeconds: 60,
+    slideSeconds: 60,
+    allowedLatenessSeconds: 3600,
+    failOnDataLoss: false,
+  });
+  /** Five readings of value 1 on `partition`, offsets 0 to 4, all in the window of T0. */
+  const readings = (partition: number) => ({
+    topic: 'sensor-readings',
+    partition,
+    records: Array.from({ length: 5 }, (_, i) => ({
+      topic: 'sensor-readings',
+      partition,
+      offset: BigInt(i),
+      timestamp: T0,
+      timestampType: 'CREATE_TIME',
+      key: null,
+      value: Buffer.from(JSON.stringify({ sensorId: 's', ts: T0 + i * 1000, value: 1 })),
+      headers: [],
+    })),
+  });
+
+  it.each([false, true])(
+    'GIVEN filters %s THEN the redrive of its on-failure record applies only the partition that failed',
+    async (filters) => {
+      // GIVEN partition 1's partial writes refused on every attempt, while partition 0 commits on the first
+      const checkpoints = new MemoryCheckpointStore();
+      const sink = new MemorySinkStore();
+      const refusing = delegatingSink(sink, {
+        compareAndSetPartial: async (table, row, expected) => {
+          if (row['kafka_partition'] === 1) throw new SinkError('throughput exceeded', true);
+          return sink.compareAndSetPartial(table, row, expected);
+        },
+      });
+      const batch = {
+        eventSource: 'aws:kafka' as const,
+        eventSourceArn: LOCAL_CLUSTER_ARN,
+        bootstrapServers: 'b:9092',
+        partitions: [readings(0), readings(1)],
+        recordCount: 10,
+      };
+      for (let attempt = 1; attempt <= 3; attempt++)
+        await expect(
+          runMicroBatch(sensors, batch, { checkpoints, sink: refusing, filters, log: () => undefined }),
+        ).rejects.toThrow(SinkError);
+
+      // WHEN the event source gives up, its on-failure record naming both partitions, and a redrive runs
+      const deps = { checkpoints, clock: () => new Date(T0 + 60_000), batchId: 'redrive', filters };
+      const outcomes = [];
+      for (const partition of [0, 1]) {
+        outcomes.push(
+          await registerFromOnFailure(
+            sensors,
+            {
+              topic: 'sensor-readings',
+              partition,
+              firstOffset: 0n,
+              lastOffset: 4n,
+              condition: 'RetryAttemptsExhausted',
+              record: '{}',
+            },
+            deps,
+          ),
+        );
+      }
+      for (const partition of [0, 1])
+        await processPartition(sensors, readings(partition), {
+          ...deps,
+          sink,
+          warn: () => undefined,
+          mode: 'redrive',
+          contiguousFrom: 0n,
+        });
+
+      // THEN partition 0 counts as applied, partition 1 is redriven, and each reading counts once
+      expect(outcomes.map((o) => o.status)).toEqual(['applied', 'registered']);
+      expect(mergedWindows(sink).get(`s|${T0}`)).toEqual({ count: 10, sum: 10, min: 1, max: 1 });
+    },
+  );
 });
