@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { RuntimeConfigError } from './errors';
+import { MAX_EVENT_TIME_MS } from './windows';
 import type { FilterPattern } from '../../config/filters';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
@@ -144,14 +145,15 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
 
 /**
  * The oldest and newest Kafka timestamp of the batch's records. Kafka writes -1 for a record without one (a
- * pre-0.10 message format), so only positive times count.
+ * pre-0.10 message format), and a producer may set any int64: only times from 1970 to the end of a Date's
+ * range count.
  */
 export function recordTimestampsOf(batch: MicroBatch): RecordTimestamps | null {
   let oldestMs = Infinity;
   let newestMs = -Infinity;
   for (const part of batch.partitions)
     for (const r of part.records) {
-      if (!(r.timestamp > 0)) continue;
+      if (!(r.timestamp > 0 && r.timestamp <= MAX_EVENT_TIME_MS)) continue;
       if (r.timestamp < oldestMs) oldestMs = r.timestamp;
       if (r.timestamp > newestMs) newestMs = r.timestamp;
     }
@@ -195,6 +197,11 @@ export function progressLine(report: BatchReport): Record<string, unknown> {
     ...(report.lost ? { lost: report.lost } : {}),
     durationMs: report.durationMs,
     phases: report.phases,
-    watermark: report.watermarkMs === null ? null : new Date(report.watermarkMs).toISOString(),
+    // A watermark outside a Date's range cannot come from a checked event time; were it there, the line (and
+    // the batch) must not fail on it.
+    watermark:
+      report.watermarkMs === null || !Number.isFinite(new Date(report.watermarkMs).getTime())
+        ? null
+        : new Date(report.watermarkMs).toISOString(),
   };
 }

@@ -53,7 +53,9 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
       detail: `${error.message}${key.note}${value.note}`,
       key_b64: key.b64,
       value_b64: value.b64,
-      record_timestamp: new Date(record.timestamp),
+      // Kafka's timestamps are any int64 a producer sets; one past a Date's range is kept as unknown rather
+      // than refused by the driver, which would fail the batch on every retry.
+      record_timestamp: Math.abs(record.timestamp) <= MAX_EVENT_TIME_MS ? new Date(record.timestamp) : null,
     },
   };
 }
@@ -63,12 +65,18 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
  * milliseconds within a Date's range. A record whose time is not one is dead-lettered ('schema'): let through, a
  * NaN or a time past the range failed the whole batch, on every retry, far from the record that caused it.
  */
-function checkedEventTime(eventTime: number): number {
-  if (Number.isSafeInteger(eventTime) && Math.abs(eventTime) <= MAX_EVENT_TIME_MS) return eventTime;
+function checkedEventTime(
+  eventTime: number,
+  job: Pick<WindowJob<unknown>, 'window' | 'allowedLatenessMs'>,
+): number {
+  // Not the time alone: its windows' ends (up to a window size later) and the watermark it sets (the allowed
+  // lateness earlier) are Dates too, and one past the range would fail every retry of the batch.
+  const limit = MAX_EVENT_TIME_MS - job.window.sizeMs - job.allowedLatenessMs;
+  if (Number.isSafeInteger(eventTime) && Math.abs(eventTime) <= limit) return eventTime;
   throw new RecordError(
     'schema',
-    `The job's event time is ${eventTime}: expected integer epoch milliseconds within a Date's range ` +
-      `(at most ${MAX_EVENT_TIME_MS} in absolute value).`,
+    `The job's event time is ${eventTime}: expected integer epoch milliseconds at most ${limit} in absolute ` +
+      "value (a Date's range, less the job's window size and allowed lateness).",
   );
 }
 
@@ -158,7 +166,7 @@ function windowEffects<T>(
     let measure: number;
     try {
       const value = job.decoder.decode(record);
-      eventTime = checkedEventTime(job.eventTime(value));
+      eventTime = checkedEventTime(job.eventTime(value), job);
       key = job.key(value);
       if (typeof key !== 'string' || key === '')
         throw new RecordError(

@@ -82,6 +82,7 @@ export function epochMs(ts: unknown): number | undefined {
   if (typeof ts === 'number')
     return Number.isSafeInteger(ts) && ts >= 0 && ts <= MAX_EVENT_TIME_MS ? ts : undefined;
   if (typeof ts !== 'string') return undefined;
+  // The same bounds as a number's: an ISO year such as -271821 parses, to the edge of a Date's range.
   const ms = Date.parse(ts);
-  return Number.isNaN(ms) ? undefined : ms;
+  return ms >= 0 && ms <= MAX_EVENT_TIME_MS ? ms : undefined;
 }

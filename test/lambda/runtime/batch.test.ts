@@ -4,7 +4,13 @@
  * that fails after some of its partitions committed leaves for the redrive of its on-failure record.
  */
 import { describe, expect, it } from 'vitest';
-import { recordLatencies, recordTimestampsOf, runMicroBatch } from '../../../lambda/runtime/batch';
+import {
+  progressLine,
+  recordLatencies,
+  recordTimestampsOf,
+  runMicroBatch,
+  type BatchReport,
+} from '../../../lambda/runtime/batch';
 import { processPartition, registerFromOnFailure } from '../../../lambda/runtime/checkpoint';
 import { SinkError } from '../../../lambda/runtime/errors';
 import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
@@ -67,6 +73,16 @@ describe('recordTimestampsOf', () => {
       newestMs: T0 + 700,
     });
     expect(recordTimestampsOf(twoPartitions([[-1], [-1]]))).toBeNull();
+    // A producer may set any int64: one past a Date's range is left out too.
+    expect(recordTimestampsOf(twoPartitions([[T0], [9e15]]))).toEqual({ oldestMs: T0, newestMs: T0 });
+  });
+});
+
+describe('progressLine', () => {
+  it('GIVEN a watermark past a Date (a checkpoint from before event times were bounded) THEN prints null, not a throw', () => {
+    const report = { offsetRanges: [], phases: {}, mode: 'live' } as unknown as BatchReport;
+    expect(progressLine({ ...report, watermarkMs: -8.64e15 - 10_000 }).watermark).toBeNull();
+    expect(progressLine({ ...report, watermarkMs: T0 }).watermark).toBe('2026-05-21T02:20:00.000Z');
   });
 });
 

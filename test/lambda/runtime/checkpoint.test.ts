@@ -394,6 +394,46 @@ describe('processPartition: windows', () => {
     expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 2, sum: 15, min: 5, max: 10 });
   });
 
+  it('dead-letters an event time at the edge of a Date whose watermark or window would fall past it', async () => {
+    // GIVEN event times a Date holds, but whose watermark (5 s earlier) or window end (10 s later) it does not,
+    // an ISO time at the edge, and a record whose Kafka timestamp a producer set past a Date's range
+    const h = harness();
+    const edge = {
+      ...job,
+      eventTime: (v: { sensorId: string }) =>
+        v.sensorId === 'min' ? -8.64e15 : v.sensorId === 'max' ? 8.64e15 : job.eventTime(v as never),
+    } as typeof job;
+    const isoEdge: KafkaRecord = {
+      ...reading(2, 's1', 0, 1),
+      value: Buffer.from(JSON.stringify({ sensorId: 's1', ts: '-271821-04-20T00:00:00.000Z', value: 1 })),
+    };
+    const farKafkaTime: KafkaRecord = { ...reading(4, 'nan', 0, 1), timestamp: 9e15 };
+    const records = [
+      reading(0, 'min', 1, 10),
+      reading(1, 'max', 2, 20),
+      isoEdge,
+      reading(3, 's1', 4, 5),
+      { ...farKafkaTime, value: Buffer.from('not json') },
+    ];
+
+    // WHEN
+    const outcome = await h.run(edge, { topic: 'sensor-readings', partition: 0, records });
+
+    // THEN each goes to the dead letters, the batch commits, and its watermark is a time a Date holds
+    expect(outcome).toMatchObject({ applied: 5, written: 1, deadLettered: 4 });
+    expect(deadLetters(h.sink)).toEqual([
+      [0n, 'schema'],
+      [1n, 'schema'],
+      [2n, 'schema'],
+      [4n, 'invalid-json'],
+    ]);
+    expect(h.sink.rows(DEAD_LETTERS)[0]!['detail']).toMatch(
+      /less the job's window size and allowed lateness/,
+    );
+    expect(h.sink.rows(DEAD_LETTERS)[3]!['record_timestamp']).toBeNull();
+    expect(new Date(outcome.watermarkMs!).toISOString()).toBe(new Date(T0 + 4000 - 5000).toISOString());
+  });
+
   it('a concurrent invocation over a shorter range that finishes inside our claim is never folded twice', async () => {
     const h = harness();
     const { records, part } = fourReadingsOfOneSensor();
