@@ -99,7 +99,7 @@
 import { ContentionError, DataLossError, RecordError, SinkError } from './errors';
 import type { KafkaRecord, PartitionRecords } from './event';
 import type { Job } from './job';
-import { computeEffects, deadLetterWrite, writeEffects } from './effects';
+import { computeEffects, deadLetterWrite, writeEffects, type RefusedRecord } from './effects';
 import { passesFilters } from './filters';
 import type { FilterPattern } from '../../config/filters';
 import {
@@ -529,15 +529,23 @@ async function advance(
 async function deadLetterRefused(
   job: Job,
   pending: readonly KafkaRecord[],
-  refused: ReadonlyMap<bigint, SinkError>,
+  refused: ReadonlyMap<bigint, RefusedRecord>,
   sink: SinkStore,
 ): Promise<void> {
   const byOffset = new Map(pending.map((r) => [r.offset, r]));
-  const letters = [...refused].map(([offset, error]) =>
+  const letters = [...refused].map(([offset, { error, kept }]) =>
     deadLetterWrite(
       job.name,
       byOffset.get(offset)!,
-      new RecordError('sink-rejected', error.message, { cause: error }),
+      new RecordError(
+        'sink-rejected',
+        error.message +
+          (kept.length
+            ? `${/[.!?]$/.test(error.message) ? '' : '.'} The rest of the record's effect was written and stays: ${kept.join('; ')}. Neither replay nor ` +
+              'redrive applies the record again: fix the refused part by hand.'
+            : ''),
+        { cause: error },
+      ),
     ),
   );
   const failedAgain = await sink.write(letters);

@@ -217,6 +217,16 @@ export async function settleAll<R>(tasks: ReadonlyArray<Promise<R>>): Promise<R[
   return settled.map((s) => (s as PromiseFulfilledResult<R>).value);
 }
 
+/** A record whose effect the sink refused for good: why, and what of its effect it took all the same. */
+export interface RefusedRecord {
+  readonly error: SinkError;
+  /**
+   * The record's effects the sink did write (its other rows, its other windows' partials): a refused record
+   * is dead-lettered, and its dead letter must say that part of it stays applied.
+   */
+  readonly kept: readonly string[];
+}
+
 /**
  * Writes the effects: rows and dead letters, then the partials. Returns the offsets whose effects the sink
  * refused for good (to be dead-lettered); throws when a dead letter itself is refused (there is nowhere left
@@ -227,8 +237,9 @@ export async function writeEffects(
   effects: Effects,
   lane: PartialLane,
   sink: SinkStore,
-): Promise<Map<bigint, SinkError>> {
+): Promise<Map<bigint, RefusedRecord>> {
   const refused = new Map<bigint, SinkError>();
+  const rejected = new Set<SinkWrite>();
   for (const { write, error } of await sink.write(effects.writes)) {
     if (write.table === DEAD_LETTERS) {
       throw new SinkError(`The dead-letter table refused a write: ${error.message}`, false, {
@@ -236,12 +247,35 @@ export async function writeEffects(
       });
     }
     refused.set(write.offset, error);
+    rejected.add(write);
   }
+  let refusedPartials = new Set<string>();
   if (job.kind === 'window' && effects.partials) {
-    for (const [offset, error] of await applyPartials(job, lane, effects.partials, sink))
-      refused.set(offset, error);
+    const folded = await applyPartials(job, lane, effects.partials, sink);
+    for (const [offset, error] of folded.refused) refused.set(offset, error);
+    refusedPartials = folded.refusedPartials;
   }
-  return refused;
+  const out = new Map<bigint, RefusedRecord>();
+  if (!refused.size) return out;
+  // What each refused record kept, indexed once: a sink down for good refuses every record of the batch.
+  const kept = new Map<bigint, string[]>();
+  const keep = (offset: bigint, what: string) => {
+    if (!refused.has(offset)) return;
+    let list = kept.get(offset);
+    if (!list) kept.set(offset, (list = []));
+    list.push(what);
+  };
+  for (const w of effects.writes)
+    if (w.table !== DEAD_LETTERS && !rejected.has(w)) keep(w.offset, `a row of ${w.table.name}`);
+  for (const [id, p] of effects.partials ?? [])
+    if (!refusedPartials.has(id))
+      for (const r of p.readings)
+        keep(
+          r.offset,
+          `its reading in the window of ${p.key.key} from ${new Date(p.key.windowStart).toISOString()}`,
+        );
+  for (const [offset, error] of refused) out.set(offset, { error, kept: kept.get(offset) ?? [] });
+  return out;
 }
 
 /**
@@ -256,9 +290,10 @@ async function applyPartials<T>(
   partials: ReadonlyMap<string, PartialReadings>,
   sink: SinkStore,
   maxAttempts = 20,
-): Promise<Map<bigint, SinkError>> {
+): Promise<{ refused: Map<bigint, SinkError>; refusedPartials: Set<string> }> {
   const spec = windowSpecId(job.window);
   const refused = new Map<bigint, SinkError>();
+  const refusedPartials = new Set<string>();
   let pending = [...partials.entries()];
   for (let attempt = 1; pending.length; attempt++) {
     if (attempt > maxAttempts) {
@@ -306,6 +341,7 @@ async function applyPartials<T>(
         } catch (error) {
           if (!(error instanceof SinkError) || error.retriable) throw error;
           // Refused for good: every reading it would have folded goes to the dead letters instead.
+          refusedPartials.add(id);
           for (const reading of entry.readings)
             if (reading.offset > (before?.coveredOffset ?? -1n)) refused.set(reading.offset, error);
           return undefined;
@@ -314,5 +350,5 @@ async function applyPartials<T>(
     );
     pending = lost.filter((e): e is [string, PartialReadings] => e !== undefined);
   }
-  return refused;
+  return { refused, refusedPartials };
 }

@@ -19,7 +19,9 @@ import type { CheckpointStore, SinkStore } from '../../../lambda/runtime/store';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
 import { formatTime } from '../../../lambda/jobs/shared/time-format';
-import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
+import { DEAD_LETTERS, SENT_RECEIVED, type TableDef } from '../../../schema';
+import { defineTransformJob } from '../../../lambda/runtime/job';
+import { utf8 } from '../../../lambda/runtime/decoders';
 import {
   delegatingCheckpoints,
   delegatingSink,
@@ -292,6 +294,49 @@ describe('processPartition: the cases of the invariant', () => {
     expect(h.sink.rows(DEAD_LETTERS)).toEqual([
       expect.objectContaining({ kafka_offset: 3n, reason: 'sink-rejected' }),
     ]);
+    expect(h.sink.rows(DEAD_LETTERS)[0]!['detail']).not.toMatch(/stays/);
+  });
+
+  it('GIVEN a record one of whose two rows the sink refuses THEN its dead letter says the other row stays written', async () => {
+    // GIVEN a job writing each record to two tables, and the sink refusing the second row of offset 1
+    const table = (name: string): TableDef => ({
+      name,
+      doc: 'test',
+      columns: [{ name: 'k', type: 'text', doc: 'test' }],
+      partitionKey: ['k'],
+      clustering: [],
+      defaultTtlSeconds: 0,
+    });
+    const [a, b] = [table('a'), table('b')];
+    const twoTables = defineTransformJob({
+      name: 'two-tables',
+      topics: ['test'],
+      decoder: utf8(),
+      sinkTables: [a, b],
+      transform: (value) => [
+        { table: a, values: { k: value } },
+        { table: b, values: { k: value } },
+      ],
+    });
+    const h = harness();
+    h.sink.rejectWhen = (w) => w.table === b && w.offset === 1n;
+
+    // WHEN
+    const outcome = await h.run(twoTables, range(0, 3));
+
+    // THEN the record is dead-lettered, and the detail names the row of it that stays
+    expect(outcome).toMatchObject({ applied: 3, deadLettered: 1 });
+    expect(h.sink.rows(a)).toHaveLength(3);
+    expect(h.sink.rows(b)).toHaveLength(2);
+    expect(h.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({
+        kafka_offset: 1n,
+        reason: 'sink-rejected',
+        detail: expect.stringMatching(
+          /The rest of the record's effect was written and stays: a row of a\. Neither replay nor redrive/,
+        ),
+      }),
+    ]);
   });
 });
 
@@ -392,6 +437,40 @@ describe('processPartition: windows', () => {
       [4n, 'schema'],
     ]);
     expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 2, sum: 15, min: 5, max: 10 });
+  });
+
+  it("GIVEN a sliding window's partial refused for good THEN the reading's dead letter names the window that kept it", async () => {
+    // GIVEN windows of 10 s every 5 s: the reading at T0 + 7 s is in the windows from T0 and T0 + 5 s, and the
+    // sink refuses the partial from T0 + 5 s
+    const h = harness();
+    const sliding = createSensorStatsJob({
+      windowSeconds: 10,
+      slideSeconds: 5,
+      allowedLatenessSeconds: 5,
+      failOnDataLoss: false,
+    });
+    const sink = delegatingSink(h.sink, {
+      compareAndSetPartial: async (table, row, expected) => {
+        if ((row['window_start'] as Date).getTime() === T0 + 5000)
+          throw new SinkError('refused for good', false);
+        return h.sink.compareAndSetPartial(table, row, expected);
+      },
+    });
+
+    // WHEN
+    const outcome = await h.run(
+      sliding,
+      { topic: 'sensor-readings', partition: 0, records: [reading(0, 's1', 7, 10)] },
+      { sink },
+    );
+
+    // THEN
+    expect(outcome).toMatchObject({ applied: 1, deadLettered: 1 });
+    expect(mergedWindows(h.sink).get(`s1|${T0}`)).toEqual({ count: 1, sum: 10, min: 10, max: 10 });
+    expect(h.sink.rows(DEAD_LETTERS)[0]!['detail']).toBe(
+      "refused for good. The rest of the record's effect was written and stays: its reading in the window of s1 " +
+        `from ${new Date(T0).toISOString()}. Neither replay nor redrive applies the record again: fix the refused part by hand.`,
+    );
   });
 
   it('dead-letters an event time at the edge of a Date whose watermark or window would fall past it', async () => {
