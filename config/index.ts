@@ -720,9 +720,11 @@ export function loadConfig(
     }
   }
 
+  // A keyspace's name is unique in an account and region, like every named resource: a stage other than the
+  // tutorial's `dev` gets its own, or its deploy would fail on the keyspace of `dev`.
   const keyspaceName = r.str(
     'keyspace.name',
-    DEFAULT_KEYSPACE,
+    stage === 'dev' ? DEFAULT_KEYSPACE : `${stage.replace(/-/g, '_')}_${DEFAULT_KEYSPACE}`,
     /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/,
     'a letter then up to 47 letters, digits or underscores',
   );

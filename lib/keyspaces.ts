@@ -123,7 +123,9 @@ export interface KeyspacesSchemaProps {
    */
   readonly pointInTimeRecovery?: boolean;
   /**
-   * What stack deletion does to the keyspace and tables. Replacements always retain the old resource.
+   * What stack deletion does to the keyspace and tables. A change that replaces a table (its primary key) fails
+   * instead, since the new table would have the old one's name: docs/cloud.md, "Changes a deployed stage cannot
+   * take in one deploy".
    *
    * @default RemovalPolicy.RETAIN
    */
