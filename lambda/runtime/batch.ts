@@ -35,7 +35,16 @@ export interface BatchDeps {
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
   /** `redrive`: the event source's filter patterns (see `PartitionDeps.matchFilters`). @default - none */
   readonly matchFilters?: readonly FilterPattern[];
+  /**
+   * Milliseconds left before the invocation is killed (Lambda's `getRemainingTimeInMillis`). With `filters`,
+   * shortly before then the partitions that already committed are noted, as a failure would note them.
+   * @default - no deadline: a batch killed after a commit notes nothing
+   */
+  readonly remainingMs?: () => number;
 }
+
+/** How long before the deadline the committed partitions of a batch still running are noted. */
+export const DEADLINE_NOTE_MARGIN_MS = 3000;
 
 /** The ledger row of the batch, plus what only the logs and metrics carry. */
 export interface BatchReport extends LedgerEntry {
@@ -59,11 +68,37 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
     );
   }
 
+  // With filters, what committed must be noted before a failure or the deadline ends the batch (see
+  // noteAppliedOfFailedBatch): the partitions that committed so far, as they finish.
+  const noting = deps.filters === true && (deps.mode ?? 'live') === 'live' && batch.partitions.length > 1;
+  const committedSoFar: PartitionOutcome[] = [];
+  const note = (why: string) =>
+    noteAppliedOfFailedBatch(job, committedSoFar, { checkpoints: deps.checkpoints, clock, batchId }).catch(
+      (error: unknown) =>
+        log({
+          level: 'WARN',
+          message: `could not note the committed partitions of a batch ${why}`,
+          batchId,
+          error: String(error),
+        }),
+    );
+  let deadlineNote: Promise<void> | undefined;
+  const deadline =
+    noting && deps.remainingMs
+      ? setTimeout(
+          () => {
+            if (committedSoFar.length) deadlineNote = note('near its deadline');
+          },
+          Math.max(0, deps.remainingMs() - DEADLINE_NOTE_MARGIN_MS),
+        )
+      : undefined;
+  deadline?.unref();
+
   // Partitions are independent: each has its own checkpoint, so they run side by side. All of them finish
   // before a failure is reported, so none is still running when the event source retries the batch.
   const settled = await Promise.allSettled(
-    batch.partitions.map((part) =>
-      processPartition(job, part, {
+    batch.partitions.map(async (part) => {
+      const outcome = await processPartition(job, part, {
         checkpoints: deps.checkpoints,
         sink: deps.sink,
         clock,
@@ -73,24 +108,16 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
         contiguousFrom: deps.contiguousFrom?.get(`${part.topic}-${part.partition}`),
         matchFilters: deps.matchFilters,
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
-      }),
-    ),
+      });
+      committedSoFar.push(outcome);
+      return outcome;
+    }),
   );
+  clearTimeout(deadline);
+  await deadlineNote;
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) {
-    const committed = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-    if (deps.filters && (deps.mode ?? 'live') === 'live' && committed.length) {
-      // With filters, the partitions that committed must say so, or their on-failure record would be redriven.
-      await noteAppliedOfFailedBatch(job, committed, { checkpoints: deps.checkpoints, clock, batchId }).catch(
-        (error: unknown) =>
-          log({
-            level: 'WARN',
-            message: 'could not note the committed partitions of a failed batch',
-            batchId,
-            error: String(error),
-          }),
-      );
-    }
+    if (noting && committedSoFar.length) await note('that failed');
     throw failed.reason;
   }
   const partitions = settled.map((s) => (s as PromiseFulfilledResult<PartitionOutcome>).value);

@@ -586,9 +586,10 @@ export type FailedRangeOutcome =
  * applied. Only with event-source filters: there a checkpoint that passed an on-failure range may have moved
  * over it as a filtered gap, so `registerFromOnFailure` registers such a range unless a note says otherwise.
  * The event source delivers nothing more of a failing batch's partitions until it gives up, so every failing
- * attempt writes the same notes (INSERT IF NOT EXISTS), and the last one precedes the on-failure record. A
- * batch whose every attempt is killed (a timeout) after one partition committed writes none: its
- * redrive would apply that partition again, the one case filters leave open.
+ * attempt writes the same notes (INSERT IF NOT EXISTS), and the last one precedes the on-failure record. An
+ * attempt that is killed at its timeout does not fail: `runMicroBatch` writes the notes a few seconds before
+ * the deadline instead. Only an attempt killed otherwise (the process crashing) after a commit writes none:
+ * its redrive would apply that partition again.
  */
 export async function noteAppliedOfFailedBatch(
   job: Job,

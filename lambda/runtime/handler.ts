@@ -114,6 +114,7 @@ export function handlerFor(definition: JobDefinition): (event: unknown, context?
         filters,
         batchId,
         log,
+        ...(context && { remainingMs: () => context.getRemainingTimeInMillis() }),
       });
     });
 }

@@ -204,4 +204,43 @@ describe('a batch of two partitions given up after one of them committed', () =>
       expect(mergedWindows(sink).get(`s|${T0}`)).toEqual({ count: 10, sum: 10, min: 1, max: 1 });
     },
   );
+
+  it('GIVEN filters and a partition still running near the deadline THEN notes the one that committed before the kill', async () => {
+    // GIVEN partition 1's partial writes hanging, as a slow Keyspaces would until the function times out
+    const checkpoints = new MemoryCheckpointStore();
+    const sink = new MemorySinkStore();
+    let release!: () => void;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const hanging = delegatingSink(sink, {
+      compareAndSetPartial: async (table, row, expected) => {
+        if (row['kafka_partition'] === 1) await hung;
+        return sink.compareAndSetPartial(table, row, expected);
+      },
+    });
+    const batch = {
+      eventSource: 'aws:kafka' as const,
+      eventSourceArn: LOCAL_CLUSTER_ARN,
+      bootstrapServers: 'b:9092',
+      partitions: [readings(0), readings(1)],
+      recordCount: 10,
+    };
+
+    // WHEN the invocation has 3.05 s left: the note is due 50 ms in
+    const running = runMicroBatch(sensors, batch, {
+      checkpoints,
+      sink: hanging,
+      filters: true,
+      log: () => undefined,
+      remainingMs: () => 3050,
+    });
+    const ref = (partition: number) => ({ job: sensors.name, topic: 'sensor-readings', partition });
+    await expect
+      .poll(async () => (await checkpoints.listSkipped(ref(0), 10n)).map((r) => r.status), { timeout: 2000 })
+      .toEqual(['applied']);
+
+    // THEN partition 0 is noted while partition 1 still runs, and nothing of partition 1
+    expect(await checkpoints.listSkipped(ref(1), 10n)).toEqual([]);
+    release();
+    await running;
+  });
 });
