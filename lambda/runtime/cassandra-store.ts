@@ -228,6 +228,65 @@ export interface WriteGroup {
  * `maxStatements` and `maxBytes` (estimated) per request. On the local single node every row has the same
  * replica, and Keyspaces routes each request itself, so grouping by table is grouping by token on both targets.
  */
+/**
+ * The last write of each row (table and primary key), in input order, and the writes it supersedes. Every
+ * write sets every column, so the last one is the row after all of them, as applying the records in offset
+ * order leaves it. Sending them all would not: the rows of one unlogged batch share a write timestamp, and
+ * Cassandra settles a tie by a null (a delete) first, then by the greater value, not by the later statement;
+ * across requests in flight, or a retry that gets a new timestamp, the order is not kept either.
+ * https://docs.datastax.com/en/datastax-drivers/developing/query-timestamps.html
+ */
+export function lastWritePerRow(writes: readonly SinkWrite[]): {
+  last: SinkWrite[];
+  earlier: Map<SinkWrite, SinkWrite[]>;
+} {
+  const byRow = new Map<string, SinkWrite[]>();
+  for (const write of writes) {
+    const key = rowKeyOf(write);
+    const list = byRow.get(key);
+    if (list) list.push(write);
+    else byRow.set(key, [write]);
+  }
+  if (byRow.size === writes.length) return { last: [...writes], earlier: new Map() };
+  const last: SinkWrite[] = [];
+  const earlier = new Map<SinkWrite, SinkWrite[]>();
+  for (const list of byRow.values()) {
+    const final = list[list.length - 1]!;
+    last.push(final);
+    if (list.length > 1) earlier.set(final, list.slice(0, -1));
+  }
+  return { last, earlier };
+}
+
+function rowKeyOf(write: SinkWrite): string {
+  const { table, values } = write;
+  let key = table.name;
+  // A tag per type, so that '5', 5 and 5n are three keys; on the hot path of every write, hence no JSON.
+  for (const name of table.partitionKey) key += '\u0000' + keyPart(values[name]);
+  for (const c of table.clustering) key += '\u0000' + keyPart(values[c.name]);
+  return key;
+}
+
+function keyPart(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      // Its length first: a text key may hold the separator itself.
+      return 's' + v.length + ':' + v;
+    case 'number':
+      return 'n' + v;
+    case 'bigint':
+      return 'b' + v;
+    case 'boolean':
+      return v ? 't' : 'f';
+    default:
+      return v instanceof Date
+        ? 'd' + v.getTime()
+        : v === null || v === undefined
+          ? 'z'
+          : 'j' + keyPart(JSON.stringify(v));
+  }
+}
+
 export function planWriteGroups(
   writes: readonly SinkWrite[],
   statementOf: (table: TableDef) => string,
@@ -539,13 +598,23 @@ export class CassandraSinkStore implements SinkStore {
   }
 
   async write(writes: readonly SinkWrite[]): Promise<RejectedWrite[]> {
-    const groups = planWriteGroups(writes, (t) => this.statement('insert', t), this.batchStatements);
+    const { last, earlier } = lastWritePerRow(writes);
+    const groups = planWriteGroups(last, (t) => this.statement('insert', t), this.batchStatements);
     const outcomes = await mapBounded(groups, this.concurrency, (group) =>
       group.writes.length === 1
         ? this.writeOne(group.cql, group.writes[0]!, group.params[0]!)
         : this.writeBatch(group),
     );
-    return outcomes.flat();
+    const rejected = outcomes.flat();
+    // A row's last write refused for good: its earlier writes, in order, leave it as applying the records one
+    // by one would have (rare: a value the server refuses).
+    for (const { write } of [...rejected]) {
+      for (const before of earlier.get(write) ?? []) {
+        const params = before.table.columns.map((c) => before.values[c.name] ?? null);
+        rejected.push(...(await this.writeOne(this.statement('insert', before.table), before, params)));
+      }
+    }
+    return rejected;
   }
 
   /** One row; a value the server refuses for good is returned, to be dead-lettered. */

@@ -12,6 +12,9 @@ import type { CheckpointStore, SinkStore } from '../../../lambda/runtime/store';
 import { delegatingCheckpoints, delegatingSink } from '../../support/memory-store';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import { defineTransformJob } from '../../../lambda/runtime/job';
+import { utf8 } from '../../../lambda/runtime/decoders';
+import type { TableDef } from '../../../schema';
 import { SendClock } from '../../../local/producer';
 import { createCassandraClient } from '../../../lambda/runtime/cassandra-client';
 import { closeCassandra, endpoints, freshKeyspace, uniqueName } from '../../support/integration';
@@ -100,6 +103,56 @@ describe('the checkpoint protocol on Cassandra', () => {
     expect(await checkpoints.read({ job: job.name, topic: 'test', partition: 0 })).toMatchObject({
       nextOffset: 40n,
       claim: null,
+    });
+  });
+
+  it('GIVEN one batch writing a row twice THEN the later record wins, not the greater value (one write timestamp)', async () => {
+    // GIVEN a job keeping each device's latest status, and a batch where d1 goes from 'zeta' to 'alpha'
+    const { client, keyspace, checkpoints, sink } = await setup();
+    const table: TableDef = {
+      name: 'device_status',
+      doc: 'test',
+      columns: [
+        { name: 'device', type: 'text', doc: 'test' },
+        { name: 'status', type: 'text', doc: 'test' },
+      ],
+      partitionKey: ['device'],
+      clustering: [],
+      defaultTtlSeconds: 0,
+    };
+    await client.execute(
+      `CREATE TABLE ${keyspace}.device_status (device text PRIMARY KEY, status text)`,
+      [],
+      {
+        prepare: false,
+      },
+    );
+    const latest = defineTransformJob({
+      name: uniqueName('status-'),
+      topics: ['devices'],
+      decoder: utf8(),
+      sinkTables: [table],
+      transform: (value) => {
+        const [device, status] = value.split(':');
+        return [{ table, values: { device, status } }];
+      },
+    });
+    const statuses = ['d1:zeta', 'd2:on', 'd1:alpha'];
+
+    // WHEN
+    await processPartition(
+      latest,
+      records('devices', 0, 3, (o) => statuses[o]!),
+      { checkpoints, sink, clock: () => new Date(), batchId: uniqueName('b-'), warn: () => undefined },
+    );
+
+    // THEN
+    const rs = await client.execute(`SELECT device, status FROM ${keyspace}.device_status`);
+    expect(
+      Object.fromEntries(rs.rows.map((r) => [r.get('device') as string, r.get('status') as string])),
+    ).toEqual({
+      d1: 'alpha',
+      d2: 'on',
     });
   });
 

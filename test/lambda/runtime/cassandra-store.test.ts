@@ -6,6 +6,7 @@ import {
   MAX_BATCH_VALUE_BYTES,
   classifyDriverError,
   isRetriableDriverError,
+  lastWritePerRow,
   mapBounded,
   planWriteGroups,
   withRetry,
@@ -186,6 +187,43 @@ describe('planWriteGroups', () => {
   });
 });
 
+describe('lastWritePerRow', () => {
+  /** A sent_received row of offset `i` for send time `sent`, received at `received`. */
+  const at = (i: number, sent: string, received: string): SinkWrite => ({
+    table: SENT_RECEIVED,
+    values: { time_sent: sent, time_received: received },
+    offset: BigInt(i),
+  });
+
+  it('keeps the last write of each primary key, and what it supersedes, in offset order', () => {
+    const writes = [at(0, 'a', 'z'), at(1, 'b', 'y'), at(2, 'a', 'x'), at(3, 'a', 'w'), letter(4)];
+    const { last, earlier } = lastWritePerRow(writes);
+    expect(last.map((w) => Number(w.offset))).toEqual([3, 1, 4]);
+    expect(earlier.get(writes[3]!)?.map((w) => Number(w.offset))).toEqual([0, 2]);
+  });
+
+  it('tells keys apart by type: a bigint, a Date and a string of the same digits are three rows', () => {
+    const table = { ...SENT_RECEIVED, partitionKey: ['k'], clustering: [] };
+    const w = (i: number, k: unknown): SinkWrite => ({ table, values: { k }, offset: BigInt(i) });
+    expect(lastWritePerRow([w(0, 5n), w(1, new Date(5)), w(2, '5'), w(3, 5n)]).last).toHaveLength(3);
+  });
+
+  it('tells apart two-column keys whose text holds the separator', () => {
+    const table = { ...SENT_RECEIVED, partitionKey: ['a', 'b'], clustering: [] };
+    const w = (i: number, a: string, b: string): SinkWrite => ({
+      table,
+      values: { a, b },
+      offset: BigInt(i),
+    });
+    expect(lastWritePerRow([w(0, 'x\u0000sy', 'z'), w(1, 'x', 'y\u0000sz')]).last).toHaveLength(2);
+  });
+
+  it('GIVEN no key written twice THEN sends the writes as they are', () => {
+    const writes = [row(0), row(1), letter(2)];
+    expect(lastWritePerRow(writes)).toEqual({ last: writes, earlier: new Map() });
+  });
+});
+
 describe('CassandraSinkStore.write', () => {
   /** A client that records every request and answers as `answer` says. */
   function fakeClient(answer: (kind: 'execute' | 'batch', params: unknown[][]) => Error | undefined) {
@@ -273,6 +311,47 @@ describe('CassandraSinkStore.write', () => {
       /batchStatements must be an integer from 1 to 30 \(Keyspaces' quota for an unlogged batch\), received 31/,
     );
     expect(() => new CassandraSinkStore(client, 'ks', { writeConcurrency: 0 })).toThrow(/writeConcurrency/);
+  });
+
+  it('sends one write per row, the last: in one batch, Cassandra would keep the greater value, not the later', async () => {
+    // GIVEN three writes of one row, the last with the smallest value
+    const sent: unknown[][] = [];
+    const { client } = fakeClient((_kind, params) => void sent.push(...params));
+    const same = (i: number, received: string): SinkWrite => ({
+      table: SENT_RECEIVED,
+      values: { time_sent: 't', time_received: received },
+      offset: BigInt(i),
+    });
+
+    // WHEN
+    await new CassandraSinkStore(client, 'ks', { retry: fast }).write([same(0, 'c'), row(1), same(2, 'b')]);
+
+    // THEN
+    expect(sent.filter((p) => p[0] === 't')).toEqual([['t', 'b']]);
+  });
+
+  it("GIVEN a row's last write refused for good THEN writes its earlier ones in order, as one by one would", async () => {
+    const sent: unknown[][] = [];
+    const { client } = fakeClient((_kind, params) => {
+      sent.push(...params);
+      return params.some((p) => p[1] === 'bad')
+        ? new errors.ResponseError(0x2200, 'Invalid value')
+        : undefined;
+    });
+    const same = (i: number, received: string): SinkWrite => ({
+      table: SENT_RECEIVED,
+      values: { time_sent: 't', time_received: received },
+      offset: BigInt(i),
+    });
+
+    const rejected = await new CassandraSinkStore(client, 'ks', { retry: fast }).write([
+      same(0, 'first'),
+      same(1, 'second'),
+      same(2, 'bad'),
+    ]);
+
+    expect(rejected.map((r) => r.write.offset)).toEqual([2n]);
+    expect(sent.map((p) => p[1])).toEqual(['bad', 'first', 'second']);
   });
 
   it('with batchStatements 1, writes every row on its own', async () => {
