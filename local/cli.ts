@@ -299,6 +299,11 @@ function jobsArgument(state: CliState, name: string, description: string) {
   ]);
 }
 
+/** The jobs `run` names, or every job: commander passes an empty list, not nothing, for no variadic argument. */
+export function jobsToRun<J>(picked: readonly J[] | undefined, all: readonly J[]): readonly J[] {
+  return picked?.length ? picked : all;
+}
+
 function configOption() {
   return new Option(
     '-c, --config <key=value>',
@@ -500,7 +505,7 @@ export function createProgram(state: CliState): Command {
     .addOption(configOption())
     .action(async (picked, opts) => {
       const project = projectOf(state, opts.config);
-      const jobs = picked ?? project.jobs;
+      const jobs = jobsToRun(picked, project.jobs);
       const graceful = new GracefulStop(earlySignals);
       console.error(`starting ${jobs.map((j) => j.name).join(', ')} (Ctrl-C stops gracefully, even now)`);
       const endpoints = services.resolveEndpoints();

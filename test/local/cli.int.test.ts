@@ -288,6 +288,27 @@ describe('graceful stop at any moment', () => {
   });
 });
 
+describe('microbatch run', () => {
+  it('GIVEN no job names THEN starts a runner for every job and stops them gracefully', async () => {
+    // GIVEN a keyspace of its own, and consumer groups of their own
+    const { keyspace } = await freshKeyspace();
+    const groups = ['page-views', 'sensor-stats', 'sent-received'].flatMap((job) => [
+      '-c',
+      `jobs.${job}.consumerGroupId=${uniqueName(`it-${job}-`)}`,
+    ]);
+
+    // WHEN
+    const run = microbatch(['run', '-c', `keyspace.name=${keyspace}`, ...groups]);
+    await waitFor('the runners started', async () => (/running /.test(run.err()) ? true : undefined), 90_000);
+    run.child.kill('SIGINT');
+
+    // THEN
+    expect(await run.exited).toBe(0);
+    expect(run.err()).toMatch(/starting page-views, sensor-stats, sent-received \(/);
+    expect(run.err()).toMatch(/running page-views, sensor-stats, sent-received; Ctrl-C stops gracefully/);
+  });
+});
+
 describe('microbatch run --json: one structured log shape (issue 10, item 4)', () => {
   it('writes every line as Powertools JSON, each line of a batch with its batch id and request id', async () => {
     // GIVEN a keyspace and a group of its own, and records on a topic of the job

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
-import { deadLetterRows, main, printBatch, reportUncommitted, unreachableService } from '../../local/cli';
+import {
+  deadLetterRows,
+  jobsToRun,
+  main,
+  printBatch,
+  reportUncommitted,
+  unreachableService,
+} from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
 
 const REPO = join(__dirname, '..', '..');
@@ -418,5 +425,13 @@ describe('deadLetterRows', () => {
       { topic: 'test', partition: 1, offset: '41', reason: 'schema', detail: `${'x'.repeat(79)}…` },
     ]);
     expect(deadLetterRows([letter], false)[0]!.detail).toBe('x'.repeat(100));
+  });
+});
+
+describe('run', () => {
+  it('GIVEN no job names THEN runs every job, as its help says (commander passes [] for none)', () => {
+    expect(jobsToRun([], ['a', 'b'])).toEqual(['a', 'b']);
+    expect(jobsToRun(undefined, ['a', 'b'])).toEqual(['a', 'b']);
+    expect(jobsToRun(['b'], ['a', 'b'])).toEqual(['b']);
   });
 });
