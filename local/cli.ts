@@ -18,6 +18,7 @@ import {
   recentRows,
   windowKeys,
   windowResults,
+  newestDeadLetters,
   type DeadLetterRow,
   type LedgerRow,
 } from '../lambda/runtime/queries';
@@ -56,10 +57,13 @@ const WINDOW_RESULTS = "a window job's results";
 
 /** The rows `query <job> dead-letters` prints; `truncate` cuts each detail to DETAIL_WIDTH, marked. */
 export function deadLetterRows(
-  letters: ReadonlyArray<Pick<DeadLetterRow, 'topic' | 'partition' | 'offset' | 'reason' | 'detail'>>,
+  letters: ReadonlyArray<
+    Pick<DeadLetterRow, 'topic' | 'partition' | 'offset' | 'reason' | 'detail' | 'recordTimestamp'>
+  >,
   truncate: boolean,
 ): Array<Record<string, unknown>> {
   return letters.map((d) => ({
+    record_time: d.recordTimestamp?.toISOString() ?? null,
     topic: d.topic,
     partition: d.partition,
     offset: d.offset.toString(),
@@ -719,7 +723,7 @@ export function createProgram(state: CliState): Command {
             for (const p of ps)
               rows.push(...(await deadLetters(rt.client, rt.keyspace, job.name, t, p, opts.limit)));
           }
-          console.log(renderTable(deadLetterRows(rows, opts.truncate)));
+          console.log(renderTable(deadLetterRows(newestDeadLetters(rows, opts.limit), opts.truncate)));
         } else await printSkipped(rt, project.config, job);
       } finally {
         await rt.close();

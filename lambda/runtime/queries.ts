@@ -285,6 +285,8 @@ export interface DeadLetterRow {
   readonly reason: string;
   readonly detail: string;
   readonly valueBase64: string | null;
+  /** The record's Kafka timestamp; null when it had none a Date holds. */
+  readonly recordTimestamp: Date | null;
 }
 
 /** The newest dead letters of one Kafka partition, newest first. */
@@ -297,7 +299,7 @@ export async function deadLetters(
   limit = 100,
 ): Promise<DeadLetterRow[]> {
   const rs = await client.execute(
-    `SELECT kafka_offset, reason, detail, value_b64 FROM ${qualified(keyspace, DEAD_LETTERS)} WHERE job = ? AND topic = ? AND kafka_partition = ? ORDER BY kafka_offset DESC LIMIT ?`,
+    `SELECT kafka_offset, reason, detail, value_b64, record_timestamp FROM ${qualified(keyspace, DEAD_LETTERS)} WHERE job = ? AND topic = ? AND kafka_partition = ? ORDER BY kafka_offset DESC LIMIT ?`,
     [job, topic, partition, limit],
     { prepare: true },
   );
@@ -308,5 +310,15 @@ export async function deadLetters(
     reason: r.get('reason') as string,
     detail: r.get('detail') as string,
     valueBase64: r.get('value_b64') as string | null,
+    recordTimestamp: (r.get('record_timestamp') as Date | null) ?? null,
   }));
+}
+
+/**
+ * The newest `limit` of several partitions' dead letters: by record time, newest first (a partition's own are
+ * in offset order, which is time order within it), those without a time last.
+ */
+export function newestDeadLetters(rows: readonly DeadLetterRow[], limit: number): DeadLetterRow[] {
+  const time = (d: DeadLetterRow) => d.recordTimestamp?.getTime() ?? -Infinity;
+  return [...rows].sort((a, b) => time(b) - time(a) || Number(b.offset - a.offset)).slice(0, limit);
 }

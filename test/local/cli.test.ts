@@ -418,11 +418,25 @@ describe('the printed batch', () => {
 });
 
 describe('deadLetterRows', () => {
-  const letter = { topic: 'test', partition: 1, offset: 41n, reason: 'schema', detail: 'x'.repeat(100) };
+  const letter = {
+    topic: 'test',
+    partition: 1,
+    offset: 41n,
+    reason: 'schema',
+    detail: 'x'.repeat(100),
+    recordTimestamp: new Date('2026-11-30T22:39:00.000Z'),
+  };
 
   it('GIVEN a detail longer than 80 characters THEN cut to 80 with a mark, unless --no-truncate', () => {
     expect(deadLetterRows([letter], true)).toEqual([
-      { topic: 'test', partition: 1, offset: '41', reason: 'schema', detail: `${'x'.repeat(79)}…` },
+      {
+        record_time: '2026-11-30T22:39:00.000Z',
+        topic: 'test',
+        partition: 1,
+        offset: '41',
+        reason: 'schema',
+        detail: `${'x'.repeat(79)}…`,
+      },
     ]);
     expect(deadLetterRows([letter], false)[0]!.detail).toBe('x'.repeat(100));
   });
