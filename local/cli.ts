@@ -46,6 +46,7 @@ import * as services from './services';
 import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
 import { renderTable, truncateCell } from './table';
 import { startUi } from './ui';
+import { PortInUseError } from './ui/server';
 import { UiConnectError, UiOptionError, startUiCommand } from './ui/command';
 import { uiJobs } from './ui/jobs';
 
@@ -1028,6 +1029,7 @@ function userError(error: unknown): { code: number; message: string } | undefine
     error instanceof SchemaDriftError ||
     error instanceof OnFailureRecordError ||
     error instanceof UiConnectError ||
+    error instanceof PortInUseError ||
     error instanceof MissingTopicError
   )
     return { code: 1, message: error.message };

@@ -263,9 +263,24 @@ export function createUiServer(options: UiServerOptions): Server {
   });
 }
 
+/** The UI's port is taken: the message says by what, likely, and how to pick another. */
+export class PortInUseError extends Error {
+  override readonly name = 'PortInUseError';
+}
+
 export function listen(server: Server, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new PortInUseError(
+              `Port ${port} on ${host} is already in use (another \`microbatch ui\` or \`npm run local\`?): ` +
+                'stop it, or give this one another with --port.',
+              { cause: error },
+            )
+          : error,
+      ),
+    );
     server.listen(port, host, () => {
       server.off('error', reject);
       resolve(server);

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { request, type Server } from 'node:http';
-import { apiError, createUiServer, listen, renderShell } from '../../../local/ui/server';
+import { apiError, createUiServer, listen, PortInUseError, renderShell } from '../../../local/ui/server';
 import { errors } from '../../../lambda/runtime/cassandra-driver';
 import { DEAD_LETTER_REASONS } from '../../../lambda/runtime/errors';
 import { BadRequest, NotFound, type Views } from '../../../local/ui/views';
@@ -143,5 +143,31 @@ describe('apiError', () => {
       message: 'limit must be an integer',
     });
     expect(apiError(new NotFound('No job x.'))).toEqual({ status: 404, message: 'No job x.' });
+  });
+});
+
+describe('listen', () => {
+  it('GIVEN a port another server holds THEN fails saying so and how to pick another, not with EADDRINUSE', async () => {
+    // GIVEN
+    const first = await listen(
+      createUiServer({ views, jobs: () => [job], loopbackOnly: true }),
+      0,
+      '127.0.0.1',
+    );
+    onTestFinished(() => new Promise<void>((resolve) => first.close(() => resolve())));
+    const port = (first.address() as { port: number }).port;
+
+    // WHEN
+    const second = listen(
+      createUiServer({ views, jobs: () => [job], loopbackOnly: true }),
+      port,
+      '127.0.0.1',
+    );
+
+    // THEN
+    await expect(second).rejects.toThrow(PortInUseError);
+    await expect(second).rejects.toThrow(
+      `Port ${port} on 127.0.0.1 is already in use (another \`microbatch ui\` or \`npm run local\`?): stop it, or give this one another with --port.`,
+    );
   });
 });
