@@ -15,6 +15,7 @@ import {
   MAX_TTL_SECONDS,
   RUNTIME_TABLE_DEFS,
   assertIdentifier,
+  isReservedWord,
 } from '../schema';
 import { eventSourceGroupIds, redriveGroupId } from './env';
 import { jobTablesOf, topicsOf, type JobDescriptor, type OptionSpec } from './jobs';
@@ -728,6 +729,8 @@ export function loadConfig(
     /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/,
     'a letter then up to 47 letters, digits or underscores',
   );
+  if (isReservedWord(keyspaceName))
+    throw new ConfigError('keyspace.name', keyspaceName, 'a name that is not a CQL reserved word');
   assertIdentifier('keyspace', keyspaceName);
   const ttlSeconds = Object.fromEntries(
     [...jobTablesOf(jobDescriptors), ...RUNTIME_TABLE_DEFS].map((t) => [

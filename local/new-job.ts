@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isJobName } from '../lambda/runtime/job';
 import { JOBS_DIR } from '../lambda/runtime/registry';
-import { RUNTIME_TABLE_DEFS } from '../schema';
+import { isReservedWord, RUNTIME_TABLE_DEFS } from '../schema';
 
 export class NewJobError extends Error {
   override readonly name = 'NewJobError';
@@ -79,6 +79,17 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
         `at most 48 characters (its table takes the name; e.g. clicks, page-views).`,
     );
   }
+  const jobFile = `${JOBS_DIR}/${name}.ts`;
+  const testFile = `test/${JOBS_DIR}/${name}.test.ts`;
+  for (const file of [jobFile, testFile]) {
+    if (existsSync(join(root, file)))
+      throw new NewJobError(`${file} exists already: pick another name, or edit that job.`);
+  }
+  if (isReservedWord(tableName(name)))
+    throw new NewJobError(
+      `Job name '${name}' would name its table '${tableName(name)}', a CQL reserved word: pick another name ` +
+        `(e.g. ${name}s or my-${name}).`,
+    );
   const taken = (what: 'topics' | 'tables', wanted: string) =>
     (options.existing ?? []).find((job) => job[what].some((t) => t.name === wanted));
   const topicOwner = taken('topics', name);
@@ -94,12 +105,6 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
       `Table '${table}' is ${tableOwner ? `job '${tableOwner.name}''s` : "one of the runtime's own"} already, and a ` +
         'new job gets a table of its own named after it: pick another name.',
     );
-  const jobFile = `${JOBS_DIR}/${name}.ts`;
-  const testFile = `test/${JOBS_DIR}/${name}.test.ts`;
-  for (const file of [jobFile, testFile]) {
-    if (existsSync(join(root, file)))
-      throw new NewJobError(`${file} exists already: pick another name, or edit that job.`);
-  }
   const files: Array<[string, string]> = [
     [jobFile, options.window ? windowJobSource(name) : transformJobSource(name)],
     [testFile, options.window ? windowTestSource(name) : transformTestSource(name)],

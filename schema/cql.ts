@@ -17,12 +17,33 @@ export interface RenderOptions {
 /** Keyspace and table names must be plain identifiers: we never quote user input into DDL. */
 const IDENTIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 
+/**
+ * CQL's reserved words, which a keyspace or table name cannot be unquoted (Cassandra's list, with the few
+ * older drivers' lists add): https://docs.datastax.com/en/cql/cassandra/reference/cql-keywords.html
+ */
+const RESERVED_WORDS = new Set(
+  (
+    'add allow alter and apply asc authorize batch begin by columnfamily create default delete desc describe ' +
+    'drop entries execute for from full grant if in index infinity insert into is keyspace keyspaces limit ' +
+    'materialized mbean mbeans modify nan norecursive not null of on or order primary rename replace revoke ' +
+    'schema select set table to token truncate unlogged unset update use using view where with'
+  ).split(' '),
+);
+
+/** A CQL reserved word, in any case (CQL folds unquoted names to lower case). */
+export function isReservedWord(name: string): boolean {
+  return RESERVED_WORDS.has(name.toLowerCase());
+}
+
 export function assertIdentifier(kind: string, value: string): void {
   if (!IDENTIFIER.test(value)) {
     throw new Error(
       `Invalid ${kind} '${value}': use a letter followed by up to 47 letters, digits or underscores ` +
         `(the rule Cassandra and Keyspaces share).`,
     );
+  }
+  if (isReservedWord(value)) {
+    throw new Error(`Invalid ${kind} '${value}': it is a CQL reserved word; pick another name.`);
   }
 }
 
@@ -36,6 +57,8 @@ export function tableDefProblems(table: TableDef): string[] {
     problems.push(
       `its name '${table.name}' is not a letter followed by up to 47 letters, digits or underscores`,
     );
+  else if (isReservedWord(table.name))
+    problems.push(`its name '${table.name}' is a CQL reserved word, which no statement can name unquoted`);
   if (!table.columns?.length) problems.push('it has no columns');
   const seen = new Set<string>();
   for (const c of table.columns ?? []) {

@@ -153,12 +153,15 @@ describe('config: added keys', () => {
     expect(config.keyspace.removalPolicy).toBe('retain');
   });
 
-  it("names the keyspace test_time for the dev stage, and after its stage for any other, so stages never collide", () => {
+  it('names the keyspace test_time for the dev stage, and after its stage for any other, so stages never collide', () => {
     expect(load().keyspace.name).toBe('test_time');
     expect(load({ stage: 'prod' }).keyspace.name).toBe('prod_test_time');
     // Dashes are not allowed in a keyspace's name.
     expect(load({ stage: 'eu-canary' }).keyspace.name).toBe('eu_canary_test_time');
     expect(load({ stage: 'prod', 'keyspace.name': 'analytics' }).keyspace.name).toBe('analytics');
+    expect(() => load({ 'keyspace.name': 'table' })).toThrow(
+      `Invalid config 'keyspace.name': received "table"; expected a name that is not a CQL reserved word.`,
+    );
   });
 
   it('fails on an unknown keyspace removal policy, listing the allowed values', () => {

@@ -60,6 +60,29 @@ describe('newJob', () => {
   );
 });
 
+describe('newJob and CQL', () => {
+  it.each(['select', 'table', 'order'])(
+    "refuses the name '%s', whose table would be a CQL reserved word, before writing anything",
+    async (name) => {
+      const root = emptyRoot();
+      await expect(newJob({ name, window: false, root })).rejects.toThrow(
+        new NewJobError(
+          `Job name '${name}' would name its table '${name}', a CQL reserved word: pick another name (e.g. ${name}s or my-${name}).`,
+        ),
+      );
+    },
+  );
+
+  it("GIVEN a job's own file THEN says the file exists, even where its topic is taken (by that very job)", async () => {
+    const root = emptyRoot();
+    await newJob({ name: 'clicks', window: false, root });
+    const existing = [{ name: 'clicks', topics: [{ name: 'clicks' }], tables: [{ name: 'clicks' }] }];
+    await expect(newJob({ name: 'clicks', window: false, root, existing } as never)).rejects.toThrow(
+      'lambda/jobs/clicks.ts exists already',
+    );
+  });
+});
+
 describe('newJob and the jobs there are', () => {
   it('GIVEN a 48-character name THEN writes it: its table name is at the limit, not past it', async () => {
     const { files } = await newJob({ name: 'x'.repeat(48), window: false, root: emptyRoot() });

@@ -8,6 +8,7 @@ import {
   SENT_RECEIVED,
   SENSOR_STATS,
   assertIdentifier,
+  tableDefProblems,
 } from '../../schema';
 import { ALL_TABLES } from '../support/jobs';
 
@@ -55,6 +56,17 @@ describe('the typed schema', () => {
       'UPDATE ks.sensor_stats SET "window_end" = ?, "reading_count" = ?, "value_sum" = ?, "value_min" = ?, "value_max" = ?, "covered_offset" = ? ' +
         'WHERE "sensor_id" = ? AND "window_spec" = ? AND "window_start" = ? AND "topic" = ? AND "kafka_partition" = ? AND "lane" = ? IF "covered_offset" = ?',
     );
+  });
+
+  it('fails on a keyspace or table named after a CQL reserved word, in any case, and names the rule', () => {
+    expect(() => assertIdentifier('table', 'select')).toThrow(
+      "Invalid table 'select': it is a CQL reserved word; pick another name.",
+    );
+    expect(() => assertIdentifier('keyspace', 'Table')).toThrow(/CQL reserved word/);
+    expect(() => assertIdentifier('table', 'selection')).not.toThrow();
+    expect(tableDefProblems({ ...SENT_RECEIVED, name: 'order' })).toEqual([
+      "its name 'order' is a CQL reserved word, which no statement can name unquoted",
+    ]);
   });
 
   it('fails on an identifier that could inject CQL, saying what is allowed', () => {
