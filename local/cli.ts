@@ -43,7 +43,7 @@ import { redriveLocally } from './redrive';
 import { EventSourceRunner } from './runner';
 import { onStopSignals } from './stop-signals';
 import * as services from './services';
-import { ensureSchema, ensureTopics, SchemaDriftError, topicPlan } from './setup';
+import { assertSetUp, ensureSchema, ensureTopics, NotSetUpError, SchemaDriftError, topicPlan } from './setup';
 import { renderTable, truncateCell } from './table';
 import { startUi } from './ui';
 import { PortInUseError } from './ui/server';
@@ -164,7 +164,13 @@ async function printSkipped(rt: LocalRuntime, config: PipelineConfig, job: Regis
 
 async function setup(project: LocalProject, rt: LocalRuntime, endpoints: services.Endpoints): Promise<void> {
   await ensureSchema(rt.client, project.config, project.jobs);
-  await ensureTopics(endpoints.kafkaBrokers, topicPlan(project.config));
+  const { larger } = await ensureTopics(endpoints.kafkaBrokers, topicPlan(project.config));
+  // Kafka never removes partitions: say so, rather than let a later --partition check refuse one that exists.
+  for (const t of larger)
+    console.error(
+      `note: topic ${t.topic} has ${t.has} partitions, more than the ${t.partitions} of the config; Kafka cannot ` +
+        `remove partitions, so the jobs read all ${t.has}: set -c topics.${t.topic}.partitions=${t.has} to match.`,
+    );
 }
 
 /**
@@ -695,6 +701,7 @@ export function createProgram(state: CliState): Command {
         throw new UsageError(`--from (${from.toISOString()}) must be before --to (${to.toISOString()}).`);
       const rt = await openLocalRuntime(services.resolveEndpoints(), project.config.keyspace.name);
       try {
+        await assertSetUp(rt.client, rt.keyspace, null, [job]);
         if (view === 'results')
           await printResults(rt, jobView, { limit: opts.limit, key: opts.key, from, to });
         else if (view === 'batches') {
@@ -747,6 +754,12 @@ export function createProgram(state: CliState): Command {
       const graceful = new GracefulStop(earlySignals);
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
+      await assertSetUp(rt.client, rt.keyspace, endpoints.kafkaBrokers, [definition]).catch(
+        async (error: unknown) => {
+          await rt.close();
+          throw error;
+        },
+      );
       const job = jobFor(definition, config);
       const source = config.jobs[definition.name]!;
       let n = 0;
@@ -802,6 +815,7 @@ export function createProgram(state: CliState): Command {
       const endpoints = services.resolveEndpoints();
       const rt = await openLocalRuntime(endpoints, config.keyspace.name);
       try {
+        await assertSetUp(rt.client, rt.keyspace, endpoints.kafkaBrokers, [definition]);
         const { registered, summary } = await redriveLocally({
           job: jobFor(definition, config),
           source: config.jobs[definition.name]!,
@@ -1027,6 +1041,7 @@ function userError(error: unknown): { code: number; message: string } | undefine
   if (
     error instanceof services.ServicesError ||
     error instanceof SchemaDriftError ||
+    error instanceof NotSetUpError ||
     error instanceof OnFailureRecordError ||
     error instanceof UiConnectError ||
     error instanceof PortInUseError ||

@@ -14,7 +14,7 @@ import {
   type TableDef,
 } from '../schema';
 import type { PipelineConfig } from '../config';
-import { pipelineTables, type JobDescriptor } from '../config/jobs';
+import { pipelineTables, topicsOf, type JobDescriptor } from '../config/jobs';
 import { createTopicsWithLeaders } from '../lambda/runtime/kafka-topics';
 
 /** Creates the keyspace, the jobs' tables and the runtime's own; returns the statements it ran. */
@@ -38,6 +38,56 @@ export async function ensureSchema(
   for (const cql of statements) await client.execute(cql, [], { prepare: false });
   statements.push(...(await upgradeTables(client, config.keyspace.name, tables)));
   return statements;
+}
+
+/** A command that reads or replays a job the services were never set up for: what is missing, and `setup`. */
+export class NotSetUpError extends Error {
+  override readonly name = 'NotSetUpError';
+}
+
+/**
+ * Refuses to go on for jobs whose tables (and, given brokers, topics) do not exist, naming what is missing,
+ * rather than failing on the first query, or retrying a topic Kafka does not have for a minute and a half.
+ */
+export async function assertSetUp(
+  client: Client,
+  keyspace: string,
+  brokers: readonly string[] | null,
+  jobs: readonly JobDescriptor[],
+): Promise<void> {
+  const rs = await client.execute(
+    'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?',
+    [keyspace],
+    { prepare: true },
+  );
+  const tables = new Set(rs.rows.map((r) => r.get('table_name') as string));
+  const missing = pipelineTables(jobs)
+    .filter((t) => !tables.has(t.name))
+    .map((t) => `table ${keyspace}.${t.name}`);
+  if (brokers) {
+    const admin = new Kafka({
+      clientId: 'microbatch-setup',
+      brokers: [...brokers],
+      logLevel: logLevel.ERROR,
+    }).admin();
+    await admin.connect();
+    try {
+      const topics = new Set(await admin.listTopics());
+      missing.push(
+        ...topicsOf(jobs)
+          .filter((t) => !topics.has(t.name))
+          .map((t) => `topic ${t.name}`),
+      );
+    } finally {
+      await admin.disconnect();
+    }
+  }
+  if (missing.length)
+    throw new NotSetUpError(
+      `${jobs.map((j) => j.name).join(', ')} ${jobs.length === 1 ? 'is' : 'are'} not set up: ${missing.join(', ')} ` +
+        `${missing.length === 1 ? 'does' : 'do'} not exist. Run \`microbatch setup\` (with the same -c options), ` +
+        "which creates every job's tables and topics, then this command again.",
+    );
 }
 
 /** Raised when a local table was created by an older schema in a way that cannot be altered in place. */
@@ -96,7 +146,7 @@ export interface TopicPlan {
 export async function ensureTopics(
   brokers: readonly string[],
   topics: readonly TopicPlan[],
-): Promise<{ created: string[]; grown: string[] }> {
+): Promise<{ created: string[]; grown: string[]; larger: Array<TopicPlan & { readonly has: number }> }> {
   const admin = new Kafka({
     clientId: 'microbatch-setup',
     brokers: [...brokers],
@@ -114,6 +164,7 @@ export async function ensureTopics(
       );
     }
     const grown: string[] = [];
+    const larger: Array<TopicPlan & { readonly has: number }> = [];
     const present = topics.filter((t) => existing.has(t.topic));
     if (present.length) {
       const meta = await admin.fetchTopicMetadata({ topics: present.map((t) => t.topic) });
@@ -122,10 +173,10 @@ export async function ensureTopics(
         if (have < t.partitions) {
           await admin.createPartitions({ topicPartitions: [{ topic: t.topic, count: t.partitions }] });
           grown.push(t.topic);
-        }
+        } else if (have > t.partitions) larger.push({ ...t, has: have });
       }
     }
-    return { created: missing.map((t) => t.topic), grown };
+    return { created: missing.map((t) => t.topic), grown, larger };
   } finally {
     await admin.disconnect();
   }

@@ -166,6 +166,31 @@ describe('microbatch produce to a topic that does not exist', () => {
   );
 });
 
+describe('a job the services were never set up for', () => {
+  it.each([
+    ['query', ['query', 'sent-received']],
+    ['replay', ['replay', 'sent-received', '--from', 'earliest']],
+    ['redrive', ['redrive', 'sent-received']],
+  ])('%s refuses at once, naming what is missing and `setup`, exit 1', async (_command, args) => {
+    // GIVEN a keyspace nobody created
+    const keyspace = uniqueName('it_never_');
+
+    // WHEN
+    const started = Date.now();
+    const run = microbatch([...args, '-c', `keyspace.name=${keyspace}`]);
+
+    // THEN
+    expect(await run.exited).toBe(1);
+    expect(run.err().trim()).toMatch(
+      new RegExp(
+        `^sent-received is not set up: table ${keyspace}\\.sent_received, table ${keyspace}\\.offset_checkpoints, .*` +
+          'do not exist\\. Run `microbatch setup` \\(with the same -c options\\)',
+      ),
+    );
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
 describe('microbatch produce --value, large', () => {
   it('splits the sends under the broker’s 1 MB: twelve values of 100 KB all arrive', async () => {
     // GIVEN a topic of its own and a value of 100,000 bytes, twelve times: 1.2 MB, over one request's limit
