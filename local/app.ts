@@ -16,7 +16,7 @@ import { parseMskEvent } from '../lambda/runtime/event';
 import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
 import { createJob, type Job } from '../lambda/runtime/job';
 import { createLogger, invocationLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
-import { loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
+import { JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import type { BatchMode } from '../lambda/runtime/store';
 import type { Endpoints } from './services';
 
@@ -55,6 +55,21 @@ export interface LocalProject {
 export async function loadLocalProject(overrides: Record<string, unknown> = {}): Promise<LocalProject> {
   const jobs = await loadJobs();
   return { jobs, config: localConfig(jobs, overrides) };
+}
+
+/**
+ * Builds every job from its config once, as `createJob` checks what create() returns against the definition
+ * only then: a job file's mistake there is a load error naming the file, for every command, not a stack trace
+ * once a runner starts.
+ */
+export function assertJobsBuild(jobs: readonly RegisteredJob[], config: PipelineConfig): void {
+  for (const job of jobs) {
+    try {
+      jobFor(job, config);
+    } catch (cause) {
+      throw new JobRegistryError(`${job.entry} failed to load: ${(cause as Error).message}`, { cause });
+    }
+  }
 }
 
 /** The runtime job of a definition, built from its validated config, as the Lambda handler builds it. */

@@ -28,6 +28,7 @@ import { findJob, JobRegistryError, loadJobs, type RegisteredJob } from '../lamb
 import { windowSpecId } from '../lambda/runtime/windows';
 import {
   REPO_ROOT,
+  assertJobsBuild,
   jobFor,
   localConfig,
   openLocalRuntime,
@@ -324,7 +325,9 @@ function configOption() {
 
 function projectOf(state: CliState, overrides: Record<string, string> = {}): LocalProject {
   const jobs = registryJobs(state);
-  return { jobs, config: localConfig(jobs, overrides) };
+  const config = localConfig(jobs, overrides);
+  assertJobsBuild(jobs, config);
+  return { jobs, config };
 }
 
 export function createProgram(state: CliState): Command {

@@ -206,6 +206,18 @@ export interface JobDefinition<O extends OptionSpecs = OptionSpecs> extends JobD
 
 const DEFINITION = Symbol.for('microbatch.job-definition');
 
+/** What is wrong with a job's demo data, one sentence each: found when the job loads, not when it produces. */
+function sampleProblems(sample: SampleData | undefined): string[] {
+  if (sample === undefined) return [];
+  const problems: string[] = [];
+  const rate: unknown = sample.ratePerSecond;
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0)
+    problems.push(`sample.ratePerSecond is ${String(rate)}: expected a positive number of records a second`);
+  if (typeof sample.make !== 'function')
+    problems.push('sample.make is not a function (seq, now) => { key?, value }');
+  return problems;
+}
+
 /** Event-source keys of `jobs.<job>.*`: a job's own option may not take one of these names. */
 const RESERVED_OPTIONS = new Set([
   'batchSize',
@@ -259,6 +271,7 @@ export function defineJob<O extends OptionSpecs>(spec: JobDefinition<O>): JobDef
     ...Object.entries(spec.options).flatMap(([name, o]) =>
       optionProblems(o).map((p) => `option '${name}': ${p}`),
     ),
+    ...sampleProblems(spec.sample),
   ];
   if (problems.length)
     throw new Error(

@@ -107,6 +107,16 @@ describe('defineJob', () => {
       { options: { currency: { type: 'enum', default: 'GBP', values: ['EUR', 'USD'], doc: '' } } },
       "option 'currency': its default 'GBP' is not one of its values (EUR, USD)",
     ],
+    [
+      'demo data at a negative rate',
+      { sample: { ratePerSecond: -2, make: () => ({ value: 'x' }) } },
+      'sample.ratePerSecond is -2: expected a positive number of records a second',
+    ],
+    [
+      'a table named after a CQL reserved word',
+      { tables: [{ ...ORDERS, name: 'select' }] },
+      "table 'select': its name 'select' is a CQL reserved word, which no statement can name unquoted",
+    ],
   ])(
     'GIVEN %s THEN refuses the definition, naming the job, the problem and its file',
     (_case, overrides, problem) => {
