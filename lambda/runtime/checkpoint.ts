@@ -508,6 +508,9 @@ async function advance(
     if (committed) {
       t.applied += matching.length;
       t.filtered += BigInt(pending.length - matching.length);
+      // With the event source's filters, the offsets between a batch's records are records they dropped too:
+      // counted, like a gap between batches, so that every offset is accounted for.
+      if (deps.filters) t.filtered += stop - c.nextOffset - BigInt(pending.length);
       t.written += effects.written - refused.size;
       t.deadLettered += effects.deadLettered + refused.size;
       t.late += effects.late;

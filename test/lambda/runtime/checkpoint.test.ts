@@ -814,6 +814,24 @@ describe('event-source filters', () => {
     expect([...h.checkpoints.rows.values()][0]!.nextOffset).toBe(12n);
   });
 
+  it("counts the offsets between a batch's records as filtered too, so that the batches' offsets add up", async () => {
+    // GIVEN batches of the records the filters kept: 0, 1, 4 and 7; then 9 and 12
+    const h = harness();
+    const kept = (offsets: number[]) => ({ ...range(0, 1), records: offsets.map((o) => sentRecord(o)) });
+
+    // WHEN
+    const first = await h.run(tutorial, kept([0, 1, 4, 7]), { filters: true });
+    const second = await h.run(tutorial, kept([9, 12]), { filters: true });
+
+    // THEN 2, 3, 5 and 6 inside the first; 8 before the second and 10, 11 inside it
+    expect(first).toMatchObject({ applied: 4, filtered: 4n });
+    expect(second).toMatchObject({ applied: 2, filtered: 3n });
+    expect(first.applied + second.applied + Number(first.filtered + second.filtered)).toBe(13);
+    // Without filters, a hole inside a batch (compaction, a transaction marker) is not the filters' doing.
+    const plain = harness();
+    expect(await plain.run(tutorial, kept([0, 1, 4, 7]))).toMatchObject({ applied: 4, filtered: 0n });
+  });
+
   it('a gap under an open claim is a batch the event source gave up on, filters or not', async () => {
     const h = harness();
     await h.run(tutorial, range(0, 5), { filters: true });
