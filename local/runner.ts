@@ -477,6 +477,8 @@ export class EventSourceRunner {
   /** The static-membership slot and its registration, released when the runner stops. */
   private membership: { release(): void } | undefined;
   private stopping = false;
+  /** The retry waits in progress, one per poller at most: a stop ends them. */
+  private readonly wakeRetries = new Set<() => void>();
   private started = false;
   private endOffsets: Map<string, bigint> | undefined;
   private readonly committed = new Map<string, bigint>();
@@ -785,9 +787,24 @@ export class EventSourceRunner {
           await this.sendToOnFailure(event, records, error, invokes, condition);
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+        await this.retryWait(retryInMs);
+        // A stop during the wait: the batch is not tried again, it stays uncommitted and comes back.
+        if (this.stopping) throw error;
       }
     }
+  }
+
+  /** The wait before a retry, which a graceful stop cuts short (see `handle`). */
+  private retryWait(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakeRetries.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakeRetries.add(done);
+    });
   }
 
   /**
@@ -877,6 +894,7 @@ export class EventSourceRunner {
   async stop(): Promise<void> {
     if (this.stopping) return this.stopped;
     this.stopping = true;
+    for (const wake of [...this.wakeRetries]) wake();
     try {
       await Promise.all(this.pollers.map((p) => p.loop));
       for (const poller of this.pollers) poller.batcher.abandon();

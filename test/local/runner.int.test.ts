@@ -46,6 +46,7 @@ interface Harness {
   start(
     overrides?: Partial<EventSourceConfig>,
     wrap?: (invoke: (e: MSKEvent) => Promise<unknown>) => (e: MSKEvent) => Promise<unknown>,
+    retryBaseDelayMs?: number,
   ): Promise<EventSourceRunner>;
   onFailureDir: string;
 }
@@ -62,7 +63,7 @@ async function harness(job: Job, topic: string): Promise<Harness> {
     keyspace,
     reports,
     onFailureDir,
-    async start(overrides = {}, wrap = (i) => i) {
+    async start(overrides = {}, wrap = (i) => i, retryBaseDelayMs = 20) {
       const runner = new EventSourceRunner({
         jobName: job.name,
         topics: [topic],
@@ -70,7 +71,7 @@ async function harness(job: Job, topic: string): Promise<Harness> {
         brokers: endpoints.kafkaBrokers,
         onFailureDir,
         log: () => undefined,
-        retryBaseDelayMs: 20,
+        retryBaseDelayMs,
         invoke: wrap(async (event) =>
           runMicroBatch(job, parseMskEvent(event), {
             checkpoints,
@@ -301,21 +302,27 @@ describe('the event-source runner', () => {
   it('GIVEN a batch still failing at a graceful stop THEN counts it as left uncommitted, and the next start applies it', async () => {
     const { topic, job, h } = await tutorial(1);
     let attempts = 0;
-    // GIVEN a store that is down: every attempt fails, and retries are unbounded as by default
+    // GIVEN a store that is down: every attempt fails, retries are unbounded as by default, and the next one
+    // is a minute away
     const failing = await h.start(
       { retryAttempts: -1, batchSize: 10, maxBatchingWindowSeconds: 0 },
       () => async () => {
         attempts++;
         throw new Error('All host(s) tried for query failed.');
       },
+      60_000,
     );
     await sendValues(topic, [{ value: '2026-05-21 02:20:00' }, { value: '2026-05-21 02:20:01' }]);
-    await waitFor('the batch failing twice', async () => (attempts >= 2 ? true : undefined));
+    await waitFor('the batch failing', async () => (attempts >= 1 ? true : undefined));
 
     // WHEN the runner is stopped gracefully
+    const stopping = Date.now();
     await failing.stop();
 
-    // THEN the batch is counted as left uncommitted, nothing went to the on-failure destination
+    // THEN the stop does not wait out the retry's delay, nor try again; the batch is counted as left
+    // uncommitted, nothing went to the on-failure destination
+    expect(Date.now() - stopping).toBeLessThan(5000); // the wait is 8 s, MAX_RETRY_DELAY_MS
+    expect(attempts).toBe(1);
     expect(failing.stats).toMatchObject({ uncommittedAtStop: 1, batches: 0, failedBatches: 0 });
     expect(existsSync(join(h.onFailureDir, `${job.name}.jsonl`))).toBe(false);
     // AND the next start applies its records once
