@@ -520,6 +520,10 @@ export class Views {
     };
     const from = time('from');
     const to = time('to');
+    if (from !== null && to !== null && from >= to)
+      throw new BadRequest(
+        `from must be before to; received from ${new Date(from).toISOString()}, to ${new Date(to).toISOString()}.`,
+      );
     const limitText = params.get('limit');
     const limit = limitText === null ? 50 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
@@ -535,6 +539,20 @@ export class Views {
         )
       : {};
 
+    // A topic or partition the jobs do not have is the caller's mistake, not an empty page.
+    const all = jobs.flatMap((job) => this.partitionsOf(job));
+    if (topic !== null && !all.some((p) => p.topic === topic))
+      throw new BadRequest(
+        `topic must be one of ${[...new Set(all.map((p) => p.topic))].join(', ')}; received '${topic}'.`,
+      );
+    if (
+      partition !== null &&
+      !all.some((p) => (topic === null || p.topic === topic) && p.partition === partition)
+    )
+      throw new BadRequest(
+        `partition must be one of ${[...new Set(all.filter((p) => topic === null || p.topic === topic).map((p) => p.partition))].sort((a, b) => a - b).join(', ')}` +
+          `${topic === null ? '' : ` for topic ${topic}`}; received ${partition}.`,
+      );
     const readers = jobs.flatMap((job) =>
       this.partitionsOf(job)
         .filter(

@@ -277,6 +277,25 @@ describe('the dead letters view', () => {
     );
   });
 
+  it.each([
+    ['topic=nosuch', "topic must be one of test; received 'nosuch'."],
+    ['partition=-1', 'partition must be one of 0, 1, 2; received -1.'],
+    ['topic=test&partition=3', 'partition must be one of 0, 1, 2 for topic test; received 3.'],
+    [
+      'from=2026-12-01T00:00:00Z&to=2026-11-01T00:00:00Z',
+      'from must be before to; received from 2026-12-01T00:00:00.000Z, to 2026-11-01T00:00:00.000Z.',
+    ],
+  ])(
+    'GIVEN %s, which no dead letter can match THEN 400 saying what there is, not an empty page',
+    async (query, message) => {
+      // GIVEN views of a job on topic test of 3 partitions, which must not reach the data for a bad request
+      const views = viewsOf({}, uiJobOf(3), Date.now());
+
+      // THEN
+      await expect(views.deadLetters(new URLSearchParams(query))).rejects.toThrow(new BadRequest(message));
+    },
+  );
+
   it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
     // GIVEN views that must not reach the data for a bad request
     const views = new Views({} as UiData, {} as Sampler, () => []);
