@@ -5,7 +5,7 @@
 import { SENT_RECEIVED, TEST_TOPIC } from '../../schema';
 import { option } from '../../config/jobs';
 import { utf8 } from '../runtime/decoders';
-import { RecordError } from '../runtime/errors';
+import { quotedValue, RecordError } from '../runtime/errors';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineTransformJob, type TransformJob } from '../runtime/job';
 import { formatTime, parseTime, TIME_FORMATS, type TimeFormat } from './shared/time-format';
@@ -30,7 +30,7 @@ export function createSentReceivedJob(
       if (parseTime(timeSent) === undefined) {
         throw new RecordError(
           'schema',
-          `The value ${JSON.stringify(timeSent.slice(0, 40))} is not a send time: expected 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO-8601.`,
+          `The value ${quotedValue(timeSent)} is not a send time: expected 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO-8601.`,
         );
       }
       return [

@@ -92,3 +92,13 @@ export class RuntimeConfigError extends MicroBatchError {
 export function isRetriable(error: unknown): boolean {
   return error instanceof MicroBatchError && error.retriable;
 }
+
+/**
+ * A value quoted in an error message: whole when short, else its first `max` characters (code points, so an
+ * emoji is never cut in half) and how long it is, so that a cut value never reads as the whole one.
+ */
+export function quotedValue(text: string, max = 40): string {
+  const points = Array.from(text);
+  if (points.length <= max) return JSON.stringify(text);
+  return `${JSON.stringify(points.slice(0, max).join(''))}… (${points.length} characters)`;
+}

@@ -87,6 +87,14 @@ describe('sent-received', () => {
     expect(error).toBeInstanceOf(RecordError);
     expect(error).toMatchObject({ reason });
   });
+
+  it('quotes a long value cut, with its length, so that the cut never reads as the whole value', () => {
+    const long = `${'😀'.repeat(39)}${'x'.repeat(261)}`;
+    const record = { ...records[0]!, value: Buffer.from(long) };
+    expect(() => job.transform(job.decoder.decode(record), { record, processingTime })).toThrow(
+      `The value ${JSON.stringify(`${'😀'.repeat(39)}x`)}… (300 characters) is not a send time`,
+    );
+  });
 });
 
 describe('sensor-stats', () => {
