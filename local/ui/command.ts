@@ -85,6 +85,12 @@ export function parseUiOptions(
     throw new UiOptionError((error as Error).message);
   }
   if (target === 'local') {
+    // Every option is checked before anything starts: one that only the cloud target reads is a mistake here.
+    if (values.region !== undefined)
+      throw new UiOptionError(
+        `--region applies to --target keyspaces only; received it with --target local (the default). ` +
+          'Add --target keyspaces to read a cloud deployment.',
+      );
     const endpoints = resolveEndpoints(env);
     return {
       target: {

@@ -204,6 +204,7 @@ describe('parseUiOptions', () => {
     [{ 'kafka-auth': 'scram' }, /--kafka-auth must be none or iam; received 'scram'/],
     [{ target: 'keyspaces' }, /--target keyspaces needs the AWS region of the keyspace: --region eu-west-1/],
     [{ brokers: 'not a broker' }, /Invalid --brokers/],
+    [{ region: 'eu-west-1' }, /--region applies to --target keyspaces only; received it with --target local/],
   ])('refuses %o with a message naming the fix', (values, message) => {
     expect(() => parseUiOptions(values, {})).toThrow(UiOptionError);
     expect(() => parseUiOptions(values, {})).toThrow(message);
