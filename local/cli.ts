@@ -76,6 +76,11 @@ export function deadLetterRows(
 
 export const ON_FAILURE_DIR = join(REPO_ROOT, '.local', 'on-failure');
 
+/** A redrive the job's code or the store stopped: what stays pending, and what to do. Exit 1. */
+export class RedriveStoppedError extends Error {
+  override readonly name = 'RedriveStoppedError';
+}
+
 /** A bad command line that the parser could not see (e.g. a partition the topic does not have). Exit 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
@@ -827,6 +832,16 @@ export function createProgram(state: CliState): Command {
           onFailureDir: ON_FAILURE_DIR,
           log: logTo(jobLogger(definition.name, false)),
           logger: jobLogger(definition.name, false),
+        }).catch((error: unknown) => {
+          if (userError(error)) throw error;
+          // The job still fails on these records (or the store does): say what stays, and what to do.
+          throw new RedriveStoppedError(
+            `redrive of ${definition.name} stopped: ${error instanceof Error ? error.message : String(error)}\n` +
+              `The skipped ranges it did not finish stay pending (\`microbatch query ${definition.name} skipped\` ` +
+              `lists them): fix the cause, in ${definition.entry} or the services, then run ` +
+              `\`microbatch redrive ${definition.name}\` again.`,
+            { cause: error },
+          );
         });
         const waiting = registered.filter((r) => r.outcome.status === 'waiting');
         console.log(
@@ -1045,6 +1060,7 @@ function userError(error: unknown): { code: number; message: string } | undefine
     error instanceof services.ServicesError ||
     error instanceof SchemaDriftError ||
     error instanceof NotSetUpError ||
+    error instanceof RedriveStoppedError ||
     error instanceof OnFailureRecordError ||
     error instanceof UiConnectError ||
     error instanceof PortInUseError ||
