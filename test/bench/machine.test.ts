@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nodeVersion } from '../../bench/machine';
+import { CpuSampler, nodeVersion } from '../../bench/machine';
 import { BenchOptionError } from '../../bench/options';
 
 describe('nodeVersion', () => {
@@ -13,5 +13,21 @@ describe('nodeVersion', () => {
     );
     // An option error: the bench prints its message alone and exits 2, as for its other options.
     expect(() => nodeVersion('/no/such/node')).toThrow(BenchOptionError);
+  });
+});
+
+describe('CpuSampler', () => {
+  it("measures this process's own CPU to the microsecond, not in /proc's 10 ms ticks, so a short level is not 0", () => {
+    // GIVEN ten phases of 1 ms of CPU each, of which /proc's ticks count about one
+    const cores = Array.from({ length: 10 }, () => {
+      const sampler = new CpuSampler({ bench: process.pid });
+      const from = process.cpuUsage();
+      while (process.cpuUsage(from).user < 1000);
+      // WHEN
+      return sampler.stop().byProcess['bench'];
+    });
+
+    // THEN every one is measured
+    expect(cores.filter((c) => !(c! > 0))).toEqual([]);
   });
 });
