@@ -719,6 +719,8 @@ export function createProgram(state: CliState): Command {
               rows.map((b) => ({
                 started: b.startedAt.toISOString(),
                 batch: b.batchId.slice(0, 8),
+                // A replay's or a redrive's batch re-reads old offsets: tell it from the live stream's.
+                mode: b.mode ?? 'live',
                 in: b.recordsIn,
                 written: b.written,
                 dup: b.duplicates,

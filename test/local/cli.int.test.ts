@@ -298,6 +298,23 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
     expect(await run.exited).toBe(0);
     expect(replay.out()).toMatch(/replay of sent-received done/);
     expect(replay.err()).toMatch(/no checkpoint yet: leaving these records to the job’s own consumer/);
+    // The ledger, as `query batches` prints it: the replay's batches and the live ones, each with its mode, and
+    // the live ones with their records' latency (Kafka's CreateTime is this machine's clock).
+    const query = microbatch(['query', 'sent-received', 'batches', '--limit', '100', ...config]);
+    expect(await query.exited).toBe(0);
+    const lines = query.out().split('\n');
+    const header = lines[1]!.split('|').map((c) => c.trim());
+    expect(header).toEqual(
+      expect.arrayContaining(['mode', 'in', 'written', 'latency_newest', 'latency_oldest']),
+    );
+    const rows = lines
+      .filter((l) => /^\|\s+20\d\d-/.test(l))
+      .map((l) => Object.fromEntries(l.split('|').map((c, i) => [header[i], c.trim()])));
+    expect(new Set(rows.map((r) => r['mode']))).toEqual(new Set(['replay', 'live']));
+    for (const r of rows.filter((r) => r['mode'] === 'live' && r['in'] !== '0')) {
+      expect(Number(r['latency_oldest'])).toBeGreaterThanOrEqual(Number(r['latency_newest']));
+      expect(Number(r['latency_newest'])).toBeGreaterThanOrEqual(0);
+    }
   });
 });
 
