@@ -237,31 +237,53 @@ export interface WriteGroup {
  * https://docs.datastax.com/en/datastax-drivers/developing/query-timestamps.html
  */
 export function lastWritePerRow(writes: readonly SinkWrite[]): {
-  last: SinkWrite[];
+  last: readonly SinkWrite[];
   earlier: Map<SinkWrite, SinkWrite[]>;
 } {
-  const byRow = new Map<string, SinkWrite[]>();
-  for (const write of writes) {
+  // On every write of every batch: one map per table, the key column's own value where there is one, and no
+  // list unless a row is written twice (rare).
+  const byTable = new Map<string, Map<unknown, number>>();
+  let repeated = false;
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
+    let rows = byTable.get(write.table.name);
+    if (!rows) byTable.set(write.table.name, (rows = new Map()));
     const key = rowKeyOf(write);
-    const list = byRow.get(key);
-    if (list) list.push(write);
-    else byRow.set(key, [write]);
+    if (rows.has(key)) repeated = true;
+    rows.set(key, i);
   }
-  if (byRow.size === writes.length) return { last: [...writes], earlier: new Map() };
+  if (!repeated) return { last: writes, earlier: new Map() };
+  const lastIndex = new Set<number>();
+  for (const rows of byTable.values()) for (const i of rows.values()) lastIndex.add(i);
   const last: SinkWrite[] = [];
   const earlier = new Map<SinkWrite, SinkWrite[]>();
-  for (const list of byRow.values()) {
-    const final = list[list.length - 1]!;
-    last.push(final);
-    if (list.length > 1) earlier.set(final, list.slice(0, -1));
+  const pending = new Map<unknown, SinkWrite[]>();
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
+    const id = `${write.table.name}\u0000${keyPart(rowKeyOf(write))}`;
+    if (!lastIndex.has(i)) {
+      const list = pending.get(id);
+      if (list) list.push(write);
+      else pending.set(id, [write]);
+      continue;
+    }
+    last.push(write);
+    const before = pending.get(id);
+    if (before) earlier.set(write, before);
   }
   return { last, earlier };
 }
 
-function rowKeyOf(write: SinkWrite): string {
+/** A row's key within its table: the key column's value itself where there is one column, else a string. */
+function rowKeyOf(write: SinkWrite): unknown {
   const { table, values } = write;
-  let key = table.name;
-  // A tag per type, so that '5', 5 and 5n are three keys; on the hot path of every write, hence no JSON.
+  if (table.partitionKey.length === 1 && table.clustering.length === 0) {
+    const v = values[table.partitionKey[0]!];
+    // A column holds one type, so its values compare as they are; Dates by their time, not their identity.
+    return v instanceof Date ? v.getTime() : v;
+  }
+  let key = '';
+  // A tag per type, so that '5', 5 and 5n are three keys, and a length before text, which may hold the separator.
   for (const name of table.partitionKey) key += '\u0000' + keyPart(values[name]);
   for (const c of table.clustering) key += '\u0000' + keyPart(values[c.name]);
   return key;
