@@ -3,7 +3,7 @@
  * the keyspace and tables (CQL DDL rendered by schema/cql.ts) and the topics (partitions from the config).
  * Both are idempotent, and topics only ever grow.
  */
-import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
+import { Kafka, logLevel, type Admin } from '../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import {
   col,
@@ -65,22 +65,12 @@ export async function assertSetUp(
     .filter((t) => !tables.has(t.name))
     .map((t) => `table ${keyspace}.${t.name}`);
   if (brokers) {
-    const admin = new Kafka({
-      clientId: 'microbatch-setup',
-      brokers: [...brokers],
-      logLevel: logLevel.ERROR,
-    }).admin();
-    await admin.connect();
-    try {
-      const topics = new Set(await admin.listTopics());
-      missing.push(
-        ...topicsOf(jobs)
-          .filter((t) => !topics.has(t.name))
-          .map((t) => `topic ${t.name}`),
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    const topics = new Set(await withSetupAdmin(brokers, (admin) => admin.listTopics()));
+    missing.push(
+      ...topicsOf(jobs)
+        .filter((t) => !topics.has(t.name))
+        .map((t) => `topic ${t.name}`),
+    );
   }
   if (missing.length)
     throw new NotSetUpError(
@@ -147,13 +137,7 @@ export async function ensureTopics(
   brokers: readonly string[],
   topics: readonly TopicPlan[],
 ): Promise<{ created: string[]; grown: string[]; larger: Array<TopicPlan & { readonly has: number }> }> {
-  const admin = new Kafka({
-    clientId: 'microbatch-setup',
-    brokers: [...brokers],
-    logLevel: logLevel.ERROR,
-  }).admin();
-  await admin.connect();
-  try {
+  return withSetupAdmin(brokers, async (admin) => {
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.topic));
     if (missing.length) {
@@ -177,6 +161,19 @@ export async function ensureTopics(
       }
     }
     return { created: missing.map((t) => t.topic), grown, larger };
+  });
+}
+
+/** A connected kafkajs admin for `fn`, disconnected after it whatever happens. */
+async function withSetupAdmin<T>(brokers: readonly string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = new Kafka({
+    clientId: 'microbatch-setup',
+    brokers: [...brokers],
+    logLevel: logLevel.ERROR,
+  }).admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
   } finally {
     await admin.disconnect();
   }

@@ -147,6 +147,15 @@ describe('a batch of two partitions given up after one of them committed', () =>
     })),
   });
 
+  /** Partitions 0 and 1 with their five readings each, in one event. */
+  const twoPartitions10 = () => ({
+    eventSource: 'aws:kafka' as const,
+    eventSourceArn: LOCAL_CLUSTER_ARN,
+    bootstrapServers: 'b:9092',
+    partitions: [readings(0), readings(1)],
+    recordCount: 10,
+  });
+
   it.each([false, true])(
     'GIVEN filters %s THEN the redrive of its on-failure record applies only the partition that failed',
     async (filters) => {
@@ -159,13 +168,7 @@ describe('a batch of two partitions given up after one of them committed', () =>
           return sink.compareAndSetPartial(table, row, expected);
         },
       });
-      const batch = {
-        eventSource: 'aws:kafka' as const,
-        eventSourceArn: LOCAL_CLUSTER_ARN,
-        bootstrapServers: 'b:9092',
-        partitions: [readings(0), readings(1)],
-        recordCount: 10,
-      };
+      const batch = twoPartitions10();
       for (let attempt = 1; attempt <= 3; attempt++)
         await expect(
           runMicroBatch(sensors, batch, { checkpoints, sink: refusing, filters, log: () => undefined }),
@@ -217,13 +220,7 @@ describe('a batch of two partitions given up after one of them committed', () =>
         return sink.compareAndSetPartial(table, row, expected);
       },
     });
-    const batch = {
-      eventSource: 'aws:kafka' as const,
-      eventSourceArn: LOCAL_CLUSTER_ARN,
-      bootstrapServers: 'b:9092',
-      partitions: [readings(0), readings(1)],
-      recordCount: 10,
-    };
+    const batch = twoPartitions10();
 
     // WHEN the invocation has 3.05 s left: the note is due 50 ms in
     const running = runMicroBatch(sensors, batch, {
