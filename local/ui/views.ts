@@ -64,7 +64,7 @@ export function classifyState(args: {
   if (lag.records > 0 && (sinceBatch === null || sinceBatch > stallMs))
     return {
       state: 'failing',
-      reason: `${lag.records} records wait and no batch finished for ${Math.round((sinceBatch ?? stallMs) / 1000)} s`,
+      reason: `${lag.records === 1 ? '1 record waits' : `${lag.records} records wait`} and no batch finished for ${Math.round((sinceBatch ?? stallMs) / 1000)} s`,
     };
   if (lag.seconds !== null && lag.seconds > lagLimitS)
     return {

@@ -86,9 +86,10 @@ describe('classifyState', () => {
     });
     expect(s.state).toBe('failing');
     expect(s.reason).toBe('10 records wait and no batch finished for 61 s');
-    expect(classifyState({ now, job, lastBatchEnd: null, lag: reading({ records: 1 }) }).state).toBe(
-      'failing',
-    );
+    expect(classifyState({ now, job, lastBatchEnd: null, lag: reading({ records: 1 }) })).toMatchObject({
+      state: 'failing',
+      reason: '1 record waits and no batch finished for 60 s',
+    });
   });
 
   it('is lagging when the oldest waiting record is older than 3 windows (30 s at least)', () => {
