@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel } from '../lambda/runtime/kafkajs';
+import { kafkaLogCreator } from '../lambda/runtime/kafka-log';
 import type { EventSourceConfig } from '../config';
 import type { FailedRange } from '../lambda/runtime/checkpoint';
 import { toMskEvent } from '../lambda/runtime/event';
@@ -81,6 +82,8 @@ export async function redriveLocally(args: {
     clientId: `microbatch-redrive-${job.name}`,
     brokers: [...args.brokers],
     logLevel: logLevel.ERROR,
+    // kafkajs's lines in the job's log shape, as the runner's (README, "Logs").
+    ...(args.logger ? { logCreator: kafkaLogCreator(args.logger) } : {}),
   });
   const admin = kafka.admin();
   await withKafkaRetry('connect', () => admin.connect(), log);

@@ -10,6 +10,7 @@
  */
 import type { Client } from 'cassandra-driver';
 import { Kafka, logLevel } from '../../lambda/runtime/kafkajs';
+import { createLogger } from '../../lambda/runtime/log';
 import { createCassandraClient, type CassandraTarget } from '../../lambda/runtime/cassandra-client';
 import { iamTokenProvider, mskKafkaConfig, parseBootstrapBrokers } from '../../lambda/runtime/msk-client';
 import { resolveEndpoints } from '../services';
@@ -142,6 +143,8 @@ export async function startUiCommand(
             ? mskKafkaConfig({
                 brokers: options.brokers,
                 clientId: 'microbatch-ui',
+                // kafkajs's lines in the log shape of every other command (README, "Logs").
+                logger: createLogger({ serviceName: 'microbatch-ui' }),
                 tokenProvider: iamTokenProvider(
                   options.target.kind === 'keyspaces' ? options.target.region : (env.AWS_REGION ?? ''),
                 ),
