@@ -668,3 +668,19 @@ function parseMetricsRow(r: types.Row): MetricsRow {
 function latencyMaxOf(oldestMs: number | null, newestMs: number | null): Rollup['latencyMaxMs'] {
   return oldestMs === null || newestMs === null ? null : { oldestMs, newestMs };
 }
+
+/** The longest oldest-record and newest-record latency of several (each of its own item); null for none. */
+export function longestLatencies(
+  items: ReadonlyArray<{ readonly oldestMs: number; readonly newestMs: number } | null>,
+): Rollup['latencyMaxMs'] {
+  let oldestMs = -Infinity;
+  let newestMs = -Infinity;
+  let any = false;
+  for (const l of items) {
+    if (!l) continue;
+    any = true;
+    oldestMs = Math.max(oldestMs, l.oldestMs);
+    newestMs = Math.max(newestMs, l.newestMs);
+  }
+  return any ? { oldestMs, newestMs } : null;
+}

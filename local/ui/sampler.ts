@@ -6,7 +6,7 @@
  * Times sit on a fixed grid, so rewriting a row is harmless.
  */
 import type { Admin } from 'kafkajs';
-import { isLiveBatch, type BatchRow, type Rollup, type UiData } from './data';
+import { isLiveBatch, longestLatencies, type BatchRow, type Rollup, type UiData } from './data';
 import { recordLatencies } from '../../lambda/runtime/batch';
 import { EndOffsetHistory, readGroupLag, type GroupLag } from './lag';
 import type { UiJob } from './jobs';
@@ -85,11 +85,6 @@ export function rollupByMinute(
       }
       for (const [k, v] of Object.entries(r)) reasons[k] = (reasons[k] ?? 0) + v;
     }
-    // The live stream's latency only: a replay's or a redrive's records are as old as the data it re-reads.
-    const latencies = inMinute.flatMap((b) => {
-      const l = isLiveBatch(b) ? recordLatencies(b) : null;
-      return l ? [l] : [];
-    });
     const withWatermark = inMinute.filter((b) => b.watermarkMs !== null);
     const last = withWatermark[withWatermark.length - 1];
     out.set(m, {
@@ -111,12 +106,8 @@ export function rollupByMinute(
       watermarkMs: last ? last.watermarkMs : null,
       watermarkGapMs: last ? last.startedAt.getTime() + last.durationMs - last.watermarkMs! : null,
       deadLetterReasons: reasons,
-      latencyMaxMs: latencies.length
-        ? latencies.reduce((a, l) => ({
-            oldestMs: Math.max(a.oldestMs, l.oldestMs),
-            newestMs: Math.max(a.newestMs, l.newestMs),
-          }))
-        : null,
+      // The live stream's latency only: a replay's or a redrive's records are as old as the data it re-reads.
+      latencyMaxMs: longestLatencies(inMinute.map((b) => (isLiveBatch(b) ? recordLatencies(b) : null))),
     });
   }
   return out;

@@ -5,6 +5,7 @@
  */
 import {
   isLiveBatch,
+  longestLatencies,
   type BatchCursor,
   type BatchRow,
   type CheckpointView,
@@ -640,16 +641,7 @@ export function hourTotals(rollups: ReadonlyArray<NonNullable<MetricsRow['rollup
     written: sumOf(rollups.map((r) => r.written)),
     meanDurationMs: batches ? sumOf(rollups.map((r) => r.durationMsSum)) / batches : null,
     maxDurationMs: batches ? Math.max(...rollups.map((r) => r.durationMsMax)) : null,
-    maxLatencyMs: rollups.reduce<{ oldestMs: number; newestMs: number } | null>(
-      (a, r) =>
-        r.latencyMaxMs === null
-          ? a
-          : {
-              oldestMs: Math.max(a?.oldestMs ?? -Infinity, r.latencyMaxMs.oldestMs),
-              newestMs: Math.max(a?.newestMs ?? -Infinity, r.latencyMaxMs.newestMs),
-            },
-      null,
-    ),
+    maxLatencyMs: longestLatencies(rollups.map((r) => r.latencyMaxMs)),
   };
 }
 
