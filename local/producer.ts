@@ -7,7 +7,7 @@
  *   spaces, which the job trims.
  * - `produceValue`: a value of one's own, as it is (`produce --value`), such as a malformed record.
  */
-import { Kafka, logLevel, CompressionTypes, type Producer } from '../lambda/runtime/kafkajs';
+import { Kafka, logLevel, CompressionTypes, withAdmin, type Producer } from '../lambda/runtime/kafkajs';
 import type { SampleData } from '../lambda/runtime/job';
 
 export type ProduceMode = 'sample' | 'load';
@@ -74,17 +74,12 @@ export class MissingTopicError extends Error {
  * for the topic's own metadata would let a broker with auto-creation on create it.
  */
 export async function assertTopicExists(brokers: readonly string[], topic: string): Promise<void> {
-  const admin = new Kafka({
+  const kafka = new Kafka({
     clientId: 'microbatch-producer',
     brokers: [...brokers],
     logLevel: logLevel.ERROR,
-  }).admin();
-  await admin.connect();
-  try {
-    if ((await admin.listTopics()).includes(topic)) return;
-  } finally {
-    await admin.disconnect();
-  }
+  });
+  if ((await withAdmin(kafka, (admin) => admin.listTopics())).includes(topic)) return;
   throw new MissingTopicError(
     `Topic '${topic}' does not exist on ${brokers.join(', ')}: \`microbatch setup\` creates the jobs' topics; ` +
       "create any other topic before producing to it (Kafka's kafka-topics.sh --create).",

@@ -3,7 +3,7 @@
  * the keyspace and tables (CQL DDL rendered by schema/cql.ts) and the topics (partitions from the config).
  * Both are idempotent, and topics only ever grow.
  */
-import { Kafka, logLevel, type Admin } from '../lambda/runtime/kafkajs';
+import { Kafka, logLevel, withAdmin, type Admin } from '../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import {
   col,
@@ -165,18 +165,11 @@ export async function ensureTopics(
 }
 
 /** A connected kafkajs admin for `fn`, disconnected after it whatever happens. */
-async function withSetupAdmin<T>(brokers: readonly string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = new Kafka({
-    clientId: 'microbatch-setup',
-    brokers: [...brokers],
-    logLevel: logLevel.ERROR,
-  }).admin();
-  await admin.connect();
-  try {
-    return await fn(admin);
-  } finally {
-    await admin.disconnect();
-  }
+function withSetupAdmin<T>(brokers: readonly string[], fn: (admin: Admin) => Promise<T>): Promise<T> {
+  return withAdmin(
+    new Kafka({ clientId: 'microbatch-setup', brokers: [...brokers], logLevel: logLevel.ERROR }),
+    fn,
+  );
 }
 
 /** Every topic of the jobs, with the partitions the config gives it (config/index.ts reads one per topic). */

@@ -11,6 +11,8 @@
  * with the fix), and Node 24, the functions' runtime, prints a `TimeoutNegativeWarning` for it.
  * https://github.com/tulios/kafkajs/issues/1751 (open; its fixes, #1755 and #1768, are not merged).
  */
+import type { Admin, Kafka } from 'kafkajs';
+
 /** The part of kafkajs's internal request queue the fix touches. */
 export interface RequestQueueLike {
   pending: readonly unknown[];
@@ -48,3 +50,14 @@ export function scheduleChecksOnlyWhenNeeded(queue: { prototype: RequestQueueLik
 scheduleChecksOnlyWhenNeeded(require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueLike });
 
 export * from 'kafkajs';
+
+/** Connects an admin of `kafka`, runs `fn` with it, and disconnects it whatever happens. */
+export async function withAdmin<T>(kafka: Kafka, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -1,21 +1,13 @@
 /** `setup`'s topics on the real local Kafka (local/setup.ts): created, grown, and never shrunk, which it says. */
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ensureTopics } from '../../local/setup';
-import { endpoints, kafka, uniqueName } from '../support/integration';
+import { deleteTopicWhenFinished, endpoints, uniqueName } from '../support/integration';
 
 describe('ensureTopics', () => {
   it('creates a topic, grows it, and reports one the config gives fewer partitions than it has', async () => {
     // GIVEN a topic nobody has
     const topic = uniqueName('it-setup-');
-    onTestFinished(async () => {
-      const admin = kafka().admin();
-      await admin.connect();
-      try {
-        await admin.deleteTopics({ topics: [topic] });
-      } finally {
-        await admin.disconnect();
-      }
-    });
+    deleteTopicWhenFinished(topic);
     const plan = (partitions: number) => [{ topic, partitions }];
 
     // WHEN it is set up with 2 partitions, then 3, then 1

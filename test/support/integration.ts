@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { Kafka, logLevel } from '../../lambda/runtime/kafkajs';
+import { Kafka, logLevel, withAdmin } from '../../lambda/runtime/kafkajs';
 import type { Client } from 'cassandra-driver';
 import { onTestFinished } from 'vitest';
 import { loadConfig, objectGetter, type EventSourceConfig, type PipelineConfig } from '../../config';
@@ -62,16 +62,13 @@ export function kafka(): Kafka {
 export async function freshTopic(partitions = 3): Promise<string> {
   const topic = uniqueName('it-');
   await ensureTopics(endpoints.kafkaBrokers, [{ topic, partitions }]);
-  onTestFinished(async () => {
-    const cleanup = kafka().admin();
-    await cleanup.connect();
-    try {
-      await cleanup.deleteTopics({ topics: [topic] });
-    } finally {
-      await cleanup.disconnect();
-    }
-  });
+  deleteTopicWhenFinished(topic);
   return topic;
+}
+
+/** Deletes `topic` when the test ends. */
+export function deleteTopicWhenFinished(topic: string): void {
+  onTestFinished(() => withAdmin(kafka(), (admin) => admin.deleteTopics({ topics: [topic] })));
 }
 
 /** The event source knobs for a test: a fresh group, a short window, from the start of the topic. */
