@@ -269,13 +269,7 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
           bound: [
             `its batches: ${fmt(b.meanRecords)} records (one partition's) in ${fmt(b.meanDurationMs)} ms: ` +
               `read + claim ${fmt(b.meanReadClaimMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)} ms (means)`,
-            cassandraCeiling &&
-              delayFloor(
-                b.meanRecords,
-                batchesClosingTogether(report.settings),
-                limit,
-                cassandraCeiling.best.rate,
-              ),
+            cassandraCeiling && delayFloor(b.meanRecords, limit, cassandraCeiling.best.rate),
           ]
             .filter(Boolean)
             .join('; '),
@@ -334,30 +328,16 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
 }
 
 /**
- * The pollers' batches of a latency phase close together (each poller's window opens with its first record, and
- * the producer spreads its records over every partition), so their rows share the Cassandra ceiling.
- */
-function batchesClosingTogether(settings: BenchReport['settings'] | undefined): number {
-  if (!settings) return 1;
-  return settings.pollers === 'default'
-    ? settings.partitions
-    : Math.min(settings.pollers, settings.partitions);
-}
-
-/**
  * A processing delay no pipeline can beat at this ceiling: a batch's rows are written after it closes, at most at
- * the ceiling's rate, so the last 1% of `batches` batches of `records` rows are written at least
- * 0.99 * batches * records / ceiling after their close, whatever the order or the concurrency.
+ * the ceiling's rate, so the last 1% of a batch of `records` rows are written at least 0.99 * records / ceiling
+ * after its close, whatever the order or the concurrency. The pollers' batches close apart (`firstBatchShare`,
+ * local/runner.ts), so one batch's rows have the ceiling to themselves.
  */
-export function delayFloor(records: number, batches: number, limitMs: number, ceilingRate: number): string {
-  const floorMs = (rows: number) => (0.99 * rows * 1000) / ceilingRate;
-  const together =
-    batches > 1
-      ? `, of the ${batches} batches that close together ${fmt(floorMs(records * batches))} ms`
-      : '';
+export function delayFloor(records: number, limitMs: number, ceilingRate: number): string {
+  const floorMs = (0.99 * records * 1000) / ceilingRate;
   return (
-    `floor at the ceiling's ${fmt(ceilingRate)}/s: the last 1% of one batch's rows written ${fmt(floorMs(records))} ms ` +
-    `after it closes${together}; ${fmt(limitMs)} ms needs a ceiling of ${fmt((0.99 * records * batches * 1000) / limitMs)}/s`
+    `floor at the ceiling's ${fmt(ceilingRate)}/s: the last 1% of a batch's rows written ${fmt(floorMs)} ms ` +
+    `after it closes; ${fmt(limitMs)} ms needs a ceiling of ${fmt((0.99 * records * 1000) / limitMs)}/s`
   );
 }
 

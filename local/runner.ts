@@ -5,6 +5,8 @@
  * - A batch closes at `batchSize` records, when the batching window (`maxBatchingWindowSeconds`, counted from
  *   the first record) ends, or before it would pass the 6 MB invocation payload cap.
  * - Records keep their order within each partition; partitions share batches.
+ * - Pollers that start together close their first batches at different shares of the window and size, so that
+ *   their batches do not reach the store together (`firstBatchShare`).
  * - Offsets are committed only after the handler succeeds (the committed offset is the next one to read).
  * - A failing batch is retried with backoff up to `retryAttempts`, or until its oldest record is older than
  *   `maxRecordAgeSeconds`; with `bisectBatchOnError` it is split in two first. A batch that still fails goes
@@ -127,6 +129,24 @@ export interface RunnerObserver {
  */
 export const DEFAULT_LOCAL_POLLERS = Number.POSITIVE_INFINITY;
 
+/**
+ * The share of the batching window and of the batch size at which poller `index` (0-based, in the order the
+ * pollers are created) closes its first batch, when the group gave this runner partitions for `expected`
+ * pollers: 1/n, 2/n, ..., 1, and 1 for a poller beyond them.
+ *
+ * Pollers that start together would otherwise close their windows together for as long as they run (each window
+ * opens with the first record after the last one closed, and a steady producer spreads its records over the
+ * partitions), so their batches all reach the store in the same instant and the last rows of each wait for the
+ * others': at 2,000 records/s, 5 s and 3 partitions, 10,000 rows at once instead of 3,333 every 1.7 s (issue 12,
+ * bench/README.md). Spread once, they stay spread. The window is a maximum ("the maximum amount of time to gather
+ * records before invoking the function",
+ * https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html), so no record waits longer
+ * than it: some first batches close sooner and smaller.
+ */
+export function firstBatchShare(index: number, expected: number): number {
+  return index < expected ? (index + 1) / expected : 1;
+}
+
 export interface RunnerStats {
   batches: number;
   records: number;
@@ -237,13 +257,26 @@ export class MicroBatcher {
   /** Per `<topic>-<partition>`, the highest offset enqueued (see `enqueue`). */
   private readonly frontier = new Map<string, bigint>();
 
+  /** What the next batch may reach of the window and the batch size: `firstBatchShare`, then 1 (see there). */
+  private share: number;
+
+  /**
+   * @param firstBatchShare the share of the window and of the batch size at which the first batch closes, in
+   *   (0, 1]: the runner gives its pollers different shares so that their batches do not close together
+   *   (`firstBatchShares`). Later batches get the whole window and size.
+   */
   constructor(
     private readonly batchSize: number,
     private readonly windowMs: number,
     private readonly maxPayloadBytes: number,
     private readonly envelopeBytes: number,
     private readonly filters: readonly FilterPattern[] = [],
-  ) {}
+    firstBatchShare = 1,
+  ) {
+    if (!(firstBatchShare > 0 && firstBatchShare <= 1))
+      throw new RangeError(`firstBatchShare must be in (0, 1], received ${firstBatchShare}.`);
+    this.share = firstBatchShare;
+  }
 
   get buffered(): number {
     return this.buffer.length;
@@ -298,14 +331,16 @@ export class MicroBatcher {
    */
   async next(stopped: () => boolean): Promise<Buffered[]> {
     while (!this.buffer.length && !stopped()) await this.sleep(250);
-    const windowEnd = (this.buffer[0]?.waiter.arrivedAt ?? Date.now()) + this.windowMs;
-    while (!stopped() && this.bufferedDelivered < this.batchSize && this.fits() && Date.now() < windowEnd) {
+    const windowEnd = (this.buffer[0]?.waiter.arrivedAt ?? Date.now()) + this.windowMs * this.share;
+    const size = Math.max(1, Math.ceil(this.batchSize * this.share));
+    while (!stopped() && this.bufferedDelivered < size && this.fits() && Date.now() < windowEnd) {
       await this.sleep(Math.min(250, windowEnd - Date.now()));
     }
     // A stop while a batch is still being collected abandons it: nothing of it was sent or committed, so
     // its records come back on restart. The batch already handed to the handler is the one that finishes.
     if (stopped()) return [];
-    return this.take();
+    this.share = 1;
+    return this.take(size);
   }
 
   /**
@@ -336,13 +371,13 @@ export class MicroBatcher {
     return this.envelopeBytes + this.bufferedBytes <= this.maxPayloadBytes;
   }
 
-  private take(): Buffered[] {
+  private take(size: number): Buffered[] {
     let bytes = this.envelopeBytes;
     let n = 0;
     let delivered = 0;
     while (n < this.buffer.length) {
       const item = this.buffer[n]!;
-      if (!item.filtered && (delivered >= this.batchSize || bytes + item.bytes > this.maxPayloadBytes)) break;
+      if (!item.filtered && (delivered >= size || bytes + item.bytes > this.maxPayloadBytes)) break;
       bytes += item.bytes;
       if (!item.filtered) delivered++;
       n++;
@@ -470,7 +505,9 @@ export class EventSourceRunner {
   private readonly pollers: Poller[] = [];
   private readonly pollerOf = new Map<string, Poller>();
   private readonly maxPollers: number;
-  private readonly newBatcher: () => MicroBatcher;
+  /** The pollers the partitions of the latest group join make (see `firstBatchShare`). */
+  private expectedPollers = 1;
+  private readonly newBatcher: (firstBatchShare: number) => MicroBatcher;
   private readonly log: (line: Record<string, unknown>) => void;
   private readonly eventSourceArn: string;
   private readonly clientId: string;
@@ -522,7 +559,7 @@ export class EventSourceRunner {
       eventSourceArn: this.eventSourceArn,
       bootstrapServers: options.brokers.join(','),
     });
-    this.newBatcher = () =>
+    this.newBatcher = (share) =>
       new MicroBatcher(
         options.source.batchSize,
         options.source.maxBatchingWindowSeconds * 1000,
@@ -530,11 +567,16 @@ export class EventSourceRunner {
         // Room for the "<topic>-<partition>" keys of a few partitions.
         eventPayloadBytes(envelope) + 64 * 16,
         options.source.filters,
+        share,
       );
     this.maxPollers =
       options.pollers ?? options.source.provisionedPollers?.maximumPollers ?? DEFAULT_LOCAL_POLLERS;
     if (!(this.maxPollers >= 1))
       throw new RangeError(`The runner's pollers must be at least 1, received ${this.maxPollers}.`);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const partitions = Object.values(payload.memberAssignment).reduce((n, list) => n + list.length, 0);
+      this.expectedPollers = Math.max(1, Math.min(this.maxPollers, partitions));
+    });
     this.stopped = new Promise((resolve) => (this.stoppedResolve = resolve));
   }
 
@@ -548,7 +590,8 @@ export class EventSourceRunner {
     let poller = this.pollerOf.get(key);
     if (poller) return poller;
     if (this.pollers.length < this.maxPollers) {
-      poller = { batcher: this.newBatcher(), partitions: 0, loop: undefined };
+      const share = firstBatchShare(this.pollers.length, this.expectedPollers);
+      poller = { batcher: this.newBatcher(share), partitions: 0, loop: undefined };
       this.pollers.push(poller);
       if (this.started) this.startLoop(poller);
     } else {

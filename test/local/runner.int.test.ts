@@ -145,6 +145,28 @@ describe('the event-source runner', () => {
     expect(covered).toBe(300);
   });
 
+  it('GIVEN three partitions fed together THEN the pollers close their batches spread over the window, not at once', async () => {
+    const { topic, h } = await tutorial(3);
+    const closes: Array<{ at: number; partitions: string[] }> = [];
+    await h.start({ maxBatchingWindowSeconds: 1.5, batchSize: 10_000 }, (invoke) => async (event) => {
+      closes.push({ at: Date.now(), partitions: Object.keys(event.records) });
+      return invoke(event);
+    });
+    // WHEN a steady producer spreads its records over the three partitions for 6 s
+    await produce({ brokers: endpoints.kafkaBrokers, mode: 'load', topic, count: 1200, rate: 200, keys: 30 });
+
+    await waitFor('1,200 rows', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 1200 ? true : undefined,
+    );
+    // THEN each batch holds one partition (a poller each), every partition had its batches, and no two batches
+    // closed within 150 ms of each other: spread, they close about 500 ms apart (a third of the window); closing
+    // together, they came within a few ms.
+    expect(closes.every((c) => c.partitions.length === 1)).toBe(true);
+    expect(new Set(closes.map((c) => c.partitions[0])).size).toBe(3);
+    const gaps = closes.slice(1).map((c, i) => c.at - closes[i]!.at);
+    expect(Math.min(...gaps), `gaps between batches: ${gaps.join(', ')} ms`).toBeGreaterThanOrEqual(150);
+  });
+
   it('computes sensor-stats windows equal to a reference computed from what was produced', async () => {
     const topic = await freshTopic(2);
     const job = createSensorStatsJob(

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { localConfig } from '../../local/app';
 import {
   EventSourceRunner,
+  firstBatchShare,
   MicroBatcher,
   offsetRangesOf,
   recordBytes,
@@ -153,6 +154,45 @@ describe('MicroBatcher', () => {
     void b.enqueue([rec(0, 1)]);
     expect(await b.next(() => true)).toEqual([]);
     expect(b.buffered).toBe(1);
+  });
+
+  it('GIVEN a first-batch share of 1/3 THEN the first batch closes at a third of the window, later ones at all of it', async () => {
+    const b = new MicroBatcher(100, 900, 6 * 1024 * 1024, 100, [], 1 / 3);
+    void b.enqueue([rec(0, 0)]);
+    let asked = Date.now();
+    expect(await b.next(() => false)).toHaveLength(1);
+    const first = Date.now() - asked;
+    expect(first).toBeGreaterThanOrEqual(250);
+    expect(first).toBeLessThan(700);
+    void b.enqueue([rec(0, 1)]);
+    asked = Date.now();
+    expect(await b.next(() => false)).toHaveLength(1);
+    expect(Date.now() - asked).toBeGreaterThanOrEqual(850);
+  });
+
+  it('GIVEN a first-batch share of 1/3 THEN the first batch closes at a third of the batch size, later ones at all of it', async () => {
+    const b = new MicroBatcher(9, 60_000, 6 * 1024 * 1024, 100, [], 1 / 3);
+    // GIVEN a window far longer than the test: every batch below closes on its size
+    void b.enqueue(Array.from({ length: 12 }, (_, i) => rec(0, i)));
+    const sizes: number[] = [];
+    while (b.buffered) sizes.push((await b.next(() => false)).length);
+    expect(sizes).toEqual([3, 9]);
+  });
+
+  it('refuses a first-batch share outside (0, 1], naming the value', () => {
+    for (const share of [0, -0.5, 1.5, Number.NaN])
+      expect(() => new MicroBatcher(1, 0, 1000, 100, [], share)).toThrow(
+        `firstBatchShare must be in (0, 1], received ${share}.`,
+      );
+  });
+});
+
+describe('firstBatchShare', () => {
+  it('spreads the first batches of the pollers one partition assignment makes over the window', () => {
+    expect([0, 1, 2].map((i) => firstBatchShare(i, 3))).toEqual([1 / 3, 2 / 3, 1]);
+    // A poller beyond the assignment (a partition gained without a new join), and a lone poller, get it all.
+    expect(firstBatchShare(3, 3)).toBe(1);
+    expect(firstBatchShare(0, 1)).toBe(1);
   });
 });
 
