@@ -116,6 +116,8 @@ export class PipelineUnderTest {
   readonly sentAt: number[] = [];
   /** Per written row (with `trackDelays`): its latency minus the time it waited for its batch to close. */
   readonly processingDelay: Array<{ t: number; v: number }> = [];
+  /** Per written row (with `trackDelays`): from its send to its arrival from Kafka, the delay's part before the runner. */
+  readonly fetchDelay: Array<{ t: number; v: number }> = [];
   /** The job's name: it keys the checkpoints the pipeline writes and `verify` reads. */
   private get jobName(): string {
     return this.options.jobName ?? 'sent-received';
@@ -134,8 +136,8 @@ export class PipelineUnderTest {
   private client: Client | undefined;
   /** Per "<partition>": the fetches' last offsets and arrival times, in offset order. */
   private readonly arrivals = new Map<number, Array<{ last: bigint; at: number }>>();
-  /** Per send time: how long the record waited for its batch (until its row is acknowledged). */
-  private readonly waited = new Map<string, number>();
+  /** Per send time: when the record arrived from Kafka and when its batch closed (until its row is acknowledged). */
+  private readonly waited = new Map<string, { arrived: number; closedAt: number }>();
   private current = 0;
   private lastChange = 0;
 
@@ -266,7 +268,7 @@ export class PipelineUnderTest {
           else lo = mid + 1;
         }
         const arrived = list[lo]?.at ?? closedAt;
-        this.waited.set(Buffer.from(r.value, 'base64').toString('utf8').trim(), closedAt - arrived);
+        this.waited.set(Buffer.from(r.value, 'base64').toString('utf8').trim(), { arrived, closedAt });
       }
     }
   }
@@ -284,7 +286,8 @@ export class PipelineUnderTest {
       const waited = this.waited.get(timeSent);
       if (waited !== undefined) {
         this.waited.delete(timeSent);
-        this.processingDelay.push({ t: sent, v: acked - sent - waited });
+        this.processingDelay.push({ t: sent, v: acked - sent - (waited.closedAt - waited.arrived) });
+        this.fetchDelay.push({ t: sent, v: waited.arrived - sent });
       }
     }
   }

@@ -84,6 +84,12 @@ export interface LatencyResult {
    * handler's invocation): delivery from Kafka plus processing, without the batching window.
    */
   readonly processingDelayMs: Distribution;
+  /**
+   * The processing delay's part before the runner: from the send to the record's arrival from Kafka (the
+   * producer's send, the broker, the fetch, and the runner's event loop getting to it).
+   * @default - not measured (reports written before it was)
+   */
+  readonly fetchDelayMs?: Distribution;
   /** Send time to the record's batch done: rows written and checkpoint moved. */
   readonly batchCommittedMs: Distribution;
   readonly batches: BatchStats;
@@ -269,6 +275,7 @@ export function targetsOf(report: Omit<BenchReport, 'targets' | 'files'>): Targe
           bound: [
             `its batches: ${fmt(b.meanRecords)} records (one partition's) in ${fmt(b.meanDurationMs)} ms: ` +
               `read + claim ${fmt(b.meanReadClaimMs)}, writes ${fmt(b.meanEffectsMs)}, commit ${fmt(b.meanCommitMs)} ms (means)`,
+            l.fetchDelayMs && `send to fetched p99 ${fmt(l.fetchDelayMs.p99)} ms`,
             cassandraCeiling && delayFloor(b.meanRecords, limit, cassandraCeiling.best.rate),
           ]
             .filter(Boolean)
@@ -503,7 +510,10 @@ export function renderSummary(report: BenchReport): string {
     add(
       `latency at ${fmt(l.rate)}/s`,
       `p50 ${fmt(d.p50)} / p99 ${fmt(d.p99)} ms`,
-      `window ${l.windowSeconds} s, batch ${fmt(l.batchSize)}, ${fmt(d.count)} records; processing delay p50 ${fmt(q.p50)} / p95 ${fmt(q.p95)} / p99 ${fmt(q.p99)} ms; ` +
+      `window ${l.windowSeconds} s, batch ${fmt(l.batchSize)}, ${fmt(d.count)} records; processing delay p50 ${fmt(q.p50)} / p95 ${fmt(q.p95)} / p99 ${fmt(q.p99)} ms` +
+        (l.fetchDelayMs
+          ? ` (send to fetched p50 ${fmt(l.fetchDelayMs.p50)} / p99 ${fmt(l.fetchDelayMs.p99)} ms); `
+          : '; ') +
         `to batch committed p99 ${fmt(l.batchCommittedMs.p99)} ms`,
       cpuText(l.cpu),
     );

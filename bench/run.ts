@@ -700,6 +700,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       if (measured(s)) rows.push({ t: s, v: ack - s });
     });
     const delays = put.processingDelay.filter((d) => measured(d.t));
+    const fetchDelays = put.fetchDelay.filter((d) => measured(d.t)).map((d) => d.v);
     const committed = put.commitLatency.filter((c) => measured(c.t)).map((c) => c.v);
     const delayTimeline = percentileTimeline(delays, first, 1000);
     const result: LatencyResult = {
@@ -713,6 +714,7 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
       cooldownSeconds,
       rowWrittenMs: roundDistribution(distribution(rows.map((r) => r.v))),
       processingDelayMs: roundDistribution(distribution(delays.map((d) => d.v))),
+      fetchDelayMs: roundDistribution(distribution(fetchDelays)),
       batchCommittedMs: roundDistribution(distribution(committed)),
       batches: batchStats(put.batches),
       timeline: percentileTimeline(rows, first, 1000).map((s) => ({

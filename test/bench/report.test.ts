@@ -210,15 +210,18 @@ describe('targetsOf', () => {
             rate: 2000,
             windowSeconds: 5,
             processingDelayMs: dist(330),
+            fetchDelayMs: dist(41),
             rowWrittenMs: dist(5300),
             batches,
           },
         ],
       }),
     );
-    // THEN: 0.99 * 3,333 / 50,000 s = 66 ms for one batch; 100 ms needs 32,997 rows/s
+    // THEN: 0.99 * 3,333 / 50,000 s = 66 ms for one batch; 100 ms needs 32,997 rows/s; and the delay's part
+    // before the runner is named
     expect(targets[0]!.bound).toBe(
       "its batches: 3,333 records (one partition's) in 248 ms: read + claim 54, writes 171, commit 16 ms (means); " +
+        'send to fetched p99 41 ms; ' +
         "floor at the ceiling's 50,000/s: the last 1% of a batch's rows written 66 ms after it closes; " +
         '100 ms needs a ceiling of 32,997/s',
     );
