@@ -818,6 +818,8 @@ export class EventSourceRunner {
           error: String(error),
         });
         if (bisect) {
+          // A stop does not wait for the halves either: the batch stays uncommitted and comes back whole.
+          if (this.stopping) throw error;
           const half = Math.ceil(records.length / 2);
           await this.handle(records.slice(0, half), invokes);
           await this.handle(records.slice(half), invokes);

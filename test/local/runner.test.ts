@@ -392,3 +392,31 @@ describe('EventSourceRunner pollers', () => {
     expect(() => runner({ pollers: 0 })).toThrow("The runner's pollers must be at least 1, received 0.");
   });
 });
+
+describe('EventSourceRunner stop during a failing batch', () => {
+  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+
+  it('GIVEN bisectBatchOnError WHEN a stop comes while a batch fails THEN the batch is not split further, and stays uncommitted', async () => {
+    // GIVEN a handler that always fails (the store is down), and a stop that comes during the first invocation
+    const invoked: number[] = [];
+    const r: EventSourceRunner = new EventSourceRunner({
+      jobName: 'stop-bisect',
+      topics: ['test'],
+      source: { ...source, bisectBatchOnError: true, retryAttempts: 3, maxRecordAgeSeconds: -1 },
+      brokers: ['localhost:9092'],
+      invoke: (event) => {
+        invoked.push(Object.values(event.records).flat().length);
+        (r as unknown as { stopping: boolean }).stopping = true;
+        return Promise.reject(new Error('store down'));
+      },
+      onFailureDir: '/nonexistent',
+      log: () => undefined,
+      staticMembership: false,
+    });
+    const handle = (r as unknown as { handle(records: KafkaRecord[]): Promise<void> }).handle.bind(r);
+    // WHEN the batch of 8 records fails once the stop has come
+    await expect(handle([0, 1, 2, 3, 4, 5, 6, 7].map((o) => rec(0, o)))).rejects.toThrow('store down');
+    // THEN the handler saw the batch once: a graceful stop does not wait for a failing batch
+    expect(invoked, `invocations after the stop: ${invoked.join(', ')} records`).toEqual([8]);
+  });
+});
