@@ -803,7 +803,8 @@ export class EventSourceRunner {
         const oldest = Math.min(...records.map((r) => r.timestamp));
         const tooOld = maxRecordAgeSeconds !== -1 && Date.now() - oldest > maxRecordAgeSeconds * 1000;
         const exhausted = retryAttempts !== -1 && attempt > retryAttempts;
-        const bisect = bisectBatchOnError && records.length > 1;
+        // Records past the maximum age are not sent to the function again, halved or not.
+        const bisect = bisectBatchOnError && records.length > 1 && !tooOld;
         const retrying = !exhausted && !tooOld && !bisect && !this.stopping;
         const retryInMs = Math.min(MAX_RETRY_DELAY_MS, base * 2 ** (attempt - 1));
         this.log({

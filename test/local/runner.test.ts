@@ -420,3 +420,49 @@ describe('EventSourceRunner stop during a failing batch', () => {
     expect(invoked, `invocations after the stop: ${invoked.join(', ')} records`).toEqual([8]);
   });
 });
+
+describe('EventSourceRunner maxRecordAgeSeconds with bisectBatchOnError', () => {
+  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+
+  it('GIVEN a failing batch older than maxRecordAgeSeconds THEN its halves are not sent to the function again', async () => {
+    // GIVEN records far older than the maximum age (timestamp 1 ms after the epoch), and a handler that fails
+    const invoked: number[] = [];
+    const failed: Array<{ records: number; condition: string }> = [];
+    const r = new EventSourceRunner({
+      jobName: 'age-bisect',
+      topics: ['test'],
+      source: { ...source, bisectBatchOnError: true, retryAttempts: 3, maxRecordAgeSeconds: 60 },
+      brokers: ['localhost:9092'],
+      invoke: (event) => {
+        invoked.push(Object.values(event.records).flat().length);
+        return Promise.reject(new Error('bad record'));
+      },
+      onFailureDir: '/nonexistent',
+      log: () => undefined,
+      staticMembership: false,
+    });
+    const internals = r as unknown as {
+      handle(records: KafkaRecord[]): Promise<void>;
+      sendToOnFailure(
+        e: unknown,
+        records: KafkaRecord[],
+        err: unknown,
+        n: number,
+        condition: string,
+      ): Promise<void>;
+    };
+    internals.sendToOnFailure = (_e, records, _err, _n, condition) => {
+      failed.push({ records: records.length, condition });
+      return Promise.resolve();
+    };
+    // WHEN the batch of 8 fails
+    await internals.handle.call(
+      r,
+      [0, 1, 2, 3, 4, 5, 6, 7].map((o) => rec(0, o)),
+    );
+    // THEN Lambda sends no record older than the maximum age to the function: the batch goes to the on-failure
+    // destination as it is, instead of its halves being invoked again
+    expect(invoked, `invocations: ${invoked.join(', ')} records`).toEqual([8]);
+    expect(failed).toEqual([{ records: 8, condition: 'RecordAgeExceeded' }]);
+  });
+});
