@@ -756,7 +756,12 @@ export class EventSourceRunner {
           return;
         }
         batcher.requeue(items);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await this.retryWait(1000);
+        // A stop before the next attempt leaves the batch uncommitted as surely as one during it.
+        if (this.stopping) {
+          this.stats.uncommittedAtStop++;
+          return;
+        }
         continue;
       }
       try {

@@ -466,3 +466,42 @@ describe('EventSourceRunner maxRecordAgeSeconds with bisectBatchOnError', () => 
     expect(failed).toEqual([{ records: 8, condition: 'RecordAgeExceeded' }]);
   });
 });
+
+describe('EventSourceRunner stop after an on-failure record could not be written', () => {
+  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+
+  it('GIVEN a batch put back because its on-failure record could not be written WHEN the stop comes before its next attempt THEN it counts as left uncommitted', async () => {
+    // GIVEN a handler that fails, no retries, and an on-failure destination that cannot be written (disk full)
+    let invoked = 0;
+    const r = new EventSourceRunner({
+      jobName: 'stop-requeued',
+      topics: ['test'],
+      source: { ...source, retryAttempts: 0, maxRecordAgeSeconds: -1, bisectBatchOnError: false },
+      brokers: ['localhost:9092'],
+      invoke: () => {
+        invoked++;
+        return Promise.reject(new Error('store down'));
+      },
+      onFailureDir: '/nonexistent',
+      log: () => undefined,
+      staticMembership: false,
+    });
+    const internals = r as unknown as {
+      stopping: boolean;
+      batchLoop(batcher: MicroBatcher): Promise<void>;
+      sendToOnFailure(): Promise<void>;
+    };
+    internals.sendToOnFailure = () => Promise.reject(new Error('ENOSPC: no space left on device'));
+    const batcher = new MicroBatcher(10, 0, 6 * 1024 * 1024, 100);
+    void batcher.enqueue([rec(0, 0)]);
+    const loop = internals.batchLoop.call(r, batcher);
+    while (invoked === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // WHEN the stop comes while the batch waits to be tried again
+    internals.stopping = true;
+    await loop;
+    // THEN the batch is uncommitted (still buffered), and the stop says so: the CLI exits 1 on it
+    expect(batcher.buffered).toBe(1);
+    expect(r.stats.uncommittedAtStop, 'uncommittedAtStop').toBe(1);
+  });
+});
