@@ -86,7 +86,7 @@ export interface RunnerOptions {
   readonly maxPayloadBytes?: number;
   /** Stop by itself once every partition is committed up to the end offsets seen at start (for replay). @default false */
   readonly stopWhenCaughtUp?: boolean;
-  /** @default - 500 ms, doubling up to 30 s */
+  /** The first retry's wait. @default - 500 ms, doubling up to MAX_RETRY_DELAY_MS (8 s) */
   readonly retryBaseDelayMs?: number;
   /** The consumer group session timeout. @default DEFAULT_SESSION_TIMEOUT_MS */
   readonly sessionTimeoutMs?: number;
