@@ -518,7 +518,12 @@ export class EventSourceRunner {
   private readonly wakeRetries = new Set<() => void>();
   private started = false;
   private endOffsets: Map<string, bigint> | undefined;
-  private readonly committed = new Map<string, bigint>();
+  /**
+   * Per `<topic>-<partition>`, the next offset to handle: what the group had committed at start, then the end of
+   * each batch handled. A batch whose offset commit failed counts too: its effects are in the store, and the
+   * redelivery the failed commit brings is skipped by the checkpoints (`batchLoop`).
+   */
+  private readonly handledUpTo = new Map<string, bigint>();
   private stoppedResolve: (() => void) | undefined;
   /** Resolves once the runner has stopped, by `stop()` or by catching up. */
   readonly stopped: Promise<void>;
@@ -719,7 +724,7 @@ export class EventSourceRunner {
             this.endOffsets.set(`${topic}-${p.partition}`, BigInt(p.high));
             // A partition with nothing left to read (empty, or truncated by retention) counts as caught up
             // from its low watermark: it will never deliver a record to commit.
-            this.committed.set(`${topic}-${p.partition}`, BigInt(p.low));
+            this.handledUpTo.set(`${topic}-${p.partition}`, BigInt(p.low));
           }
         }
         const group = await admin.fetchOffsets({
@@ -728,7 +733,7 @@ export class EventSourceRunner {
         });
         for (const t of group)
           for (const p of t.partitions)
-            if (p.offset !== '-1') this.committed.set(`${t.topic}-${p.partition}`, BigInt(p.offset));
+            if (p.offset !== '-1') this.handledUpTo.set(`${t.topic}-${p.partition}`, BigInt(p.offset));
       }
     } finally {
       await admin.disconnect();
@@ -785,7 +790,7 @@ export class EventSourceRunner {
   private isCaughtUp(): boolean {
     if (!this.endOffsets) return false;
     for (const [key, end] of this.endOffsets)
-      if ((this.committed.get(key) ?? 0n) < end && end > 0n) return false;
+      if ((this.handledUpTo.get(key) ?? 0n) < end && end > 0n) return false;
     return true;
   }
 
@@ -928,6 +933,7 @@ export class EventSourceRunner {
       const seen = next.get(key);
       if (!seen || offset > seen.offset) next.set(key, { topic: r.topic, partition: r.partition, offset });
     }
+    for (const [key, n] of next) this.handledUpTo.set(key, n.offset);
     await this.consumer.commitOffsets(
       [...next.values()].map((n) => ({
         topic: n.topic,
@@ -935,7 +941,6 @@ export class EventSourceRunner {
         offset: n.offset.toString(),
       })),
     );
-    for (const [key, n] of next) this.committed.set(key, n.offset);
   }
 
   /**

@@ -505,3 +505,41 @@ describe('EventSourceRunner stop after an on-failure record could not be written
     expect(r.stats.uncommittedAtStop, 'uncommittedAtStop').toBe(1);
   });
 });
+
+describe('EventSourceRunner stopWhenCaughtUp when an offset commit fails', () => {
+  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+
+  it('GIVEN the last batch handled WHEN its offset commit fails THEN the runner still counts it caught up and stops', async () => {
+    // GIVEN a replay-style runner whose topic ends at offset 1, and a Kafka that refuses the commit (a rebalance)
+    const r = new EventSourceRunner({
+      jobName: 'caught-up-commit-failed',
+      topics: ['test'],
+      source,
+      brokers: ['localhost:9092'],
+      invoke: () => Promise.resolve(),
+      onFailureDir: '/nonexistent',
+      log: () => undefined,
+      staticMembership: false,
+      stopWhenCaughtUp: true,
+    });
+    const internals = r as unknown as {
+      endOffsets: Map<string, bigint>;
+      consumer: { commitOffsets(): Promise<void>; disconnect(): Promise<void> };
+      batchLoop(batcher: MicroBatcher): Promise<void>;
+    };
+    internals.endOffsets = new Map([['test-0', 1n]]);
+    internals.consumer.commitOffsets = () => Promise.reject(new Error('REBALANCE_IN_PROGRESS'));
+    internals.consumer.disconnect = () => Promise.resolve();
+    const batcher = new MicroBatcher(10, 0, 6 * 1024 * 1024, 100);
+    void batcher.enqueue([rec(0, 0)]);
+    // WHEN its one batch is handled (the effects are in the store; the commit fails)
+    void internals.batchLoop.call(r, batcher);
+    // THEN the runner stops by itself: the records are handled, and a failed commit only means a redelivery that
+    // the checkpoints skip
+    const stopped = await Promise.race([
+      r.stopped.then(() => true),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
+    ]);
+    expect(stopped, 'the runner stopped once every record was handled').toBe(true);
+  });
+});
