@@ -311,7 +311,8 @@ export class Views {
 
   async series(name: string, rangeName: string) {
     const job = this.job(name);
-    if (!(rangeName in RANGES))
+    // Own keys only: `in` also finds Object.prototype's (constructor, toString), which are no range.
+    if (!Object.hasOwn(RANGES, rangeName))
       throw new BadRequest(
         `range must be one of ${Object.keys(RANGES).join(', ')}; received '${rangeName}'.`,
       );

@@ -495,6 +495,22 @@ describe('hourTotals', () => {
   });
 });
 
+describe('the series view', () => {
+  it.each(['constructor', '__proto__', 'toString', 'hasOwnProperty'])(
+    'GIVEN range=%s (a name every object has, not a range) THEN answers 400 naming the ranges, not a 500',
+    async (range) => {
+      const views = viewsOf(
+        { metricsBetween: async () => [], batchesBetween: async () => ({ rows: [], truncated: false }) },
+        uiJobOf(1),
+        Date.parse('2026-05-21T12:00:00Z'),
+      );
+      await expect(views.series('sent-received', range)).rejects.toThrow(
+        new BadRequest(`range must be one of 5m, 1h, 24h; received '${range}'.`),
+      );
+    },
+  );
+});
+
 describe('the hour and day charts', () => {
   it('GIVEN a day of rollups of which the first minutes had no batch THEN plot from the first minute with one', async () => {
     const at = Date.parse('2026-05-21T12:00:00Z');
