@@ -47,7 +47,7 @@ import * as services from './services';
 import { assertSetUp, ensureSchema, ensureTopics, NotSetUpError, SchemaDriftError, topicPlan } from './setup';
 import { renderTable, truncateCell } from './table';
 import { startUi } from './ui';
-import { PortInUseError } from './ui/server';
+import { ListenError } from './ui/server';
 import { UiConnectError, UiOptionError, startUiCommand } from './ui/command';
 import { uiJobs } from './ui/jobs';
 
@@ -1065,7 +1065,7 @@ function userError(error: unknown): { code: number; message: string } | undefine
     error instanceof RedriveStoppedError ||
     error instanceof OnFailureRecordError ||
     error instanceof UiConnectError ||
-    error instanceof PortInUseError ||
+    error instanceof ListenError ||
     error instanceof MissingTopicError
   )
     return { code: 1, message: error.message };

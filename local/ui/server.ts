@@ -263,10 +263,23 @@ export function createUiServer(options: UiServerOptions): Server {
   });
 }
 
+/** The UI cannot listen where it was told (--host, --port): the message names the address and the fix. */
+export class ListenError extends Error {
+  override readonly name: string = 'ListenError';
+}
+
 /** The UI's port is taken: the message says by what, likely, and how to pick another. */
-export class PortInUseError extends Error {
+export class PortInUseError extends ListenError {
   override readonly name = 'PortInUseError';
 }
+
+/** What to change when listening fails for another reason than a port in use. */
+const LISTEN_FIXES: Record<string, string> = {
+  EADDRNOTAVAIL: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  ENOTFOUND: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  EAI_AGAIN: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  EACCES: 'ports below 1024 need privileges: give --port one above 1023, such as 4040',
+};
 
 export function listen(server: Server, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
@@ -278,7 +291,14 @@ export function listen(server: Server, port: number, host: string): Promise<Serv
                 'stop it, or give this one another with --port.',
               { cause: error },
             )
-          : error,
+          : error.code && LISTEN_FIXES[error.code]
+            ? new ListenError(
+                `Cannot listen on ${host}:${port}: ${error.message}; ${LISTEN_FIXES[error.code]}.`,
+                {
+                  cause: error,
+                },
+              )
+            : error,
       ),
     );
     server.listen(port, host, () => {

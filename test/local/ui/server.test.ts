@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { request, type Server } from 'node:http';
-import { apiError, createUiServer, listen, PortInUseError, renderShell } from '../../../local/ui/server';
+import {
+  apiError,
+  createUiServer,
+  listen,
+  ListenError,
+  PortInUseError,
+  renderShell,
+} from '../../../local/ui/server';
 import { errors } from '../../../lambda/runtime/cassandra-driver';
 import { DEAD_LETTER_REASONS } from '../../../lambda/runtime/errors';
 import { BadRequest, NotFound, type Views } from '../../../local/ui/views';
@@ -168,6 +175,16 @@ describe('listen', () => {
     await expect(second).rejects.toThrow(PortInUseError);
     await expect(second).rejects.toThrow(
       `Port ${port} on 127.0.0.1 is already in use (another \`microbatch ui\` or \`npm run local\`?): stop it, or give this one another with --port.`,
+    );
+  });
+  it('GIVEN a --host that is no address of this machine THEN fails naming it and the fix, not with a stack of EADDRNOTAVAIL', async () => {
+    // WHEN (192.0.2.1: TEST-NET-1, documentation only, on no interface)
+    const listening = listen(createUiServer({ views, jobs: () => [job] }), 0, '192.0.2.1');
+
+    // THEN
+    await expect(listening).rejects.toThrow(ListenError);
+    await expect(listening).rejects.toThrow(
+      /^Cannot listen on 192\.0\.2\.1:0: .*EADDRNOTAVAIL.* give --host an address of this machine/,
     );
   });
 });
