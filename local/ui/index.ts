@@ -87,7 +87,8 @@ export async function startUi(options: UiOptions): Promise<RunningUi> {
   return {
     server,
     sampler,
-    url: `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`,
+    // Every interface is reached at localhost; an IPv6 address goes in brackets in a URL (RFC 3986).
+    url: `http://${host === '0.0.0.0' || host === '::' ? 'localhost' : host.includes(':') ? `[${host}]` : host}:${port}`,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -162,6 +162,22 @@ describe('microbatch ui --target keyspaces', () => {
   });
 });
 
+describe('microbatch ui --host', () => {
+  it.each([
+    ['::1', /^http:\/\/\[::1\]:\d+$/],
+    ['127.0.0.1', /^http:\/\/127\.0\.0\.1:\d+$/],
+  ])('GIVEN --host %s THEN prints a URL that opens the UI', async (host, url) => {
+    const project = { jobs: SHIPPED_JOBS, config: loadConfig(objectGetter({}), SHIPPED_JOBS) };
+    ui = await startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0', host }, project, {
+      createClient: async () => recordingClient([]) as never,
+      env: {},
+      log: () => undefined,
+    });
+    expect(ui.url).toMatch(url);
+    expect((await fetch(`${ui.url}/api`)).status).toBe(200);
+  });
+});
+
 describe('microbatch ui without a database', () => {
   it('names the target and the fix', async () => {
     const project = { jobs: SHIPPED_JOBS, config: loadConfig(objectGetter({}), SHIPPED_JOBS) };
