@@ -337,7 +337,10 @@ export class Views {
     if (range === '5m')
       return { ...base, resolution: 'batch' as const, ...(await this.batchSeries(job, from, to)) };
     const rollups = await this.data.metricsBetween(job.name, '1m', new Date(from), new Date(to + 1000), 1500);
-    return { ...base, resolution: 'minute' as const, truncated: false, ...minuteSeries(job, rollups) };
+    // Whole minutes only: the minute under way holds only its first seconds' batches, and its records over 60 s
+    // would plot (and show in the legend, as the latest value) a rate that falls to 0 at each minute's start.
+    const whole = rollups.filter((r) => r.at.getTime() + 60_000 <= to);
+    return { ...base, resolution: 'minute' as const, truncated: false, ...minuteSeries(job, whole) };
   }
 
   /** One point per batch: the job's input rate then (`inputRates`), and the batch's own processing rate. */

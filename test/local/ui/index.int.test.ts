@@ -280,16 +280,21 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     await page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument),
   ).toBe(true);
 
-  // The last hour: one point per minute, from the sampler's rollups of the same ledger.
+  // The last hour: one point per whole minute, from the sampler's rollups of the same ledger (the first one
+  // once the first minute with a batch has ended).
   await page.getByLabel('last hour').check();
-  await page.waitForFunction(() => {
-    const m = (
-      globalThis as unknown as {
-        microbatchUi: { series: { resolution: string; throughput: { t: number[] } } };
-      }
-    ).microbatchUi;
-    return m.series.resolution === 'minute' && m.series.throughput.t.length >= 1;
-  });
+  await page.waitForFunction(
+    () => {
+      const m = (
+        globalThis as unknown as {
+          microbatchUi: { series: { resolution: string; throughput: { t: number[] } } };
+        }
+      ).microbatchUi;
+      return m.series.resolution === 'minute' && m.series.throughput.t.length >= 1;
+    },
+    undefined,
+    { timeout: 75_000 },
+  );
   const hour = await page.evaluate(
     () =>
       (
@@ -397,4 +402,4 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     .poll(() => page.locator('main p.error').textContent(), { timeout: 10_000 })
     .toContain(`No batch no-such-batch of ${job.name}`);
   expect(await page.locator('main p.error a').getAttribute('href')).toBe(`/jobs/${job.name}`);
-});
+}, 240_000);

@@ -557,6 +557,50 @@ describe('the hour and day charts', () => {
   });
 });
 
+describe('the hour chart of a job that runs', () => {
+  it('GIVEN a steady 4 records/s and the current minute 10 s old THEN its latest input rate is 4/s, not the 40 records so far over 60 s', async () => {
+    // GIVEN rollups of two whole minutes and of the current one, 10 s in, all at 4 records a second
+    const at = Date.parse('2026-05-21T12:00:10Z');
+    const minute = (start: string, recordsIn: number) => ({
+      at: new Date(start),
+      lag: null,
+      lagRecords: null,
+      lagSeconds: null,
+      groupMembers: null,
+      groupState: null,
+      rollup: {
+        batches: recordsIn / 20,
+        recordsIn,
+        written: recordsIn,
+        deadLettered: 0,
+        late: 0,
+        durationMsSum: recordsIn,
+        durationMsMax: 20,
+        phasedBatches: 0,
+        phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
+        watermarkMs: null,
+        watermarkGapMs: null,
+        deadLetterReasons: {},
+        latencyMaxMs: null,
+      },
+    });
+    const rows = [
+      minute('2026-05-21T11:58:00Z', 240),
+      minute('2026-05-21T11:59:00Z', 240),
+      minute('2026-05-21T12:00:00Z', 40),
+    ];
+    const views = viewsOf({ metricsBetween: async () => rows }, uiJobOf(1), at);
+
+    // WHEN
+    const series = await views.series('sent-received', '1h');
+
+    // THEN every point, the latest (the one the chart's legend shows) included, is the job's 4 records/s
+    const rates = series.throughput.inputRate;
+    expect(rates.length).toBeGreaterThan(0);
+    for (const rate of rates) expect(rate).toBeCloseTo(4);
+  });
+});
+
 describe('the 5-minute charts', () => {
   it("GIVEN live batches and a replay THEN plots each live batch's record latencies, and none for the replay", async () => {
     // GIVEN
