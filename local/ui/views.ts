@@ -415,17 +415,17 @@ export class Views {
     const limit = limitText === null ? 20 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
-    const cursor =
-      cursorText === null
-        ? null
-        : decodeCursor<BatchCursor>(
-            cursorText,
-            (c) =>
-              typeof c.day === 'string' &&
-              isCalendarDay(c.day) &&
-              (c.pageState === null ||
-                (typeof c.pageState === 'string' && /^([0-9a-f]{2})+$/.test(c.pageState))),
-          );
+    // An empty cursor is the first page, as README's `?limit=20&cursor=` and /api/dead-letters have it.
+    const cursor = !cursorText
+      ? null
+      : decodeCursor<BatchCursor>(
+          cursorText,
+          (c) =>
+            typeof c.day === 'string' &&
+            isCalendarDay(c.day) &&
+            (c.pageState === null ||
+              (typeof c.pageState === 'string' && /^([0-9a-f]{2})+$/.test(c.pageState))),
+        );
     const page = await this.data
       .batchPage(job.name, limit, cursor, new Date(this.clock()))
       .catch((error: unknown) => {

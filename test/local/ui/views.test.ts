@@ -424,7 +424,8 @@ describe('the active batches', () => {
 });
 
 describe('the batches view', () => {
-  const views = (batchPage: () => Promise<unknown>) => viewsOf({ batchPage }, uiJobOf(1), Date.now());
+  const views = (batchPage: (...args: never[]) => Promise<unknown>) =>
+    viewsOf({ batchPage }, uiJobOf(1), Date.now());
   const refused = new BadRequest(
     'cursor is not one this API returned: pass the `next` value of the previous page as is.',
   );
@@ -437,6 +438,16 @@ describe('the batches view', () => {
   ])('GIVEN a cursor with %s THEN answers 400 before asking the store', async (_case, cursor) => {
     const page = views(() => Promise.reject(new Error('must not be asked')));
     await expect(page.batches('sent-received', null, encodeCursor(cursor))).rejects.toThrow(refused);
+  });
+
+  it('GIVEN cursor= empty, as README and /api write the first page THEN answers the first page, as /api/dead-letters does', async () => {
+    const asked: unknown[] = [];
+    const page = views(async (...args: unknown[]) => {
+      asked.push(args[2]);
+      return { rows: [], next: null };
+    });
+    await expect(page.batches('sent-received', '20', '')).resolves.toMatchObject({ batches: [], next: null });
+    expect(asked).toEqual([null]);
   });
 
   it('GIVEN a hex paging state Cassandra did not issue THEN answers 400, not that the store is down', async () => {
