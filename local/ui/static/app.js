@@ -50,8 +50,10 @@
   }
   function seconds(v) {
     if (v === null || v === undefined) return DASH;
-    if (v < 60) return v.toFixed(1) + ' s';
-    if (v < 3600) return Math.floor(v / 60) + ' min ' + Math.round(v % 60) + ' s';
+    // Rounded before it is split, so that 59.97 s is not "60.0 s", nor 119.6 s "1 min 60 s".
+    if (Math.round(v * 10) < 600) return v.toFixed(1) + ' s';
+    const s = Math.round(v);
+    if (s < 3600) return Math.floor(s / 60) + ' min ' + (s % 60) + ' s';
     return (v / 3600).toFixed(1) + ' h';
   }
   /** A job's time behind; "≥" when it is a lower bound (the record is older than the UI's watch of it). */
