@@ -754,7 +754,8 @@
         bars: s.resolution === 'batch',
         series: Object.entries(dl.reasons)
           .map(([reason, values]) => ({ label: reason, values }))
-          .concat([{ label: 'late', values: dl.late, color: '#475569' }]),
+          // A late record is a dead letter of reason "late": a second "late" series would repeat it.
+          .concat(dl.reasons.late ? [] : [{ label: 'late', values: dl.late, color: '#475569' }]),
       });
     }
 
