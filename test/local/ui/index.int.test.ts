@@ -163,8 +163,10 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
       const { rows } = await data.batchesBetween(
         name,
         new Date(Date.now() - 60_000),
+        // Three pollers with 1-s windows close a batch about every 300 ms: the newest 10 span 3 s, and would
+        // rarely hold three that ended 3 s ago.
         new Date(Date.now() + 1000),
-        10,
+        300,
       );
       const settled = rows.filter((b) => b.startedAt.getTime() + b.durationMs <= Date.now() - 3000);
       return settled.length >= 3 ? rows : undefined;
