@@ -8,13 +8,13 @@ import { closest } from '../config';
 import { TOPIC_NAME } from '../schema/topics';
 import { ISO_TIME_EXAMPLE, isoTimeMs } from '../lambda/runtime/iso-time';
 
-/** An integer from `min` to `max`. */
+/** An integer from `min` to `max`, in decimal digits (Number() alone would read 0x1000, 1e3 or 0b1 too). */
 export function integer(
   min: number,
   max: number = Number.MAX_SAFE_INTEGER,
 ): (raw: string, previous?: unknown) => number {
   return (raw) => {
-    const n = raw.trim() === '' ? Number.NaN : Number(raw);
+    const n = /^\s*-?\d+\s*$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < min || n > max) {
       throw new InvalidArgumentError(
         max === Number.MAX_SAFE_INTEGER

@@ -16,7 +16,8 @@ describe('integer', () => {
     const partition = integer(0, 9);
     expect(partition('0')).toBe(0);
     expect(partition('9')).toBe(9);
-    for (const bad of ['-1', '10', '1.5', '', ' ', 'x', '0x10a']) {
+    // Decimal digits only: Number() would also read 0x8, 1e0, 0b1 and 0o7 (--port 0x1000 was port 4096).
+    for (const bad of ['-1', '10', '1.5', '', ' ', 'x', '0x10a', '0x8', '1e0', '0b1', '0o7', '+5']) {
       expect(() => partition(bad), bad).toThrow(InvalidArgumentError);
     }
     expect(() => partition('10')).toThrow('expected an integer from 0 to 9.');
