@@ -37,8 +37,8 @@ export class NotFound extends Error {
 /**
  * The job's state from what Kafka and the ledger say:
  * - `stopped`: the consumer group has no member (nothing polls the topics);
- * - `failing`: records wait, yet no batch finished for 6 batching windows (at least a minute): batches fail
- *   and are retried;
+ * - `failing`: records wait, yet no batch finished for 6 batching windows (at least a minute), or, with no
+ *   batch in the ledger yet, the oldest has waited that long: batches fail and are retried;
  * - `lagging`: batches finish, but the oldest waiting record is older than 3 batching windows (at least 30 s);
  * - `running`: otherwise. Without a lag reading the ledger alone decides between running and stopped.
  */
@@ -62,10 +62,21 @@ export function classifyState(args: {
   }
   if (lag.members === 0)
     return { state: 'stopped', reason: `consumer group is ${lag.state}, with no member` };
-  if (lag.records > 0 && (sinceBatch === null || sinceBatch > stallMs))
+  const waiting = lag.records === 1 ? '1 record waits' : `${lag.records} records wait`;
+  if (lag.records > 0 && sinceBatch === null) {
+    // No batch in the ledger's look-back (a new job, or one idle for days): how long the records have waited
+    // decides, not a time since a batch there never was. An age not known yet becomes one as the UI watches.
+    if (lag.seconds !== null && lag.seconds * 1000 > stallMs)
+      return {
+        state: 'failing',
+        reason: `${waiting}, the oldest ${lag.secondsAtLeast ? 'at least ' : ''}${Math.round(lag.seconds)} s, and no batch has finished yet`,
+      };
+    return { state: 'running', reason: `${lag.members} consumer(s), ${waiting} for the first batch` };
+  }
+  if (lag.records > 0 && sinceBatch !== null && sinceBatch > stallMs)
     return {
       state: 'failing',
-      reason: `${lag.records === 1 ? '1 record waits' : `${lag.records} records wait`} and no batch finished for ${Math.round((sinceBatch ?? stallMs) / 1000)} s`,
+      reason: `${waiting} and no batch finished for ${Math.round(sinceBatch / 1000)} s`,
     };
   if (lag.seconds !== null && lag.seconds > lagLimitS)
     return {

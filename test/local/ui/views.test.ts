@@ -86,9 +86,24 @@ describe('classifyState', () => {
     });
     expect(s.state).toBe('failing');
     expect(s.reason).toBe('10 records wait and no batch finished for 61 s');
-    expect(classifyState({ now, job, lastBatchEnd: null, lag: reading({ records: 1 }) })).toMatchObject({
+  });
+
+  it('GIVEN no batch in the ledger yet THEN the oldest waiting record decides, not a made-up time since a batch', () => {
+    // A new job's first window has not closed: running, waiting for its first batch
+    expect(classifyState({ now, job, lastBatchEnd: null, lag: reading({ records: 1, seconds: 2 }) })).toEqual(
+      { state: 'running', reason: '1 consumer(s), 1 record waits for the first batch' },
+    );
+    // Records that waited past the stall limit without any batch finishing: failing, and it says so
+    expect(
+      classifyState({
+        now,
+        job,
+        lastBatchEnd: null,
+        lag: reading({ records: 10, seconds: 61, secondsAtLeast: true }),
+      }),
+    ).toEqual({
       state: 'failing',
-      reason: '1 record waits and no batch finished for 60 s',
+      reason: '10 records wait, the oldest at least 61 s, and no batch has finished yet',
     });
   });
 
