@@ -4,7 +4,8 @@
  *
  * - A batch closes at `batchSize` records, when the batching window (`maxBatchingWindowSeconds`, counted from
  *   the first record) ends, or before it would pass the 6 MB invocation payload cap.
- * - Records keep their order within each partition; partitions share batches.
+ * - Records keep their order within each partition; a poller's partitions share its batches (one poller per
+ *   partition by default, `RunnerOptions.pollers`).
  * - Pollers that start together close their first batches at different shares of the window and size, so that
  *   their batches do not reach the store together (`firstBatchShare`).
  * - Offsets are committed only after the handler succeeds (the committed offset is the next one to read).
