@@ -85,7 +85,7 @@ export interface RunnerOptions {
   readonly log?: (line: Record<string, unknown>) => void;
   /** @default - 6 MB */
   readonly maxPayloadBytes?: number;
-  /** Stop by itself once every partition is committed up to the end offsets seen at start (for replay). @default false */
+  /** Stop by itself once every partition is handled up to the end offsets seen at start (for replay). @default false */
   readonly stopWhenCaughtUp?: boolean;
   /** The first retry's wait. @default - 500 ms, doubling up to MAX_RETRY_DELAY_MS (8 s) */
   readonly retryBaseDelayMs?: number;
@@ -264,7 +264,7 @@ export class MicroBatcher {
   /**
    * @param firstBatchShare the share of the window and of the batch size at which the first batch closes, in
    *   (0, 1]: the runner gives its pollers different shares so that their batches do not close together
-   *   (`firstBatchShares`). Later batches get the whole window and size.
+   *   (`firstBatchShare`). Later batches get the whole window and size.
    */
   constructor(
     private readonly batchSize: number,
