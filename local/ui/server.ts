@@ -274,10 +274,11 @@ export class PortInUseError extends ListenError {
 }
 
 /** What to change when listening fails for another reason than a port in use. */
+const HOST_FIX = 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)';
 const LISTEN_FIXES: Record<string, string> = {
-  EADDRNOTAVAIL: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
-  ENOTFOUND: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
-  EAI_AGAIN: 'give --host an address of this machine (127.0.0.1, or 0.0.0.0 for every interface)',
+  EADDRNOTAVAIL: HOST_FIX,
+  ENOTFOUND: HOST_FIX,
+  EAI_AGAIN: HOST_FIX,
   EACCES: 'ports below 1024 need privileges: give --port one above 1023, such as 4040',
 };
 
