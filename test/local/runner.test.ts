@@ -25,6 +25,22 @@ const rec = (partition: number, offset: number, bytes = 10): KafkaRecord => ({
   headers: [],
 });
 
+const SENT_RECEIVED_SOURCE = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+
+/** A runner that never joins a group: the tests call its private batch loop, `handle` or `pollerFor` directly. */
+const offlineRunner = (options: Partial<RunnerOptions> = {}): EventSourceRunner =>
+  new EventSourceRunner({
+    jobName: 'offline',
+    topics: ['test'],
+    source: SENT_RECEIVED_SOURCE,
+    brokers: ['localhost:9092'],
+    invoke: () => Promise.resolve(),
+    onFailureDir: '/nonexistent',
+    log: () => undefined,
+    staticMembership: false,
+    ...options,
+  });
+
 describe('MicroBatcher', () => {
   it('closes a batch at batchSize, keeping arrival order', async () => {
     const b = new MicroBatcher(3, 10_000, 6 * 1024 * 1024, 100);
@@ -352,18 +368,8 @@ describe('withKafkaRetry', () => {
 });
 
 describe('EventSourceRunner pollers', () => {
-  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
-  const runner = (options: Partial<RunnerOptions> = {}): EventSourceRunner =>
-    new EventSourceRunner({
-      jobName: 'pollers',
-      topics: ['test'],
-      source,
-      brokers: ['localhost:9092'],
-      invoke: () => Promise.resolve(),
-      onFailureDir: '/nonexistent',
-      log: () => undefined,
-      ...options,
-    });
+  const source = SENT_RECEIVED_SOURCE;
+  const runner = offlineRunner;
   /** The runner's assignment of a partition to a poller (private: what the batches in flight depend on). */
   const pollerOf = (r: EventSourceRunner, partition: number): unknown =>
     (r as unknown as { pollerFor(topic: string, partition: number): unknown }).pollerFor('test', partition);
@@ -394,24 +400,19 @@ describe('EventSourceRunner pollers', () => {
 });
 
 describe('EventSourceRunner stop during a failing batch', () => {
-  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+  const source = SENT_RECEIVED_SOURCE;
 
   it('GIVEN bisectBatchOnError WHEN a stop comes while a batch fails THEN the batch is not split further, and stays uncommitted', async () => {
     // GIVEN a handler that always fails (the store is down), and a stop that comes during the first invocation
     const invoked: number[] = [];
-    const r: EventSourceRunner = new EventSourceRunner({
+    const r: EventSourceRunner = offlineRunner({
       jobName: 'stop-bisect',
-      topics: ['test'],
       source: { ...source, bisectBatchOnError: true, retryAttempts: 3, maxRecordAgeSeconds: -1 },
-      brokers: ['localhost:9092'],
       invoke: (event) => {
         invoked.push(Object.values(event.records).flat().length);
         (r as unknown as { stopping: boolean }).stopping = true;
         return Promise.reject(new Error('store down'));
       },
-      onFailureDir: '/nonexistent',
-      log: () => undefined,
-      staticMembership: false,
     });
     const handle = (r as unknown as { handle(records: KafkaRecord[]): Promise<void> }).handle.bind(r);
     // WHEN the batch of 8 records fails once the stop has come
@@ -422,24 +423,19 @@ describe('EventSourceRunner stop during a failing batch', () => {
 });
 
 describe('EventSourceRunner maxRecordAgeSeconds with bisectBatchOnError', () => {
-  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+  const source = SENT_RECEIVED_SOURCE;
 
   it('GIVEN a failing batch older than maxRecordAgeSeconds THEN its halves are not sent to the function again', async () => {
     // GIVEN records far older than the maximum age (timestamp 1 ms after the epoch), and a handler that fails
     const invoked: number[] = [];
     const failed: Array<{ records: number; condition: string }> = [];
-    const r = new EventSourceRunner({
+    const r = offlineRunner({
       jobName: 'age-bisect',
-      topics: ['test'],
       source: { ...source, bisectBatchOnError: true, retryAttempts: 3, maxRecordAgeSeconds: 60 },
-      brokers: ['localhost:9092'],
       invoke: (event) => {
         invoked.push(Object.values(event.records).flat().length);
         return Promise.reject(new Error('bad record'));
       },
-      onFailureDir: '/nonexistent',
-      log: () => undefined,
-      staticMembership: false,
     });
     const internals = r as unknown as {
       handle(records: KafkaRecord[]): Promise<void>;
@@ -468,23 +464,18 @@ describe('EventSourceRunner maxRecordAgeSeconds with bisectBatchOnError', () => 
 });
 
 describe('EventSourceRunner stop after an on-failure record could not be written', () => {
-  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
+  const source = SENT_RECEIVED_SOURCE;
 
   it('GIVEN a batch put back because its on-failure record could not be written WHEN the stop comes before its next attempt THEN it counts as left uncommitted', async () => {
     // GIVEN a handler that fails, no retries, and an on-failure destination that cannot be written (disk full)
     let invoked = 0;
-    const r = new EventSourceRunner({
+    const r = offlineRunner({
       jobName: 'stop-requeued',
-      topics: ['test'],
       source: { ...source, retryAttempts: 0, maxRecordAgeSeconds: -1, bisectBatchOnError: false },
-      brokers: ['localhost:9092'],
       invoke: () => {
         invoked++;
         return Promise.reject(new Error('store down'));
       },
-      onFailureDir: '/nonexistent',
-      log: () => undefined,
-      staticMembership: false,
     });
     const internals = r as unknown as {
       stopping: boolean;
@@ -507,19 +498,10 @@ describe('EventSourceRunner stop after an on-failure record could not be written
 });
 
 describe('EventSourceRunner stopWhenCaughtUp when an offset commit fails', () => {
-  const source = localConfig(SHIPPED_JOBS).jobs['sent-received']!;
-
   it('GIVEN the last batch handled WHEN its offset commit fails THEN the runner still counts it caught up and stops', async () => {
     // GIVEN a replay-style runner whose topic ends at offset 1, and a Kafka that refuses the commit (a rebalance)
-    const r = new EventSourceRunner({
+    const r = offlineRunner({
       jobName: 'caught-up-commit-failed',
-      topics: ['test'],
-      source,
-      brokers: ['localhost:9092'],
-      invoke: () => Promise.resolve(),
-      onFailureDir: '/nonexistent',
-      log: () => undefined,
-      staticMembership: false,
       stopWhenCaughtUp: true,
     });
     const internals = r as unknown as {
