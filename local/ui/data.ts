@@ -154,6 +154,11 @@ export interface Rollup {
   readonly deadLettered: number;
   readonly late: number;
   readonly durationMsSum: number;
+  /**
+   * `durationMsSum` without a replay's or a redrive's batches: the time in which the live stream's `recordsIn`
+   * were processed. null in a rollup written before it was kept.
+   */
+  readonly liveDurationMsSum: number | null;
   readonly durationMsMax: number;
   readonly phasedBatches: number;
   readonly phaseSums: Phases;
@@ -594,8 +599,8 @@ export class UiData {
       `INSERT INTO ${this.metrics} (job, resolution, bucket, at, batches, records_in, written, dead_lettered, late, ` +
         'duration_ms_sum, duration_ms_max, phased_batches, phase_read_claim_ms_sum, phase_transform_ms_sum, ' +
         'phase_effects_ms_sum, phase_commit_ms_sum, watermark_ms, watermark_gap_ms, dead_letter_reasons, ' +
-        'latency_oldest_ms_max, latency_newest_ms_max) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'latency_oldest_ms_max, latency_newest_ms_max, live_duration_ms_sum) ' +
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       [
         job,
         '1m',
@@ -618,6 +623,7 @@ export class UiData {
         r.deadLetterReasons === null ? null : JSON.stringify(r.deadLetterReasons),
         r.latencyMaxMs === null ? null : BigInt(r.latencyMaxMs.oldestMs),
         r.latencyMaxMs === null ? null : BigInt(r.latencyMaxMs.newestMs),
+        r.liveDurationMsSum === null ? null : BigInt(r.liveDurationMsSum),
       ],
       { prepare: true },
     );
@@ -646,6 +652,7 @@ function parseMetricsRow(r: types.Row): MetricsRow {
             deadLettered: num(get('dead_lettered')) ?? 0,
             late: num(get('late')) ?? 0,
             durationMsSum: num(get('duration_ms_sum')) ?? 0,
+            liveDurationMsSum: num(get('live_duration_ms_sum')),
             durationMsMax: num(get('duration_ms_max')) ?? 0,
             phasedBatches: num(get('phased_batches')) ?? 0,
             phaseSums: {

@@ -95,6 +95,7 @@ export function rollupByMinute(
       deadLettered: sum((b) => b.deadLettered),
       late: sum((b) => b.late),
       durationMsSum: sum((b) => b.durationMs),
+      liveDurationMsSum: sum((b) => (isLiveBatch(b) ? b.durationMs : 0)),
       durationMsMax: inMinute.reduce((n, b) => Math.max(n, b.durationMs), 0),
       phasedBatches: phased.length,
       phaseSums: {

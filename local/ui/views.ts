@@ -737,7 +737,12 @@ function minuteSeries(job: UiJob, rows: readonly MetricsRow[]) {
     throughput: {
       t,
       inputRate: rs.map((r) => r.recordsIn / 60),
-      processRate: rs.map((r) => (r.durationMsSum > 0 ? (r.recordsIn * 1000) / r.durationMsSum : null)),
+      // The live stream's records over the live batches' time: a replay's batches count neither (a rollup from
+      // before the live sum was kept has only the total).
+      processRate: rs.map((r) => {
+        const ms = r.liveDurationMsSum ?? r.durationMsSum;
+        return ms > 0 ? (r.recordsIn * 1000) / ms : null;
+      }),
     },
     duration: {
       t,

@@ -52,6 +52,7 @@ describe('rollupByMinute', () => {
       deadLettered: 6,
       late: 3,
       durationMsSum: 600,
+      liveDurationMsSum: 600,
       durationMsMax: 300,
       phasedBatches: 1,
       phaseSums: { readClaimMs: 10, transformMs: 20, effectsMs: 50, commitMs: 15 },
@@ -79,15 +80,20 @@ describe('rollupByMinute', () => {
       [
         batch('live', 0, { mode: 'live' }),
         batch('old', 1000),
-        batch('r', 2000, { mode: 'replay' }),
-        batch('d', 3000, { mode: 'redrive' }),
+        batch('r', 2000, { mode: 'replay', durationMs: 5000 }),
+        batch('d', 3000, { mode: 'redrive', durationMs: 700 }),
       ],
       minute,
       minute + 60_000,
       () => ({}),
     );
-    // THEN the live batch and the one from before the ledger kept the mode: 10 + 10
-    expect(out.get(minute)).toMatchObject({ batches: 4, recordsIn: 20 });
+    // THEN the live batch and the one from before the ledger kept the mode: 10 + 10, in 100 + 100 ms
+    expect(out.get(minute)).toMatchObject({
+      batches: 4,
+      recordsIn: 20,
+      durationMsSum: 5900,
+      liveDurationMsSum: 200,
+    });
   });
 
   it("GIVEN live batches with record timestamps THEN keeps the minute's longest latencies, a replay's left out", () => {

@@ -625,6 +625,48 @@ describe('the hour chart of a job that runs', () => {
     expect(rates.length).toBeGreaterThan(0);
     for (const rate of rates) expect(rate).toBeCloseTo(4);
   });
+
+  it("GIVEN a replay in a minute THEN the process rate is the live records over the live batches' time", async () => {
+    // GIVEN two whole minutes of 600 live records in 600 ms of live batches; the second also ran a replay for 1 s,
+    // and a third, from before the live sum was kept, has the total alone
+    const at = Date.parse('2026-05-21T12:03:10Z');
+    const minute = (start: string, durationMsSum: number, liveDurationMsSum: number | null) => ({
+      at: new Date(start),
+      lag: null,
+      lagRecords: null,
+      lagSeconds: null,
+      groupMembers: null,
+      groupState: null,
+      rollup: {
+        batches: 6,
+        recordsIn: 600,
+        written: 600,
+        deadLettered: 0,
+        late: 0,
+        durationMsSum,
+        liveDurationMsSum,
+        durationMsMax: 1000,
+        phasedBatches: 0,
+        phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
+        watermarkMs: null,
+        watermarkGapMs: null,
+        deadLetterReasons: {},
+        latencyMaxMs: null,
+      },
+    });
+    const rows = [
+      minute('2026-05-21T12:00:00Z', 600, 600),
+      minute('2026-05-21T12:01:00Z', 1600, 600),
+      minute('2026-05-21T12:02:00Z', 600, null),
+    ];
+    const views = viewsOf({ metricsBetween: async () => rows }, uiJobOf(1), at);
+
+    // WHEN
+    const series = await views.series('sent-received', '1h');
+
+    // THEN each minute processed its live records at 1,000/s: the replay's second is not the live stream's
+    expect(series.throughput.processRate).toEqual([1000, 1000, 1000]);
+  });
 });
 
 describe('the 5-minute charts', () => {
