@@ -41,6 +41,24 @@ export interface NewJobResult {
 // At most 48 characters: the job's table takes its name, and a CQL table name has at most 48.
 const MAX_NAME_LENGTH = 48;
 
+/**
+ * What the job's variable (its name in camelCase) cannot be: JavaScript's reserved words in a module (strict
+ * mode), and the names the generated job and test declare or import at their top level, which it would
+ * declare a second time.
+ */
+const TAKEN_IDENTIFIERS = new Set(
+  (
+    'arguments await break case catch class const continue debugger default delete do else enum eval export ' +
+    'extends false finally for function if implements import in instanceof interface let new null package ' +
+    'private protected public return static super switch this throw true try typeof undefined var void while ' +
+    'with yield ' +
+    // the job file
+    'option windowTable json handlerFor defineJob defineTransformJob defineWindowJob handler ' +
+    // its test
+    'describe expect it loadConfig objectGetter runMicroBatch createJob jobConfigOf batchOf config job event stores'
+  ).split(' '),
+);
+
 /** `page-views` → `pageViews`. */
 function camel(name: string): string {
   return name.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
@@ -89,6 +107,11 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
     throw new NewJobError(
       `Job name '${name}' would name its table '${tableName(name)}', a CQL reserved word: pick another name ` +
         `(e.g. ${name}s or my-${name}).`,
+    );
+  if (TAKEN_IDENTIFIERS.has(camel(name)))
+    throw new NewJobError(
+      `Job name '${name}' would name its variable '${camel(name)}', which the generated files cannot declare ` +
+        `(a JavaScript reserved word, or a name they already use): pick another name (e.g. ${name}s or my-${name}).`,
     );
   const taken = (what: 'topics' | 'tables', wanted: string) =>
     (options.existing ?? []).find((job) => job[what].some((t) => t.name === wanted));

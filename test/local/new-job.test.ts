@@ -83,6 +83,29 @@ describe('newJob and CQL', () => {
   });
 });
 
+describe('newJob and TypeScript', () => {
+  // The job's variable takes the name in camelCase: a reserved word does not parse, and a name the generated
+  // files already use (an import, the handler export, the test's own constants) is declared twice.
+  it.each([
+    'class',
+    'new',
+    'let',
+    'handler',
+    'json',
+    'define-job',
+    'handler-for',
+    'window-table',
+    'event',
+    'job',
+    'config',
+  ])("refuses the name '%s', whose variable would not compile, before writing anything", async (name) => {
+    const root = emptyRoot();
+    await expect(newJob({ name, window: false, root })).rejects.toThrow(NewJobError);
+    await expect(newJob({ name, window: true, root })).rejects.toThrow(/would name its variable/);
+    expect(existsSync(join(root, 'lambda'))).toBe(false);
+  });
+});
+
 describe('newJob and the jobs there are', () => {
   it('GIVEN a 48-character name THEN writes it: its table name is at the limit, not past it', async () => {
     const { files } = await newJob({ name: 'x'.repeat(48), window: false, root: emptyRoot() });
