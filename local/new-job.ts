@@ -89,6 +89,18 @@ async function formatted(file: string, text: string): Promise<string> {
   return prettier.format(text, { ...config, filepath: file });
 }
 
+/** Names to suggest instead of a refused one, `keyspaces` → `my-keyspaces`: only those the checks above would take. */
+function otherNames(name: string): string {
+  return [`${name}s`, `my-${name}`]
+    .filter(
+      (other) =>
+        isJobName(other, MAX_NAME_LENGTH) &&
+        !isReservedWord(tableName(other)) &&
+        !TAKEN_IDENTIFIERS.has(camel(other)),
+    )
+    .join(' or ');
+}
+
 export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
   const { name, root } = options;
   if (!isJobName(name, MAX_NAME_LENGTH)) {
@@ -106,12 +118,12 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
   if (isReservedWord(tableName(name)))
     throw new NewJobError(
       `Job name '${name}' would name its table '${tableName(name)}', a CQL reserved word: pick another name ` +
-        `(e.g. ${name}s or my-${name}).`,
+        `(e.g. ${otherNames(name)}).`,
     );
   if (TAKEN_IDENTIFIERS.has(camel(name)))
     throw new NewJobError(
       `Job name '${name}' would name its variable '${camel(name)}', which the generated files cannot declare ` +
-        `(a JavaScript reserved word, or a name they already use): pick another name (e.g. ${name}s or my-${name}).`,
+        `(a JavaScript reserved word, or a name they already use): pick another name (e.g. ${otherNames(name)}).`,
     );
   const taken = (what: 'topics' | 'tables', wanted: string) =>
     (options.existing ?? []).find((job) => job[what].some((t) => t.name === wanted));

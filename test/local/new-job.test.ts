@@ -73,6 +73,21 @@ describe('newJob and CQL', () => {
     },
   );
 
+  it.each([
+    ['keyspace', 'my-keyspace'],
+    ['mbean', 'my-mbean'],
+  ])(
+    "GIVEN '%s', whose plural is reserved too THEN suggests only a name it would take",
+    async (name, other) => {
+      const root = emptyRoot();
+      await expect(newJob({ name, window: false, root })).rejects.toThrow(
+        new NewJobError(
+          `Job name '${name}' would name its table '${name}', a CQL reserved word: pick another name (e.g. ${other}).`,
+        ),
+      );
+    },
+  );
+
   it("GIVEN a job's own file THEN says the file exists, even where its topic is taken (by that very job)", async () => {
     const root = emptyRoot();
     await newJob({ name: 'clicks', window: false, root });
