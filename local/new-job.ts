@@ -125,6 +125,14 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
       `Job name '${name}' would name its variable '${camel(name)}', which the generated files cannot declare ` +
         `(a JavaScript reserved word, or a name they already use): pick another name (e.g. ${otherNames(name)}).`,
     );
+  // The pipeline stack's outputs drop the dashes of a job's name (RedriveFunctionpageviews): the registry refuses
+  // two jobs that differ only by them.
+  const alike = (options.existing ?? []).find((job) => job.name.replace(/-/g, '') === name.replace(/-/g, ''));
+  if (alike && alike.name !== name)
+    throw new NewJobError(
+      `Job name '${name}' differs from job '${alike.name}''s only by dashes, which CloudFormation drops from the ` +
+        "pipeline stack's outputs: pick another name.",
+    );
   const taken = (what: 'topics' | 'tables', wanted: string) =>
     (options.existing ?? []).find((job) => job[what].some((t) => t.name === wanted));
   const topicOwner = taken('topics', name);

@@ -111,6 +111,19 @@ function assertConsistent(jobs: readonly RegisteredJob[]): void {
       }
     }
   }
+  // The pipeline stack's per-job outputs are keyed `RedriveFunction-<job>` and `Dashboard-<job>`, and
+  // CloudFormation keeps only their letters and digits: page-views and pageviews would have the same output.
+  const byKey = new Map<string, string>();
+  for (const job of jobs) {
+    const key = job.name.replace(/-/g, '');
+    const other = byKey.get(key);
+    if (other !== undefined)
+      throw new JobRegistryError(
+        `Jobs '${other}' and '${job.name}' differ only by dashes, which CloudFormation drops from the pipeline ` +
+          `stack's outputs (RedriveFunction${key}, Dashboard${key}): rename one of them.`,
+      );
+    byKey.set(key, job.name);
+  }
   const owner = new Map<string, string>();
   for (const job of jobs) {
     for (const table of job.tables) {

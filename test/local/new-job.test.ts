@@ -139,6 +139,22 @@ describe('newJob and the jobs there are', () => {
   );
 
   it.each([
+    ['pageviews', 'page-views'],
+    ['sentreceived', 'sent-received'],
+    ['sensor-stat-s', 'sensor-stats'],
+  ])(
+    "GIVEN '%s', which is job %s's name but for its dashes THEN refuses it before writing",
+    async (name, other) => {
+      const root = emptyRoot();
+      await expect(newJob({ name, window: false, root, existing: SHIPPED_JOBS })).rejects.toThrow(
+        `Job name '${name}' differs from job '${other}''s only by dashes, which CloudFormation drops from the ` +
+          "pipeline stack's outputs: pick another name.",
+      );
+      expect(existsSync(join(root, 'lambda'))).toBe(false);
+    },
+  );
+
+  it.each([
     ['page-view-counts', "job 'page-views''s"],
     ['dead-letters', "one of the runtime's own"],
   ])("GIVEN '%s', whose table is taken THEN refuses it, saying whose", async (name, whose) => {

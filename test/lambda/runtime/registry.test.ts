@@ -91,6 +91,11 @@ describe('loadJobs on a broken project', () => {
       /Table 'shared' is written by jobs 'a' and 'b': give each job its own table/,
     ],
     [
+      'two jobs whose names differ only by dashes',
+      { 'a-b.ts': job('a-b'), 'ab.ts': job('ab') },
+      /Jobs 'a-b' and 'ab' differ only by dashes, which CloudFormation drops from the pipeline stack's outputs \(RedriveFunctionab, Dashboardab\): rename one of them/,
+    ],
+    [
       "a job on one of the runtime's tables",
       { 'a.ts': job('a', { table: 'DEAD_LETTERS' }) },
       /Job 'a' writes table 'dead_letters', one of the runtime's own tables/,
