@@ -11,7 +11,7 @@ import {
   payloadView,
   Views,
 } from '../../../local/ui/views';
-import type { BatchRow, DeadLetterView, UiData } from '../../../local/ui/data';
+import type { BatchRow, DeadLetterView, Rollup, UiData } from '../../../local/ui/data';
 import type { LagReading, Sampler } from '../../../local/ui/sampler';
 import type { UiJob } from '../../../local/ui/jobs';
 
@@ -584,32 +584,37 @@ describe('the hour and day charts', () => {
 });
 
 describe('the hour chart of a job that runs', () => {
+  /** A minute's metrics row with its rollup: `recordsIn` records in batches of 20, `rollup` overriding the rest. */
+  const minuteRow = (start: string, recordsIn: number, rollup: Partial<Rollup> = {}) => ({
+    at: new Date(start),
+    lag: null,
+    lagRecords: null,
+    lagSeconds: null,
+    groupMembers: null,
+    groupState: null,
+    rollup: {
+      batches: recordsIn / 20,
+      recordsIn,
+      written: recordsIn,
+      deadLettered: 0,
+      late: 0,
+      durationMsSum: recordsIn,
+      liveDurationMsSum: null,
+      durationMsMax: 20,
+      phasedBatches: 0,
+      phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
+      watermarkMs: null,
+      watermarkGapMs: null,
+      deadLetterReasons: {},
+      latencyMaxMs: null,
+      ...rollup,
+    },
+  });
+
   it('GIVEN a steady 4 records/s and the current minute 10 s old THEN its latest input rate is 4/s, not the 40 records so far over 60 s', async () => {
     // GIVEN rollups of two whole minutes and of the current one, 10 s in, all at 4 records a second
     const at = Date.parse('2026-05-21T12:00:10Z');
-    const minute = (start: string, recordsIn: number) => ({
-      at: new Date(start),
-      lag: null,
-      lagRecords: null,
-      lagSeconds: null,
-      groupMembers: null,
-      groupState: null,
-      rollup: {
-        batches: recordsIn / 20,
-        recordsIn,
-        written: recordsIn,
-        deadLettered: 0,
-        late: 0,
-        durationMsSum: recordsIn,
-        durationMsMax: 20,
-        phasedBatches: 0,
-        phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
-        watermarkMs: null,
-        watermarkGapMs: null,
-        deadLetterReasons: {},
-        latencyMaxMs: null,
-      },
-    });
+    const minute = (start: string, recordsIn: number) => minuteRow(start, recordsIn);
     const rows = [
       minute('2026-05-21T11:58:00Z', 240),
       minute('2026-05-21T11:59:00Z', 240),
@@ -630,30 +635,8 @@ describe('the hour chart of a job that runs', () => {
     // GIVEN two whole minutes of 600 live records in 600 ms of live batches; the second also ran a replay for 1 s,
     // and a third, from before the live sum was kept, has the total alone
     const at = Date.parse('2026-05-21T12:03:10Z');
-    const minute = (start: string, durationMsSum: number, liveDurationMsSum: number | null) => ({
-      at: new Date(start),
-      lag: null,
-      lagRecords: null,
-      lagSeconds: null,
-      groupMembers: null,
-      groupState: null,
-      rollup: {
-        batches: 6,
-        recordsIn: 600,
-        written: 600,
-        deadLettered: 0,
-        late: 0,
-        durationMsSum,
-        liveDurationMsSum,
-        durationMsMax: 1000,
-        phasedBatches: 0,
-        phaseSums: { readClaimMs: 0, transformMs: 0, effectsMs: 0, commitMs: 0 },
-        watermarkMs: null,
-        watermarkGapMs: null,
-        deadLetterReasons: {},
-        latencyMaxMs: null,
-      },
-    });
+    const minute = (start: string, durationMsSum: number, liveDurationMsSum: number | null) =>
+      minuteRow(start, 600, { durationMsSum, liveDurationMsSum });
     const rows = [
       minute('2026-05-21T12:00:00Z', 600, 600),
       minute('2026-05-21T12:01:00Z', 1600, 600),
