@@ -38,12 +38,25 @@ async function readRecords(topic: string, count: number): Promise<KafkaMessage[]
   return messages;
 }
 
+/**
+ * `-c` options that give every shipped job a consumer group of its own. The jobs read the shipped topics, which a
+ * developer's own `npm run local` reads too: with the default groups, a test's commits moved that developer's
+ * groups past records their keyspace never saw, and their next run kept those offsets as skipped ranges.
+ */
+function ownConsumerGroups(): string[] {
+  return ['page-views', 'sensor-stats', 'sent-received'].flatMap((job) => [
+    '-c',
+    `jobs.${job}.consumerGroupId=${uniqueName(`it-${job}-`)}`,
+  ]);
+}
+
 describe('microbatch local', () => {
   it('shows batches landing, serves them in the UI, and stops gracefully with exit code 0', async () => {
     const { keyspace } = await freshKeyspace();
     const port = 4000 + Math.floor(Math.random() * 900);
     const local = microbatch([
       'local',
+      ...ownConsumerGroups(),
       '--port',
       String(port),
       '-c',
@@ -321,7 +334,13 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
 describe('graceful stop at any moment', () => {
   it('a SIGTERM during start-up exits 0', async () => {
     const { keyspace } = await freshKeyspace();
-    const run = microbatch(['run', 'sent-received', '-c', `keyspace.name=${keyspace}`]);
+    const run = microbatch([
+      'run',
+      'sent-received',
+      '-c',
+      `keyspace.name=${keyspace}`,
+      ...ownConsumerGroups(),
+    ]);
     // As soon as it says it is starting: it is connecting to Cassandra and Kafka, with no runner up yet.
     await waitFor('the start', async () => (run.err().includes('starting') ? true : undefined));
     run.child.kill('SIGTERM');
@@ -334,10 +353,7 @@ describe('microbatch run', () => {
   it('GIVEN no job names THEN starts a runner for every job and stops them gracefully', async () => {
     // GIVEN a keyspace of its own, and consumer groups of their own
     const { keyspace } = await freshKeyspace();
-    const groups = ['page-views', 'sensor-stats', 'sent-received'].flatMap((job) => [
-      '-c',
-      `jobs.${job}.consumerGroupId=${uniqueName(`it-${job}-`)}`,
-    ]);
+    const groups = ownConsumerGroups();
 
     // WHEN
     const run = microbatch(['run', '-c', `keyspace.name=${keyspace}`, ...groups]);
