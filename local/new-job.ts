@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isJobName } from '../lambda/runtime/job';
-import { JOBS_DIR } from '../lambda/runtime/registry';
+import { JOBS_DIR, stackOutputKey } from '../lambda/runtime/registry';
 import { isReservedWord, RUNTIME_TABLE_DEFS } from '../schema';
 
 export class NewJobError extends Error {
@@ -125,9 +125,8 @@ export async function newJob(options: NewJobOptions): Promise<NewJobResult> {
       `Job name '${name}' would name its variable '${camel(name)}', which the generated files cannot declare ` +
         `(a JavaScript reserved word, or a name they already use): pick another name (e.g. ${otherNames(name)}).`,
     );
-  // The pipeline stack's outputs drop the dashes of a job's name (RedriveFunctionpageviews): the registry refuses
-  // two jobs that differ only by them.
-  const alike = (options.existing ?? []).find((job) => job.name.replace(/-/g, '') === name.replace(/-/g, ''));
+  // The registry refuses two jobs with the same stack output key (RedriveFunctionpageviews): say so before writing.
+  const alike = (options.existing ?? []).find((job) => stackOutputKey(job.name) === stackOutputKey(name));
   if (alike && alike.name !== name)
     throw new NewJobError(
       `Job name '${name}' differs from job '${alike.name}''s only by dashes, which CloudFormation drops from the ` +

@@ -93,6 +93,14 @@ export async function loadJobs(root: string = ROOT): Promise<RegisteredJob[]> {
 }
 
 /** Two jobs may read one topic, but must declare it alike; a table belongs to one job. */
+/**
+ * A job's name as the pipeline stack's per-job output keys keep it (`RedriveFunction-<job>`, `Dashboard-<job>`):
+ * CloudFormation keeps only their letters and digits, so page-views and pageviews would have the same output.
+ */
+export function stackOutputKey(jobName: string): string {
+  return jobName.replace(/-/g, '');
+}
+
 function assertConsistent(jobs: readonly RegisteredJob[]): void {
   const declared = new Map<string, { topic: TopicDef; job: RegisteredJob }>();
   for (const job of jobs) {
@@ -111,11 +119,9 @@ function assertConsistent(jobs: readonly RegisteredJob[]): void {
       }
     }
   }
-  // The pipeline stack's per-job outputs are keyed `RedriveFunction-<job>` and `Dashboard-<job>`, and
-  // CloudFormation keeps only their letters and digits: page-views and pageviews would have the same output.
   const byKey = new Map<string, string>();
   for (const job of jobs) {
-    const key = job.name.replace(/-/g, '');
+    const key = stackOutputKey(job.name);
     const other = byKey.get(key);
     if (other !== undefined)
       throw new JobRegistryError(
