@@ -591,7 +591,10 @@ export class Views {
     const rows: DeadLetterView[] = [];
     let scanned = 0;
     const at = (d: DeadLetterView) => d.recordTimestamp?.getTime() ?? 0;
-    while (rows.length < limit) {
+    // A full page looks for one more match before it offers `next`, so that "Older" never leads to an empty
+    // page: a partition's reader that read exactly `chunk` rows cannot tell that nothing older matches.
+    let more = false;
+    for (;;) {
       for (const r of readers) {
         if (r.buffer.length || r.done || scanned >= maxScan) continue;
         const got = await this.data.deadLettersBefore(r.job, r.topic, r.partition, r.before, chunk);
@@ -603,6 +606,7 @@ export class Views {
       if (!live.length) break;
       const pick = live.reduce((a, b) => (at(b.buffer[0]!) > at(a.buffer[0]!) ? b : a));
       const d = pick.buffer.shift()!;
+      const before = pick.before;
       pick.before = d.offset;
       if (from !== null && at(d) < from) {
         // Offsets grow with time within a partition: nothing older is wanted from it.
@@ -612,23 +616,30 @@ export class Views {
       }
       if (to !== null && at(d) >= to) continue;
       if (reason !== null && d.reason !== reason) continue;
+      if (rows.length === limit) {
+        pick.buffer.unshift(d);
+        pick.before = before;
+        more = true;
+        break;
+      }
       rows.push(d);
     }
-    const remaining = readers.filter((r) => !r.done || r.buffer.length);
-    const next = remaining.length
-      ? encodeCursor(
-          Object.fromEntries(
-            readers.map((r) => [
-              r.key,
-              r.done && !r.buffer.length
-                ? -1
-                : r.buffer.length
-                  ? r.buffer[0]!.offset + 1
-                  : (r.before ?? Number.MAX_SAFE_INTEGER),
-            ]),
-          ),
-        )
-      : null;
+    // Without a match past the page, only a reader the scan cap stopped may still hold older matches.
+    const next =
+      more || readers.some((r) => !r.done)
+        ? encodeCursor(
+            Object.fromEntries(
+              readers.map((r) => [
+                r.key,
+                r.done && !r.buffer.length
+                  ? -1
+                  : r.buffer.length
+                    ? r.buffer[0]!.offset + 1
+                    : (r.before ?? Number.MAX_SAFE_INTEGER),
+              ]),
+            ),
+          )
+        : null;
     return {
       filters: {
         job: jobName,

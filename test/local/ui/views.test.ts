@@ -325,6 +325,64 @@ describe('the dead letters view', () => {
   });
 });
 
+describe('the dead letters pages', () => {
+  /** Views over one partition's dead letters, offsets 0..count-1, one a minute; `reasonOf` gives each reason. */
+  function pages(count: number, reasonOf: (offset: number) => string = () => 'schema') {
+    const letters = Array.from({ length: count }, (_, offset) => ({
+      job: 'sent-received',
+      topic: 'test',
+      partition: 0,
+      offset,
+      reason: reasonOf(offset),
+      detail: '',
+      keyBase64: null,
+      valueBase64: null,
+      recordTimestamp: new Date(Date.parse('2026-05-21T00:00:00Z') + offset * 60_000),
+    }));
+    const data = {
+      deadLettersBefore: async (_job: string, _t: string, _p: number, before: number | null, limit: number) =>
+        letters
+          .filter((d) => d.offset < (before ?? Number.MAX_SAFE_INTEGER))
+          .reverse()
+          .slice(0, limit),
+    };
+    const views = viewsOf(data, uiJobOf(1), Date.now());
+    return async (query: string) => {
+      const page = await views.deadLetters(new URLSearchParams(query));
+      return { offsets: page.deadLetters.map((d) => d.offset), next: page.next };
+    };
+  }
+
+  it('GIVEN exactly a page of dead letters THEN offers no older page, which would be empty', async () => {
+    // GIVEN 2 dead letters WHEN a page of 2
+    const page = await pages(2)('limit=2');
+
+    // THEN
+    expect(page).toEqual({ offsets: [1, 0], next: null });
+  });
+
+  it('GIVEN a page and one more THEN the older page holds that one and offers no more', async () => {
+    // GIVEN 3 dead letters
+    const read = pages(3);
+
+    // WHEN two pages of 2
+    const first = await read('limit=2');
+    const second = await read(`limit=2&cursor=${first.next}`);
+
+    // THEN
+    expect(first.offsets).toEqual([2, 1]);
+    expect(second).toEqual({ offsets: [0], next: null });
+  });
+
+  it('GIVEN a full page of one reason and older dead letters of another THEN offers no older page', async () => {
+    // GIVEN offsets 0..4 late, 5 and 6 schema
+    const page = await pages(7, (offset) => (offset >= 5 ? 'schema' : 'late'))('limit=2&reason=schema');
+
+    // THEN
+    expect(page).toEqual({ offsets: [6, 5], next: null });
+  });
+});
+
 describe('the job summary', () => {
   it('GIVEN a replay in the last minute THEN its rates and last batch are the live stream’s', async () => {
     // GIVEN a live batch of 600 records and a replay batch of 6,000 after it
