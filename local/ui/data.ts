@@ -374,23 +374,58 @@ export class UiData {
     let pageState = cursor?.pageState ?? undefined;
     const oldest = now.getTime() - MAX_LEDGER_DAYS * DAY_MS;
     const rows: BatchRow[] = [];
+    // A full page's cursor is offered only when a batch lies past it: Cassandra hands out a page state when a
+    // page fills, whether or not a row follows, and an older day may be empty, so "Older" led to an empty page.
+    const page = async (next: BatchCursor) => {
+      const probe = await this.ledgerPage(job, next, 1, oldest);
+      // No row but a page state: rows expired under tombstones may hide older ones, so the cursor stays.
+      return { rows, next: probe.rows.length || probe.pageState ? next : null };
+    };
     while (Date.parse(day) >= oldest - DAY_MS) {
-      const rs = await this.client.execute(
-        `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT ?`,
-        [job, day, 100_000],
-        { prepare: true, fetchSize: pageSize - rows.length, pageState },
+      const rs = await this.ledgerPage(
+        job,
+        { day, pageState: pageState ?? null },
+        pageSize - rows.length,
+        oldest,
       );
       for (const r of rs.rows) rows.push(parseBatchRow(job, r));
       if (rs.pageState) {
-        if (rows.length >= pageSize) return { rows, next: { day, pageState: rs.pageState } };
+        if (rows.length >= pageSize) return page({ day: rs.day, pageState: rs.pageState });
         pageState = rs.pageState;
+        day = rs.day;
         continue;
       }
-      day = utcDay(Date.parse(day) - DAY_MS);
+      day = utcDay(Date.parse(rs.day) - DAY_MS);
       pageState = undefined;
-      if (rows.length >= pageSize) return { rows, next: { day, pageState: null } };
+      if (rows.length >= pageSize) return page({ day, pageState: null });
     }
     return { rows, next: null };
+  }
+
+  /**
+   * Up to `fetchSize` ledger rows from `from` on, newest first: from its day, and from the older days down to
+   * `oldest` while a day has none. `day` is the day the rows came from.
+   */
+  private async ledgerPage(
+    job: string,
+    from: BatchCursor,
+    fetchSize: number,
+    oldest: number,
+  ): Promise<{ rows: types.Row[]; pageState: string | undefined; day: string }> {
+    let day = from.day;
+    let pageState = from.pageState ?? undefined;
+    for (;;) {
+      const rs = await this.client.execute(
+        `SELECT * FROM ${this.ledger} WHERE job = ? AND day = ? LIMIT ?`,
+        [job, day, 100_000],
+        { prepare: true, fetchSize, pageState },
+      );
+      const older = utcDay(Date.parse(day) - DAY_MS);
+      if (rs.rows.length || rs.pageState || Date.parse(older) < oldest - DAY_MS)
+        return { rows: rs.rows, pageState: rs.pageState ?? undefined, day };
+      day = older;
+      pageState = undefined;
+    }
   }
 
   /** The newest batch of the job, from today's or yesterday's ledger. */

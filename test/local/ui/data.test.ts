@@ -136,3 +136,60 @@ describe('UiData.latestBatch', () => {
     expect(limits).toEqual([1, 100]);
   });
 });
+
+describe('UiData.batchPage', () => {
+  /**
+   * A client whose ledger holds `perDay` batches on each day (newest first), paging as Cassandra does: a page
+   * that fills hands out a page state, whether or not a row follows.
+   */
+  function ledger(perDay: Record<string, number>) {
+    const client = {
+      execute: async (
+        _cql: string,
+        params: unknown[],
+        options: { fetchSize: number; pageState?: string },
+      ) => {
+        const day = params[1] as string;
+        const all = Array.from({ length: perDay[day] ?? 0 }, (_, i) =>
+          row({ ...base, batch_id: `${day}/${i}` }),
+        );
+        const start = Number(options.pageState ?? 0);
+        const rows = all.slice(start, start + options.fetchSize);
+        return {
+          rows,
+          pageState: rows.length === options.fetchSize ? String(start + rows.length) : undefined,
+        };
+      },
+    } as unknown as Client;
+    return new UiData(client, 'test_time');
+  }
+  const now = new Date('2026-05-21T12:00:10Z');
+  const ids = (page: { rows: Array<{ batchId: string }> }) => page.rows.map((r) => r.batchId);
+
+  it('GIVEN exactly a page of batches THEN offers no older page, which would be empty', async () => {
+    // GIVEN 3 batches today, none before
+    const data = ledger({ '2026-05-21': 3 });
+
+    // WHEN a page of 3
+    const page = await data.batchPage('sent-received', 3, null, now);
+
+    // THEN
+    expect(ids(page)).toEqual(['2026-05-21/0', '2026-05-21/1', '2026-05-21/2']);
+    expect(page.next).toBeNull();
+  });
+
+  it('GIVEN batches on an older day past an empty one THEN the next page reaches them, and ends there', async () => {
+    // GIVEN 2 batches today, none yesterday, 1 the day before
+    const data = ledger({ '2026-05-21': 2, '2026-05-19': 1 });
+
+    // WHEN pages of 2
+    const first = await data.batchPage('sent-received', 2, null, now);
+    const second = await data.batchPage('sent-received', 2, first.next, now);
+
+    // THEN
+    expect(ids(first)).toEqual(['2026-05-21/0', '2026-05-21/1']);
+    expect(first.next).not.toBeNull();
+    expect(ids(second)).toEqual(['2026-05-19/0']);
+    expect(second.next).toBeNull();
+  });
+});
