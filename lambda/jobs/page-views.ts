@@ -8,7 +8,7 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob } from '../runtime/job';
-import { epochMs } from './shared/time-format';
+import { epochMs, EVENT_TIME_EXPECTED, shownTs } from './shared/time-format';
 
 export interface PageView {
   readonly page: string;
@@ -23,7 +23,7 @@ export function validatePageView(input: unknown): PageView {
     throw new SchemaViolation('$.page', 'expected a path starting with / of at most 512 characters');
   const time = epochMs(ts);
   if (time === undefined)
-    throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
+    throw new SchemaViolation('$.ts', `${EVENT_TIME_EXPECTED}, received ${shownTs(ts)}`);
   return { page, ts: time };
 }
 

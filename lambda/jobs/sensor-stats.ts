@@ -7,7 +7,7 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob, type WindowJob } from '../runtime/job';
-import { epochMs } from './shared/time-format';
+import { epochMs, EVENT_TIME_EXPECTED, shownTs } from './shared/time-format';
 
 export interface SensorReading {
   readonly sensorId: string;
@@ -25,7 +25,7 @@ export function validateReading(input: unknown): SensorReading {
   }
   const time = epochMs(ts);
   if (time === undefined)
-    throw new SchemaViolation('$.ts', 'expected epoch milliseconds or an ISO-8601 string');
+    throw new SchemaViolation('$.ts', `${EVENT_TIME_EXPECTED}, received ${shownTs(ts)}`);
   if (value === null || value === undefined)
     throw new SchemaViolation('$.value', 'is required and may not be null');
   if (typeof value !== 'number' || !Number.isFinite(value))

@@ -2,6 +2,7 @@
  * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
  * and ISO-8601 with milliseconds.
  */
+import { isoTimeMs } from '../../runtime/iso-time';
 import { MAX_EVENT_TIME_MS } from '../../runtime/windows';
 
 /** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
@@ -74,15 +75,27 @@ function parseTutorial(text: string): number {
 }
 
 /**
- * An event time as the example jobs accept it: epoch milliseconds (a non-negative safe integer) or a string
- * `Date.parse` reads (ISO-8601 above all), parsed once; `undefined` when it is neither.
+ * An event time as the example jobs accept it: epoch milliseconds (a non-negative safe integer) or an ISO-8601
+ * string (a day of the calendar, then optionally a time and a zone), parsed once; `undefined` when it is neither.
+ * Not `Date.parse` alone: its fallback parser reads '5' as the year 2005 and 'March 7' as March 7th 2001, so a
+ * malformed reading would be folded into a window of another year (or dead-lettered as late) instead of being
+ * dead-lettered for its `ts` (lambda/runtime/iso-time.ts).
  */
 export function epochMs(ts: unknown): number | undefined {
   // Beyond the latest time a Date holds, no window or timestamp can be computed.
   if (typeof ts === 'number')
     return Number.isSafeInteger(ts) && ts >= 0 && ts <= MAX_EVENT_TIME_MS ? ts : undefined;
   if (typeof ts !== 'string') return undefined;
-  // The same bounds as a number's: an ISO year such as -271821 parses, to the edge of a Date's range.
-  const ms = Date.parse(ts);
+  const ms = isoTimeMs(ts);
   return ms >= 0 && ms <= MAX_EVENT_TIME_MS ? ms : undefined;
+}
+
+/** What `epochMs` takes, for the messages of the jobs that refuse a `ts`. */
+export const EVENT_TIME_EXPECTED =
+  'expected epoch milliseconds from 0 (1970-01-01) or an ISO-8601 time from 1970 on, such as 2026-05-21T02:20:00Z';
+
+/** A `ts` as a message quotes it: JSON, cut at 60 characters. */
+export function shownTs(ts: unknown): string {
+  const text = JSON.stringify(ts) ?? String(ts);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -76,6 +76,22 @@ describe('page-views', () => {
     expect(deps.sink.rows(DEAD_LETTERS)).toEqual([expect.objectContaining({ reason: 'schema' })]);
   });
 
+  it('dead-letters a time that is not ISO-8601, which Date.parse would read as another year', async () => {
+    // GIVEN a view whose ts is '5' (Date.parse: the year 2005) in a partition with no watermark yet
+    const deps = stores();
+    // WHEN it runs
+    const report = await runMicroBatch(jobWith(), event([view('/a', '5'), view('/a', T0 + 1_000)]), deps);
+    // THEN it is a dead letter naming the field, the value and what is expected, and no window of 2005 exists
+    expect(report).toMatchObject({ recordsIn: 2, written: 1, deadLettered: 1 });
+    expect(counts(deps.sink)).toEqual({ '/a 2026-05-21T02:20:00.000Z': 1 });
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({
+        reason: 'schema',
+        detail: expect.stringMatching(/\$\.ts: expected epoch milliseconds .*ISO-8601.*, received "5"/),
+      }),
+    ]);
+  });
+
   it('follows its windowSeconds option', async () => {
     const deps = stores();
     await runMicroBatch(
