@@ -16,6 +16,7 @@ import {
   advanceWatermark,
   isLate,
   MAX_EVENT_TIME_MS,
+  MAX_MEASURE,
   windowSpecId,
   windowStartsFor,
   type StatsPartial,
@@ -174,8 +175,12 @@ function windowEffects<T>(
           `The job's key is ${JSON.stringify(key) ?? String(key)}: expected a non-empty string.`,
         );
       measure = job.measure(value);
-      if (!Number.isFinite(measure))
-        throw new RecordError('schema', `The job's measure is ${measure}: expected a finite number.`);
+      if (!Number.isFinite(measure) || Math.abs(measure) > MAX_MEASURE)
+        throw new RecordError(
+          'schema',
+          `The job's measure is ${measure}: expected a finite number at most ${MAX_MEASURE} in absolute value, ` +
+            "so that a window's sum cannot overflow to Infinity.",
+        );
     } catch (error) {
       writes.push(deadLetterWrite(job.name, record, asRecordError(error)));
       deadLettered++;

@@ -10,6 +10,14 @@
 /** The latest time a JavaScript Date holds (ECMA-262, "Time Values and Time Range"): ±8.64e15 ms. */
 export const MAX_EVENT_TIME_MS = 8.64e15;
 
+/**
+ * The largest measure a window folds, in absolute value: `Number.MAX_VALUE / 2^64`, about 9.7e288. A partial sums at
+ * most one reading per offset of its partition (fewer than 2^63), so no sum of such readings, nor the sum of two
+ * partials merged on read, can overflow to Infinity, which would make the window's sum and mean Infinity (or NaN
+ * once an Infinity meets a -Infinity) for good. https://tc39.es/ecma262/#sec-number.max_value
+ */
+export const MAX_MEASURE = Number.MAX_VALUE / 2 ** 64;
+
 export interface WindowSpec {
   readonly sizeMs: number;
   /** Equal to sizeMs for tumbling windows. */

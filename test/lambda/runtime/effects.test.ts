@@ -1,0 +1,59 @@
+/**
+ * The effects of a batch as they land in the in-memory model of the stores: what a window partial holds, and what
+ * a dead letter says of its record.
+ */
+import { describe, expect, it } from 'vitest';
+import { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
+import { runMicroBatch } from '../../../lambda/runtime/batch';
+import { DEAD_LETTERS, SENSOR_STATS, SENSOR_TOPIC } from '../../../schema';
+import { batchOf } from '../../support/events';
+import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
+
+const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
+const reading = (value: number, ts = T0 + 1_000) => JSON.stringify({ sensorId: 's1', ts, value });
+
+function sensorStats() {
+  return createSensorStatsJob({
+    windowSeconds: 60,
+    slideSeconds: 0,
+    allowedLatenessSeconds: 10,
+    failOnDataLoss: false,
+  });
+}
+
+function stores() {
+  return { checkpoints: new MemoryCheckpointStore(), sink: new MemorySinkStore(), log: () => undefined };
+}
+
+describe('window effects', () => {
+  it('never lets a window sum overflow to Infinity: a measure too large for it is a dead letter', async () => {
+    // GIVEN finite readings whose sum is not (1e308 + 1e308 is Infinity) next to an ordinary one
+    const deps = stores();
+    const batch = batchOf(SENSOR_TOPIC.name, [reading(1e308), reading(1e308), reading(2)]);
+    // WHEN the batch runs
+    const report = await runMicroBatch(sensorStats(), batch, deps);
+    // THEN the window holds a finite sum, and each reading too large is dead-lettered with the bound it exceeds
+    const [row] = deps.sink.rows(SENSOR_STATS);
+    expect(row).toMatchObject({ reading_count: 1n, value_sum: 2, value_min: 2, value_max: 2 });
+    expect(report).toMatchObject({ written: 1, deadLettered: 2 });
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({
+        reason: 'schema',
+        detail: expect.stringMatching(/measure is 1e\+308: .*at most/),
+      }),
+      expect.objectContaining({ reason: 'schema', kafka_offset: 1n }),
+    ]);
+  });
+
+  it('takes a measure at the bound, and sums many of them to a finite number', async () => {
+    const deps = stores();
+    const big = Number.MAX_VALUE / 2 ** 64;
+    await runMicroBatch(
+      sensorStats(),
+      batchOf(SENSOR_TOPIC.name, [reading(big), reading(-big), reading(big)]),
+      deps,
+    );
+    const [row] = deps.sink.rows(SENSOR_STATS);
+    expect(row).toMatchObject({ reading_count: 3n, value_sum: big, value_min: -big, value_max: big });
+  });
+});
