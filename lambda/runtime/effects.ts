@@ -39,6 +39,9 @@ function keptPayload(bytes: Buffer | null): { b64: string | null; note: string }
   };
 }
 
+/** The timestamp Kafka gives a record that has none (`RecordBatch.NO_TIMESTAMP`). */
+const NO_TIMESTAMP = -1;
+
 export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordError): SinkWrite {
   const key = keptPayload(record.key);
   const value = keptPayload(record.value);
@@ -55,8 +58,13 @@ export function deadLetterWrite(job: string, record: KafkaRecord, error: RecordE
       key_b64: key.b64,
       value_b64: value.b64,
       // Kafka's timestamps are any int64 a producer sets; one past a Date's range is kept as unknown rather
-      // than refused by the driver, which would fail the batch on every retry.
-      record_timestamp: Math.abs(record.timestamp) <= MAX_EVENT_TIME_MS ? new Date(record.timestamp) : null,
+      // than refused by the driver, which would fail the batch on every retry. -1 is Kafka's NO_TIMESTAMP (a
+      // record of a pre-0.10 message format), not 1969's last millisecond.
+      // https://kafka.apache.org/documentation/#messageformat
+      record_timestamp:
+        record.timestamp !== NO_TIMESTAMP && Math.abs(record.timestamp) <= MAX_EVENT_TIME_MS
+          ? new Date(record.timestamp)
+          : null,
     },
   };
 }

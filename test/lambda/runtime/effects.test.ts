@@ -57,3 +57,26 @@ describe('window effects', () => {
     expect(row).toMatchObject({ reading_count: 3n, value_sum: big, value_min: -big, value_max: big });
   });
 });
+
+describe('dead letters', () => {
+  it("keep a record without a Kafka timestamp (-1) as one of unknown time, not 1969's last millisecond", async () => {
+    // GIVEN a malformed record whose Kafka timestamp is -1: no timestamp (a pre-0.10 message format)
+    const deps = stores();
+    const batch = batchOf(SENSOR_TOPIC.name, ['{not json'], { timestamp: -1 });
+    expect(batch.partitions[0]!.records[0]!.timestamp).toBe(-1);
+    // WHEN it is dead-lettered
+    await runMicroBatch(sensorStats(), batch, deps);
+    // THEN its dead letter has no record time
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({ reason: 'invalid-json', record_timestamp: null }),
+    ]);
+  });
+
+  it('keep the Kafka timestamp of a record that has one, the epoch itself included', async () => {
+    const deps = stores();
+    await runMicroBatch(sensorStats(), batchOf(SENSOR_TOPIC.name, ['{not json'], { timestamp: 0 }), deps);
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({ record_timestamp: new Date(0) }),
+    ]);
+  });
+});
