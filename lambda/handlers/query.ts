@@ -8,7 +8,7 @@
  * It knows the jobs from their views (`MICROBATCH_QUERY_JOBS`, see config/env.ts), not their code: a new job is
  * queryable with no change here.
  */
-import type { LambdaFunctionURLEvent, LambdaFunctionURLResult } from 'aws-lambda';
+import type { LambdaFunctionURLResult } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
 import { closest } from '../../config';
 import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
@@ -21,6 +21,43 @@ import { ISO_TIME_EXAMPLE, isoTimeMs } from '../runtime/iso-time';
 
 export class QueryInputError extends Error {
   override readonly name = 'QueryInputError';
+}
+
+/** The invocation is not a function URL request (nor a direct one shaped like it). */
+export class QueryEventError extends Error {
+  override readonly name = 'QueryEventError';
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The boundary: the query string of an `unknown` event. A function URL request carries it in
+ * `queryStringParameters`, each value a string (a repeated parameter's values joined by commas), and leaves it out
+ * when there is none.
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-payloads
+ */
+export function queryParamsOf(event: unknown): Record<string, string | undefined> {
+  if (!isObject(event)) {
+    throw new QueryEventError(
+      `Expected a function URL request, received ${JSON.stringify(event) ?? String(event)}: call the function ` +
+        'URL (GET ?job=...), or invoke it with {"queryStringParameters": {"job": "..."}}.',
+    );
+  }
+  const params = event.queryStringParameters;
+  if (params === undefined || params === null) return {};
+  if (!isObject(params))
+    throw new QueryInputError(
+      'queryStringParameters must be an object of strings, e.g. {"job": "sensor-stats"}.',
+    );
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'string')
+      throw new QueryInputError(
+        `${name} must be a string, received ${JSON.stringify(value) ?? String(value)}.`,
+      );
+  }
+  return params as Record<string, string>;
 }
 
 export type QueryRequest =
@@ -129,10 +166,10 @@ export async function runQuery(client: Client, keyspace: string, request: QueryR
 
 let client: Promise<Client> | undefined;
 
-export async function handler(event: LambdaFunctionURLEvent): Promise<LambdaFunctionURLResult> {
+export async function handler(event: unknown): Promise<LambdaFunctionURLResult> {
   let request: QueryRequest;
   try {
-    request = parseQuery(event.queryStringParameters ?? {}, jobViewsFromEnv());
+    request = parseQuery(queryParamsOf(event), jobViewsFromEnv());
   } catch (error) {
     if (error instanceof QueryInputError) return json(400, { error: error.message });
     throw error;

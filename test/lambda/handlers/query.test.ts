@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { jobViews } from '../../../config/jobs';
-import { jobViewsFromEnv, parseQuery, QueryInputError } from '../../../lambda/handlers/query';
+import {
+  handler,
+  jobViewsFromEnv,
+  parseQuery,
+  QueryEventError,
+  QueryInputError,
+} from '../../../lambda/handlers/query';
 import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 import { SHIPPED_JOBS } from '../../support/jobs';
 
@@ -71,5 +77,30 @@ describe('jobViewsFromEnv', () => {
   ])('fails when the variable is %s, naming it', (_case, env) => {
     expect(() => jobViewsFromEnv(env)).toThrow(RuntimeConfigError);
     expect(() => jobViewsFromEnv(env)).toThrow(/MICROBATCH_QUERY_JOBS/);
+  });
+});
+
+describe('handler', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'job=sent-received'],
+    ['an array', [{ job: 'sent-received' }]],
+  ])('refuses an event that is %s at the boundary, saying how to call it', async (_what, event) => {
+    vi.stubEnv('MICROBATCH_QUERY_JOBS', JSON.stringify(views));
+    await expect(handler(event)).rejects.toThrow(QueryEventError);
+    await expect(handler(event)).rejects.toThrow(/call the function URL \(GET \?job=\.\.\.\)/);
+  });
+
+  it('answers 400 to a parameter that is not a string, before any connection is made', async () => {
+    vi.stubEnv('MICROBATCH_QUERY_JOBS', JSON.stringify(views));
+    const answer = await handler({ queryStringParameters: { job: 'sent-received', limit: 5 } });
+    expect(answer).toMatchObject({ statusCode: 400 });
+    expect(JSON.parse((answer as { body: string }).body)).toEqual({
+      error: 'limit must be a string, received 5.',
+    });
   });
 });
