@@ -104,6 +104,17 @@ function parseHeaders(listPath: string, index: number, v: unknown): KafkaHeader[
 function parseOffset(listPath: string, index: number, field: string, v: unknown): bigint {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return BigInt(v);
   if (typeof v === 'string' && /^\d+$/.test(v)) return BigInt(v);
+  if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
+    // The event carries offsets as JSON numbers, and the runtime's JSON.parse rounds one past 2^53 - 1 to the
+    // nearest double: the record's real offset is lost before the handler runs, and checkpointing the rounded one
+    // would skip or repeat records.
+    throw new EventShapeError(
+      fieldPath(listPath, index, field),
+      `the offset ${preview(v)} is past 2^53 - 1 (${Number.MAX_SAFE_INTEGER}), so the event's JSON number does not ` +
+        'hold it exactly. Such a partition cannot be read through a Lambda event: move its data to a new topic, ' +
+        'whose offsets start at 0.',
+    );
+  }
   throw new EventShapeError(
     fieldPath(listPath, index, field),
     `expected a non-negative integer offset, received ${preview(v)}`,

@@ -93,6 +93,20 @@ describe('parseMskEvent', () => {
     );
   });
 
+  it('fails on an offset past 2^53 - 1 saying that the JSON number lost it, not that it is not an integer', () => {
+    // GIVEN an offset as the event's JSON carries it, one past Number.MAX_SAFE_INTEGER
+    const text = JSON.stringify(fixtureEvent('sent-received')).replace(
+      '"offset":7,',
+      '"offset":9007199254740993,',
+    );
+    // WHEN the runtime's JSON.parse has read it (to 9007199254740992) and the handler checks it
+    const event: unknown = JSON.parse(text);
+    // THEN the message says why the offset cannot be taken
+    expect(() => parseMskEvent(event)).toThrow(
+      /records\["test-1"\]\[0\]\.offset: the offset 9007199254740992 is past 2\^53 - 1 \(9007199254740991\)/,
+    );
+  });
+
   it('fails on a value that is not base64', () => {
     const event = fixtureEvent('sent-received') as {
       records: Record<string, Array<Record<string, unknown>>>;
