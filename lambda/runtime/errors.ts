@@ -11,14 +11,24 @@ export abstract class MicroBatchError extends Error {
   }
 }
 
-/** The Lambda event is not an MSK event. `path` names the field at fault, e.g. `records["test-0"][2].offset`. */
+/** Where the MSK event's shape is documented: what a consumer must be invoked with. */
+export const MSK_EVENT_DOC = 'https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-sample-event';
+
+/**
+ * The Lambda event is not an MSK event. `path` names the field at fault, e.g. `records["test-0"][2].offset`, and
+ * the message ends with what the function must be invoked with: a test event or a direct invocation is the usual
+ * cause, since the event source mapping only sends this shape.
+ */
 export class EventShapeError extends MicroBatchError {
   readonly retriable = false;
   constructor(
     readonly path: string,
     problem: string,
   ) {
-    super(`Malformed MSK event at ${path}: ${problem}`);
+    super(
+      `Malformed MSK event at ${path}: ${problem}${/[.!?]$/.test(problem) ? '' : '.'} A consumer takes the events ` +
+        `of its Kafka event source mapping (Amazon MSK or self-managed Kafka); invoke it with one: ${MSK_EVENT_DOC}`,
+    );
   }
 }
 

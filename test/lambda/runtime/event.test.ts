@@ -83,6 +83,13 @@ describe('parseMskEvent', () => {
     expect(() => parseMskEvent(mutate(fixtureEvent('sent-received')))).toThrow(message);
   });
 
+  it('ends every shape error with what to invoke the function with', () => {
+    expect(() => parseMskEvent({ eventSource: 'aws:sqs', records: {} })).toThrow(
+      'received "aws:sqs". A consumer takes the events of its Kafka event source mapping (Amazon MSK or ' +
+        'self-managed Kafka); invoke it with one: https://docs.aws.amazon.com/lambda/latest/dg/with-msk.html#msk-sample-event',
+    );
+  });
+
   it('fails on a float offset, naming the record', () => {
     const event = fixtureEvent('sent-received') as {
       records: Record<string, Array<Record<string, unknown>>>;
