@@ -190,6 +190,8 @@ class Tally {
   late = 0;
   deferred = 0;
   skippedRecords = 0;
+  /** Records of this run that match none of `matchFilters`: counted in `filtered`, so never as duplicates. */
+  unmatched = 0;
   skipped = 0n;
   filtered = 0n;
   lost = 0n;
@@ -234,7 +236,7 @@ export async function processPartition(
     resumedClaim: t.resumedClaim,
     applied: t.applied,
     written: t.written,
-    duplicates: records.length - t.applied - t.deferred - t.skippedRecords,
+    duplicates: records.length - t.applied - t.deferred - t.skippedRecords - t.unmatched,
     deadLettered: t.deadLettered,
     late: t.late,
     deferred: t.deferred,
@@ -507,6 +509,7 @@ async function advance(
     t.lap('commitMs');
     if (committed) {
       t.applied += matching.length;
+      t.unmatched += pending.length - matching.length;
       t.filtered += BigInt(pending.length - matching.length);
       // With the event source's filters, the offsets between a batch's records are records they dropped too:
       // counted, like a gap between batches, so that every offset is accounted for.
