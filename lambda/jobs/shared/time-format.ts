@@ -2,7 +2,7 @@
  * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
  * and ISO-8601 with milliseconds.
  */
-import { isoTimeMs } from '../../runtime/iso-time';
+import { isCalendarDay } from '../../runtime/iso-time';
 import { MAX_EVENT_TIME_MS } from '../../runtime/windows';
 
 /** `tutorial` is `YYYY-MM-DD HH:MM:SS` (UTC), `iso` is ISO-8601 with milliseconds. */
@@ -75,24 +75,51 @@ function parseTutorial(text: string): number {
 }
 
 /**
+ * A date-time as producers write one: ISO-8601, or RFC 3339's form of it with a space between date and time
+ * (https://www.rfc-editor.org/rfc/rfc3339#section-5.6), which is also the tutorial's format; a zone as `Z`,
+ * `±hh:mm`, `±hhmm` or `±hh`.
+ */
+const EVENT_TIME =
+  /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?)([Zz]|[+-]\d{2}(?::?\d{2})?)?)?$/;
+
+/**
+ * Epoch milliseconds of such a text; NaN for any other. A time without a zone is UTC, the tutorial's zone: read in
+ * the machine's, as `Date.parse` would, a local run on a machine off UTC would put readings in other windows than
+ * Lambda, whose zone is UTC.
+ */
+function eventTimeMs(text: string): number {
+  const match = EVENT_TIME.exec(text);
+  if (!match || !isCalendarDay(match[1]!)) return Number.NaN;
+  const [, day, time, zone] = match;
+  if (time === undefined) return Date.parse(`${day}T00:00:00Z`);
+  const offset =
+    zone === undefined || zone === 'z' || zone === 'Z'
+      ? 'Z'
+      : zone.length === 3
+        ? `${zone}:00`
+        : `${zone.slice(0, 3)}:${zone.slice(-2)}`;
+  return Date.parse(`${day}T${time}${offset}`);
+}
+
+/**
  * An event time as the example jobs accept it: epoch milliseconds (a non-negative safe integer) or an ISO-8601
- * string (a day of the calendar, then optionally a time and a zone), parsed once; `undefined` when it is neither.
- * Not `Date.parse` alone: its fallback parser reads '5' as the year 2005 and 'March 7' as March 7th 2001, so a
- * malformed reading would be folded into a window of another year (or dead-lettered as late) instead of being
- * dead-lettered for its `ts` (lambda/runtime/iso-time.ts).
+ * string (a day of the calendar, then optionally a time and a zone; see `EVENT_TIME`), parsed once; `undefined`
+ * when it is neither. Not `Date.parse` alone: its fallback parser reads '5' as the year 2005 and 'March 7' as
+ * March 7th 2001, so a malformed reading would be folded into a window of another year (or dead-lettered as
+ * late) instead of being dead-lettered for its `ts`.
  */
 export function epochMs(ts: unknown): number | undefined {
   // Beyond the latest time a Date holds, no window or timestamp can be computed.
   if (typeof ts === 'number')
     return Number.isSafeInteger(ts) && ts >= 0 && ts <= MAX_EVENT_TIME_MS ? ts : undefined;
   if (typeof ts !== 'string') return undefined;
-  const ms = isoTimeMs(ts);
+  const ms = eventTimeMs(ts);
   return ms >= 0 && ms <= MAX_EVENT_TIME_MS ? ms : undefined;
 }
 
 /** What `epochMs` takes, for the messages of the jobs that refuse a `ts`. */
 export const EVENT_TIME_EXPECTED =
-  'expected epoch milliseconds from 0 (1970-01-01) or an ISO-8601 time from 1970 on, such as 2026-05-21T02:20:00Z';
+  'expected epoch milliseconds from 0 (1970-01-01) or an ISO-8601 time from 1970 on, such as 2026-05-21T02:20:00Z (without a zone, UTC)';
 
 /** A `ts` as a message quotes it: JSON, cut at 60 characters. */
 export function shownTs(ts: unknown): string {
