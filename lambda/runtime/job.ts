@@ -55,6 +55,10 @@ export interface WindowJob<T> extends JobBase<T> {
   readonly table: TableDef;
   eventTime(value: T): number;
   key(value: T): string;
+  /**
+   * A finite number at most `MAX_MEASURE` (lambda/runtime/windows.ts, about 9.7e288) in absolute value; a record
+   * whose measure is not goes to the dead letters as `schema`.
+   */
   measure(value: T): number;
 }
 
