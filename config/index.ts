@@ -76,7 +76,7 @@ export interface EventSourceConfig {
   /** The batching window in seconds, at most 300: the micro-batch interval. */
   readonly maxBatchingWindowSeconds: number;
   readonly startingPosition: StartingPosition;
-  /** Epoch seconds; required with AT_TIMESTAMP and refused otherwise. */
+  /** Epoch seconds, from 1 to now (Lambda refuses a future one); required with AT_TIMESTAMP and refused otherwise. */
   readonly startingPositionTimestamp: number | undefined;
   /** The consumer group id; defaults to `<stage>-<job>`. */
   readonly consumerGroupId: string;
@@ -428,6 +428,9 @@ function readConsumerGroupId(r: Reader, key: string, fallback: string): string {
   return id;
 }
 
+/** The largest epoch seconds the config parses as a starting position (year 3000); the check against now binds first. */
+const MAX_STARTING_POSITION_TIMESTAMP = 32_503_680_000;
+
 function readEventSource(r: Reader, stage: string, descriptor: JobDescriptor): EventSourceConfig {
   const job = descriptor.name;
   const defaults = descriptor.eventSourceDefaults ?? {};
@@ -447,7 +450,23 @@ function readEventSource(r: Reader, stage: string, descriptor: JobDescriptor): E
         'epoch seconds, required when startingPosition is AT_TIMESTAMP',
       );
     }
-    startingPositionTimestamp = r.int(`${p}.startingPositionTimestamp`, 0, 0, 32503680000);
+    // Lambda refuses a StartingPositionTimestamp in the future, and CDK's event source mapping treats 0 as no
+    // timestamp at all: https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+    const now = Math.floor(Date.now() / 1000);
+    startingPositionTimestamp = r.int(
+      `${p}.startingPositionTimestamp`,
+      0,
+      1,
+      MAX_STARTING_POSITION_TIMESTAMP,
+    );
+    if (startingPositionTimestamp > now) {
+      throw new ConfigError(
+        `${p}.startingPositionTimestamp`,
+        ts,
+        `epoch seconds no later than now (${now}): Lambda refuses a starting position in the future. Use a past ` +
+          `time, or startingPosition=LATEST to read only what arrives from now on`,
+      );
+    }
   } else if (ts !== undefined && ts !== null) {
     throw new ConfigError(
       `${p}.startingPositionTimestamp`,

@@ -399,6 +399,16 @@ function validate(props: MicroBatchConsumerProps): void {
       'AT_TIMESTAMP needs a timestamp in epoch seconds.',
     );
   }
+  // Lambda refuses a starting position in the future, and ManagedKafkaEventSource takes 0 for no timestamp at all.
+  // https://docs.aws.amazon.com/lambda/latest/api/API_CreateEventSourceMapping.html
+  const ts = es.startingPositionTimestamp;
+  if (ts !== undefined && !Token.isUnresolved(ts) && (ts < 1 || ts > Date.now() / 1000)) {
+    fail(
+      'eventSource.startingPositionTimestamp',
+      ts,
+      `use epoch seconds from 1 to now (${Math.floor(Date.now() / 1000)}): Lambda refuses a starting position in the future.`,
+    );
+  }
   if (es.startingPosition !== 'AT_TIMESTAMP' && es.startingPositionTimestamp !== undefined) {
     fail(
       'eventSource.startingPositionTimestamp',

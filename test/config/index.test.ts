@@ -191,6 +191,37 @@ describe('config: added keys', () => {
   });
 });
 
+describe('config: an AT_TIMESTAMP starting position', () => {
+  const at = (timestamp: unknown) =>
+    load({
+      'jobs.sent-received.startingPosition': 'AT_TIMESTAMP',
+      'jobs.sent-received.startingPositionTimestamp': timestamp,
+    }).jobs['sent-received']!;
+
+  it('takes a past time in epoch seconds', () => {
+    expect(at('1767225600').startingPositionTimestamp).toBe(1767225600);
+  });
+
+  it('refuses a time in the future, which CreateEventSourceMapping refuses, naming now and the fix', () => {
+    // GIVEN a timestamp an hour ahead
+    const future = Math.floor(Date.now() / 1000) + 3600;
+
+    // WHEN / THEN
+    expect(() => at(String(future))).toThrow(
+      new RegExp(
+        `Invalid config 'jobs.sent-received.startingPositionTimestamp': received "${future}"; expected epoch ` +
+          'seconds no later than now \\(\\d+\\): Lambda refuses a starting position in the future.*startingPosition=LATEST',
+      ),
+    );
+  });
+
+  it("refuses 0, which CDK's event source mapping takes for no timestamp and fails synth on", () => {
+    expect(() => at('0')).toThrow(
+      /Invalid config 'jobs.sent-received.startingPositionTimestamp': received "0"; expected an integer from 1 to/,
+    );
+  });
+});
+
 describe('config: kafka.version, as MSK names its versions', () => {
   it('accepts every version MSK supports on kafka.* brokers, Kafka 4 in KRaft mode', () => {
     for (const version of MSK_KAFKA_VERSIONS)

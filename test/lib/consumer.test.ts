@@ -457,6 +457,22 @@ describe('MicroBatchConsumer validation', () => {
     );
   });
 
+  it.each([
+    ['in the future, which Lambda refuses', 32503680000],
+    ['of 0, which ManagedKafkaEventSource takes for none', 0],
+  ])('fails on an AT_TIMESTAMP starting position %s', (_, timestamp) => {
+    // GIVEN an AT_TIMESTAMP position whose timestamp CreateEventSourceMapping or CDK would refuse
+    const eventSource = { startingPosition: 'AT_TIMESTAMP' as const, startingPositionTimestamp: timestamp };
+
+    // WHEN the consumer is built THEN it fails naming the prop, the value and the range
+    expect(() => consumer(eventSource)).toThrow(
+      new RegExp(
+        `eventSource.startingPositionTimestamp is ${timestamp}: use epoch seconds from 1 to now \\(\\d+\\): ` +
+          'Lambda refuses a starting position in the future',
+      ),
+    );
+  });
+
   it('fails on a timestamp without AT_TIMESTAMP', () => {
     expect(() => consumer({ startingPositionTimestamp: 1767225600 })).toThrow(
       /startingPositionTimestamp is 1767225600: remove it, or set startingPosition to AT_TIMESTAMP/,
