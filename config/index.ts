@@ -645,6 +645,30 @@ function readKafkaVersion(r: Reader): string {
 }
 
 /**
+ * MSK's default quota of Standard brokers per cluster: 30 for a ZooKeeper cluster, 60 for a KRaft one (`.kraft`
+ * versions, and every Kafka 4). https://docs.aws.amazon.com/msk/latest/developerguide/limits.html#msk-provisioned-quota
+ */
+const MAX_BROKERS = { zookeeper: 30, kraft: 60 } as const;
+
+/** `kafka.brokerCount`: even (the VPC spans 2 AZs), and within the quota of the version's metadata mode. */
+function readBrokerCount(r: Reader, version: string): number {
+  const key = 'kafka.brokerCount';
+  const kraft = version.endsWith('.kraft');
+  const brokerCount = r.int(key, 2, 2, MAX_BROKERS.kraft);
+  if (brokerCount % 2 !== 0) throw new ConfigError(key, brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
+  if (!kraft && brokerCount > MAX_BROKERS.zookeeper) {
+    throw new ConfigError(
+      key,
+      brokerCount,
+      `at most ${MAX_BROKERS.zookeeper} with kafka.version=${version} (ZooKeeper): MSK's quota of brokers per cluster ` +
+        `is ${MAX_BROKERS.zookeeper} with ZooKeeper and ${MAX_BROKERS.kraft} with KRaft. Use fewer brokers, or a ` +
+        `'.kraft' version on a new stage (MSK cannot switch an existing cluster to KRaft)`,
+    );
+  }
+  return brokerCount;
+}
+
+/**
  * Builds and validates the whole config, for the jobs given (the registry's, or a handler's own). Throws a
  * `ConfigError` on the first invalid value. With `present` (the keys the config sources hold, and where), a key
  * under the pipeline's namespaces that the config does not know fails too, with the closest known key.
@@ -677,12 +701,11 @@ export function loadConfig(
       }
     }
   }
-  const brokerCount = r.int('kafka.brokerCount', 2, 2, 30);
-  if (brokerCount % 2 !== 0)
-    throw new ConfigError('kafka.brokerCount', brokerCount, 'a multiple of 2 (the VPC spans 2 AZs)');
+  const version = readKafkaVersion(r);
+  const brokerCount = readBrokerCount(r, version);
   const kafka = {
     mode,
-    version: readKafkaVersion(r),
+    version,
     brokerInstanceType: r.str(
       'kafka.brokerInstanceType',
       'kafka.t3.small',

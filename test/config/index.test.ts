@@ -222,6 +222,28 @@ describe('config: an AT_TIMESTAMP starting position', () => {
   });
 });
 
+describe("config: kafka.brokerCount, within MSK's brokers per cluster", () => {
+  it('takes up to 60 brokers on a KRaft cluster, the quota of KRaft clusters', () => {
+    // GIVEN a KRaft version WHEN 60 brokers are asked for THEN the config has them
+    expect(load({ 'kafka.version': '3.9.x.kraft', 'kafka.brokerCount': '60' }).kafka.brokerCount).toBe(60);
+    expect(load({ 'kafka.version': '4.1.x.kraft', 'kafka.brokerCount': '32' }).kafka.brokerCount).toBe(32);
+  });
+
+  it('refuses more than 30 on a ZooKeeper cluster, naming its quota and the fix', () => {
+    expect(load({ 'kafka.brokerCount': '30' }).kafka.brokerCount).toBe(30);
+    expect(() => load({ 'kafka.version': '3.9.x', 'kafka.brokerCount': '32' })).toThrow(
+      /Invalid config 'kafka.brokerCount': received 32; expected at most 30 with kafka.version=3.9.x \(ZooKeeper\): MSK's quota of brokers per cluster is 30 with ZooKeeper and 60 with KRaft/,
+    );
+  });
+
+  it('refuses more than 60 and an odd count whatever the version', () => {
+    expect(() => load({ 'kafka.version': '3.9.x.kraft', 'kafka.brokerCount': '62' })).toThrow(
+      /'kafka.brokerCount': received "62"; expected an integer from 2 to 60/,
+    );
+    expect(() => load({ 'kafka.brokerCount': '3' })).toThrow(/received 3; expected a multiple of 2/);
+  });
+});
+
 describe('config: kafka.version, as MSK names its versions', () => {
   it('accepts every version MSK supports on kafka.* brokers, Kafka 4 in KRaft mode', () => {
     for (const version of MSK_KAFKA_VERSIONS)
