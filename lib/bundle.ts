@@ -14,7 +14,7 @@
  * (lib/eager-compile.ts). A bundle that step cannot read is written as esbuild made it, with a warning: the rewrite
  * is an optimisation, never a reason for a deployment to fail.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BuildOptions, Metafile, Plugin } from 'esbuild';
 import { eagerCompile } from './eager-compile';
@@ -75,16 +75,35 @@ export class BundleError extends Error {
 
 const packageOfStub = (key: string): string => key.split('/')[0]!;
 
+/** `file` through any symlink on its way, or as it is if it does not exist. */
+function realPath(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch {
+    return file;
+  }
+}
+
+/**
+ * The real path of `<root>/node_modules/<module>`. esbuild resolves and reports every module by its real path, so
+ * with a symlinked `node_modules` (pnpm's layout, a linked checkout) the path under `root` would match nothing: the
+ * stubs would silently not apply, and `missingStubs` would not see the importer to say so.
+ */
+function nodeModulePath(root: string, module: string): string {
+  const [name, ...rest] = module.split('/');
+  return path.join(realPath(path.join(root, 'node_modules', name!)), ...rest);
+}
+
 /** The resolve plugin that puts `MODULE_STUBS` in place of the modules they replace. */
 function moduleStubs(root: string): Plugin {
   const stubs = new Map(
     Object.entries(MODULE_STUBS).map(([module, stub]) => [
-      path.join(root, 'node_modules', module),
+      nodeModulePath(root, module),
       path.join(root, stub),
     ]),
   );
   const packageDirs = [...new Set(Object.keys(MODULE_STUBS).map(packageOfStub))].map(
-    (name) => path.join(root, 'node_modules', name) + path.sep,
+    (name) => nodeModulePath(root, name) + path.sep,
   );
   // esbuild runs a plugin's callback for every import its filter matches, a round trip to this process each: the
   // filter only lets through relative imports ending in a stubbed module's name (`./insights-client`,
@@ -141,13 +160,13 @@ export function bundleOptions(root: string, entry: string): BuildOptions & { met
  * the stubbed modules that are not among its inputs (the driver moved or renamed them).
  */
 export function missingStubs(root: string, metafile: Metafile): string[] {
-  const inputs = new Set(Object.keys(metafile.inputs).map((input) => path.resolve(root, input)));
+  const inputs = new Set(Object.keys(metafile.inputs).map((input) => realPath(path.resolve(root, input))));
   return Object.entries(MODULE_STUBS)
     .filter(([module]) => {
       const importer = STUBBED_MODULES_IMPORTER[packageOfStub(module)];
-      return importer !== undefined && inputs.has(path.join(root, 'node_modules', importer));
+      return importer !== undefined && inputs.has(nodeModulePath(root, importer));
     })
-    .filter(([, stub]) => !inputs.has(path.join(root, stub)))
+    .filter(([, stub]) => !inputs.has(realPath(path.join(root, stub))))
     .map(([module]) => module);
 }
 

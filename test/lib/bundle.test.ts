@@ -1,14 +1,16 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleHandler, bundleOptions, missingStubs, MODULE_STUBS } from '../../lib/bundle';
+import { buildBundle, bundleHandler, bundleOptions, missingStubs, MODULE_STUBS } from '../../lib/bundle';
 import { parenthesizeModuleWrappers } from '../../lib/eager-compile';
 import { bundleLocally, PROJECT_ROOT } from '../../lib/functions';
 
-const DRIVER = join(PROJECT_ROOT, 'node_modules', 'cassandra-driver', 'lib');
+/** Where esbuild finds the installed modules: their real path, through a symlinked node_modules if any. */
+const NODE_MODULES = realpathSync(join(PROJECT_ROOT, 'node_modules'));
+const DRIVER = join(NODE_MODULES, 'cassandra-driver', 'lib');
 
 describe('the bundles of lib/bundle.ts', () => {
   let dir: string;
@@ -25,12 +27,30 @@ describe('the bundles of lib/bundle.ts', () => {
     expect(inputs).toContain(join(DRIVER, 'client.js'));
     for (const [module, stub] of Object.entries(MODULE_STUBS)) {
       expect(inputs).toContain(join(PROJECT_ROOT, stub));
-      expect(inputs).not.toContain(join(PROJECT_ROOT, 'node_modules', module));
+      expect(inputs).not.toContain(join(NODE_MODULES, module));
     }
     // What only the Astra support pulled in is gone with it.
     expect(inputs.some((input) => input.includes('/node_modules/adm-zip/'))).toBe(false);
     const imports = Object.values(metafile.outputs).flatMap((output) => output.imports.map((i) => i.path));
     expect(imports).not.toContain('https');
+  });
+
+  it('GIVEN a checkout whose node_modules is a symlink (pnpm, a linked checkout) THEN the stubs still replace the modules', async () => {
+    // GIVEN a root whose lambda/ and node_modules/ are symlinks to this checkout's
+    const root = mkdtempSync(join(dir, 'linked-root-'));
+    symlinkSync(join(PROJECT_ROOT, 'lambda'), join(root, 'lambda'));
+    symlinkSync(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'));
+    // WHEN
+    const { metafile } = await buildBundle(root, 'lambda/jobs/sent-received.ts');
+    // THEN esbuild, which resolves modules by their real path, took each stub instead of the module
+    const inputs = Object.keys(metafile.inputs);
+    for (const [module, stub] of Object.entries(MODULE_STUBS)) {
+      expect({ module, stub: inputs.some((input) => input.endsWith(stub.replace(/^\.\//, ''))) }).toEqual({
+        module,
+        stub: true,
+      });
+      expect(inputs.filter((input) => input.endsWith(`node_modules/${module}`))).toEqual([]);
+    }
   });
 
   it('GIVEN an entry THEN bundleHandler writes index.js with its modules in parentheses, and a handler that loads', async () => {
