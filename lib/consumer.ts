@@ -172,9 +172,10 @@ export class MicroBatchConsumer extends Construct {
     Validations.of(role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
-        'The MSK event source mapping creates and manages its ENIs with the execution role; ' +
-        'ec2:CreateNetworkInterface and the ec2:Describe* actions it needs have no resource-level scoping ' +
-        '(https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html).',
+        'The MSK event source mapping creates and manages its ENIs with the execution role. Its ec2:Describe* ' +
+        'actions have no resource-level scoping; ec2:CreateNetworkInterface and ec2:DeleteNetworkInterface have ' +
+        'some, but AWS documents them on * (AWSLambdaMSKExecutionRole), and no narrower scope that the ' +
+        "service's ENI management keeps working with (https://docs.aws.amazon.com/lambda/latest/dg/with-msk-permissions.html).",
     });
     for (const table of props.writeTables) table.grantReadWriteData(role);
     for (const table of props.readTables ?? []) table.grantReadData(role);
