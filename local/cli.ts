@@ -237,6 +237,25 @@ export function reportUncommitted(
 }
 
 /**
+ * What `local` says of the jobs it runs without demo data (no `sample` in their definition, as README's "made
+ * yours" job): without it, such a job would wait for records with nothing saying why none come.
+ */
+export function noDemoDataNote(
+  jobs: ReadonlyArray<{
+    readonly name: string;
+    readonly sample?: unknown;
+    readonly topics: ReadonlyArray<{ readonly name: string }>;
+  }>,
+): string | undefined {
+  const without = jobs.filter((j) => !j.sample);
+  if (!without.length) return undefined;
+  return (
+    `no demo data for ${without.map((j) => `${j.name} (topic ${j.topics.map((t) => t.name).join(', ')})`).join(', ')}: ` +
+    `no sample in ${without.length === 1 ? 'its definition' : 'their definitions'}; produce to ${without.length === 1 ? 'its topic' : 'their topics'} yourself`
+  );
+}
+
+/**
  * Graceful stop, installed before anything starts, so that a stop at any moment (even during start-up) exits
  * having committed nothing it did not finish (0, or 1 when a failing batch was left: `reportUncommitted`).
  * First Ctrl-C or SIGTERM: stop what is running (the batch in flight finishes and is committed) and skip what
@@ -419,6 +438,8 @@ export function createProgram(state: CliState): Command {
         console.error(
           `producing demo data to ${producers.map((j) => `${j.topics[0]!.name} (${j.name})`).join(', ')}; Ctrl-C stops gracefully`,
         );
+        const note = noDemoDataNote(jobs);
+        if (note) console.error(note);
       }
       await graceful.whenStopped(async () => {
         abort.abort();

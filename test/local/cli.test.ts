@@ -9,6 +9,7 @@ import {
   deadLetterRows,
   jobsToRun,
   main,
+  noDemoDataNote,
   printBatch,
   reportUncommitted,
   unreachableService,
@@ -201,6 +202,34 @@ describe('microbatch with a bad command line', () => {
   it('prints the usage and exits 1 with no command at all', async () => {
     expect(await main([])).toBe(1);
     expect(stderr.join('')).toMatch(/Usage: microbatch \[options\] \[command\]/);
+  });
+});
+
+describe('noDemoDataNote', () => {
+  const topics = (...names: string[]) => names.map((name) => ({ name }));
+
+  it('GIVEN every job with a sample THEN says nothing', () => {
+    expect(noDemoDataNote([{ name: 'sent-received', sample: {}, topics: topics('test') }])).toBeUndefined();
+  });
+
+  it('GIVEN jobs without one THEN names them and their topics', () => {
+    expect(
+      noDemoDataNote([
+        { name: 'sent-received', sample: {}, topics: topics('test') },
+        { name: 'clicks', topics: topics('clicks') },
+      ]),
+    ).toBe(
+      'no demo data for clicks (topic clicks): no sample in its definition; produce to its topic yourself',
+    );
+    expect(
+      noDemoDataNote([
+        { name: 'clicks', topics: topics('clicks') },
+        { name: 'orders', topics: topics('orders', 'refunds') },
+      ]),
+    ).toBe(
+      'no demo data for clicks (topic clicks), orders (topic orders, refunds): no sample in their definitions; ' +
+        'produce to their topics yourself',
+    );
   });
 });
 
