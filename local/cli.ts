@@ -1053,6 +1053,20 @@ export function unreachableService(
     // Only now: with a malformed KAFKA_BROKERS this throws, and that error is the one to report.
     const endpoints = endpointsOf();
     if (e instanceof errors.NoHostAvailableError) {
+      // A host that answered with an error was reached: Cassandra is up and refused the request (too few
+      // replicas alive for the consistency level, overloaded, ...). Starting the services would not fix that, so
+      // give the server's answer instead (its message only: the driver's own text carries a stack trace).
+      const answers = Object.entries((e.innerErrors ?? {}) as Record<string, unknown>).filter(
+        (entry): entry is [string, InstanceType<typeof errors.ResponseError>] =>
+          entry[1] instanceof errors.ResponseError,
+      );
+      if (answers.length) {
+        return (
+          `Cassandra at ${endpoints.cassandraContactPoints.join(', ')} is up but refused the request: ` +
+          `${answers.map(([host, answer]) => `${host}: ${answer.message}`).join('; ')}. Fix what it names (a ` +
+          "keyspace's replication factor above the nodes that are up, say), then run the command again."
+        );
+      }
       return (
         `Cannot reach Cassandra at ${endpoints.cassandraContactPoints.join(', ')}: start the services with ` +
         '`microbatch up` (or `npm run local:up`), or point CASSANDRA_CONTACT_POINTS at yours.'

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
+import { errors } from '../../lambda/runtime/cassandra-driver';
 import {
   deadLetterRows,
   jobsToRun,
@@ -365,6 +366,35 @@ describe('microbatch with its services down', () => {
       /^Cannot reach Kafka at 127\.0\.0\.1:1 \(Connection error: connect ECONNREFUSED 127\.0\.0\.1:1\): start the services with `microbatch up`.*KAFKA_BROKERS/,
     );
     expect(unreachableService(new Error('something else'), endpoints)).toBeUndefined();
+  });
+
+  it('tells a Cassandra that answered with an error from one that cannot be reached', () => {
+    const endpoints = () =>
+      ({ kafkaBrokers: ['127.0.0.1:1'], cassandraContactPoints: ['127.0.0.1:9042'] }) as never;
+    // GIVEN what the driver throws for a keyspace replicated 3 times on a single node: the host answered
+    const unavailable = new errors.ResponseError(
+      0x1000,
+      'Not enough replicas available for query at consistency LOCAL_QUORUM (2 required but only 1 alive)',
+    );
+    const refused = new errors.NoHostAvailableError({ '127.0.0.1:9042': unavailable });
+
+    // THEN it is the server's answer, not a service to start, and no stack trace
+    const message = unreachableService(refused, endpoints);
+    expect(message).toBe(
+      'Cassandra at 127.0.0.1:9042 is up but refused the request: 127.0.0.1:9042: Not enough replicas available ' +
+        "for query at consistency LOCAL_QUORUM (2 required but only 1 alive). Fix what it names (a keyspace's " +
+        'replication factor above the nodes that are up, say), then run the command again.',
+    );
+
+    // AND a host that did not answer is still one to start
+    const closed = new errors.NoHostAvailableError({
+      '127.0.0.1:9042': Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9042'), {
+        code: 'ECONNREFUSED',
+      }),
+    });
+    expect(unreachableService(closed, endpoints)).toMatch(
+      /^Cannot reach Cassandra at 127\.0\.0\.1:9042: start/,
+    );
   });
 });
 
