@@ -493,8 +493,29 @@ export function createProgram(state: CliState): Command {
       );
       if (!rt) return;
       try {
+        // Before any job's rows: tables that do not exist are a step to take, not a failure of each job.
+        const notSetUp = await assertSetUp(rt.client, rt.keyspace, null, jobs).then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof NotSetUpError) return error;
+            throw error;
+          },
+        );
+        if (notSetUp) {
+          console.log(`\n${notSetUp.message}`);
+          return;
+        }
         for (const job of jobs) {
-          const rows = await recentBatches(rt.client, rt.keyspace, job.name, 5).catch(() => []);
+          // A ledger that cannot be read is not "0 batches": say why, and exit 1.
+          const rows = await recentBatches(rt.client, rt.keyspace, job.name, 5).catch((error: unknown) => {
+            console.log(
+              `\n${job.name}: its batches could not be read: ` +
+                (unreachableService(error) ?? (error instanceof Error ? error.message : String(error))),
+            );
+            state.exitCode = 1;
+            return undefined;
+          });
+          if (!rows) continue;
           console.log(`\n${job.name}: last ${rows.length} batch(es)`);
           console.log(
             renderTable(

@@ -204,6 +204,38 @@ describe('a job the services were never set up for', () => {
   });
 });
 
+describe('microbatch status', () => {
+  it('says why it cannot read a job\'s batches, exit 1, instead of "last 0 batch(es)"', async () => {
+    // GIVEN a keyspace whose replication asks for more nodes than the one that runs: every read at LOCAL_QUORUM
+    // is refused as Unavailable
+    const { client, keyspace } = await freshKeyspace();
+    await client.execute(
+      `ALTER KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`,
+      [],
+      { prepare: false },
+    );
+
+    // WHEN
+    const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);
+
+    // THEN each job names the server's answer, not an empty ledger
+    expect(await run.exited).toBe(1);
+    expect(run.out()).not.toContain('last 0 batch(es)');
+    expect(run.out()).toMatch(
+      /sent-received: its batches could not be read: Cassandra at .* is up but refused the request: .*Not enough replicas available/,
+    );
+    expect(run.out()).not.toMatch(/^\s+at /m);
+  }, 60_000);
+
+  it('says a keyspace that was never set up is not, and how to set it up', async () => {
+    const keyspace = uniqueName('it_never_');
+    const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);
+    expect(await run.exited).toBe(0);
+    expect(run.out()).not.toContain('last 0 batch(es)');
+    expect(run.out()).toMatch(/are not set up: table .* do not exist\. Run `microbatch setup`/);
+  }, 60_000);
+});
+
 describe('microbatch produce --value, large', () => {
   it('splits the sends under the broker’s 1 MB: twelve values of 100 KB all arrive', async () => {
     // GIVEN a topic of its own and a value of 100,000 bytes, twelve times: 1.2 MB, over one request's limit
