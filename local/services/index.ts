@@ -485,12 +485,36 @@ async function downCompose(
   return { stopped: running, notRunning: services.filter((s) => !running.includes(s)) };
 }
 
+/**
+ * Native `reset` wipes this checkout's `.local/data`. A service that answers on the endpoint without a process of
+ * this checkout (another checkout's, or one of the user's own, which `up` reuses) keeps its data elsewhere: wiping
+ * ours would change nothing that the jobs see while saying it wiped their data. Refuse, before stopping anything.
+ */
+async function refuseForeignServices(ctx: Ctx, e: Endpoints): Promise<void> {
+  const foreign: ServiceName[] = [];
+  for (const s of SERVICE_NAMES) {
+    if (livePid(pidFile(ctx.l, s), marker(ctx.l, s)) !== undefined) continue;
+    if ((await quickCheck(s, e)).healthy) foreign.push(s);
+  }
+  if (!foreign.length) return;
+  const one = foreign.length === 1;
+  throw new UnsupportedOperationError(
+    `reset wipes the data of the services this checkout started, but ${foreign
+      .map((s) => `${s} at ${endpointOf(s, e)}`)
+      .join(' and ')} ${one ? 'is' : 'are'} running and ${one ? 'was' : 'were'} not started by it ` +
+      `(${ctx.l.root}), so ${one ? 'its' : 'their'} data is not in .local/data and reset would wipe none of it. ` +
+      `Stop ${one ? 'it' : 'them'} where ${one ? 'it was' : 'they were'} started (\`npm run local:down\` in that ` +
+      'checkout) and run reset again, or drop the keyspaces and topics you created instead. Nothing was stopped or wiped.',
+  );
+}
+
 /** down, then wipe the data (native: .local/data/<service>; compose: the named volumes). Jars stay cached. */
 export async function reset(opts?: CommonOptions): Promise<DownResult> {
   const ctx = ctxOf(opts);
   switch (ctx.mode) {
     case 'native':
       return withLock(ctx.l, ctx.log, async () => {
+        await refuseForeignServices(ctx, endpointsFor(ctx.mode));
         const r = await downNative(ctx, SERVICE_NAMES, DEFAULT_GRACE_MS);
         for (const s of SERVICE_NAMES) {
           rmSync(serviceDataDir(ctx.l, s), { recursive: true, force: true });

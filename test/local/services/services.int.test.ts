@@ -1,8 +1,11 @@
 import { Client, types } from 'cassandra-driver';
 import { randomUUID } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Kafka, logLevel } from '../../../lambda/runtime/kafkajs';
-import { describe, expect, it } from 'vitest';
-import { resolveEndpoints, status, up } from '../../../local/services';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { reset, resolveEndpoints, status, up, UnsupportedOperationError } from '../../../local/services';
 
 /**
  * Runs against the services that test/setup/services.global.ts brought up: checks that
@@ -23,6 +26,33 @@ describe('local services', () => {
     ]);
     // Same processes as before: nothing was restarted.
     expect(after.map((s) => s.pid)).toEqual(before.map((s) => s.pid));
+  });
+
+  it('reset of another checkout refuses to wipe its own empty data while these services keep theirs', async () => {
+    // A checkout that started nothing: the running services are someone else's to it, as another checkout's (or
+    // the user's own Kafka, which `up` reuses) are to this one.
+    const root = mkdtempSync(path.join(tmpdir(), 'services-reset-'));
+    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+    mkdirSync(path.join(root, 'local', 'maven'), { recursive: true });
+    copyFileSync(
+      path.join(__dirname, '..', '..', '..', 'local', 'maven', 'pom.xml'),
+      path.join(root, 'local', 'maven', 'pom.xml'),
+    );
+    mkdirSync(path.join(root, '.local', 'data', 'kafka'), { recursive: true });
+    const before = await status();
+    const err = await reset({ mode: 'native', root }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedOperationError);
+    expect((err as Error).message).toContain(
+      `kafka at ${endpoints().kafkaBrokers.join(',')} and cassandra at`,
+    );
+    expect((err as Error).message).toContain('not started by it');
+    expect((err as Error).message).toContain('Nothing was stopped or wiped.');
+    // Nothing stopped, nothing wiped.
+    expect(existsSync(path.join(root, '.local', 'data', 'kafka'))).toBe(true);
+    const after = await status();
+    expect(after.map((s) => [s.service, s.healthy, s.pid])).toEqual(
+      before.map((s) => [s.service, s.healthy, s.pid]),
+    );
   });
 
   it('Kafka: create a topic, produce, and consume the messages back', async () => {
