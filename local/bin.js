@@ -32,6 +32,15 @@ try {
   }
   throw error;
 }
+// A reader that closed the pipe (`microbatch status | head -3`) wants no more output: stop quietly, as a command
+// killed by SIGPIPE does, instead of Node's stack trace of an unhandled EPIPE at the next write. Nothing is lost
+// by stopping at once: what a runner had not committed comes back on the next start, as after a second Ctrl-C.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error && error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
+}
 const { main } = require('./cli.ts');
 // A signal that came while the modules loaded synchronously is dispatched on the next turn of the event loop:
 // start the CLI after it, so that `take()` sees it.

@@ -227,6 +227,15 @@ describe('microbatch status', () => {
     expect(run.out()).not.toMatch(/^\s+at /m);
   }, 60_000);
 
+  it('stops quietly, exit 0, when its reader closes the pipe (`status | head -3`), without a stack trace', async () => {
+    const { keyspace } = await freshKeyspace();
+    const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);
+    // The reader is gone before the first line: every write meets a closed pipe (EPIPE).
+    run.child.stdout.destroy();
+    expect(await run.exited).toBe(0);
+    expect(run.err()).toBe('');
+  }, 60_000);
+
   it('says a keyspace that was never set up is not, and how to set it up', async () => {
     const keyspace = uniqueName('it_never_');
     const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);
