@@ -1,6 +1,8 @@
 /** `npm run chaos -- [--records N] [--faults N] [--rate N] [--keep]`: see run.ts. */
 import { Command, CommanderError, Option } from '@commander-js/extra-typings';
+import { unreachableService } from '../cli';
 import { integer, positiveNumber } from '../options';
+import { ServicesError } from '../services';
 import { FAULT_KINDS, renderReport, runChaos } from './run';
 
 export function createProgram(): Command {
@@ -41,7 +43,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    throw error;
+    // Services that would not start or cannot be reached: their message says what to do, as microbatch's does,
+    // where a stack trace would bury it.
+    const known = error instanceof ServicesError ? error.message : unreachableService(error);
+    if (known === undefined) throw error;
+    console.error(known);
+    return 1;
   }
 }
 
