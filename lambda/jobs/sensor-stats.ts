@@ -40,6 +40,8 @@ export function createSensorStatsJob(
     /** 0 (or equal to the window) for tumbling windows. */
     readonly slideSeconds: number;
     readonly allowedLatenessSeconds: number;
+    /** 0 or absent: no limit (`WindowJob.maxEventTimeAheadMs`). */
+    readonly maxEventTimeAheadSeconds?: number;
     readonly failOnDataLoss: boolean;
   },
   overrides: { readonly name?: string; readonly topics?: readonly string[] } = {},
@@ -54,6 +56,9 @@ export function createSensorStatsJob(
       slideMs: (config.slideSeconds || config.windowSeconds) * 1000,
     },
     allowedLatenessMs: config.allowedLatenessSeconds * 1000,
+    ...(config.maxEventTimeAheadSeconds
+      ? { maxEventTimeAheadMs: config.maxEventTimeAheadSeconds * 1000 }
+      : {}),
     failOnDataLoss: config.failOnDataLoss,
     eventTime: (r) => r.ts,
     key: (r) => r.sensorId,
@@ -76,6 +81,12 @@ const sensorStats = defineJob({
       doc: 'Window slide, dividing windowSeconds; 0 for tumbling windows',
     }),
     allowedLatenessSeconds: option.int({ default: 10, min: 0, max: 86_400, doc: 'Watermark delay' }),
+    maxEventTimeAheadSeconds: option.int({
+      default: 0,
+      min: 0,
+      max: 31_536_000,
+      doc: 'Dead-letter (as future) a record whose event time is more than this ahead of its Kafka timestamp, instead of moving the watermark there; 0 for no limit',
+    }),
   },
   check: ({ windowSeconds, slideSeconds }) =>
     slideSeconds && (slideSeconds > windowSeconds || windowSeconds % slideSeconds)

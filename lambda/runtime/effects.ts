@@ -194,6 +194,23 @@ function windowEffects<T>(
       deadLettered++;
       continue;
     }
+    // Checked before the watermark moves: a record whose clock ran far ahead must not make the rest late.
+    if (
+      job.maxEventTimeAheadMs !== undefined &&
+      // Kafka's timestamps are -1 (none) or from 0 on; one past a Date's range cannot be ahead of an event time.
+      record.timestamp >= 0 &&
+      eventTime - record.timestamp > job.maxEventTimeAheadMs
+    ) {
+      const error = new RecordError(
+        'future',
+        `Event time ${new Date(eventTime).toISOString()} is ${eventTime - record.timestamp} ms ahead of the ` +
+          `record's Kafka timestamp ${new Date(record.timestamp).toISOString()} (at most ` +
+          `${job.maxEventTimeAheadMs} ms allowed): a producer's clock or the record's time field is wrong.`,
+      );
+      writes.push(deadLetterWrite(job.name, record, error));
+      deadLettered++;
+      continue;
+    }
     if (isLate(watermarkMs, eventTime)) {
       const error = new RecordError(
         'late',

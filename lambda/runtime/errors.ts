@@ -40,6 +40,7 @@ export const DEAD_LETTER_REASONS = [
   'invalid-json',
   'schema',
   'late',
+  'future',
   'sink-rejected',
 ] as const;
 export type DeadLetterReason = (typeof DEAD_LETTER_REASONS)[number];

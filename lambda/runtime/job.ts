@@ -51,6 +51,14 @@ export interface WindowJob<T> extends JobBase<T> {
   readonly kind: 'window';
   readonly window: WindowSpec;
   readonly allowedLatenessMs: number;
+  /**
+   * How far a record's event time may be ahead of its Kafka timestamp, in ms; a record further ahead goes to the
+   * dead letters as `future` instead of moving its partition's watermark there, where every reading of the
+   * partition would be late until real time caught up (one reading stamped a century ahead would make them late
+   * for a century). Records without a Kafka timestamp (-1) are not checked.
+   * @default - no limit, as Spark's, Flink's and Kafka Streams' watermarks have none
+   */
+  readonly maxEventTimeAheadMs?: number;
   /** A table of window partials, made with `windowTable()` from schema/tables.ts. */
   readonly table: TableDef;
   eventTime(value: T): number;
@@ -151,6 +159,15 @@ export function defineWindowJob<T>(
   if (!Number.isInteger(spec.allowedLatenessMs) || spec.allowedLatenessMs < 0) {
     throw new Error(
       `Job '${spec.name}': allowedLatenessMs must be a non-negative integer, received ${spec.allowedLatenessMs}.`,
+    );
+  }
+  if (
+    spec.maxEventTimeAheadMs !== undefined &&
+    (!Number.isSafeInteger(spec.maxEventTimeAheadMs) || spec.maxEventTimeAheadMs < 1)
+  ) {
+    throw new Error(
+      `Job '${spec.name}': maxEventTimeAheadMs must be a positive integer of milliseconds, received ` +
+        `${spec.maxEventTimeAheadMs}; leave it out for no limit.`,
     );
   }
   return {

@@ -58,6 +58,62 @@ describe('window effects', () => {
   });
 });
 
+describe('event times ahead of their record', () => {
+  const HOUR = 3_600_000;
+  const job = (maxEventTimeAheadSeconds?: number) =>
+    createSensorStatsJob({
+      windowSeconds: 60,
+      slideSeconds: 0,
+      allowedLatenessSeconds: 10,
+      failOnDataLoss: false,
+      ...(maxEventTimeAheadSeconds === undefined ? {} : { maxEventTimeAheadSeconds }),
+    });
+  // An on-time reading, one stamped two hours ahead of its Kafka timestamp (T0 + its index), and another on time.
+  const readings = [reading(1), reading(2, T0 + 2 * HOUR), reading(3)];
+
+  it('GIVEN a limit THEN a reading further ahead is a dead letter, and the watermark stays with the others', async () => {
+    // GIVEN a limit of an hour
+    const deps = stores();
+
+    // WHEN the batch runs
+    const report = await runMicroBatch(job(3600), batchOf(SENSOR_TOPIC.name, readings), deps);
+
+    // THEN the far reading is dead-lettered as future, saying by how much, and the last reading is not late
+    expect(report).toMatchObject({ written: 2, deadLettered: 1, late: 0 });
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({
+        kafka_offset: 1n,
+        reason: 'future',
+        detail: expect.stringMatching(
+          /^Event time 2026-05-21T04:20:00.000Z is 7199999 ms ahead of .* 3600000 ms allowed/,
+        ),
+      }),
+    ]);
+    expect(deps.sink.rows(SENSOR_STATS)).toEqual([
+      expect.objectContaining({ reading_count: 2n, value_sum: 4 }),
+    ]);
+  });
+
+  it('GIVEN no limit (the default) THEN the far reading moves the watermark, and the next one is late', async () => {
+    const deps = stores();
+    const report = await runMicroBatch(job(), batchOf(SENSOR_TOPIC.name, readings), deps);
+    expect(report).toMatchObject({ written: 2, deadLettered: 1, late: 1 });
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([
+      expect.objectContaining({ kafka_offset: 2n, reason: 'late' }),
+    ]);
+  });
+
+  it('GIVEN a record without a Kafka timestamp (-1) THEN its event time is not checked against one', async () => {
+    const deps = stores();
+    const report = await runMicroBatch(
+      job(3600),
+      batchOf(SENSOR_TOPIC.name, [reading(1, T0 + 2 * HOUR)], { timestamp: -1 }),
+      deps,
+    );
+    expect(report).toMatchObject({ written: 1, deadLettered: 0 });
+  });
+});
+
 describe('dead letters', () => {
   it("keep a record without a Kafka timestamp (-1) as one of unknown time, not 1969's last millisecond", async () => {
     // GIVEN a malformed record whose Kafka timestamp is -1: no timestamp (a pre-0.10 message format)

@@ -39,7 +39,7 @@ const ORDER_TOTALS = windowTable({
   keyDoc: 'test',
 });
 /** A window job over `orders`, one total per customer and window. */
-const orderTotals = (window: { sizeMs: number; slideMs: number }) =>
+const orderTotals = (window: { sizeMs: number; slideMs: number }, maxEventTimeAheadMs?: number) =>
   defineWindowJob({
     name: 'order-totals',
     topics: ['orders'],
@@ -47,6 +47,7 @@ const orderTotals = (window: { sizeMs: number; slideMs: number }) =>
     table: ORDER_TOTALS,
     window,
     allowedLatenessMs: 0,
+    ...(maxEventTimeAheadMs === undefined ? {} : { maxEventTimeAheadMs }),
     eventTime: () => 0,
     key: () => 'c',
     measure: () => 1,
@@ -192,6 +193,12 @@ describe('defineTransformJob and defineWindowJob', () => {
   it('GIVEN a window of no size THEN the error names the job', () => {
     expect(() => orderTotals({ sizeMs: 0, slideMs: 0 })).toThrow(
       /^Job 'order-totals': Window sizeMs must be a positive integer, received 0\./,
+    );
+  });
+
+  it.each([0, -1, 1.5])('GIVEN maxEventTimeAheadMs %s THEN refuses it, saying how to have no limit', (ms) => {
+    expect(() => orderTotals({ sizeMs: 1000, slideMs: 1000 }, ms)).toThrow(
+      `Job 'order-totals': maxEventTimeAheadMs must be a positive integer of milliseconds, received ${ms}; leave it out for no limit.`,
     );
   });
 });

@@ -319,7 +319,7 @@ describe('the dead letters view', () => {
     // THEN
     await expect(views.deadLetters(new URLSearchParams('reason=nosuch'))).rejects.toThrow(
       new BadRequest(
-        "reason must be one of null-value, oversized, invalid-utf8, invalid-json, schema, late, sink-rejected; received 'nosuch'.",
+        "reason must be one of null-value, oversized, invalid-utf8, invalid-json, schema, late, future, sink-rejected; received 'nosuch'.",
       ),
     );
   });
