@@ -13,6 +13,7 @@ import {
 } from '../../../lambda/runtime/msk-client';
 import { RuntimeConfigError } from '../../../lambda/runtime/errors';
 import { environmentCredentials } from '../../../lambda/runtime/aws-credentials';
+import type { KafkaConfig } from '../../../lambda/runtime/kafkajs';
 
 const IAM_BROKERS =
   'b-1.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098,b-2.demo.abc123.c2.kafka.eu-west-1.amazonaws.com:9098';
@@ -172,9 +173,43 @@ describe('iamTokenProvider', () => {
 });
 
 describe('createMskKafka', () => {
-  it('builds a client from the environment without connecting', () => {
-    const kafka = createMskKafka('test', { [BOOTSTRAP_BROKERS_ENV]: IAM_BROKERS, AWS_REGION: 'eu-west-1' });
-    expect(typeof kafka.admin).toBe('function');
+  afterEach(() => {
+    vi.doUnmock('../../../lambda/runtime/kafkajs');
+    vi.unstubAllEnvs();
+    vi.resetModules();
+  });
+
+  it('builds a client from the environment without connecting', async () => {
+    // GIVEN a kafkajs Kafka that only keeps its config: any method call (a connect) would throw
+    const built: KafkaConfig[] = [];
+    vi.doMock('../../../lambda/runtime/kafkajs', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../../lambda/runtime/kafkajs')>()),
+      Kafka: class {
+        constructor(config: KafkaConfig) {
+          built.push(config);
+        }
+      },
+    }));
+    vi.resetModules();
+    const { createMskKafka: create } = await import('../../../lambda/runtime/msk-client.js');
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDEXAMPLE');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'secret');
+
+    // WHEN
+    create('test', { [BOOTSTRAP_BROKERS_ENV]: IAM_BROKERS, AWS_REGION: 'eu-west-1' });
+
+    // THEN one client, of the variable's brokers, over TLS with an IAM token signed for AWS_REGION
+    expect(built).toHaveLength(1);
+    const [config] = built;
+    expect(config).toMatchObject({
+      clientId: 'test',
+      brokers: parseBootstrapBrokers(IAM_BROKERS),
+      ssl: true,
+    });
+    const sasl = config!.sasl as { mechanism: string; oauthBearerProvider: () => Promise<{ value: string }> };
+    expect(sasl.mechanism).toBe('oauthbearer');
+    const url = new URL(Buffer.from((await sasl.oauthBearerProvider()).value, 'base64url').toString());
+    expect(url.host).toBe('kafka.eu-west-1.amazonaws.com');
   });
 
   it('fails when the brokers variable is missing', () => {
