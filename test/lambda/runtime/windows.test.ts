@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mergePartials, windowSpecId, windowStartsFor, addReading } from '../../../lambda/runtime/windows';
+import {
+  addReading,
+  advanceWatermark,
+  isLate,
+  mergePartials,
+  windowSpecId,
+  windowStartsFor,
+} from '../../../lambda/runtime/windows';
 
 describe('windowStartsFor', () => {
   it('puts a time in exactly one tumbling window', () => {
@@ -55,5 +62,26 @@ describe('mergePartials', () => {
         },
       ),
     );
+  });
+});
+
+// The window reference of the integration tests (test/support/reference.ts) folds records with these two: their
+// own expectations are written out here, so a mistake shared with the reference would still show.
+describe('the watermark', () => {
+  it('GIVEN no watermark yet THEN nothing is late, and the first record sets it its lateness behind', () => {
+    expect(isLate(null, 0)).toBe(false);
+    expect(advanceWatermark(null, 60_000, 10_000)).toBe(50_000);
+  });
+
+  it('GIVEN a watermark THEN a record is late strictly behind it, not on it', () => {
+    expect(isLate(50_000, 49_999)).toBe(true);
+    expect(isLate(50_000, 50_000)).toBe(false);
+    expect(isLate(50_000, 50_001)).toBe(false);
+  });
+
+  it('only moves forward: an older record leaves it where it was', () => {
+    expect(advanceWatermark(50_000, 55_000, 10_000)).toBe(50_000);
+    expect(advanceWatermark(50_000, 70_000, 10_000)).toBe(60_000);
+    expect(advanceWatermark(50_000, 70_000, 0)).toBe(70_000);
   });
 });
