@@ -9,7 +9,9 @@
   const refreshMs = Number(body.dataset.refreshMs) || 5000;
   const main = document.getElementById('main');
   const live = document.getElementById('live');
-  const ui = (window.microbatchUi = { charts: {}, series: null, refreshes: 0, errors: [] });
+  // `zoom`: each chart's time range a drag selected, by chart name: the charts are rebuilt on every refresh,
+  // and a zoom that lasted one refresh could not be read.
+  const ui = (window.microbatchUi = { charts: {}, zoom: {}, series: null, refreshes: 0, errors: [] });
 
   // ---------------------------------------------------------------- helpers
 
@@ -249,10 +251,25 @@
         scales,
         legend: { live: true },
         cursor: { drag: { x: true, y: false } },
+        hooks: {
+          // uPlot zooms the x scale to a drag's selection; a click without a drag selects nothing.
+          setSelect: [
+            (plot) => {
+              if (plot.select.width > 0)
+                ui.zoom[name] = {
+                  min: plot.posToVal(plot.select.left, 'x'),
+                  max: plot.posToVal(plot.select.left + plot.select.width, 'x'),
+                };
+            },
+          ],
+        },
       },
       data,
       container,
     );
+    // A double click is uPlot's gesture to zoom back out (its dblclick handler autoscales x).
+    u.over.addEventListener('dblclick', () => delete ui.zoom[name]);
+    if (ui.zoom[name]) u.setScale('x', ui.zoom[name]);
     const latest = spec.t.length
       ? spec.series
           .map(
@@ -475,6 +492,8 @@
             checked: value === range,
             onchange: () => {
               range = value;
+              // A zoom into the former range is no view of the new one.
+              ui.zoom = {};
               const url = new URL(location.href);
               url.searchParams.set('range', value);
               window.history.replaceState(null, '', url);

@@ -271,6 +271,45 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     'Open for',
   ]);
 
+  // A drag zooms a chart into a time range, and the zoom outlasts the refreshes that rebuild the chart, until a
+  // double click.
+  type ZoomWindow = {
+    microbatchUi: {
+      charts: Record<string, { scales: { x: { min: number; max: number } }; stale?: boolean }>;
+      zoom: Record<string, { min: number; max: number } | undefined>;
+    };
+  };
+  const xScale = () =>
+    page.evaluate(() => {
+      const m = (globalThis as unknown as ZoomWindow).microbatchUi;
+      const u = m.charts.throughput!;
+      u.stale = true;
+      return { min: u.scales.x.min, max: u.scales.x.max, zoom: m.zoom.throughput ?? null };
+    });
+  const rebuilt = () =>
+    page.waitForFunction(
+      () => !(globalThis as unknown as ZoomWindow).microbatchUi.charts.throughput!.stale,
+      undefined,
+      { timeout: 20_000 },
+    );
+  const unzoomed = await xScale();
+  const over = page.locator('#chart-throughput .u-over');
+  const box = (await over.boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.6, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const zoomed = await xScale();
+  expect(zoomed.zoom).toEqual({ min: zoomed.min, max: zoomed.max });
+  expect(zoomed.max - zoomed.min).toBeLessThan((unzoomed.max - unzoomed.min) * 0.5);
+  await rebuilt();
+  const refreshed = await xScale();
+  expect({ min: refreshed.min, max: refreshed.max }).toEqual({ min: zoomed.min, max: zoomed.max });
+  await over.dblclick();
+  expect((await xScale()).zoom).toBeNull();
+  await rebuilt();
+  expect((await xScale()).max - zoomed.min).toBeGreaterThan(zoomed.max - zoomed.min);
+
   // A new batch appears in the table without a reload.
   const firstRow = () => page.locator('table.batches tbody tr').first().getAttribute('data-batch-id');
   const before = await firstRow();
