@@ -16,6 +16,7 @@ import type { UiJob } from '../../../local/ui/jobs';
 import { UiData } from '../../../local/ui/data';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../../../lambda/runtime/cassandra-store';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
+import { DEAD_LETTER_REASONS } from '../../../lambda/runtime/errors';
 import { parseMskEvent } from '../../../lambda/runtime/event';
 import sentReceived, { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import sensorStats, { createSensorStatsJob } from '../../../lambda/jobs/sensor-stats';
@@ -422,7 +423,10 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
   await expect.poll(() => payload.first().textContent(), { timeout: 20_000 }).toBe(XSS);
   // The reason is a choice among those a dead letter can have, the one in the URL chosen.
   expect(await page.locator('select[name=reason]').inputValue()).toBe('schema');
-  expect(await page.locator('select[name=reason] option').count()).toBe(8);
+  expect(await page.locator('select[name=reason] option').allTextContents()).toEqual([
+    'any reason',
+    ...DEAD_LETTER_REASONS,
+  ]);
   expect(await page.evaluate(() => (globalThis as unknown as { __xss?: number }).__xss)).toBeUndefined();
   expect(await page.locator('main script, main img').count()).toBe(0);
   expect(await page.locator('table.dead-letters tbody tr td:last-child').first().textContent()).toMatch(
