@@ -586,6 +586,12 @@ export function createProgram(state: CliState): Command {
         await graceful.whenStopped(async () => {
           await Promise.all(runners.map((r) => r.stop()));
         });
+        // The last line says the stop is over: a graceful stop can take a batch's time after "stopping".
+        console.error(
+          runners.length
+            ? `stopped ${runners.map((r) => r.jobName).join(', ')}`
+            : 'stopped before any job started',
+        );
         reportUncommitted(runners, state);
       } finally {
         await rt.close();

@@ -350,6 +350,7 @@ describe('microbatch replay and run, as a user runs them (issue 8, item 1)', () 
 
     // Assess
     expect(await run.exited).toBe(0);
+    expect(run.err()).toMatch(/^stopped sent-received$/m);
     expect(replay.out()).toMatch(/replay of sent-received done/);
     expect(replay.err()).toMatch(/no checkpoint yet: leaving these records to the job’s own consumer/);
     // The ledger, as `query batches` prints it: the replay's batches and the live ones, each with its mode, and
