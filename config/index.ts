@@ -196,11 +196,10 @@ export class ConfigError extends Error {
     readonly key: string,
     readonly received: unknown,
     expected: string,
+    /** How to fix it, where setting the key to another value is not the way. */
+    fix = `Set it in cdk.json context or with -c ${key}=<value>.`,
   ) {
-    super(
-      `Invalid config '${key}': received ${JSON.stringify(received)}; expected ${expected}. ` +
-        `Set it in cdk.json context or with -c ${key}=<value>.`,
-    );
+    super(`Invalid config '${key}': received ${JSON.stringify(received)}; expected ${expected}. ${fix}`);
   }
 }
 
@@ -489,8 +488,10 @@ function readEventSource(r: Reader, stage: string, descriptor: JobDescriptor): E
           `${p}.${knob}`,
           raw,
           `no value (or ${ON_DEMAND_BEHAVIOUR[knob]}) while ${p} uses on-demand pollers: Lambda supports ${knob} ` +
-            `on MSK event sources only in provisioned mode (set ${p}.provisionedPollers.minimumPollers, see ` +
-            'https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html)',
+            'on MSK event sources only in provisioned mode ' +
+            '(https://docs.aws.amazon.com/lambda/latest/dg/kafka-retry-configurations.html)',
+          `Remove ${p}.${knob}, or give the event source provisioned pollers ` +
+            `(-c ${p}.provisionedPollers.minimumPollers=1) to use it.`,
         );
       }
     }

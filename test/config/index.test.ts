@@ -84,9 +84,13 @@ describe('config: event source pollers', () => {
     expect(() => load({ [key]: value })).toThrow(ConfigError);
     expect(() => load({ [key]: value })).toThrow(
       new RegExp(
-        `Invalid config '${key}': received "${value}"; expected no value .*provisionedPollers.minimumPollers`,
+        `Invalid config '${key}': received "${value}"; expected no value .*provisioned mode .*\\. ` +
+          `Remove ${key.replace(/\./g, '\\.')}, or give the event source provisioned pollers ` +
+          `\\(-c jobs\\.sent-received\\.provisionedPollers\\.minimumPollers=1\\) to use it\\.$`,
       ),
     );
+    // Not the generic fix, which says to set the key the user just set.
+    expect(() => load({ [key]: value })).not.toThrow(/Set it in cdk.json context or with -c/);
   });
 
   it('accepts the on-demand value itself, so a job config round-trips through JSON', () => {
