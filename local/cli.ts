@@ -896,7 +896,8 @@ export function createProgram(state: CliState): Command {
         const waiting = registered.filter((r) => r.outcome.status === 'waiting');
         console.log(
           `${definition.name}: ${registered.length} on-failure range(s) read, ${summary.attempted} skipped range(s) redriven: ` +
-            `${summary.redrivenRecords} record(s) applied, ${summary.lost} offset(s) gone from Kafka`,
+            `${summary.redrivenRecords} record(s) through the job (applied, or dead-lettered with their reason), ` +
+            `${summary.lost} offset(s) gone from Kafka`,
         );
         await printSkipped(rt, config, definition);
         for (const w of waiting) {
