@@ -23,6 +23,7 @@ import {
   type LedgerRow,
 } from '../lambda/runtime/queries';
 import { createLogger, logTo } from '../lambda/runtime/log';
+import { errorText } from '../lambda/runtime/errors';
 import { OnFailureRecordError } from '../lambda/runtime/redrive';
 import { findJob, JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
 import { windowSpecId } from '../lambda/runtime/windows';
@@ -510,7 +511,7 @@ export function createProgram(state: CliState): Command {
           const rows = await recentBatches(rt.client, rt.keyspace, job.name, 5).catch((error: unknown) => {
             console.log(
               `\n${job.name}: its batches could not be read: ` +
-                (unreachableService(error) ?? (error instanceof Error ? error.message : String(error))),
+                (unreachableService(error) ?? errorText(error)),
             );
             state.exitCode = 1;
             return undefined;
@@ -886,7 +887,7 @@ export function createProgram(state: CliState): Command {
           if (userError(error)) throw error;
           // The job still fails on these records (or the store does): say what stays, and what to do.
           throw new RedriveStoppedError(
-            `redrive of ${definition.name} stopped: ${error instanceof Error ? error.message : String(error)}\n` +
+            `redrive of ${definition.name} stopped: ${errorText(error)}\n` +
               `The skipped ranges it did not finish stay pending (\`microbatch query ${definition.name} skipped\` ` +
               `lists them): fix the cause, in ${definition.entry} or the services, then run ` +
               `\`microbatch redrive ${definition.name}\` again.`,

@@ -36,6 +36,7 @@ import {
   type KafkaRecord,
 } from '../lambda/runtime/event';
 import { passesFilters } from '../lambda/runtime/filters';
+import { errorText } from '../lambda/runtime/errors';
 import type { FilterPattern } from '../config/filters';
 import { claimInstanceSlot, useStaticMembership } from './static-membership';
 
@@ -614,7 +615,7 @@ export class EventSourceRunner {
         level: 'ERROR',
         message: 'the batch loop stopped',
         job: this.options.jobName,
-        error: String(error),
+        error: errorText(error),
       });
     });
   }
@@ -755,7 +756,7 @@ export class EventSourceRunner {
           level: 'ERROR',
           message: 'batch left uncommitted',
           job: this.options.jobName,
-          error: String(error),
+          error: errorText(error),
         });
         if (this.stopping) {
           this.stats.uncommittedAtStop++;
@@ -780,7 +781,7 @@ export class EventSourceRunner {
           level: 'WARN',
           message: 'offset commit failed; the records will be redelivered and skipped as duplicates',
           job: this.options.jobName,
-          error: String(error),
+          error: errorText(error),
         });
       }
       MicroBatcher.settle(items);
@@ -827,7 +828,7 @@ export class EventSourceRunner {
           // Which records, as the on-failure record would name them: `<topic>-<partition>: [first, last]`.
           offsets: offsetRangesOf(records),
           ...(retrying && { retryInMs }),
-          error: String(error),
+          error: errorText(error),
         });
         if (bisect) {
           // A stop does not wait for the halves either: the batch stays uncommitted and comes back whole.
@@ -915,7 +916,7 @@ export class EventSourceRunner {
       job: this.options.jobName,
       condition,
       records: records.length,
-      error: String(error),
+      error: errorText(error),
       file,
       redrive: `microbatch redrive ${this.options.jobName}`,
     });

@@ -3,7 +3,7 @@
  * one ledger row and one set of metrics. The Lambda handler and the local runner both call `runMicroBatch`.
  */
 import { randomUUID } from 'node:crypto';
-import { RuntimeConfigError } from './errors';
+import { errorText, RuntimeConfigError } from './errors';
 import { MAX_EVENT_TIME_MS } from './windows';
 import type { FilterPattern } from '../../config/filters';
 import type { MicroBatch } from './event';
@@ -79,7 +79,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
           level: 'WARN',
           message: `could not note the committed partitions of a batch ${why}`,
           batchId,
-          error: String(error),
+          error: errorText(error),
         }),
     );
   let deadlineNote: Promise<void> | undefined;
@@ -164,7 +164,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
   } catch (error) {
     // The effects and checkpoints are committed; failing now would only make the event source redeliver a
     // batch that is all duplicates. The ledger is a report, so a failure to write it is logged, not thrown.
-    log({ level: 'WARN', message: 'could not write the batch ledger row', batchId, error: String(error) });
+    log({ level: 'WARN', message: 'could not write the batch ledger row', batchId, error: errorText(error) });
   }
   await deps.onReport?.(report);
   return report;

@@ -113,3 +113,24 @@ export function quotedValue(text: string, max = 40): string {
   if (points.length <= max) return JSON.stringify(text);
   return `${JSON.stringify(points.slice(0, max).join(''))}… (${points.length} characters)`;
 }
+
+/**
+ * An error as one line of a log or a message: `Name: message`, and for an error that gathers others (the
+ * Cassandra driver's `NoHostAvailableError` keeps each host's in `innerErrors`) each one's own. Not `String(error)`
+ * alone: the driver formats its first inner error into its message with `util.format('%s')`, which prints that
+ * error's whole stack, so a log line of a refused write ran over a dozen lines of the driver's frames.
+ */
+export function errorText(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const inner: unknown = (error as { innerErrors?: unknown }).innerErrors;
+  const causes =
+    inner !== null && typeof inner === 'object'
+      ? Object.entries(inner).map(
+          ([where, e]) => `${where}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
+        )
+      : [];
+  if (!causes.length) return `${error.name}: ${error.message}`;
+  // The driver's own first line, without what it appended of the first inner error.
+  const head = error.message.split(/ First host tried, /)[0]!.replace(/\.$/, '');
+  return `${error.name}: ${head}: ${causes.join('; ')}`;
+}
