@@ -17,7 +17,7 @@
  * - `cassandra:Select` + `Modify` on the job's tables and the runtime's, `Select` on the system tables the driver
  *   reads.
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -144,6 +144,24 @@ export class SkippedRangeRedrive extends Construct {
 
     for (const table of props.tables) table.grantReadWriteData(role);
     grantKeyspacesSystemRead(this, role);
+    // In the VPC the driver reaches Keyspaces through the interface endpoint, where system.peers lists the
+    // endpoint's addresses (one per AZ) only if the client's role may look them up; without them the driver knows
+    // one host, and balances over nothing. https://docs.aws.amazon.com/keyspaces/latest/devguide/vpc-endpoints.html#system_peers
+    // (ec2:DescribeNetworkInterfaces, the lookup's other half, the function has already, to manage its ENIs.)
+    iam.Grant.addToPrincipal({
+      grantee: role,
+      actions: ['ec2:DescribeVpcEndpoints'],
+      resourceArns: ['*'],
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'A function in a VPC manages its ENIs with its execution role (the ec2 actions of ' +
+        'AWSLambdaVPCAccessExecutionRole), and Keyspaces fills system.peers through its interface endpoint only ' +
+        'for a role that may call ec2:DescribeNetworkInterfaces and ec2:DescribeVpcEndpoints; these Describe ' +
+        'actions have no resource-level scoping ' +
+        '(https://docs.aws.amazon.com/keyspaces/latest/devguide/vpc-endpoints.html#system_peers).',
+    });
 
     if (every) {
       this.rule = new events.Rule(this, 'Schedule', {

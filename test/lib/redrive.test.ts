@@ -49,6 +49,7 @@ describe('SkippedRangeRedrive in the pipeline', () => {
         'ec2:DeleteNetworkInterface',
         'ec2:AssignPrivateIpAddresses',
         'ec2:UnassignPrivateIpAddresses',
+        'ec2:DescribeVpcEndpoints',
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
         'sqs:ChangeMessageVisibility',
@@ -82,6 +83,21 @@ describe('SkippedRangeRedrive in the pipeline', () => {
         .sort(),
     );
   });
+
+  it.each(JOB_NAMES)(
+    'lets %s look up the Keyspaces endpoint, so that system.peers lists its addresses in the VPC',
+    (job) => {
+      // GIVEN the redrive function's role
+      const statements = roleStatements(pipeline, `${idPrefix(job)}HandlerRole`);
+
+      // THEN the lookup Keyspaces makes for it, on *: Describe actions take no resource
+      expect(resourcesFor(statements, 'ec2:DescribeVpcEndpoints')).toEqual(['*']);
+      expect(resourcesFor(statements, 'ec2:DescribeNetworkInterfaces')).toEqual(['*']);
+      expect(statements.flatMap(actionsOf).filter((a) => a === 'ec2:DescribeNetworkInterfaces')).toHaveLength(
+        1,
+      );
+    },
+  );
 
   it.each(JOB_NAMES)('runs %s in the VPC, one run at a time, every 15 minutes by default', (job) => {
     const fn = logicalId(pipeline, 'AWS::Lambda::Function', `${idPrefix(job)}Handler`);
