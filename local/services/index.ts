@@ -431,9 +431,11 @@ export async function down(opts?: DownOptions): Promise<DownResult> {
   const services = opts?.services ?? SERVICE_NAMES;
   switch (ctx.mode) {
     case 'native':
-      return withLock(ctx.l, ctx.log, () =>
-        downNative(ctx, services, { ...DEFAULT_GRACE_MS, ...opts?.graceMs }),
-      );
+      return withLock(ctx.l, ctx.log, async () => {
+        const result = await downNative(ctx, services, { ...DEFAULT_GRACE_MS, ...opts?.graceMs });
+        await reportNotOurs(ctx, result.notRunning, endpointsFor(ctx.mode));
+        return result;
+      });
     case 'compose':
       return downCompose(ctx, services, false);
     case 'external':
@@ -506,6 +508,21 @@ async function refuseForeignServices(ctx: Ctx, e: Endpoints): Promise<void> {
       `Stop ${one ? 'it' : 'them'} where ${one ? 'it was' : 'they were'} started (\`npm run local:down\` in that ` +
       'checkout) and run reset again, or drop the keyspaces and topics you created instead. Nothing was stopped or wiped.',
   );
+}
+
+/**
+ * What `down` says of the services it found no process of this checkout's for: one that still answers was started
+ * elsewhere (another checkout, or the user's own) and keeps running, which a silent exit 0 would hide.
+ */
+async function reportNotOurs(ctx: Ctx, services: readonly ServiceName[], e: Endpoints): Promise<void> {
+  for (const s of services) {
+    if ((await quickCheck(s, e)).healthy)
+      ctx.log(
+        `${s} at ${endpointOf(s, e)} keeps running: this checkout (${ctx.l.root}) did not start it. Stop it where ` +
+          'it was started (`npm run local:down` in that checkout).',
+      );
+    else ctx.log(`${s}: not running`);
+  }
 }
 
 /** down, then wipe the data (native: .local/data/<service>; compose: the named volumes). Jars stay cached. */

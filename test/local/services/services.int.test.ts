@@ -5,13 +5,35 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from '../../../lambda/runtime/kafkajs';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { reset, resolveEndpoints, status, up, UnsupportedOperationError } from '../../../local/services';
+import {
+  down,
+  reset,
+  resolveEndpoints,
+  status,
+  up,
+  UnsupportedOperationError,
+} from '../../../local/services';
 
 /**
  * Runs against the services that test/setup/services.global.ts brought up: checks that
  * `up` is idempotent and that real clients can use both services end to end.
  */
 const endpoints = (): ReturnType<typeof resolveEndpoints> => resolveEndpoints();
+
+/**
+ * A checkout that started nothing: the running services are someone else's to it, as another checkout's (or the
+ * user's own Kafka, which `up` reuses) are to this one. Removed when the test finishes.
+ */
+function otherCheckout(): string {
+  const root = mkdtempSync(path.join(tmpdir(), 'services-other-'));
+  onTestFinished(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(path.join(root, 'local', 'maven'), { recursive: true });
+  copyFileSync(
+    path.join(__dirname, '..', '..', '..', 'local', 'maven', 'pom.xml'),
+    path.join(root, 'local', 'maven', 'pom.xml'),
+  );
+  return root;
+}
 
 describe('local services', () => {
   it('up() again reuses the running services and starts nothing', async () => {
@@ -29,15 +51,7 @@ describe('local services', () => {
   });
 
   it('reset of another checkout refuses to wipe its own empty data while these services keep theirs', async () => {
-    // A checkout that started nothing: the running services are someone else's to it, as another checkout's (or
-    // the user's own Kafka, which `up` reuses) are to this one.
-    const root = mkdtempSync(path.join(tmpdir(), 'services-reset-'));
-    onTestFinished(() => rmSync(root, { recursive: true, force: true }));
-    mkdirSync(path.join(root, 'local', 'maven'), { recursive: true });
-    copyFileSync(
-      path.join(__dirname, '..', '..', '..', 'local', 'maven', 'pom.xml'),
-      path.join(root, 'local', 'maven', 'pom.xml'),
-    );
+    const root = otherCheckout();
     mkdirSync(path.join(root, '.local', 'data', 'kafka'), { recursive: true });
     const before = await status();
     const err = await reset({ mode: 'native', root }).catch((e: unknown) => e);
@@ -49,6 +63,23 @@ describe('local services', () => {
     expect((err as Error).message).toContain('Nothing was stopped or wiped.');
     // Nothing stopped, nothing wiped.
     expect(existsSync(path.join(root, '.local', 'data', 'kafka'))).toBe(true);
+    const after = await status();
+    expect(after.map((s) => [s.service, s.healthy, s.pid])).toEqual(
+      before.map((s) => [s.service, s.healthy, s.pid]),
+    );
+  });
+
+  it('down of another checkout says the services it did not start keep running, and stops nothing', async () => {
+    const root = otherCheckout();
+    const before = await status();
+    const lines: string[] = [];
+    const result = await down({ mode: 'native', root, log: (line) => lines.push(line) });
+    expect(result).toEqual({ stopped: [], notRunning: ['kafka', 'cassandra'] });
+    expect(lines).toEqual([
+      `kafka at ${endpoints().kafkaBrokers.join(',')} keeps running: this checkout (${root}) did not start it. ` +
+        'Stop it where it was started (`npm run local:down` in that checkout).',
+      expect.stringMatching(/^cassandra at \S+ keeps running: this checkout/),
+    ]);
     const after = await status();
     expect(after.map((s) => [s.service, s.healthy, s.pid])).toEqual(
       before.map((s) => [s.service, s.healthy, s.pid]),
