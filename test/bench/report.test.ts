@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { cassandraCostAtRate, targetsOf } from '../../bench/report';
+import { cassandraCostAtRate, cpuBound, targetsOf } from '../../bench/report';
 
 type Input = Parameters<typeof targetsOf>[0];
 
 /** A report with only what the targets read; the rest of the shape is the bench's, not under test here. */
 function report(parts: Partial<Record<keyof Input, unknown>>): Input {
   return {
+    machine: { cores: 2 },
     pipeline: null,
     cassandraCeiling: null,
     kafkaCeiling: null,
@@ -21,7 +22,8 @@ function report(parts: Partial<Record<keyof Input, unknown>>): Input {
 const best = {
   method: 'unlogged batch',
   rate: 50_000,
-  cpuMicrosPerRecord: { bench: 10, cassandra: 30, machine: 41 },
+  // 36 µs of the machine's CPU a row at 50,000 rows/s: 1.8 of the machine's 2 cores busy.
+  cpuMicrosPerRecord: { bench: 10, cassandra: 30, machine: 36 },
 };
 // Two levels of the best method: Cassandra costs 36 µs a row at 40,000/s, 30 at 50,000/s.
 const ceiling = {
@@ -84,7 +86,8 @@ describe('targetsOf', () => {
           rate: 30_000,
           steady: { rate: 37_000, rows: 160_000, seconds: 4.3 },
           cpuMicrosPerRecord: { bench: 21, cassandra: 36, machine: 62 },
-          steadyCpu: { cpuMicrosPerRecord: { bench: 18, cassandra: 36, machine: 55 } },
+          // 37,000 rows/s at 53 µs a row: 1.96 cores busy.
+          steadyCpu: { cpuMicrosPerRecord: { bench: 18, cassandra: 36, machine: 53 } },
         },
         kafkaCeiling: {
           records: 200_000,
@@ -107,9 +110,10 @@ describe('targetsOf', () => {
       ['Cassandra CPU per record', false], // 1.2x
     ]);
     expect(targets[0]).toMatchObject({
-      // 41 µs of the machine's CPU per row at the ceiling, 55 in the pipeline: 41 / 55 = 74.5%
+      // 2 cores at 53 µs a row write at most 2 / 53 µs = 37,736 rows/s, 75.5% of 50,000/s. Not the ceiling's 36 µs
+      // over the pipeline's 53 (67.9%): the ceiling kept 1.8 cores busy, not 2, and the pipeline's 74% is above that.
       bound:
-        "CPU: the machine spends 55.0 µs per row against the ceiling's 41.0, so on its saturated cores the pipeline reaches at most 74.5%",
+        "CPU: the machine spends 53.0 µs per row against the ceiling's 36.0, so its 2 cores, saturated, write at most 37,736 rows/s: 75.5% of the ceiling",
       next: 'less CPU per row, in the consumer and in Cassandra (the next two targets)',
     });
     expect(targets[1]).toMatchObject({
@@ -298,5 +302,19 @@ describe('cassandraCostAtRate', () => {
 
   it("GIVEN no level with Cassandra's CPU THEN nothing to compare with", () => {
     expect(cassandraCostAtRate([{ rate: 1000, cpuMicrosPerRecord: { bench: 3 } }], 1000)).toBeNull();
+  });
+});
+
+describe('cpuBound', () => {
+  it("GIVEN the pipeline's machine CPU per row THEN the ratio to the ceiling that the machine's cores allow", () => {
+    // The run of 2026-12-01 01:13: 25.1 µs a row in the pipeline, a ceiling of 105,858 rows/s at 17.6 µs a row
+    // (1.86 of 2 cores busy). 2 cores / 25.1 µs = 79,681 rows/s = 75.3% of the ceiling; the pipeline measured
+    // 71.4%, above the 70.1% that 17.6 / 25.1 gave as its "at most".
+    expect(cpuBound({ machine: 25.1 }, 105_858, 2)).toBeCloseTo(0.7527, 4);
+  });
+
+  it('GIVEN no machine CPU or no ceiling THEN no bound', () => {
+    expect(cpuBound({ bench: 5 }, 105_858, 2)).toBeNull();
+    expect(cpuBound({ machine: 25.1 }, 0, 2)).toBeNull();
   });
 });
