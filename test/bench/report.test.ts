@@ -125,6 +125,30 @@ describe('targetsOf', () => {
     });
   });
 
+  it('GIVEN a pipeline that misses the ratio with CPU to spare THEN its bound does not blame the CPU per row', () => {
+    // GIVEN 40,000 of 50,000 rows/s (80%) at 30 µs of the machine's CPU a row: 1.2 of 2 cores busy, and 2 cores
+    // at 30 µs a row would write 66,667 rows/s, 133% of the ceiling
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: {
+          rate: 30_000,
+          steady: { rate: 40_000, rows: 160_000, seconds: 4 },
+          cpu: { machine: 1.1 },
+          cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 32 },
+          steadyCpu: { cpu: { machine: 1.2 }, cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 30 } },
+        },
+      }),
+    );
+    // THEN the miss is the idle cores', and the next step is not less CPU per row
+    expect(targets[0]).toMatchObject({
+      holds: false,
+      bound:
+        "not the CPU per row: at 30.0 µs per row the machine's 2 cores allow 133.3% of the ceiling, and 1.20 of them were busy",
+      next: "keep the cores busy: more batches or requests in flight (pollers, the sink's write concurrency), or less of each batch's serial part (read + claim, commit)",
+    });
+  });
+
   it('GIVEN a steady part that meets the CPU factors and a whole run that does not THEN the steady part decides', () => {
     const targets = targetsOf(
       report({
