@@ -188,7 +188,7 @@ export class CpuSampler {
       if (pid === process.pid) {
         const { user, system } = process.cpuUsage(this.own0);
         const cores = (user + system) / 1e6 / seconds;
-        byProcess[name] = round2(cores);
+        byProcess[name] = round4(cores);
         named += cores;
         continue;
       }
@@ -196,7 +196,7 @@ export class CpuSampler {
       // A child that exited during the phase has no /proc entry left: its share shows up under `other`.
       if (now === undefined) continue;
       const cores = (now - ticks) / hz / seconds;
-      byProcess[name] = round2(cores);
+      byProcess[name] = round4(cores);
       named += cores;
     }
     const m1 = readMachineTicks();
@@ -220,11 +220,14 @@ export class CpuSampler {
         .sort((a, b) => b[1] - a[1]);
       threads[name] = Object.fromEntries(groups.map(([group, cores]) => [group, round2(cores)]));
     }
+    // CPU per record is cores x seconds / records (`cpuPerRecord`), so neither is rounded for display here: a smoke
+    // ceiling level lasts about 20 ms, which 10 ms steps would read as 10 or 30, and a core share of 0.05 (Kafka's)
+    // rounded to 0.01 is off by up to 10%.
     return {
-      seconds: round2(seconds),
-      machine: round2(machine),
+      seconds: Math.round(seconds * 1e6) / 1e6,
+      machine: round4(machine),
       byProcess,
-      other: round2(Math.max(0, machine - named)),
+      other: round4(Math.max(0, machine - named)),
       ...(Object.keys(threads).length > 0 ? { threads } : {}),
     };
   }
@@ -232,6 +235,10 @@ export class CpuSampler {
 
 function round2(x: number): number {
   return Math.round(x * 100) / 100;
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
 }
 
 /**

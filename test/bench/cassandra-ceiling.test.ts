@@ -14,6 +14,13 @@ describe('cpuPerRecord', () => {
     expect(cpuPerRecord(use, 100_000)).toEqual({ bench: 10, cassandra: 20, machine: 30 });
   });
 
+  it('GIVEN a client at 4.24 µs a row THEN keeps the hundredths the 1.3x target is judged on', () => {
+    // 0.424 cores for 1 s over 100,000 rows: 4.24 µs. Rounded to 4.2, a consumer at 5.5 µs would read 1.31x and
+    // miss the 1.3x target that 5.5 / 4.24 = 1.297x meets.
+    const use = { seconds: 1, machine: 0.424, byProcess: { bench: 0.424 }, other: 0 };
+    expect(cpuPerRecord(use, 100_000)).toEqual({ bench: 4.24, machine: 4.24 });
+  });
+
   it('GIVEN no records WHEN divided THEN counts one, never dividing by zero', () => {
     const use = { seconds: 1, machine: 0.000001, byProcess: {}, other: 0 };
     expect(cpuPerRecord(use, 0)).toEqual({ machine: 1 });

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { cpuPerRecord } from '../../bench/cassandra-ceiling';
 import { CpuSampler, nodeVersion } from '../../bench/machine';
 import { BenchOptionError } from '../../bench/options';
 
@@ -29,5 +30,27 @@ describe('CpuSampler', () => {
 
     // THEN every one is measured
     expect(cores.filter((c) => !(c! > 0))).toEqual([]);
+  });
+
+  it('GIVEN a phase of 14.6 ms THEN its CPU per record is the CPU used, not one of seconds rounded to 10 ms', () => {
+    // GIVEN a phase of 14.6 ms (a smoke ceiling level lasts about 20) in which this process used 14.6 ms of CPU
+    let now = 1000;
+    const clock = vi.spyOn(performance, 'now').mockImplementation(() => now);
+    const usage = vi
+      .spyOn(process, 'cpuUsage')
+      .mockImplementation((since?: NodeJS.CpuUsage) =>
+        since ? { user: 14_600, system: 0 } : { user: 0, system: 0 },
+      );
+    try {
+      const sampler = new CpuSampler({ bench: process.pid });
+      now += 14.6;
+      // WHEN its CPU per record is taken over 1,000 records
+      const perRecord = cpuPerRecord(sampler.stop(), 1000);
+      // THEN 14.6 µs: 1 core x 0.0146 s / 1,000. Seconds rounded to 0.01 made it 10.0
+      expect(perRecord['bench']).toBe(14.6);
+    } finally {
+      clock.mockRestore();
+      usage.mockRestore();
+    }
   });
 });
