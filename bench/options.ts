@@ -100,8 +100,9 @@ Writes bench/results/bench-<time>.json and bench-<time>.svg.
                            smoke 1,3)
   --latency-seconds S      each latency phase's measured interval (default 30; smoke 4), after a 3 s
                            warm-up (none in smoke) and before a cool-down of one window + 2 s
-  --latency-rate N         records/s of the second latency phase (default: half the pipeline's throughput);
-                           the first runs at 2,000/s with a 5 s window (smoke: 500/s, 1 s)
+  --latency-rate N         records/s of the second latency phase (default: half the pipeline's throughput;
+                           required with --skip pipeline); the first runs at 2,000/s with a 5 s window
+                           (smoke: 500/s, 1 s)
   --restart-dynamic        the restart phase with a dynamic member instead of the runner's static membership
   --restart-session MS     the restart phase's session timeout (default: the runner's)
   --import-runs N          fresh processes per handler for the cold import time (default 9; smoke 3)
@@ -215,6 +216,14 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     throw new BenchOptionError(
       `--warmup takes MIN,MAX seconds with MIN <= MAX, received '${warmup.join(',')}'.`,
     );
+  const skip = values.skip ?? [];
+  // The second latency phase runs at half the pipeline's measured throughput, and its 250 ms target is issue 12's
+  // for that rate: without the pipeline phase there is no such rate, and a stand-in would be judged as if measured.
+  if (skip.includes('pipeline') && !skip.includes('latency') && values.latencyRate === undefined)
+    throw new BenchOptionError(
+      "--skip pipeline leaves the second latency phase without its rate (half the pipeline's throughput): " +
+        'give --latency-rate N, or skip latency too.',
+    );
   return {
     smoke,
     count,
@@ -251,6 +260,6 @@ export function parseOptions(argv: readonly string[], root: string): BenchOption
     runnerModule: values.runner,
     functionNode: values.functionNode,
     cpuProfile: values.cpuProfile === true,
-    skip: values.skip ?? [],
+    skip,
   };
 }

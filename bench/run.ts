@@ -480,7 +480,8 @@ export async function runBench(options: BenchOptions, progress: Progress): Promi
         { name: 'fixed', ...options.fixedLatency },
         {
           name: 'half',
-          rate: options.latencyRate ?? Math.max(1, Math.round((pipeline?.rate ?? 2000) / 2)),
+          // parseOptions requires --latency-rate when the pipeline phase is skipped.
+          rate: options.latencyRate ?? Math.max(1, Math.round(pipeline!.rate / 2)),
           windowSeconds: settings.maxBatchingWindowSeconds,
         },
       ];

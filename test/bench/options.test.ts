@@ -69,6 +69,17 @@ describe('parseOptions', () => {
     expect(() => parse('--warmup', '9,3')).toThrow(/--warmup takes MIN,MAX/);
   });
 
+  it("GIVEN the pipeline skipped and the latency phases not THEN asks for the second phase's rate", () => {
+    // Its rate is half the pipeline's measured throughput: without the pipeline it ran at 1,000/s, half a made-up
+    // 2,000, and was judged against the target of half the pipeline's.
+    expect(() => parse('--skip', 'pipeline')).toThrow(BenchOptionError);
+    expect(() => parse('--skip', 'pipeline')).toThrow(
+      /--skip pipeline leaves the second latency phase without its rate .*give --latency-rate N, or skip latency too/,
+    );
+    expect(parse('--skip', 'pipeline', '--latency-rate', '13500').latencyRate).toBe(13_500);
+    expect(parse('--skip', 'pipeline,latency').skip).toEqual(['pipeline', 'latency']);
+  });
+
   it('GIVEN restart among the skipped phases THEN it is accepted', () => {
     expect(parse('--skip', 'restart,handlers').skip).toEqual(['restart', 'handlers']);
   });
