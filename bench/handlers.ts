@@ -12,6 +12,7 @@ import { isBuiltin } from 'node:module';
 import { basename, join } from 'node:path';
 import { redriveEntry } from '../lib/entries';
 import { JOBS_DIR } from '../lambda/runtime/registry';
+import { nodeVersion } from './machine';
 import { median, round1 } from './stats';
 
 /** What one package (or the project's own code) adds to a bundle, in bytes of minified output. */
@@ -251,6 +252,11 @@ export async function bundleBreakdown(root: string, entry: string, cdkBytes: num
   return [...sums].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
 
+/** The version of the node the cold imports run on: `--function-node`'s when given, not this process's. */
+export function importNodeVersion(node: string | undefined): string {
+  return node === undefined ? process.version : nodeVersion(node);
+}
+
 /** The measures, and where each handler's bundle is (under `outDir`, for the Lambda-sized runs). */
 export async function measureHandlers(options: {
   readonly root: string;
@@ -318,7 +324,7 @@ export async function measureHandlers(options: {
     result: {
       bundler: 'PipelineFunction (lib/functions.ts) via CDK synth',
       bundleSeconds: round1(bundleSeconds),
-      nodeForImport: process.version,
+      nodeForImport: importNodeVersion(options.node),
       handlers,
     },
     bundles,

