@@ -195,8 +195,11 @@ export function renderChart(report: BenchReport): string {
         segments: [{ value: l.rate, cls: l === c.best ? 'bar-best' : 'bar' }],
         text: `${fmt(l.rate)}/s, client ${l.cpuMicrosPerRecord.bench?.toFixed(1) ?? 'n/a'} µs/row, Cassandra ${l.cpuMicrosPerRecord.cassandra?.toFixed(1) ?? 'n/a'} µs/row`,
       })),
-      Math.max(...c.levels.map((l) => l.rate), p?.rate ?? 0) * 1.1,
-      p ? { value: p.rate, label: `pipeline ${fmt(p.rate)}/s` } : undefined,
+      Math.max(...c.levels.map((l) => l.rate), p ? (p.steady?.rate ?? p.rate) : 0) * 1.1,
+      // The steady rate, as the ratio to the ceiling takes it.
+      p
+        ? { value: p.steady?.rate ?? p.rate, label: `pipeline ${fmt(p.steady?.rate ?? p.rate)}/s` }
+        : undefined,
     );
   }
 
@@ -205,7 +208,10 @@ export function renderChart(report: BenchReport): string {
     const procs = ['bench', 'cassandra', 'kafka'] as const;
     const rows = [
       { label: 'ceiling (best level)', of: c.best.cpuMicrosPerRecord },
-      { label: 'pipeline', of: p.cpuMicrosPerRecord },
+      // The steady part's, as the CPU targets judge it; the whole run's adds the join and the last window.
+      p.steadyCpu
+        ? { label: 'pipeline (steady part)', of: p.steadyCpu.cpuMicrosPerRecord }
+        : { label: 'pipeline', of: p.cpuMicrosPerRecord },
     ].map((r) => ({
       label: r.label,
       segments: procs.map((k) => ({ value: r.of[k] ?? 0, cls: `cpu-${k}`, title: k })),
