@@ -78,6 +78,28 @@ describe('targetsOf', () => {
     });
   });
 
+  it('GIVEN a pipeline that costs Cassandra more than the ceiling at its own rate THEN the next step is not a higher rate', () => {
+    const targets = targetsOf(
+      report({
+        cassandraCeiling: ceiling,
+        pipeline: {
+          rate: 30_000,
+          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+          cpuMicrosPerRecord: { bench: 16, cassandra: 40, machine: 58 },
+          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 40, machine: 56 } },
+        },
+      }),
+    );
+    expect(targets[2]).toMatchObject({
+      name: 'Cassandra CPU per record',
+      holds: false,
+      // 40 µs against the ceiling's 32.4 at 46,000 rows/s: 1.23x, more than 1.1x.
+      bound:
+        "the pipeline's rate: at 46,000 rows/s the ceiling's unlogged batch levels cost 32.4 µs a row, and the pipeline 1.23x that",
+      next: expect.stringMatching(/^less Cassandra work per row: even at its own rate/),
+    });
+  });
+
   it('GIVEN a pipeline that misses the ratio and the runs around it THEN each miss names its measured bound', () => {
     const targets = targetsOf(
       report({
@@ -213,8 +235,7 @@ describe('targetsOf', () => {
         target: '<= 100 ms',
         measured: '101 ms (latency p99 5,100 ms)',
         holds: false,
-        bound:
-          "its batches: 3,333 records (one partition's) in 248 ms: read + claim 54, writes 171, commit 16 ms (means)",
+        bound: 'its batches: 3,333 records in 248 ms: read + claim 54, writes 171, commit 16 ms (means)',
         next: 'fewer records a batch (the batch size), or one Paxos round fewer a batch (a claim without the read)',
       },
       {
@@ -248,7 +269,7 @@ describe('targetsOf', () => {
     // THEN: 0.99 * 3,333 / 50,000 s = 66 ms for one batch; 100 ms needs 32,997 rows/s; and the delay's part
     // before the runner is named
     expect(targets[0]!.bound).toBe(
-      "its batches: 3,333 records (one partition's) in 248 ms: read + claim 54, writes 171, commit 16 ms (means); " +
+      'its batches: 3,333 records in 248 ms: read + claim 54, writes 171, commit 16 ms (means); ' +
         'send to fetched p99 41 ms; ' +
         "floor at the ceiling's 50,000/s: the last 1% of a batch's rows written 66 ms after it closes; " +
         '100 ms needs a ceiling of 32,997/s',
