@@ -296,6 +296,21 @@ export class GracefulStop {
 }
 
 /**
+ * `local`'s graceful stop: the demo producers and the runners stop together. A runner told to stop only once
+ * the producers had finished went on closing batches meanwhile (a producer at one record a second notices the
+ * abort only after its current tick, up to a second later), so batches started after the Ctrl-C that said
+ * fetching had stopped.
+ */
+export async function stopLocal(
+  abort: AbortController,
+  producing: Promise<void>,
+  runners: ReadonlyArray<{ stop(): Promise<void> }>,
+): Promise<void> {
+  abort.abort();
+  await Promise.all([producing, ...runners.map((r) => r.stop())]);
+}
+
+/**
  * The logger of a job's batches: with --json every line (INFO and up, one JSON object each); otherwise only
  * warnings and errors, since the Spark-like block of each batch says the rest.
  */
@@ -442,11 +457,7 @@ export function createProgram(state: CliState): Command {
         const note = noDemoDataNote(jobs);
         if (note) console.error(note);
       }
-      await graceful.whenStopped(async () => {
-        abort.abort();
-        await producing;
-        await Promise.all(runners.map((r) => r.stop()));
-      });
+      await graceful.whenStopped(() => stopLocal(abort, producing, runners));
       await ui?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');

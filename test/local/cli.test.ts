@@ -13,6 +13,7 @@ import {
   noDemoDataNote,
   printBatch,
   reportUncommitted,
+  stopLocal,
   unreachableService,
 } from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
@@ -267,6 +268,31 @@ describe('reportUncommitted', () => {
     } finally {
       vi.restoreAllMocks();
     }
+  });
+});
+
+describe('stopLocal', () => {
+  it('GIVEN a producer still in its tick WHEN the stop comes THEN the runners are told at once, not after it', async () => {
+    // GIVEN a producer that ends only when the test lets it (as one at a record a second ends after its tick)
+    let producerDone!: () => void;
+    const producing = new Promise<void>((resolve) => (producerDone = resolve));
+    const abort = new AbortController();
+    const stopped: string[] = [];
+    const runner = (name: string) => ({ stop: async () => void stopped.push(name) });
+
+    // WHEN the graceful stop runs
+    const stopping = stopLocal(abort, producing, [runner('sent-received'), runner('page-views')]);
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // THEN the producers are aborted and every runner stops fetching while the producer is still finishing
+    expect(abort.signal.aborted).toBe(true);
+    expect(stopped).toEqual(['sent-received', 'page-views']);
+    let over = false;
+    void stopping.then(() => (over = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(over).toBe(false);
+    producerDone();
+    await stopping;
   });
 });
 
