@@ -46,8 +46,10 @@ export class NotSetUpError extends Error {
 }
 
 /**
- * Refuses to go on for jobs whose tables (and, given brokers, topics) do not exist, naming what is missing,
- * rather than failing on the first query, or retrying a topic Kafka does not have for a minute and a half.
+ * Refuses to go on for jobs whose tables (and, given brokers, topics) do not exist, or whose tables lack columns
+ * of this version's schema (a job edited since its last `setup`), naming what is missing, rather than failing on
+ * the first query with the driver's "Undefined column name" and its stack, or retrying a topic Kafka does not have
+ * for a minute and a half.
  */
 export async function assertSetUp(
   client: Client,
@@ -56,14 +58,30 @@ export async function assertSetUp(
   jobs: readonly JobDescriptor[],
 ): Promise<void> {
   const rs = await client.execute(
-    'SELECT table_name FROM system_schema.tables WHERE keyspace_name = ?',
+    'SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = ?',
     [keyspace],
     { prepare: true },
   );
-  const tables = new Set(rs.rows.map((r) => r.get('table_name') as string));
+  const columns = new Map<string, Set<string>>();
+  for (const row of rs.rows) {
+    const table = row.get('table_name') as string;
+    if (!columns.has(table)) columns.set(table, new Set());
+    columns.get(table)!.add(row.get('column_name') as string);
+  }
   const missing = pipelineTables(jobs)
-    .filter((t) => !tables.has(t.name))
+    .filter((t) => !columns.has(t.name))
     .map((t) => `table ${keyspace}.${t.name}`);
+  // `setup` adds the regular columns a table lacks (and names the fix for a changed primary key).
+  const outdated = pipelineTables(jobs).flatMap((t) => {
+    const have = columns.get(t.name);
+    const lacks = have ? t.columns.map((c) => c.name).filter((c) => !have.has(c)) : [];
+    return lacks.length
+      ? [
+          `table ${keyspace}.${t.name} lacks the column${lacks.length === 1 ? '' : 's'} ${lacks.join(', ')} ` +
+            'of this version',
+        ]
+      : [];
+  });
   if (brokers) {
     const topics = new Set(await withSetupAdmin(brokers, (admin) => admin.listTopics()));
     missing.push(
@@ -72,11 +90,15 @@ export async function assertSetUp(
         .map((t) => `topic ${t.name}`),
     );
   }
-  if (missing.length)
+  const problems = [
+    ...(missing.length ? [`${missing.join(', ')} ${missing.length === 1 ? 'does' : 'do'} not exist`] : []),
+    ...outdated,
+  ];
+  if (problems.length)
     throw new NotSetUpError(
-      `${jobs.map((j) => j.name).join(', ')} ${jobs.length === 1 ? 'is' : 'are'} not set up: ${missing.join(', ')} ` +
-        `${missing.length === 1 ? 'does' : 'do'} not exist. Run \`microbatch setup\` (with the same -c options), ` +
-        "which creates every job's tables and topics, then this command again.",
+      `${jobs.map((j) => j.name).join(', ')} ${jobs.length === 1 ? 'is' : 'are'} not set up: ${problems.join('; ')}. ` +
+        "Run `microbatch setup` (with the same -c options), which creates every job's tables and topics and adds " +
+        'the columns a table lacks, then this command again.',
     );
 }
 

@@ -204,6 +204,28 @@ describe('a job the services were never set up for', () => {
   });
 });
 
+describe('a job whose table an older schema created', () => {
+  it('query refuses at once, naming the columns the table lacks and `setup`, exit 1, without a stack trace', async () => {
+    // GIVEN a keyspace set up by a version of sent_received without time_received (as a job edited since its
+    // last `setup` leaves its table)
+    const { client, keyspace } = await freshKeyspace();
+    await client.execute(`ALTER TABLE ${keyspace}.sent_received DROP time_received`, [], { prepare: false });
+
+    // WHEN
+    const run = microbatch(['query', 'sent-received', '-c', `keyspace.name=${keyspace}`]);
+
+    // THEN what is out of date and the command that brings it up to date, not the driver's "Undefined column"
+    expect(await run.exited).toBe(1);
+    expect(run.err().trim()).toMatch(
+      new RegExp(
+        `^sent-received is not set up: table ${keyspace}\\.sent_received lacks the column time_received of ` +
+          'this version\\. Run `microbatch setup` \\(with the same -c options\\)',
+      ),
+    );
+    expect(run.err()).not.toMatch(/^\s+at /m);
+  }, 60_000);
+});
+
 describe('microbatch status', () => {
   it('says why it cannot read a job\'s batches, exit 1, instead of "last 0 batch(es)"', async () => {
     // GIVEN a keyspace whose replication asks for more nodes than the one that runs: every read at LOCAL_QUORUM
