@@ -61,8 +61,8 @@ export const API_INDEX = [
   },
   { path: '/api/jobs/{job}/skipped-ranges', doc: 'ranges the event source skipped, and the redrive command' },
   {
-    path: '/api/dead-letters?job=&reason=&topic=&partition=&from=&to=&limit=50&cursor=...',
-    doc: 'dead letters, newest first, filtered',
+    path: '/api/dead-letters?job=&reason=&topic=&partition=&from=&to=&limit=50&raw=0&cursor=...',
+    doc: 'dead letters, newest first, filtered; raw=1 adds each stored payload as valueBase64',
   },
 ] as const;
 

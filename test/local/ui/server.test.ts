@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
+import { join } from 'node:path';
 import {
+  API_INDEX,
   apiError,
   createUiServer,
   listen,
@@ -123,6 +126,18 @@ describe('the UI server', () => {
     const res = await get('/api/jobs', 'attacker.example:4040');
     expect(res.status).toBe(403);
     expect(res.body).toContain("not 'attacker.example'");
+  });
+});
+
+describe('API_INDEX', () => {
+  it('lists the endpoints and parameters the README documents, in its order', () => {
+    // The README's table of the JSON API, one row per endpoint (its own `/api` row aside); its `\|` is a `|`.
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'README.md'), 'utf8');
+    const documented = [...readme.matchAll(/^\| `(\/api[^`]*)`/gm)]
+      .map((m) => m[1]!.replace(/\\\|/g, '|'))
+      .filter((path) => path !== '/api');
+    // `/api` ends a cursor with `...` where the README leaves it empty (both mean "the first page").
+    expect(API_INDEX.map((e) => e.path.replace(/\.\.\.$/, ''))).toEqual(documented);
   });
 });
 
