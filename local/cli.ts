@@ -706,7 +706,10 @@ export function createProgram(state: CliState): Command {
         onProgress: (sent) =>
           bar.update(sent, `${(sent / Math.max(0.001, (Date.now() - started) / 1000)).toFixed(0)}/s`),
       });
-      bar.done(`sent ${result.sent} records in ${result.seconds.toFixed(1)} s`);
+      // The progress line adds the phase's time itself.
+      bar.done(
+        `sent ${result.sent} records at ${(result.sent / Math.max(0.001, result.seconds)).toFixed(0)}/s`,
+      );
     });
 
   program

@@ -117,6 +117,8 @@ describe('microbatch produce --load', () => {
       topic,
     ]);
     expect(await run.exited).toBe(0);
+    // Its summary gives the time once (the progress line's), not twice
+    expect(run.err()).toMatch(/^produce: producing to \S+ sent 300 records at \d+\/s \(\d+\.\ds\)$/m);
 
     // THEN 300 distinct send times with microseconds, in order: 300 rows for the job, not one a second
     const values = (await readRecords(topic, 300)).map((m) => m.value!.toString());
