@@ -269,16 +269,26 @@ export class GracefulStop {
   private finish!: () => void;
   private readonly finished = new Promise<void>((resolve) => (this.finish = resolve));
 
-  constructor(early: readonly NodeJS.Signals[] = []) {
+  /**
+   * @param inFlight what the stop waits for, as the messages name it: a command that runs no batch (`ui`) must not
+   *   say it is finishing one.
+   */
+  constructor(
+    early: readonly NodeJS.Signals[] = [],
+    inFlight: { readonly finishing: string; readonly forced: string } = {
+      finishing: 'finishing the batch in flight, committing',
+      forced: 'the batch in flight',
+    },
+  ) {
     onStopSignals(
       (signal) => {
         console.error(
-          `\n${signal}: stopping gracefully (finishing the batch in flight, committing). Press Ctrl-C again to force.`,
+          `\n${signal}: stopping gracefully (${inFlight.finishing}). Press Ctrl-C again to force.`,
         );
         this.stopRequested = true;
         if (this.stopping) void this.stopping().finally(() => this.finish());
       },
-      { early, forced: 'the batch in flight' },
+      { early, forced: inFlight.forced },
     );
   }
 
@@ -954,7 +964,10 @@ export function createProgram(state: CliState): Command {
     .addOption(configOption())
     .action(async (opts) => {
       const project = projectOf(state, opts.config);
-      const graceful = new GracefulStop(earlySignals);
+      const graceful = new GracefulStop(earlySignals, {
+        finishing: 'closing the server, finishing the lag sample or rollup it is writing',
+        forced: 'the lag sample or rollup it is writing',
+      });
       const ui = await startUiCommand(
         {
           target: opts.target,

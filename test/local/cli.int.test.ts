@@ -99,6 +99,24 @@ describe('microbatch local', () => {
   });
 });
 
+describe('microbatch ui', () => {
+  it('stops on Ctrl-C with exit code 0, without claiming a batch in flight: it runs none', async () => {
+    // GIVEN the UI alone, on a port of its own
+    const { keyspace } = await freshKeyspace();
+    const port = 4000 + Math.floor(Math.random() * 900);
+    const ui = microbatch(['ui', '--port', String(port), '-c', `keyspace.name=${keyspace}`]);
+    await waitFor('the UI', async () => (/streaming UI: http/.test(ui.err()) ? true : undefined), 60_000);
+
+    // WHEN Ctrl-C
+    ui.child.kill('SIGINT');
+
+    // THEN
+    expect(await ui.exited).toBe(0);
+    expect(ui.err()).toContain('SIGINT: stopping gracefully (closing the server');
+    expect(ui.err()).not.toContain('batch in flight');
+  }, 90_000);
+});
+
 describe('microbatch produce --load', () => {
   it("sends --count records of strictly increasing send times, not the job's demo values", async () => {
     // GIVEN a topic of its own
