@@ -15,7 +15,9 @@
  *   on the one group the redrive reads with (`<group>-redrive`; a reserved concurrency of 1 keeps two runs from
  *   sharing it);
  * - `cassandra:Select` + `Modify` on the job's tables and the runtime's, `Select` on the system tables the driver
- *   reads.
+ *   reads;
+ * - `ec2:DescribeVpcEndpoints` on `*`, with which Keyspaces lists its interface endpoint in `system.peers`, and
+ *   (`PipelineFunction`, for a function in the VPC) the ENI actions of AWSLambdaVPCAccessExecutionRole on `*`.
  */
 import { Duration, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
