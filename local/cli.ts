@@ -498,7 +498,9 @@ export function createProgram(state: CliState): Command {
 
   program
     .command('reset')
-    .description('stop the services and wipe their data')
+    .description(
+      'stop the services and wipe their data (refused, wiping nothing, while services this checkout did not start answer)',
+    )
     .action(async () => {
       await services.reset({ log: (l) => console.error(l) });
     });
