@@ -45,21 +45,19 @@ const batches = {
   meanOtherMs: 22,
 };
 
+/** The targets of a pipeline run against `ceiling`: its whole run at 30,000/s, `pipeline` the rest. */
+const pipelineTargets = (pipeline: object) =>
+  targetsOf(report({ cassandraCeiling: ceiling, pipeline: { rate: 30_000, ...pipeline } }));
+
 describe('targetsOf', () => {
   it("GIVEN the pipeline and the ceiling THEN judges the ratio and both CPU factors against issue 12's", () => {
-    const targets = targetsOf(
-      report({
-        cassandraCeiling: ceiling,
-        // The steady rate is judged; the whole run's, with its join and last window, is shown beside it.
-        pipeline: {
-          rate: 30_000,
-          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
-          cpuMicrosPerRecord: { bench: 16, cassandra: 36, machine: 55 },
-          // CPU per record is judged over the same steady part; the whole run's is shown beside it.
-          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 34, machine: 50 } },
-        },
-      }),
-    );
+    // The steady rate is judged; the whole run's, with its join and last window, is shown beside it.
+    const targets = pipelineTargets({
+      steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+      cpuMicrosPerRecord: { bench: 16, cassandra: 36, machine: 55 },
+      // CPU per record is judged over the same steady part; the whole run's is shown beside it.
+      steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 34, machine: 50 } },
+    });
     expect(targets.map((t) => [t.name, t.holds])).toEqual([
       ['pipeline throughput', true], // 92% >= 90%
       ['consumer CPU per record', false], // 1.4x > 1.3x
@@ -79,17 +77,11 @@ describe('targetsOf', () => {
   });
 
   it('GIVEN a pipeline that costs Cassandra more than the ceiling at its own rate THEN the next step is not a higher rate', () => {
-    const targets = targetsOf(
-      report({
-        cassandraCeiling: ceiling,
-        pipeline: {
-          rate: 30_000,
-          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
-          cpuMicrosPerRecord: { bench: 16, cassandra: 40, machine: 58 },
-          steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 40, machine: 56 } },
-        },
-      }),
-    );
+    const targets = pipelineTargets({
+      steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+      cpuMicrosPerRecord: { bench: 16, cassandra: 40, machine: 58 },
+      steadyCpu: { cpuMicrosPerRecord: { bench: 14, cassandra: 40, machine: 56 } },
+    });
     expect(targets[2]).toMatchObject({
       name: 'Cassandra CPU per record',
       holds: false,
@@ -150,18 +142,12 @@ describe('targetsOf', () => {
   it('GIVEN a pipeline that misses the ratio with CPU to spare THEN its bound does not blame the CPU per row', () => {
     // GIVEN 40,000 of 50,000 rows/s (80%) at 30 µs of the machine's CPU a row: 1.2 of 2 cores busy, and 2 cores
     // at 30 µs a row would write 66,667 rows/s, 133% of the ceiling
-    const targets = targetsOf(
-      report({
-        cassandraCeiling: ceiling,
-        pipeline: {
-          rate: 30_000,
-          steady: { rate: 40_000, rows: 160_000, seconds: 4 },
-          cpu: { machine: 1.1 },
-          cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 32 },
-          steadyCpu: { cpu: { machine: 1.2 }, cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 30 } },
-        },
-      }),
-    );
+    const targets = pipelineTargets({
+      steady: { rate: 40_000, rows: 160_000, seconds: 4 },
+      cpu: { machine: 1.1 },
+      cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 32 },
+      steadyCpu: { cpu: { machine: 1.2 }, cpuMicrosPerRecord: { bench: 10, cassandra: 18, machine: 30 } },
+    });
     // THEN the miss is the idle cores', and the next step is not less CPU per row
     expect(targets[0]).toMatchObject({
       holds: false,
@@ -172,17 +158,11 @@ describe('targetsOf', () => {
   });
 
   it('GIVEN a steady part that meets the CPU factors and a whole run that does not THEN the steady part decides', () => {
-    const targets = targetsOf(
-      report({
-        cassandraCeiling: ceiling,
-        pipeline: {
-          rate: 30_000,
-          steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
-          cpuMicrosPerRecord: { bench: 20, cassandra: 40 },
-          steadyCpu: { cpuMicrosPerRecord: { bench: 13, cassandra: 33 } },
-        },
-      }),
-    );
+    const targets = pipelineTargets({
+      steady: { rate: 46_000, rows: 160_000, seconds: 3.478 },
+      cpuMicrosPerRecord: { bench: 20, cassandra: 40 },
+      steadyCpu: { cpuMicrosPerRecord: { bench: 13, cassandra: 33 } },
+    });
     expect(targets.slice(1).map((t) => [t.name, t.holds])).toEqual([
       ['consumer CPU per record', true], // 1.3x
       ['Cassandra CPU per record', true], // 1.1x
@@ -190,17 +170,11 @@ describe('targetsOf', () => {
   });
 
   it('GIVEN a pipeline with no steady part THEN judges the whole run, rate and CPU alike', () => {
-    const targets = targetsOf(
-      report({
-        cassandraCeiling: ceiling,
-        pipeline: {
-          rate: 30_000,
-          steady: null,
-          cpuMicrosPerRecord: { bench: 14, cassandra: 34 },
-          steadyCpu: null,
-        },
-      }),
-    );
+    const targets = pipelineTargets({
+      steady: null,
+      cpuMicrosPerRecord: { bench: 14, cassandra: 34 },
+      steadyCpu: null,
+    });
     expect(targets[0]).toMatchObject({ measured: '30,000/s = 60.0% (whole run 30,000/s)', holds: false });
     expect(targets[1]).toMatchObject({ measured: '14.0 µs = 1.40x', holds: false });
     expect(targets[2]).toMatchObject({ measured: '34.0 µs = 1.13x', holds: false });
