@@ -166,7 +166,26 @@ export async function runQuery(client: Client, keyspace: string, request: QueryR
 
 let client: Promise<Client> | undefined;
 
+/**
+ * The HTTP method of a function URL request; undefined for a direct invocation, which has none.
+ * https://docs.aws.amazon.com/lambda/latest/dg/urls-invocation.html#urls-request-payload
+ */
+function httpMethodOf(event: unknown): unknown {
+  if (!isObject(event) || !isObject(event.requestContext)) return undefined;
+  const http = event.requestContext.http;
+  return isObject(http) ? http.method : undefined;
+}
+
 export async function handler(event: unknown): Promise<LambdaFunctionURLResult> {
+  // The API only reads: a POST or a DELETE that answered 200 would let a caller believe it had changed something.
+  const method = httpMethodOf(event);
+  if (method !== undefined && method !== 'GET' && method !== 'HEAD') {
+    return json(
+      405,
+      { error: `The query API only reads: use GET, not ${String(method)}.` },
+      { allow: 'GET, HEAD' },
+    );
+  }
   let request: QueryRequest;
   try {
     request = parseQuery(queryParamsOf(event), jobViewsFromEnv());
@@ -183,10 +202,14 @@ export async function handler(event: unknown): Promise<LambdaFunctionURLResult> 
   return json(200, await runQuery(await client, keyspace, request));
 }
 
-function json(statusCode: number, body: unknown): LambdaFunctionURLResult {
+function json(
+  statusCode: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): LambdaFunctionURLResult {
   return {
     statusCode,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)),
   };
 }

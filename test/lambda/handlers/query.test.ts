@@ -95,6 +95,21 @@ describe('handler', () => {
     await expect(handler(event)).rejects.toThrow(/call the function URL \(GET \?job=\.\.\.\)/);
   });
 
+  it.each(['POST', 'DELETE', 'PUT'])(
+    'answers 405 to a %s through the function URL, naming GET, before any connection is made',
+    async (method) => {
+      vi.stubEnv('MICROBATCH_QUERY_JOBS', JSON.stringify(views));
+      const answer = await handler({
+        queryStringParameters: { job: 'sent-received' },
+        requestContext: { http: { method, path: '/' } },
+      });
+      expect(answer).toMatchObject({ statusCode: 405, headers: { allow: 'GET, HEAD' } });
+      expect(JSON.parse((answer as { body: string }).body)).toEqual({
+        error: `The query API only reads: use GET, not ${method}.`,
+      });
+    },
+  );
+
   it('answers 400 to a parameter that is not a string, before any connection is made', async () => {
     vi.stubEnv('MICROBATCH_QUERY_JOBS', JSON.stringify(views));
     const answer = await handler({ queryStringParameters: { job: 'sent-received', limit: 5 } });
