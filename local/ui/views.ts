@@ -606,7 +606,6 @@ export class Views {
       if (!live.length) break;
       const pick = live.reduce((a, b) => (at(b.buffer[0]!) > at(a.buffer[0]!) ? b : a));
       const d = pick.buffer.shift()!;
-      const before = pick.before;
       pick.before = d.offset;
       if (from !== null && at(d) < from) {
         // Offsets grow with time within a partition: nothing older is wanted from it.
@@ -617,8 +616,8 @@ export class Views {
       if (to !== null && at(d) >= to) continue;
       if (reason !== null && d.reason !== reason) continue;
       if (rows.length === limit) {
+        // Back in its buffer: the cursor of a reader with a buffer starts at the buffer's first.
         pick.buffer.unshift(d);
-        pick.before = before;
         more = true;
         break;
       }
