@@ -487,17 +487,27 @@ async function downCompose(
   return { stopped: running, notRunning: services.filter((s) => !running.includes(s)) };
 }
 
+/** Of `services`, those that answer on their endpoint with no process of this checkout's behind them. */
+async function foreignServices(
+  ctx: Ctx,
+  services: readonly ServiceName[],
+  e: Endpoints,
+): Promise<ServiceName[]> {
+  const foreign: ServiceName[] = [];
+  for (const s of services) {
+    if (livePid(pidFile(ctx.l, s), marker(ctx.l, s)) !== undefined) continue;
+    if ((await quickCheck(s, e)).healthy) foreign.push(s);
+  }
+  return foreign;
+}
+
 /**
  * Native `reset` wipes this checkout's `.local/data`. A service that answers on the endpoint without a process of
  * this checkout (another checkout's, or one of the user's own, which `up` reuses) keeps its data elsewhere: wiping
  * ours would change nothing that the jobs see while saying it wiped their data. Refuse, before stopping anything.
  */
 async function refuseForeignServices(ctx: Ctx, e: Endpoints): Promise<void> {
-  const foreign: ServiceName[] = [];
-  for (const s of SERVICE_NAMES) {
-    if (livePid(pidFile(ctx.l, s), marker(ctx.l, s)) !== undefined) continue;
-    if ((await quickCheck(s, e)).healthy) foreign.push(s);
-  }
+  const foreign = await foreignServices(ctx, SERVICE_NAMES, e);
   if (!foreign.length) return;
   const one = foreign.length === 1;
   throw new UnsupportedOperationError(
@@ -515,8 +525,9 @@ async function refuseForeignServices(ctx: Ctx, e: Endpoints): Promise<void> {
  * elsewhere (another checkout, or the user's own) and keeps running, which a silent exit 0 would hide.
  */
 async function reportNotOurs(ctx: Ctx, services: readonly ServiceName[], e: Endpoints): Promise<void> {
+  const foreign = await foreignServices(ctx, services, e);
   for (const s of services) {
-    if ((await quickCheck(s, e)).healthy)
+    if (foreign.includes(s))
       ctx.log(
         `${s} at ${endpointOf(s, e)} keeps running: this checkout (${ctx.l.root}) did not start it. Stop it where ` +
           'it was started (`npm run local:down` in that checkout).',
