@@ -8,7 +8,13 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob } from '../runtime/job';
-import { epochMs, EVENT_TIME_EXPECTED, shownTs } from './shared/time-format';
+import {
+  epochMs,
+  EVENT_TIME_EXPECTED,
+  MAX_EVENT_TIME_AHEAD_OPTION,
+  maxEventTimeAhead,
+  shownTs,
+} from './shared/time-format';
 
 export interface PageView {
   readonly page: string;
@@ -38,12 +44,7 @@ const pageViews = defineJob({
   options: {
     windowSeconds: option.int({ default: 60, min: 1, max: 86_400, doc: 'Event-time window size' }),
     allowedLatenessSeconds: option.int({ default: 30, min: 0, max: 86_400, doc: 'Watermark delay' }),
-    maxEventTimeAheadSeconds: option.int({
-      default: 0,
-      min: 0,
-      max: 31_536_000,
-      doc: 'Dead-letter (as future) a record whose event time is more than this ahead of its Kafka timestamp, instead of moving the watermark there; 0 for no limit',
-    }),
+    maxEventTimeAheadSeconds: MAX_EVENT_TIME_AHEAD_OPTION,
   },
   windowOf: ({ windowSeconds }) => ({ sizeMs: windowSeconds * 1000, slideMs: windowSeconds * 1000 }),
   create: (config) =>
@@ -54,9 +55,7 @@ const pageViews = defineJob({
       table: PAGE_VIEW_COUNTS,
       window: { sizeMs: config.options.windowSeconds * 1000, slideMs: config.options.windowSeconds * 1000 },
       allowedLatenessMs: config.options.allowedLatenessSeconds * 1000,
-      ...(config.options.maxEventTimeAheadSeconds
-        ? { maxEventTimeAheadMs: config.options.maxEventTimeAheadSeconds * 1000 }
-        : {}),
+      ...maxEventTimeAhead(config.options.maxEventTimeAheadSeconds),
       failOnDataLoss: config.failOnDataLoss,
       eventTime: (view) => view.ts,
       key: (view) => view.page,

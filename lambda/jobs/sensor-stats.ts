@@ -7,7 +7,13 @@ import { option } from '../../config/jobs';
 import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob, type WindowJob } from '../runtime/job';
-import { epochMs, EVENT_TIME_EXPECTED, shownTs } from './shared/time-format';
+import {
+  epochMs,
+  EVENT_TIME_EXPECTED,
+  MAX_EVENT_TIME_AHEAD_OPTION,
+  maxEventTimeAhead,
+  shownTs,
+} from './shared/time-format';
 
 export interface SensorReading {
   readonly sensorId: string;
@@ -56,9 +62,7 @@ export function createSensorStatsJob(
       slideMs: (config.slideSeconds || config.windowSeconds) * 1000,
     },
     allowedLatenessMs: config.allowedLatenessSeconds * 1000,
-    ...(config.maxEventTimeAheadSeconds
-      ? { maxEventTimeAheadMs: config.maxEventTimeAheadSeconds * 1000 }
-      : {}),
+    ...maxEventTimeAhead(config.maxEventTimeAheadSeconds),
     failOnDataLoss: config.failOnDataLoss,
     eventTime: (r) => r.ts,
     key: (r) => r.sensorId,
@@ -81,12 +85,7 @@ const sensorStats = defineJob({
       doc: 'Window slide, dividing windowSeconds; 0 for tumbling windows',
     }),
     allowedLatenessSeconds: option.int({ default: 10, min: 0, max: 86_400, doc: 'Watermark delay' }),
-    maxEventTimeAheadSeconds: option.int({
-      default: 0,
-      min: 0,
-      max: 31_536_000,
-      doc: 'Dead-letter (as future) a record whose event time is more than this ahead of its Kafka timestamp, instead of moving the watermark there; 0 for no limit',
-    }),
+    maxEventTimeAheadSeconds: MAX_EVENT_TIME_AHEAD_OPTION,
   },
   check: ({ windowSeconds, slideSeconds }) =>
     slideSeconds && (slideSeconds > windowSeconds || windowSeconds % slideSeconds)

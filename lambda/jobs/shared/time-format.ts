@@ -2,6 +2,7 @@
  * The tutorial's time format, `YYYY-MM-DD HH:MM:SS` in UTC (what Python's `str(datetime.now())[:19]` prints),
  * and ISO-8601 with milliseconds.
  */
+import { option } from '../../../config/jobs';
 import { isCalendarDay } from '../../runtime/iso-time';
 import { MAX_EVENT_TIME_MS } from '../../runtime/windows';
 
@@ -125,4 +126,17 @@ export const EVENT_TIME_EXPECTED =
 export function shownTs(ts: unknown): string {
   const text = JSON.stringify(ts) ?? String(ts);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** The window jobs' `maxEventTimeAheadSeconds` option: 0, its default, for no limit. */
+export const MAX_EVENT_TIME_AHEAD_OPTION = option.int({
+  default: 0,
+  min: 0,
+  max: 31_536_000,
+  doc: 'Dead-letter (as future) a record whose event time is more than this ahead of its Kafka timestamp, instead of moving the watermark there; 0 for no limit',
+});
+
+/** `WindowJob.maxEventTimeAheadMs` of that option's seconds, to spread into `defineWindowJob`'s spec. */
+export function maxEventTimeAhead(seconds: number | undefined): { maxEventTimeAheadMs?: number } {
+  return seconds ? { maxEventTimeAheadMs: seconds * 1000 } : {};
 }
