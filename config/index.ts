@@ -118,10 +118,24 @@ export interface EventSourceConfig {
  */
 export const CONSUMER_MEMORY_MB = 1024;
 
+/**
+ * The consumers' Lambda timeout, seconds: five minutes, room for a full batch that retries its writes. The local
+ * runner gives up on an invocation after the same time, as Lambda does, and retries the batch.
+ */
+export const CONSUMER_TIMEOUT_SECONDS = 300;
+
+/**
+ * The longest timeout of a function behind a Kafka event source mapping: 14 minutes.
+ * https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html
+ */
+export const KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS = 14 * 60;
+
 /** The job's consumer function. */
 export interface FunctionJobConfig {
   /** The consumer function's memory in MB (`jobs.<job>.memorySize`): also its CPU share and its V8 heap. */
   readonly memorySize: number;
+  /** The consumer function's timeout in seconds (`jobs.<job>.timeoutSeconds`), in the cloud and locally. */
+  readonly timeoutSeconds: number;
 }
 
 export interface RuntimeJobConfig {
@@ -827,6 +841,12 @@ function readJob(r: Reader, stage: string, descriptor: JobDescriptor): JobConfig
     failOnDataLoss: r.bool(`${p}.failOnDataLoss`, false),
     // Lambda's range: https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html
     memorySize: r.int(`${p}.memorySize`, CONSUMER_MEMORY_MB, 128, 10_240),
+    timeoutSeconds: r.int(
+      `${p}.timeoutSeconds`,
+      CONSUMER_TIMEOUT_SECONDS,
+      1,
+      KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS,
+    ),
     options,
   };
   // `failOnDataLoss` must halt the partition, as Spark fails the query. With on-demand pollers Lambda retries a

@@ -36,6 +36,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import {
   CONSUMER_MEMORY_MB,
+  CONSUMER_TIMEOUT_SECONDS,
+  KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS,
   ON_DEMAND_BEHAVIOUR,
   PROVISIONED_ONLY_KNOBS,
   type EventSourceConfig,
@@ -92,9 +94,10 @@ export interface MicroBatchConsumerProps {
    */
   readonly memorySize?: number;
   /**
-   * At most 14 minutes: the limit of functions behind a Kafka event source mapping.
+   * At most 14 minutes: the limit of functions behind a Kafka event source mapping. The local runner gives up on
+   * an invocation after the same time (`jobs.<job>.timeoutSeconds`).
    *
-   * @default Duration.minutes(5)
+   * @default CONSUMER_TIMEOUT_SECONDS - 5 minutes
    */
   readonly timeout?: Duration;
 }
@@ -119,7 +122,7 @@ export class MicroBatchConsumer extends Construct {
     super(scope, id);
     validate(props);
     const es = props.eventSource;
-    const timeout = props.timeout ?? Duration.minutes(5);
+    const timeout = props.timeout ?? Duration.seconds(CONSUMER_TIMEOUT_SECONDS);
 
     // One group per event source mapping: Lambda requires the IDs to be unique among its Kafka ESMs.
     this.consumerGroups = eventSourceGroupIds(es.consumerGroupId, props.topics);
@@ -430,7 +433,7 @@ function validate(props: MicroBatchConsumerProps): void {
     }
   }
   const timeout = props.timeout;
-  if (timeout && !Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() > 14 * 60) {
+  if (timeout && !Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() > KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS) {
     fail(
       'timeout',
       timeout.toHumanString(),

@@ -205,6 +205,7 @@ async function startRunners(
       source,
       brokers: endpoints.kafkaBrokers,
       onFailureDir: ON_FAILURE_DIR,
+      functionTimeoutMs: source.timeoutSeconds * 1000,
       logger,
       invoke: rt.invoker(job, {
         logger,
@@ -863,6 +864,7 @@ export function createProgram(state: CliState): Command {
         brokers: endpoints.kafkaBrokers,
         // Never the live job's file: a replay's failed batch says nothing about what the live job skipped.
         onFailureDir: join(ON_FAILURE_DIR, 'replay'),
+        functionTimeoutMs: source.timeoutSeconds * 1000,
         stopWhenCaughtUp: true,
         // A replay never moves the live checkpoint: it applies only skipped ranges and defers the rest.
         logger: jobLogger(definition.name, false),

@@ -26,7 +26,7 @@ import { Kafka, logLevel, type Consumer, type KafkaMessage } from '../lambda/run
 import { kafkaLogCreator } from '../lambda/runtime/kafka-log';
 import { createLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
 import type { Context, MSKEvent } from 'aws-lambda';
-import type { EventSourceConfig } from '../config';
+import { CONSUMER_TIMEOUT_SECONDS, type EventSourceConfig } from '../config';
 import {
   eventPayloadBytes,
   fromKafkaMessage,
@@ -45,6 +45,20 @@ import { claimInstanceSlot, useStaticMembership } from './static-membership';
  * Cassandra coming back (30 s kept a partition idle for half a minute after its store recovered).
  */
 export const MAX_RETRY_DELAY_MS = 8000;
+
+/**
+ * An invocation that outran the function's timeout. Lambda ends it and reports the batch as failed, in these
+ * words, and the event source retries it; the local runner does the same.
+ */
+export class FunctionTimeoutError extends Error {
+  constructor(readonly timeoutMs: number) {
+    super(
+      `Task timed out after ${(timeoutMs / 1000).toFixed(2)} seconds (the function's timeout, ` +
+        'jobs.<job>.timeoutSeconds: raise it, or lower batchSize, if a batch needs longer)',
+    );
+    this.name = 'FunctionTimeoutError';
+  }
+}
 
 /** `<topic>-<partition>: [first, last]` of each partition in `records` (in offset order within a partition). */
 export function offsetRangesOf(records: readonly KafkaRecord[]): string[] {
@@ -101,6 +115,14 @@ export interface RunnerOptions {
    *   on-demand event source scales to)
    */
   readonly pollers?: number;
+  /**
+   * How long one invocation may run, as Lambda's function timeout: then the runner gives up on it, and the batch
+   * fails and is retried like any failed batch. The abandoned invocation cannot be ended inside this process, so
+   * it may still write beside the retry; the checkpoints keep that exactly-once, as for two invocations that see
+   * the same partition at once (lambda/runtime/checkpoint.ts).
+   * @default - CONSUMER_TIMEOUT_SECONDS (the CLI passes `jobs.<job>.timeoutSeconds`)
+   */
+  readonly functionTimeoutMs?: number;
   /** Measurement hooks (the benchmark's): nothing the batches depend on. @default - none */
   readonly observer?: RunnerObserver;
   /**
@@ -806,7 +828,7 @@ export class EventSourceRunner {
     const base = this.options.retryBaseDelayMs ?? 500;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.options.invoke(event, localInvocationContext(`microbatch-${this.options.jobName}`));
+        await this.invokeWithinTimeout(event);
         this.stats.batches++;
         this.stats.records += records.length;
         return;
@@ -850,6 +872,36 @@ export class EventSourceRunner {
         if (this.stopping) throw error;
       }
     }
+  }
+
+  /** One invocation, given up on (rejected) at the function's timeout, with the context's clock set to it. */
+  private invokeWithinTimeout(event: MSKEvent): Promise<unknown> {
+    const timeoutMs = this.options.functionTimeoutMs ?? CONSUMER_TIMEOUT_SECONDS * 1000;
+    const functionName = `microbatch-${this.options.jobName}`;
+    const invocation = this.options.invoke(event, localInvocationContext(functionName, { timeoutMs }));
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const startedAt = Date.now() - timeoutMs;
+        // The abandoned invocation's end is logged, never thrown: nobody awaits it any more.
+        invocation.then(
+          () => this.abandonedInvocationEnded(startedAt),
+          (error: unknown) => this.abandonedInvocationEnded(startedAt, error),
+        );
+        reject(new FunctionTimeoutError(timeoutMs));
+      }, timeoutMs);
+    });
+    return Promise.race([invocation, timedOut]).finally(() => clearTimeout(timer));
+  }
+
+  private abandonedInvocationEnded(startedAt: number, error?: unknown): void {
+    this.log({
+      level: 'WARN',
+      message: 'an invocation given up on at the function timeout has ended',
+      job: this.options.jobName,
+      afterMs: Date.now() - startedAt,
+      ...(error !== undefined && { error: errorText(error) }),
+    });
   }
 
   /** The wait before a retry, which a graceful stop cuts short (see `handle`). */

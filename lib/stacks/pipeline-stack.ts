@@ -133,6 +133,7 @@ export class PipelineStack extends Stack {
         writeTables: tables,
         environment: consumerEnvironment(config, job.name),
         memorySize: config.jobs[job.name]!.memorySize,
+        timeout: Duration.seconds(config.jobs[job.name]!.timeoutSeconds),
         logRetention,
         alarmTopic: this.alarmTopic,
         queueKey: this.key,

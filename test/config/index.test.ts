@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
   CONSUMER_MEMORY_MB,
+  CONSUMER_TIMEOUT_SECONDS,
   contextKeys,
   loadConfig,
   MSK_KAFKA_VERSIONS,
@@ -146,6 +147,21 @@ describe("config: the consumer function's memory", () => {
   it("GIVEN a memorySize out of Lambda's range THEN fails naming the key, the value and the range", () => {
     expect(() => load({ 'jobs.sent-received.memorySize': '64' })).toThrow(
       /jobs\.sent-received\.memorySize': received "64"; expected an integer from 128 to 10240/,
+    );
+  });
+});
+
+describe("config: the consumer function's timeout", () => {
+  it('GIVEN no timeoutSeconds THEN every job gets CONSUMER_TIMEOUT_SECONDS, and one job may set its own', () => {
+    for (const job of Object.values(load().jobs)) expect(job.timeoutSeconds).toBe(CONSUMER_TIMEOUT_SECONDS);
+    const config = load({ 'jobs.sensor-stats.timeoutSeconds': '60' });
+    expect(config.jobs['sensor-stats']!.timeoutSeconds).toBe(60);
+    expect(config.jobs['sent-received']!.timeoutSeconds).toBe(CONSUMER_TIMEOUT_SECONDS);
+  });
+
+  it('GIVEN a timeoutSeconds above the 14 minutes of Kafka event sources THEN fails naming the key, the value and the range', () => {
+    expect(() => load({ 'jobs.sent-received.timeoutSeconds': '900' })).toThrow(
+      /jobs\.sent-received\.timeoutSeconds': received "900"; expected an integer from 1 to 840/,
     );
   });
 });

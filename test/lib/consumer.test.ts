@@ -4,7 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { JOB_RUNTIME_TABLES } from '../../schema';
 import { jobConfigInput, loadConfig, objectGetter, type EventSourceConfig } from '../../config';
-import { CONSUMER_MEMORY_MB } from '../../config';
+import { CONSUMER_MEMORY_MB, CONSUMER_TIMEOUT_SECONDS } from '../../config';
 import { MicroBatchConsumer, type MicroBatchConsumerProps } from '../../lib/consumer';
 import { MskCluster } from '../../lib/kafka/cluster';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
@@ -343,6 +343,7 @@ describe('MicroBatchConsumer with a tuned config', () => {
         'jobs.sensor-stats.maxRecordAgeSeconds': '3600',
         'jobs.sensor-stats.bisectBatchOnError': 'true',
         'jobs.sensor-stats.memorySize': '2048',
+        'jobs.sensor-stats.timeoutSeconds': '840',
         alarmEmail: 'oncall@example.com',
       },
     }).templates.pipeline;
@@ -355,6 +356,15 @@ describe('MicroBatchConsumer with a tuned config', () => {
       ]['MemorySize'];
     expect(memory('sensor-stats')).toBe(2048);
     expect(memory('sent-received')).toBe(CONSUMER_MEMORY_MB);
+  });
+
+  it('gives a job the timeout its config sets, the one the local runner keeps too, and the others the default', () => {
+    const timeout = (job: string) =>
+      pipeline.toJSON()['Resources'][logicalId(pipeline, 'AWS::Lambda::Function', `${idPrefix(job)}Handler`)][
+        'Properties'
+      ]['Timeout'];
+    expect(timeout('sensor-stats')).toBe(840);
+    expect(timeout('sent-received')).toBe(CONSUMER_TIMEOUT_SECONDS);
   });
 
   it('starts from a timestamp with AT_TIMESTAMP', () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SHIPPED_JOBS } from '../support/jobs';
 import fc from 'fast-check';
+import { CONSUMER_TIMEOUT_SECONDS } from '../../config';
 import { localConfig } from '../../local/app';
 import {
   EventSourceRunner,
@@ -523,5 +524,60 @@ describe('EventSourceRunner stopWhenCaughtUp when an offset commit fails', () =>
       new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000)),
     ]);
     expect(stopped, 'the runner stopped once every record was handled').toBe(true);
+  });
+});
+
+describe('EventSourceRunner function timeout', () => {
+  const source = SENT_RECEIVED_SOURCE;
+
+  it('GIVEN an invocation that outruns the function timeout THEN the runner gives up on it and retries the batch, as Lambda does', async () => {
+    // GIVEN a handler whose first invocation hangs, and a timeout of 50 ms
+    const remaining: number[] = [];
+    const lines: Array<Record<string, unknown>> = [];
+    let invocations = 0;
+    let endHungInvocation = (): void => undefined;
+    const r = offlineRunner({
+      jobName: 'timeout',
+      source: { ...source, retryAttempts: 3, maxRecordAgeSeconds: -1 },
+      functionTimeoutMs: 50,
+      retryBaseDelayMs: 1,
+      log: (line) => lines.push(line),
+      invoke: (_event, context) => {
+        remaining.push(context.getRemainingTimeInMillis());
+        if (++invocations > 1) return Promise.resolve();
+        return new Promise((resolve) => (endHungInvocation = () => resolve(undefined)));
+      },
+    });
+    const handle = (r as unknown as { handle(records: KafkaRecord[]): Promise<void> }).handle.bind(r);
+    // WHEN the batch is handled
+    await handle([0, 1, 2].map((o) => rec(0, o)));
+    // THEN the first invocation was given up on with Lambda's words, and the retry handled the batch
+    expect(invocations).toBe(2);
+    expect(r.stats).toMatchObject({ batches: 1, records: 3, failedBatches: 0 });
+    const failure = lines.find((l) => l.message === 'handler failed; retrying in 1 ms');
+    expect(failure?.error).toMatch(/^FunctionTimeoutError: Task timed out after 0\.05 seconds/);
+    // AND each invocation's context counts down from the timeout, not from Lambda's longest
+    for (const ms of remaining) expect(ms).toBeLessThanOrEqual(50);
+    // AND when the abandoned invocation ends at last, that is logged, not thrown
+    endHungInvocation();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => l.message)).toContain('an invocation given up on at the function timeout has ended');
+  });
+
+  it('GIVEN no functionTimeoutMs THEN an invocation gets the consumers deployed timeout', async () => {
+    // GIVEN a runner without a timeout of its own
+    let remaining = 0;
+    const r = offlineRunner({
+      invoke: (_event, context) => {
+        remaining = context.getRemainingTimeInMillis();
+        return Promise.resolve();
+      },
+    });
+    const handle = (r as unknown as { handle(records: KafkaRecord[]): Promise<void> }).handle.bind(r);
+    // WHEN a batch is handled
+    await handle([rec(0, 0)]);
+    // THEN the context counts down from CONSUMER_TIMEOUT_SECONDS, what the CDK app deploys by default
+    expect(remaining).toBeGreaterThan(CONSUMER_TIMEOUT_SECONDS * 1000 - 1000);
+    expect(remaining).toBeLessThanOrEqual(CONSUMER_TIMEOUT_SECONDS * 1000);
   });
 });
