@@ -219,6 +219,48 @@ async function startRunners(
   return runners;
 }
 
+/** What `microbatch status` found: printed as tables, or whole with `--json`. */
+export interface StatusReport {
+  readonly services: readonly services.ServiceStatus[];
+  /** Why no job's batches were read: the keyspace or a table is missing (`microbatch setup` makes them). */
+  notSetUp?: string;
+  readonly jobs: Array<
+    | { readonly job: string; readonly batches: readonly LedgerRow[] }
+    | { readonly job: string; readonly error: string }
+  >;
+}
+
+/** The services as `microbatch status` prints them: one row each. */
+export function renderServices(rows: readonly services.ServiceStatus[]): string {
+  return renderTable(
+    rows.map((s) => ({
+      service: s.service,
+      mode: s.mode,
+      state: s.healthy ? 'healthy' : s.running ? 'running, not answering' : 'stopped',
+      pid: s.pid ?? '',
+      endpoint: s.endpoint,
+      detail: s.detail,
+    })),
+  );
+}
+
+/** One job's part of `microbatch status`: its last batches, or why they could not be read. */
+export function renderJobStatus(job: StatusReport['jobs'][number]): string {
+  if ('error' in job) return `${job.job}: its batches could not be read: ${job.error}`;
+  const rows = job.batches.map((b) => ({
+    started: b.startedAt.toISOString(),
+    in: b.recordsIn,
+    written: b.written,
+    dup: b.duplicates,
+    dlq: b.deadLettered,
+    ms: b.durationMs,
+    ranges: b.offsetRanges
+      .map((r) => `${r.topic}-${r.partition}[${r.fromOffset},${r.untilOffset})`)
+      .join(' '),
+  }));
+  return `${job.job}: last ${job.batches.length} batch(es)\n${renderTable(rows)}`;
+}
+
 /**
  * After a graceful stop: a batch that was still failing when the stop came is not finished, so the command must
  * not say it is. Its records come back on the next start, which applies them once.
@@ -510,13 +552,23 @@ export function createProgram(state: CliState): Command {
     .command('status')
     .description('show the services and the last batches of each job')
     .addOption(configOption())
+    .option('--json', "print one JSON object instead of tables: the services, and each job's last batches")
     .action(async (opts) => {
       const { config, jobs } = projectOf(state, opts.config);
-      console.log(JSON.stringify(await services.status(), null, 2));
+      const report: StatusReport = { services: await services.status(), jobs: [] };
+      // Tables go out as they are known (a Cassandra that does not answer takes seconds to give up on); the JSON
+      // object once, whole.
+      const say = (text: string): void => {
+        if (!opts.json) console.log(text);
+      };
+      const print = (): void => {
+        if (opts.json) console.log(JSON.stringify(report, null, 2));
+      };
+      say(renderServices(report.services));
       const rt = await openLocalRuntime(services.resolveEndpoints(), config.keyspace.name).catch(
         () => undefined,
       );
-      if (!rt) return;
+      if (!rt) return print();
       try {
         // Before any job's rows: tables that do not exist are a step to take, not a failure of each job.
         const notSetUp = await assertSetUp(rt.client, rt.keyspace, null, jobs).then(
@@ -527,37 +579,25 @@ export function createProgram(state: CliState): Command {
           },
         );
         if (notSetUp) {
-          console.log(`\n${notSetUp.message}`);
-          return;
+          report.notSetUp = notSetUp.message;
+          say(`\n${notSetUp.message}`);
+          return print();
         }
         for (const job of jobs) {
           // A ledger that cannot be read is not "0 batches": say why, and exit 1.
           const rows = await recentBatches(rt.client, rt.keyspace, job.name, 5).catch((error: unknown) => {
-            console.log(
-              `\n${job.name}: its batches could not be read: ` +
-                (unreachableService(error) ?? errorText(error)),
-            );
+            const failed = { job: job.name, error: unreachableService(error) ?? errorText(error) };
+            report.jobs.push(failed);
+            say(`\n${renderJobStatus(failed)}`);
             state.exitCode = 1;
             return undefined;
           });
           if (!rows) continue;
-          console.log(`\n${job.name}: last ${rows.length} batch(es)`);
-          console.log(
-            renderTable(
-              rows.map((b) => ({
-                started: b.startedAt.toISOString(),
-                in: b.recordsIn,
-                written: b.written,
-                dup: b.duplicates,
-                dlq: b.deadLettered,
-                ms: b.durationMs,
-                ranges: b.offsetRanges
-                  .map((r) => `${r.topic}-${r.partition}[${r.fromOffset},${r.untilOffset})`)
-                  .join(' '),
-              })),
-            ),
-          );
+          const read = { job: job.name, batches: rows };
+          report.jobs.push(read);
+          say(`\n${renderJobStatus(read)}`);
         }
+        print();
       } finally {
         await rt.close();
       }

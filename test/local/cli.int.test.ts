@@ -269,6 +269,32 @@ describe('microbatch status', () => {
     expect(run.out()).not.toMatch(/^\s+at /m);
   }, 60_000);
 
+  it('--json: one JSON object of the services and each job, with why a job could not be read, exit 1', async () => {
+    // GIVEN a keyspace whose reads are all refused (Unavailable), as in the test above
+    const { client, keyspace } = await freshKeyspace();
+    await client.execute(
+      `ALTER KEYSPACE ${keyspace} WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}`,
+      [],
+      { prepare: false },
+    );
+
+    // WHEN
+    const run = microbatch(['status', '--json', '-c', `keyspace.name=${keyspace}`]);
+
+    // THEN stdout is one JSON document a script can read: both services healthy, every job with its error
+    expect(await run.exited).toBe(1);
+    const report = JSON.parse(run.out()) as {
+      services: Array<{ service: string; healthy: boolean }>;
+      jobs: Array<{ job: string; error?: string; batches?: unknown[] }>;
+    };
+    expect(report.services.map((s) => [s.service, s.healthy])).toEqual([
+      ['kafka', true],
+      ['cassandra', true],
+    ]);
+    expect(report.jobs.map((j) => j.job)).toEqual(['page-views', 'sensor-stats', 'sent-received']);
+    for (const job of report.jobs) expect(job.error).toMatch(/Not enough replicas available/);
+  }, 60_000);
+
   it('stops quietly, exit 0, when its reader closes the pipe (`status | head -3`), without a stack trace', async () => {
     const { keyspace } = await freshKeyspace();
     const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);

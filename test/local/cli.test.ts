@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { BatchReport } from '../../lambda/runtime/batch';
+import type { LedgerRow } from '../../lambda/runtime/queries';
 import { errors } from '../../lambda/runtime/cassandra-driver';
 import {
   deadLetterRows,
@@ -12,6 +13,8 @@ import {
   main,
   noDemoDataNote,
   printBatch,
+  renderJobStatus,
+  renderServices,
   reportUncommitted,
   stopLocal,
   unreachableService,
@@ -76,7 +79,7 @@ const BAD_COMMAND_LINES: ReadonlyArray<readonly [string, readonly string[], RegE
   ],
   ['down with an unknown option', ['down', '--force'], /unknown option '--force'/],
   ['reset with an extra argument', ['reset', 'everything'], /too many arguments for 'reset'/],
-  ['status with an unknown option', ['status', '--json'], /unknown option '--json'/],
+  ['status with an unknown option', ['status', '--jsno'], /unknown option '--jsno'/],
   [
     'setup with an unknown config key',
     ['setup', '-c', 'kafka.partitionz=3'],
@@ -498,6 +501,52 @@ describe('the printed batch', () => {
     }
     expect(lines[0]).toContain(
       'partition 2: resumed claim 3a9bdacb of an earlier or concurrent attempt, up to offset 8446, with its processing time 2026-11-30T17:21:51.000Z',
+    );
+  });
+});
+
+describe('microbatch status, printed', () => {
+  it('GIVEN one service healthy and one stopped THEN one row each, with the state in words', () => {
+    const text = renderServices([
+      {
+        service: 'kafka',
+        mode: 'native',
+        healthy: true,
+        running: true,
+        pid: 42,
+        endpoint: 'localhost:9092',
+        detail: '1 broker(s)',
+      },
+      {
+        service: 'cassandra',
+        mode: 'native',
+        healthy: false,
+        running: false,
+        endpoint: '127.0.0.1:9042',
+        detail: 'ECONNREFUSED',
+      },
+    ]);
+    const rows = text.split('\n').filter((l) => /kafka|cassandra/.test(l));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/kafka \| +native \| +healthy \| +42 \| localhost:9092 \| +1 broker\(s\) \|/);
+    expect(rows[1]).toMatch(/cassandra \| +native \| +stopped \| +\| 127\.0\.0\.1:9042 \| ECONNREFUSED \|/);
+  });
+
+  it("GIVEN a job's batches THEN their offset ranges as Spark prints them; GIVEN an error THEN why", () => {
+    const batch = {
+      startedAt: new Date('2026-12-01T10:00:00.000Z'),
+      recordsIn: 5,
+      written: 4,
+      duplicates: 0,
+      deadLettered: 1,
+      durationMs: 12,
+      offsetRanges: [{ topic: 'test', partition: 0, fromOffset: 10, untilOffset: 15 }],
+    } as LedgerRow;
+    const text = renderJobStatus({ job: 'sent-received', batches: [batch] });
+    expect(text.split('\n')[0]).toBe('sent-received: last 1 batch(es)');
+    expect(text).toMatch(/2026-12-01T10:00:00\.000Z \| +5 \| +4 \| +0 \| +1 \| +12 \| test-0\[10,15\) \|/);
+    expect(renderJobStatus({ job: 'page-views', error: 'Cassandra at 127.0.0.1:9042 is unreachable' })).toBe(
+      'page-views: its batches could not be read: Cassandra at 127.0.0.1:9042 is unreachable',
     );
   });
 });
