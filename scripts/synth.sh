@@ -30,7 +30,7 @@ synth() {
   local start=$SECONDS
   rm -rf "$out"
   "$cdk" synth "${common[@]}" --output "$out" "$@" >/dev/null 2> >(grep -v -e '^Bundling asset' -e 'npm warn' -e 'index.js ' -e 'Done in' -e '^$' -e '^Successfully synthesized' -e '^Supply a stack id' >&2)
-  echo "synth: $out ($(ls "$out"/*.template.json | wc -l) templates, $((SECONDS - start)) s)"
+  echo "synth: $out ($(find "$out" -maxdepth 1 -name '*.template.json' | wc -l) templates, $((SECONDS - start)) s)"
 }
 
 synth cdk.out/provisioned -c kafka.mode=provisioned "$@"

@@ -61,6 +61,7 @@ fi
 
 # One plain closing line, the form CI reads whatever the runner: 'N passed, N failed'.
 if [[ -f "$results" ]]; then
+  # shellcheck disable=SC2016 # the quoted text is JavaScript for node, not shell: nothing in it may expand
   node -e '
     const runs = process.argv.slice(1).filter((f) => require("fs").existsSync(f)).map((f) => require(f));
     const sum = (k) => runs.reduce((n, r) => n + r[k], 0);
