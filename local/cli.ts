@@ -732,9 +732,12 @@ export function createProgram(state: CliState): Command {
         throw new UsageError(
           `--load sends tutorial send times, for sent-received only; received job '${job.name}'.`,
         );
+      // --load is no way out here: it sends sent-received's send times, which any other job dead-letters.
       if (!opts.load && !job.sample)
         throw new UsageError(
-          `Job '${job.name}' has no demo data (no sample in its definition); produce to ${job.topics[0]!.name} yourself, or use --load.`,
+          `Job '${job.name}' has no demo data (no sample in its definition): send records of your own with ` +
+            `\`microbatch produce ${job.name} --value '<record>'\` (--count repeats it, --key sets its key), or ` +
+            'give its definition a `sample`, as `microbatch new job` writes one.',
         );
       if (!opts.load && (opts.payloadBytes !== undefined || opts.keys !== 0))
         throw new UsageError(

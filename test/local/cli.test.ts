@@ -204,6 +204,36 @@ describe('microbatch with a bad command line', () => {
     expect(code).toBe(2);
   });
 
+  it('produce for a job with no sample: names a send that works for it, not --load', async () => {
+    // GIVEN a job of one's own without demo data, as README's "Write your own job" leaves it (page-views stands
+    // in for it, its sample left out)
+    vi.resetModules();
+    vi.doMock('../../lambda/runtime/registry', async (importOriginal) => {
+      const real = await importOriginal<typeof import('../../lambda/runtime/registry')>();
+      return {
+        ...real,
+        loadJobs: async () =>
+          (await real.loadJobs()).map((j) => (j.name === 'page-views' ? { ...j, sample: undefined } : j)),
+      };
+    });
+    onTestFinished(() => {
+      vi.doUnmock('../../lambda/runtime/registry');
+      vi.resetModules();
+    });
+    const cli = await import('../../local/cli.js');
+
+    // WHEN its demo data is asked for
+    const code = await cli.main(['produce', 'page-views']);
+
+    // THEN the way out it names is one `produce` takes for this job (--load is for sent-received only)
+    expect(code).toBe(2);
+    expect(stderr.join('')).toBe(
+      "Job 'page-views' has no demo data (no sample in its definition): send records of your own with " +
+        "`microbatch produce page-views --value '<record>'` (--count repeats it, --key sets its key), or give " +
+        'its definition a `sample`, as `microbatch new job` writes one.',
+    );
+  });
+
   it('prints the usage and exits 1 with no command at all', async () => {
     expect(await main([])).toBe(1);
     expect(stderr.join('')).toMatch(/Usage: microbatch \[options\] \[command\]/);
