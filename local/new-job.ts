@@ -53,7 +53,7 @@ const TAKEN_IDENTIFIERS = new Set(
     'private protected public return static super switch this throw true try typeof undefined var void while ' +
     'with yield ' +
     // the job file
-    'option windowTable json handlerFor defineJob defineTransformJob defineWindowJob handler ' +
+    'option windowTable json handlerFor defineJob defineTransformJob defineWindowJob handler maxEventTimeAhead ' +
     // its test
     'describe expect it loadConfig objectGetter runMicroBatch createJob jobConfigOf batchOf config job event stores'
   ).split(' '),
@@ -253,6 +253,7 @@ import { json, SchemaViolation } from '../runtime/decoders';
 import { handlerFor } from '../runtime/handler';
 import { defineJob, defineWindowJob } from '../runtime/job';
 import { MAX_EVENT_TIME_MS } from '../runtime/windows';
+import { MAX_EVENT_TIME_AHEAD_OPTION, maxEventTimeAhead } from './shared/time-format';
 
 export const ${c}_TOPIC: TopicDef = {
   name: '${name}',
@@ -297,6 +298,9 @@ const ${v} = defineJob({
   options: {
     windowSeconds: option.int({ default: 60, min: 1, max: 86_400, doc: 'Event-time window size' }),
     allowedLatenessSeconds: option.int({ default: 10, min: 0, max: 86_400, doc: 'Watermark delay' }),
+    // One record stamped far ahead moves its partition's watermark there, and every reading after it is late
+    // until real time catches up; -c jobs.${name}.maxEventTimeAheadSeconds=3600 dead-letters it as future instead.
+    maxEventTimeAheadSeconds: MAX_EVENT_TIME_AHEAD_OPTION,
   },
   windowOf: ({ windowSeconds }) => ({ sizeMs: windowSeconds * 1000, slideMs: windowSeconds * 1000 }),
   create: (config) =>
@@ -307,6 +311,7 @@ const ${v} = defineJob({
       table: ${c}_TABLE,
       window: { sizeMs: config.options.windowSeconds * 1000, slideMs: config.options.windowSeconds * 1000 },
       allowedLatenessMs: config.options.allowedLatenessSeconds * 1000,
+      ...maxEventTimeAhead(config.options.maxEventTimeAheadSeconds),
       failOnDataLoss: config.failOnDataLoss,
       eventTime: (record) => record.ts,
       key: (record) => record.id,

@@ -2,13 +2,21 @@
  * `microbatch new job`: what it writes and what it refuses. That the written job type-checks, passes its test,
  * synthesizes and runs is test/local/new-job.int.test.ts, in a copy of the project.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { loadConfig, objectGetter } from '../../config';
 import { NewJobError, newJob } from '../../local/new-job';
+import { runMicroBatch } from '../../lambda/runtime/batch';
+import { createJob, jobConfigOf, type JobDefinition } from '../../lambda/runtime/job';
+import { DEAD_LETTERS } from '../../schema';
+import { batchOf } from '../support/events';
+import { MemoryCheckpointStore, MemorySinkStore } from '../support/memory-store';
 import { SHIPPED_JOBS } from '../support/jobs';
 
-const LOCAL = join(__dirname, '..', '..', '.local');
+const ROOT = join(__dirname, '..', '..');
+const LOCAL = join(ROOT, '.local');
 
 /** Under the repository, so prettier finds the project's config; .local/ is ignored by git, eslint and vitest. */
 function emptyRoot(): string {
@@ -110,6 +118,7 @@ describe('newJob and TypeScript', () => {
     'define-job',
     'handler-for',
     'window-table',
+    'max-event-time-ahead',
     'event',
     'job',
     'config',
@@ -161,6 +170,44 @@ describe('newJob and the jobs there are', () => {
     await expect(newJob({ name, window: false, root: emptyRoot(), existing: SHIPPED_JOBS })).rejects.toThrow(
       `is ${whose} already, and a new job gets a table of its own named after it: pick another name.`,
     );
+  });
+});
+
+describe('newJob, the window job it writes', () => {
+  it('GIVEN maxEventTimeAheadSeconds THEN dead-letters a record stamped far ahead as future, as the shipped window jobs do', async () => {
+    // GIVEN the window job it writes, importing the real runtime (its root links the folders the job imports)
+    const root = emptyRoot();
+    const { files } = await newJob({ name: 'temps', window: true, root });
+    mkdirSync(join(root, 'lambda', 'jobs'), { recursive: true });
+    for (const dir of ['config', 'schema', join('lambda', 'runtime'), join('lambda', 'jobs', 'shared')])
+      symlinkSync(join(ROOT, dir), join(root, dir), 'dir');
+    const temps = (await import(pathToFileURL(join(root, files[0]!)).href)) as { default: JobDefinition };
+    const config = loadConfig(objectGetter({ 'jobs.temps.maxEventTimeAheadSeconds': 3600 }), [temps.default]);
+    const job = createJob(temps.default, jobConfigOf(temps.default, config));
+
+    // WHEN a record stamped a year ahead of its Kafka timestamp comes before one of now
+    const now = Date.UTC(2026, 4, 21, 2, 20, 0);
+    const deps = {
+      checkpoints: new MemoryCheckpointStore(),
+      sink: new MemorySinkStore(),
+      log: () => undefined,
+    };
+    const report = await runMicroBatch(
+      job,
+      batchOf(
+        'temps',
+        [
+          JSON.stringify({ id: 'a', ts: now + 365 * 86_400_000, value: 1 }),
+          JSON.stringify({ id: 'a', ts: now, value: 2 }),
+        ],
+        { timestamp: now },
+      ),
+      deps,
+    );
+
+    // THEN the first is a dead letter, and the watermark did not move a year ahead: the second is not late
+    expect(report).toMatchObject({ recordsIn: 2, written: 1, deadLettered: 1, late: 0 });
+    expect(deps.sink.rows(DEAD_LETTERS)).toEqual([expect.objectContaining({ reason: 'future' })]);
   });
 });
 
