@@ -11,6 +11,7 @@ import {
   qualified,
   renderCreateKeyspace,
   renderCreateTable,
+  RUNTIME_TABLE_DEFS,
   type TableDef,
 } from '../schema';
 import type { PipelineConfig } from '../config';
@@ -110,7 +111,8 @@ export class SchemaDriftError extends Error {
 /**
  * Brings tables created by an older version of the schema up to date: `CREATE TABLE IF NOT EXISTS` leaves an
  * existing table as it was. A missing regular column is added (ALTER TABLE ... ADD); a different primary key
- * cannot be altered, so it fails with the way out (the local data is disposable: `microbatch reset`).
+ * cannot be altered, so it fails with the ways out that lose nothing unawares: `microbatch reset` (the local data
+ * is disposable), or, for a job's table, a new table under a new job name.
  */
 async function upgradeTables(
   client: Client,
@@ -134,10 +136,18 @@ async function upgradeTables(
     const keys = new Set(keyColumns(table));
     const haveKeys = [...have].filter(([, kind]) => kind !== 'regular').map(([name]) => name);
     if (haveKeys.length !== keys.size || haveKeys.some((k) => !keys.has(k))) {
+      // Not "drop the table": the checkpoints have passed what the table held, so a new one would never get it.
+      const runtime = RUNTIME_TABLE_DEFS.some((t) => t.name === table.name);
       throw new SchemaDriftError(
         `Table ${keyspace}.${table.name} has the primary key (${haveKeys.join(', ')}) of an older schema; this ` +
-          `version keys it by (${[...keys].join(', ')}). Wipe the local data with \`microbatch reset\` ` +
-          '(or drop the table), then run again.',
+          `version keys it by (${[...keys].join(', ')}), and Cassandra cannot change a primary key in place. ` +
+          "Wipe the local data, Kafka's records included, with `microbatch reset`, then run again" +
+          (runtime
+            ? '.'
+            : "; or, to fill the new table from the records still in Kafka, rename the table and its job (a job's " +
+              'checkpoints go by its name, so a renamed job reads its topics from the start).') +
+          ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a ' +
+          'table created again never gets them (replay counts them as duplicates).',
       );
     }
     for (const column of table.columns) {
