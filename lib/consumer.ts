@@ -433,7 +433,11 @@ function validate(props: MicroBatchConsumerProps): void {
     }
   }
   const timeout = props.timeout;
-  if (timeout && !Token.isUnresolved(timeout.toSeconds()) && timeout.toSeconds() > KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS) {
+  if (
+    timeout &&
+    !Token.isUnresolved(timeout.toSeconds()) &&
+    timeout.toSeconds() > KAFKA_EVENT_SOURCE_MAX_TIMEOUT_SECONDS
+  ) {
     fail(
       'timeout',
       timeout.toHumanString(),

@@ -561,7 +561,9 @@ describe('EventSourceRunner function timeout', () => {
     // AND when the abandoned invocation ends at last, that is logged, not thrown
     endHungInvocation();
     await new Promise((resolve) => setImmediate(resolve));
-    expect(lines.map((l) => l.message)).toContain('an invocation given up on at the function timeout has ended');
+    expect(lines.map((l) => l.message)).toContain(
+      'an invocation given up on at the function timeout has ended',
+    );
   });
 
   it('GIVEN no functionTimeoutMs THEN an invocation gets the consumers deployed timeout', async () => {
