@@ -1,8 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { rollupByMinute } from '../../../local/ui/sampler';
-import type { BatchRow } from '../../../local/ui/data';
+import { describe, expect, it, vi } from 'vitest';
+import { rollupByMinute, Sampler } from '../../../local/ui/sampler';
+import type { BatchRow, UiData } from '../../../local/ui/data';
+import type { UiJob } from '../../../local/ui/jobs';
 
 const minute = Date.parse('2026-05-21T12:00:00Z');
+
+const job: UiJob = {
+  name: 'sensor-stats',
+  kind: 'window',
+  doc: '',
+  topics: ['sensor-readings'],
+  consumerGroupId: 'g',
+  batchingWindowSeconds: 5,
+  partitionsPerTopic: { 'sensor-readings': 1 },
+};
 
 function batch(id: string, startOffsetMs: number, extra: Partial<BatchRow> = {}): BatchRow {
   return {
@@ -122,5 +133,43 @@ describe('rollupByMinute', () => {
       b.batchId === 'a' ? { schema: 2 } : null,
     );
     expect(out.get(minute)!.deadLetterReasons).toBeNull();
+  });
+});
+
+describe('Sampler.stop', () => {
+  it('GIVEN the start-up backfill still reading THEN waits for it and it writes nothing more, so the client can shut down under no query', async () => {
+    const now = Date.parse('2026-05-21T12:00:00Z');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const calls: string[] = [];
+    const warnings: Array<Record<string, unknown>> = [];
+    const data = {
+      // The backfill's first ledger read (the tick's reads start from `now - 3 min`) waits on the gate.
+      batchesBetween: async (_job: string, from: Date) => {
+        calls.push(`read ${from.toISOString()}`);
+        if (from.getTime() < now - 3_600_000) await gate;
+        return { rows: [], truncated: false };
+      },
+      writeRollup: async () => void calls.push('write'),
+    } as unknown as UiData;
+    const sampler = new Sampler({
+      data,
+      jobs: () => [job],
+      admin: null,
+      clock: () => now,
+      log: (line) => warnings.push(line),
+    });
+    sampler.start();
+    await vi.waitFor(() => expect(calls.some((c) => c.startsWith('read 2026-05-21T10'))).toBe(true));
+    let stopped = false;
+    const stopping = sampler.stop().then(() => (stopped = true));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(stopped).toBe(false);
+    const writesBefore = calls.filter((c) => c === 'write').length;
+    release();
+    await stopping;
+    // Stopped mid-hour: the rest of that hour's rollups, and the hours after it, are not written.
+    expect(calls.filter((c) => c === 'write').length).toBe(writesBefore);
+    expect(warnings).toEqual([]);
   });
 });
