@@ -146,24 +146,29 @@ export function createUiServer(options: UiServerOptions): Server {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    // A refusal carries the page's headers too: the 403 repeats the Host the request named, which a page's
+    // author chooses, so it must never be sniffed as HTML.
+    const text = (status: number, body: string, headers: Record<string, string> = {}) =>
+      res
+        .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS, ...headers })
+        .end(body);
     const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
     if (options.loopbackOnly && !LOOPBACK_NAMES.has(hostname)) {
-      res
-        .writeHead(403, { 'content-type': 'text/plain' })
-        .end(
-          `This UI answers on localhost only, not '${hostname}': start it with --host to serve other names.`,
-        );
+      text(
+        403,
+        `This UI answers on localhost only, not '${hostname}': start it with --host to serve other names.`,
+      );
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('Only GET and HEAD.');
+      text(405, 'Only GET and HEAD.', { allow: 'GET, HEAD' });
       return;
     }
     let parts: string[];
     try {
       parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     } catch {
-      res.writeHead(400, { 'content-type': 'text/plain' }).end('The path is not valid percent-encoding.');
+      text(400, 'The path is not valid percent-encoding.');
       return;
     }
     const file = STATIC[url.pathname];

@@ -127,6 +127,30 @@ describe('the UI server', () => {
     expect(res.status).toBe(403);
     expect(res.body).toContain("not 'attacker.example'");
   });
+
+  it('GIVEN a refused request (another name, a method, a bad path) THEN its answer carries the same headers as every page', async () => {
+    const port = () => (server!.address() as { port: number }).port;
+    await get('/');
+    const method = await new Promise<Record<string, unknown>>((resolve, reject) =>
+      request({ port: port(), path: '/api/jobs', method: 'POST', headers: { host: 'localhost' } }, (res) => {
+        res.resume();
+        resolve({ status: res.statusCode, ...res.headers });
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(method.status).toBe(405);
+    // The 403 names the Host the request gave: text, never sniffed as a page, whatever that name holds.
+    for (const headers of [
+      (await get('/api/jobs', '<svg onload=alert(1)>')).headers,
+      (await get('/%ZZ')).headers,
+      method,
+    ]) {
+      expect(headers['x-content-type-options']).toBe('nosniff');
+      expect(headers['content-security-policy']).toContain("default-src 'self'");
+      expect(headers['content-type']).toBe('text/plain; charset=utf-8');
+    }
+  });
 });
 
 describe('API_INDEX', () => {
