@@ -262,8 +262,17 @@ export function createUiServer(options: UiServerOptions): Server {
 
   return createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`Internal error: ${String(error)}`);
+      // As an API request's 500: the stack goes to the log, and the answer names no file or internals.
+      log({
+        level: 'ERROR',
+        message: 'UI request failed',
+        path: new URL(req.url ?? '/', 'http://localhost').pathname,
+        error: String((error as Error)?.stack ?? error),
+      });
+      const { status, message } = apiError(error);
+      if (!res.headersSent)
+        res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS });
+      res.end(message);
     });
   });
 }

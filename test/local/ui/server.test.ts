@@ -153,6 +153,46 @@ describe('the UI server', () => {
   });
 });
 
+describe('a page whose route fails', () => {
+  it('THEN answers 500 naming no internals, and logs the error with its stack, as the API does', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const failing = await listen(
+      createUiServer({
+        views,
+        jobs: () => {
+          throw new Error('ENOENT: /home/someone/project/lambda/jobs/secret.ts');
+        },
+        log: (line) => lines.push(line),
+      }),
+      0,
+      '127.0.0.1',
+    );
+    onTestFinished(() => new Promise<void>((resolve) => failing.close(() => resolve())));
+    const port = (failing.address() as { port: number }).port;
+    const res = await new Promise<{ status: number; body: string; headers: Record<string, unknown> }>(
+      (resolve, reject) =>
+        request({ port, path: '/jobs/sent-received' }, (r) => {
+          let body = '';
+          r.on('data', (c: Buffer) => (body += c.toString()));
+          r.on('end', () => resolve({ status: r.statusCode ?? 0, body, headers: r.headers }));
+        })
+          .on('error', reject)
+          .end(),
+    );
+    expect(res.status).toBe(500);
+    expect(res.body).not.toContain('secret');
+    expect(res.body).toBe('The UI failed on this request; its log has the error.');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        path: '/jobs/sent-received',
+        error: expect.stringContaining('secret.ts') as unknown,
+      }),
+    ]);
+  });
+});
+
 describe('API_INDEX', () => {
   it('lists the endpoints and parameters the README documents, in its order', () => {
     // The README's table of the JSON API, one row per endpoint (its own `/api` row aside); its `\|` is a `|`.
