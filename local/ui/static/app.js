@@ -137,19 +137,43 @@
     return el('section', { 'aria-labelledby': id }, el('h2', { id }, title), children);
   }
 
-  /** Runs `load` now and every refreshMs, without a page reload; pauses while the tab is hidden. */
+  /**
+   * Runs `load` now and every refreshMs, without a page reload; pauses while the tab is hidden. One load at a
+   * time: a refresh asked for during one (the tab shown again, another range) runs once it ends. Each such
+   * call used to start a load of its own, and each load armed a timer, so the page polled ever more often.
+   */
   function poll(load) {
     let timer = null;
+    let loading = null;
+    let again = false;
     async function run() {
       clearTimeout(timer);
-      try {
-        await load();
-        ui.refreshes++;
-        setLive('live · updated ' + new Date().toLocaleTimeString());
-      } catch (error) {
-        setLive('not updated: ' + error.message, true);
+      timer = null;
+      if (loading) {
+        again = true;
+        return loading;
       }
-      timer = setTimeout(run, refreshMs);
+      loading = (async () => {
+        try {
+          await load();
+          ui.refreshes++;
+          setLive('live · updated ' + new Date().toLocaleTimeString());
+        } catch (error) {
+          setLive('not updated: ' + error.message, true);
+        }
+      })();
+      await loading;
+      loading = null;
+      if (again) {
+        again = false;
+        return run();
+      }
+      timer = setTimeout(tick, refreshMs);
+    }
+    // Hidden, a tab loads nothing; showing it again runs the refresh.
+    function tick() {
+      timer = null;
+      if (!document.hidden) run();
     }
     document.addEventListener('visibilitychange', () => {
       if (!document.hidden) run();

@@ -29,3 +29,84 @@ describe('seconds (lag time, "ago", how long a claim is open)', () => {
     expect(seconds(v)).toBe(shown);
   });
 });
+
+describe('poll (every page’s refresh)', () => {
+  /** The page's poll() over a fake tab: its timers, its visibility and the loads it starts. */
+  function tab() {
+    const timers = new Map<number, () => void>();
+    let nextId = 1;
+    const listeners: Array<() => void> = [];
+    const document = {
+      hidden: false,
+      addEventListener: (_type: string, f: () => void) => listeners.push(f),
+    };
+    const loads: Array<() => void> = [];
+    const source = /\n {2}function poll\(load\) \{\n[\s\S]*?\n {2}\}\n/.exec(APP_JS)?.[0];
+    if (!source) throw new Error('No function poll in app.js');
+    const poll = new Function(
+      'document',
+      'setTimeout',
+      'clearTimeout',
+      'ui',
+      'setLive',
+      'refreshMs',
+      `${source}\nreturn poll;`,
+    )(
+      document,
+      (f: () => void) => (timers.set(nextId, f), nextId++),
+      (id: number) => timers.delete(id),
+      { refreshes: 0 },
+      () => undefined,
+      5000,
+    ) as (load: () => Promise<void>) => { now: () => Promise<void> };
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+    return {
+      document,
+      timers,
+      loads,
+      settle,
+      start: () => poll(() => new Promise<void>((resolve) => loads.push(resolve))),
+      /** Fires every pending timer once, as 5 s passing does. */
+      tick: () => {
+        const due = [...timers.entries()];
+        timers.clear();
+        for (const [, f] of due) f();
+      },
+      show: () => {
+        document.hidden = false;
+        listeners.forEach((f) => f());
+      },
+      finishLoads: async () => {
+        while (loads.length) {
+          loads.shift()!();
+          await settle();
+        }
+      },
+    };
+  }
+
+  it('GIVEN a refresh asked for (the tab shown again, another range) while a load is under way THEN one load at a time, and one timer after', async () => {
+    const t = tab();
+    const charts = t.start();
+    expect(t.loads).toHaveLength(1);
+    t.show();
+    void charts.now();
+    // Two more loads at once, each of them then arming its own timer: the page polled three times as often.
+    expect(t.loads).toHaveLength(1);
+    await t.finishLoads();
+    await t.settle();
+    expect(t.timers.size).toBe(1);
+  });
+
+  it('GIVEN the tab hidden THEN loads nothing until it is shown again', async () => {
+    const t = tab();
+    t.start();
+    await t.finishLoads();
+    t.document.hidden = true;
+    t.tick();
+    await t.settle();
+    expect(t.loads).toHaveLength(0);
+    t.show();
+    expect(t.loads).toHaveLength(1);
+  });
+});
