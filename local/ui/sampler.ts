@@ -136,12 +136,15 @@ export class Sampler {
   private running: Promise<void> = Promise.resolve();
   private backfilling: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly stopping: Promise<null>;
+  private stopNow!: () => void;
   private readonly clock: () => number;
   private readonly log: (line: Record<string, unknown>) => void;
 
   constructor(private readonly options: SamplerOptions) {
     this.clock = options.clock ?? Date.now;
     this.log = options.log ?? ((line) => console.error(JSON.stringify(line)));
+    this.stopping = new Promise<void>((resolve) => (this.stopNow = resolve)).then(() => null);
   }
 
   latest(job: string): LagReading | undefined {
@@ -190,6 +193,7 @@ export class Sampler {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopNow();
     clearTimeout(this.timer);
     await Promise.all([this.running, this.backfilling]);
   }
@@ -198,6 +202,7 @@ export class Sampler {
   async tick(): Promise<void> {
     const now = this.clock();
     await Promise.all(this.options.jobs().map((job) => this.sampleLag(job, now)));
+    if (this.stopped) return;
     await this.rollup(now - ROLLUP_LOOKBACK_MS, now).catch((error: unknown) =>
       this.log({ level: 'WARN', message: 'UI rollup failed', error: String(error) }),
     );
@@ -209,17 +214,25 @@ export class Sampler {
       this.latestLag.set(job.name, { at, lag: null, error: 'no Kafka connection' });
       return;
     }
-    let lag: GroupLag;
-    try {
-      lag = await readGroupLag(this.options.admin, job.consumerGroupId, job.topics, this.history, now);
-    } catch (error) {
+    // A Kafka that does not answer holds the read through kafkajs's connection retries, about 10 s: a stop
+    // does not wait for a reading it would drop (the CLI then exits, ending the retries).
+    const read = await Promise.race([
+      readGroupLag(this.options.admin, job.consumerGroupId, job.topics, this.history, now).then(
+        (lag) => ({ lag }),
+        (error: unknown) => ({ error }),
+      ),
+      this.stopping,
+    ]);
+    if (read === null) return;
+    if ('error' in read) {
       this.latestLag.set(job.name, {
         at,
         lag: null,
-        error: `Kafka: ${String((error as Error).message ?? error)}`,
+        error: `Kafka: ${String((read.error as Error).message ?? read.error)}`,
       });
       return;
     }
+    const lag: GroupLag = read.lag;
     this.latestLag.set(job.name, { at, lag, error: null });
     const sample = {
       lag: lag.partitions,

@@ -173,3 +173,35 @@ describe('Sampler.stop', () => {
     expect(warnings).toEqual([]);
   });
 });
+
+describe('Sampler.stop, Kafka not answering', () => {
+  it('GIVEN a lag read waiting on Kafka (its connection retries) THEN stops at once, and writes nothing after', async () => {
+    const writes: string[] = [];
+    let asked!: () => void;
+    const reading = new Promise<void>((resolve) => (asked = resolve));
+    const never = () => {
+      asked();
+      return new Promise<never>(() => undefined);
+    };
+    const data = {
+      batchesBetween: async () => ({ rows: [], truncated: false }),
+      writeRollup: async () => void writes.push('rollup'),
+      writeLagSample: async () => void writes.push('lag'),
+    } as unknown as UiData;
+    const sampler = new Sampler({
+      data,
+      jobs: () => [job],
+      admin: { fetchTopicOffsets: never, fetchOffsets: never, describeGroups: never },
+      backfill: false,
+      log: () => undefined,
+    });
+    sampler.start();
+    await reading;
+    const answer = await Promise.race([
+      sampler.stop().then(() => 'stopped'),
+      new Promise((resolve) => setTimeout(() => resolve('still waiting on Kafka'), 200)),
+    ]);
+    expect(answer).toBe('stopped');
+    expect(writes).toEqual([]);
+  });
+});
