@@ -6,7 +6,15 @@
  * Everything from the data reaches the page through `textContent` or uPlot's canvas, never as HTML, and the
  * Content-Security-Policy allows only this server's own scripts, so a payload of `<script>` stays text.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errors } from '../../lambda/runtime/cassandra-driver';
@@ -260,7 +268,7 @@ export function createUiServer(options: UiServerOptions): Server {
     html(404, renderShell('overview', 'Not found', { notFound: url.pathname }, refreshMs));
   };
 
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
       // As an API request's 500: the stack goes to the log, and the answer names no file or internals.
       log({
@@ -275,6 +283,68 @@ export function createUiServer(options: UiServerOptions): Server {
       res.end(message);
     });
   });
+  // A request Node's parser refuses never reaches `handle`: Node's own answer to a URL over its 16 KB is an
+  // empty 431, which says nothing of the parameter that made it so.
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex) => {
+    // As Node's own handler: nothing to answer on a socket gone, or one a response is already going out on.
+    if (!socket.writable || error.code === 'ECONNRESET' || (socket as Socket).bytesWritten > 0)
+      return void socket.destroy();
+    const { status, message } = refusedRequest(error.code, error.rawPacket);
+    const body = Buffer.from(message);
+    const headers = {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': String(body.length),
+      connection: 'close',
+      ...SECURITY_HEADERS,
+    };
+    socket.end(
+      Buffer.concat([
+        Buffer.from(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+            Object.entries(headers)
+              .map(([k, v]) => `${k}: ${v}\r\n`)
+              .join('') +
+            '\r\n',
+        ),
+        body,
+      ]),
+    );
+  });
+  return server;
+}
+
+/** The answer to a request Node's HTTP parser refused: too long a URL names its longest parameter. */
+export function refusedRequest(
+  code: string | undefined,
+  raw: Buffer | undefined,
+): {
+  status: number;
+  message: string;
+} {
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return { status: 408, message: 'The request did not arrive in time.' };
+  if (code !== 'HPE_HEADER_OVERFLOW')
+    return { status: 400, message: `The request is not valid HTTP/1.1 (${code ?? 'unknown error'}).` };
+  // The parser hands over what it had read: a request line without its end was cut, its last length a minimum.
+  const line = /^[A-Z]+ ([^ \r\n]*)( HTTP\/)?/.exec(raw?.subarray(0, 65_536).toString('latin1') ?? '');
+  const target = line?.[1] ?? '';
+  const query = target.includes('?') ? target.slice(target.indexOf('?') + 1) : '';
+  const longest = query
+    .split('&')
+    .map((p) => ({ name: p.split('=')[0]!, length: p.length - p.split('=')[0]!.length - 1 }))
+    .reduce<{ name: string; length: number } | undefined>(
+      (a, p) => (a && a.length >= p.length ? a : p),
+      undefined,
+    );
+  const over = "The request's URL and headers are over the 16 KB this server reads";
+  if (!longest || longest.length < 1024) return { status: 431, message: `${over}: shorten them.` };
+  const name = longest.name.length > 40 ? `${longest.name.slice(0, 40)}…` : longest.name;
+  return {
+    status: 431,
+    message:
+      `${over}: parameter '${name}' alone has ${line?.[2] ? '' : 'over '}${longest.length.toLocaleString('en')} characters. ` +
+      'No parameter of this API needs that many: shorten it.',
+  };
 }
 
 /** The UI cannot listen where it was told (--host, --port): the message names the address and the fix. */

@@ -9,6 +9,7 @@ import {
   listen,
   ListenError,
   PortInUseError,
+  refusedRequest,
   renderShell,
 } from '../../../local/ui/server';
 import { errors } from '../../../lambda/runtime/cassandra-driver';
@@ -153,6 +154,20 @@ describe('the UI server', () => {
   });
 });
 
+describe('a request over the 16 KB of URL and headers Node parses', () => {
+  it('THEN answers 431 naming the parameter that made it too long, not an empty 431', async () => {
+    await get('/');
+    const port = (server!.address() as { port: number }).port;
+    const res = await fetch(`http://127.0.0.1:${port}/api/dead-letters?limit=5&reason=${'x'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await res.text()).toBe(
+      "The request's URL and headers are over the 16 KB this server reads: parameter 'reason' alone has " +
+        '20,000 characters. No parameter of this API needs that many: shorten it.',
+    );
+  });
+});
+
 describe('a page whose route fails', () => {
   it('THEN answers 500 naming no internals, and logs the error with its stack, as the API does', async () => {
     const lines: Array<Record<string, unknown>> = [];
@@ -265,5 +280,20 @@ describe('listen', () => {
     await expect(listening).rejects.toThrow(
       /^Cannot listen on 192\.0\.2\.1:0: .*EADDRNOTAVAIL.* give --host an address of this machine/,
     );
+  });
+});
+
+describe('refusedRequest', () => {
+  it('GIVEN what the parser had read of a cut request line THEN the length is a minimum; GIVEN no long parameter THEN names none', () => {
+    const cut = Buffer.from(`GET /api/dead-letters?topic=${'t'.repeat(70_000)}`.slice(0, 65_536), 'latin1');
+    expect(refusedRequest('HPE_HEADER_OVERFLOW', cut).message).toContain(
+      "parameter 'topic' alone has over 65,508 characters",
+    );
+    const headers = Buffer.from(`GET /api/jobs HTTP/1.1\r\ncookie: ${'c'.repeat(20_000)}`, 'latin1');
+    expect(refusedRequest('HPE_HEADER_OVERFLOW', headers)).toEqual({
+      status: 431,
+      message: "The request's URL and headers are over the 16 KB this server reads: shorten them.",
+    });
+    expect(refusedRequest('HPE_INVALID_METHOD', undefined).status).toBe(400);
   });
 });
