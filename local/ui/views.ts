@@ -607,6 +607,9 @@ export class Views {
       const pick = live.reduce((a, b) => (at(b.buffer[0]!) > at(a.buffer[0]!) ? b : a));
       const d = pick.buffer.shift()!;
       pick.before = d.offset;
+      // No record time (Kafka gave none, or one out of a Date's range): it matches no time filter, and, read as
+      // 1970, it ended the partition's scan, hiding every older dead letter within the range.
+      if ((from !== null || to !== null) && d.recordTimestamp === null) continue;
       if (from !== null && at(d) < from) {
         // Offsets grow with time within a partition: nothing older is wanted from it.
         pick.buffer.length = 0;

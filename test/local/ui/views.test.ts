@@ -327,7 +327,12 @@ describe('the dead letters view', () => {
 
 describe('the dead letters pages', () => {
   /** Views over one partition's dead letters, offsets 0..count-1, one a minute; `reasonOf` gives each reason. */
-  function pages(count: number, reasonOf: (offset: number) => string = () => 'schema') {
+  function pages(
+    count: number,
+    reasonOf: (offset: number) => string = () => 'schema',
+    timeOf: (offset: number) => Date | null = (offset) =>
+      new Date(Date.parse('2026-05-21T00:00:00Z') + offset * 60_000),
+  ) {
     const letters = Array.from({ length: count }, (_, offset) => ({
       job: 'sent-received',
       topic: 'test',
@@ -337,7 +342,7 @@ describe('the dead letters pages', () => {
       detail: '',
       keyBase64: null,
       valueBase64: null,
-      recordTimestamp: new Date(Date.parse('2026-05-21T00:00:00Z') + offset * 60_000),
+      recordTimestamp: timeOf(offset),
     }));
     const data = {
       deadLettersBefore: async (_job: string, _t: string, _p: number, before: number | null, limit: number) =>
@@ -380,6 +385,19 @@ describe('the dead letters pages', () => {
 
     // THEN
     expect(page).toEqual({ offsets: [6, 5], next: null });
+  });
+
+  it('GIVEN a dead letter without a record time (Kafka gave none, or one out of range) THEN a time filter passes it by, and still finds the older ones', async () => {
+    // GIVEN offsets 0..3 a minute apart from 00:00, offset 2 without a time
+    const read = pages(4, undefined, (offset) =>
+      offset === 2 ? null : new Date(Date.parse('2026-05-21T00:00:00Z') + offset * 60_000),
+    );
+
+    // WHEN from 00:00:30
+    const page = await read('from=2026-05-21T00:00:30Z');
+
+    // THEN offset 1 (00:01) is there: the unknown time is no sign that everything older is out of range
+    expect(page).toEqual({ offsets: [3, 1], next: null });
   });
 });
 
