@@ -29,6 +29,14 @@ export class BadRequest extends Error {
   override readonly name = 'BadRequest';
 }
 
+/**
+ * A query parameter's integer, in decimal digits only: Number() also reads '0x10', '1e2', ' 5' and '1.0', and
+ * answered a page of what such a value happened to mean. NaN for anything else, which the caller refuses by name.
+ */
+export function integerParam(text: string): number {
+  return /^-?\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+}
+
 /** A job, batch or page that does not exist: the server answers 404. */
 export class NotFound extends Error {
   override readonly name = 'NotFound';
@@ -423,7 +431,7 @@ export class Views {
 
   async batches(name: string, limitText: string | null, cursorText: string | null) {
     const job = this.job(name);
-    const limit = limitText === null ? 20 : Number(limitText);
+    const limit = limitText === null ? 20 : integerParam(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
     // An empty cursor is the first page, as README's `?limit=20&cursor=` and /api/dead-letters have it.
@@ -521,7 +529,7 @@ export class Views {
       throw new BadRequest(`reason must be one of ${DEAD_LETTER_REASONS.join(', ')}; received '${reason}'.`);
     const topic = params.get('topic') || null;
     const partitionText = params.get('partition');
-    const partition = partitionText ? Number(partitionText) : null;
+    const partition = partitionText ? integerParam(partitionText) : null;
     if (partition !== null && !Number.isInteger(partition))
       throw new BadRequest(`partition must be an integer; received '${partitionText}'.`);
     const time = (name: string): number | null => {
@@ -541,7 +549,7 @@ export class Views {
         `from must be before to; received from ${new Date(from).toISOString()}, to ${new Date(to).toISOString()}.`,
       );
     const limitText = params.get('limit');
-    const limit = limitText === null ? 50 : Number(limitText);
+    const limit = limitText === null ? 50 : integerParam(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > 500)
       throw new BadRequest(`limit must be an integer from 1 to 500; received '${limitText}'.`);
     const rawText = params.get('raw');

@@ -312,6 +312,20 @@ describe('the dead letters view', () => {
     },
   );
 
+  it.each([
+    ['limit=0x10', "limit must be an integer from 1 to 500; received '0x10'."],
+    ['limit=1e2', "limit must be an integer from 1 to 500; received '1e2'."],
+    ['limit=%205', "limit must be an integer from 1 to 500; received ' 5'."],
+    ['partition=0x1', "partition must be an integer; received '0x1'."],
+    ['partition=1.0', "partition must be an integer; received '1.0'."],
+  ])(
+    'GIVEN %s, which Number() would read THEN 400 naming it, not a page of what it happened to mean',
+    async (query, message) => {
+      const views = viewsOf({}, uiJobOf(3), Date.now());
+      await expect(views.deadLetters(new URLSearchParams(query))).rejects.toThrow(new BadRequest(message));
+    },
+  );
+
   it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
     // GIVEN views that must not reach the data for a bad request
     const views = new Views({} as UiData, {} as Sampler, () => []);
@@ -530,6 +544,16 @@ describe('the batches view', () => {
     const page = views(() => Promise.reject(new Error('must not be asked')));
     await expect(page.batches('sent-received', null, encodeCursor(cursor))).rejects.toThrow(refused);
   });
+
+  it.each(['0x10', '1e2', ' 5', '5.0', ''])(
+    "GIVEN limit='%s', which Number() would read THEN 400 naming it before asking the store",
+    async (limit) => {
+      const page = views(() => Promise.reject(new Error('must not be asked')));
+      await expect(page.batches('sent-received', limit, null)).rejects.toThrow(
+        new BadRequest(`limit must be an integer from 1 to 500; received '${limit}'.`),
+      );
+    },
+  );
 
   it('GIVEN cursor= empty, as README and /api write the first page THEN answers the first page, as /api/dead-letters does', async () => {
     const asked: unknown[] = [];
