@@ -13,7 +13,8 @@
  *   `maxRecordAgeSeconds`; with `bisectBatchOnError` it is split in two first. A batch that still fails goes
  *   to the on-failure destination (a JSON Lines file, one Lambda-style invocation record per batch) and the
  *   runner moves on.
- * - A new consumer group starts at LATEST, TRIM_HORIZON or AT_TIMESTAMP; an existing one resumes.
+ * - A new consumer group starts at LATEST, TRIM_HORIZON or AT_TIMESTAMP; an existing one resumes, and reads a
+ *   partition added to its topics from the partition's first record.
  * - `stop()` is graceful: stop fetching, finish the batch in flight, commit, disconnect.
  *
  * https://docs.aws.amazon.com/lambda/latest/dg/with-msk-configure.html
@@ -78,6 +79,13 @@ export const MAX_PAYLOAD_BYTES = 6 * 1024 * 1024;
 /** kafkajs's fetch size per partition (see the consumer's options in `EventSourceRunner`). */
 const FETCH_BYTES_PER_PARTITION = 512 * 1024;
 
+/**
+ * How often the runner looks for partitions added to its topics (kafkajs's `metadataMaxAge`). kafkajs's default,
+ * 5 minutes like the Java client's, left a partition added to a running job unread for minutes; a metadata request
+ * every 30 s costs nothing next to the fetches.
+ */
+export const PARTITION_DISCOVERY_MS = 30_000;
+
 /** How long a silent runner keeps its partitions before the group gives them to another member. */
 export const DEFAULT_SESSION_TIMEOUT_MS = 10_000;
 
@@ -123,6 +131,8 @@ export interface RunnerOptions {
    * @default - CONSUMER_TIMEOUT_SECONDS (the CLI passes `jobs.<job>.timeoutSeconds`)
    */
   readonly functionTimeoutMs?: number;
+  /** How often partitions added to the topics are looked for. @default PARTITION_DISCOVERY_MS */
+  readonly partitionDiscoveryMs?: number;
   /** Measurement hooks (the benchmark's): nothing the batches depend on. @default - none */
   readonly observer?: RunnerObserver;
   /**
@@ -582,6 +592,7 @@ export class EventSourceRunner {
       // pollers): with its default of 5 s, a partition resumed just after that sleep began waited up to 5 s for
       // its next fetch (measured in issue 12's trace). Records that are there come back at once either way.
       maxWaitTimeInMs: 250,
+      metadataMaxAge: options.partitionDiscoveryMs ?? PARTITION_DISCOVERY_MS,
     });
     this.eventSourceArn = `arn:local:kafka:${options.brokers.join(',')}:group/${options.source.consumerGroupId}`;
     const envelope = toMskEvent([], {
@@ -677,10 +688,12 @@ export class EventSourceRunner {
       async () => {
         await this.consumer.connect();
         for (const topic of this.options.topics) {
-          await this.consumer.subscribe({
-            topic,
-            fromBeginning: this.options.source.startingPosition !== 'LATEST',
-          });
+          // A partition without a committed offset starts at its earliest record: a partition added to the topic
+          // after the group began would otherwise start at its end with LATEST, and the records sent to it
+          // before the runner saw it would be lost unnoticed (no checkpoint marks them). A new group's LATEST is
+          // its committed start instead (`prepareOffsets`). Spark reads a newly discovered partition from its
+          // earliest offset too: https://spark.apache.org/docs/latest/structured-streaming-kafka-integration.html
+          await this.consumer.subscribe({ topic, fromBeginning: true });
         }
       },
       this.log,
@@ -726,14 +739,21 @@ export class EventSourceRunner {
     await admin.connect();
     try {
       const { startingPosition, startingPositionTimestamp, consumerGroupId } = this.options.source;
-      if (startingPosition === 'AT_TIMESTAMP') {
+      // A member of the group that already runs (another runner of the job) has set its start: Kafka refuses
+      // to set a group's offsets while it has members.
+      const [group] = (await admin.describeGroups([consumerGroupId])).groups;
+      const running = group !== undefined && group.state !== 'Empty' && group.state !== 'Dead';
+      if (startingPosition !== 'TRIM_HORIZON' && !running) {
         const offsets = await admin.fetchOffsets({
           groupId: consumerGroupId,
           topics: [...this.options.topics],
         });
         for (const { topic, partitions } of offsets) {
           if (partitions.some((p) => p.offset !== '-1')) continue;
-          const seek = await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestamp! * 1000);
+          const seek =
+            startingPosition === 'AT_TIMESTAMP'
+              ? await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestamp! * 1000)
+              : (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
           await admin.setOffsets({
             groupId: consumerGroupId,
             topic,

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MSKEvent } from 'aws-lambda';
 import type { Client } from 'cassandra-driver';
-import { EventSourceRunner } from '../../local/runner';
+import { EventSourceRunner, type RunnerOptions } from '../../local/runner';
 import { produce } from '../../local/producer';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../../lambda/runtime/cassandra-store';
 import { runMicroBatch, type BatchReport } from '../../lambda/runtime/batch';
@@ -33,6 +33,7 @@ import {
   uniqueName,
   waitFor,
 } from '../support/integration';
+import { withAdmin } from '../../lambda/runtime/kafkajs';
 import { SENSOR_STATS, windowKeyColumn } from '../../schema';
 
 const SENSOR_STATS_VIEW = { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) };
@@ -47,6 +48,7 @@ interface Harness {
     overrides?: Partial<EventSourceConfig>,
     wrap?: (invoke: (e: MSKEvent) => Promise<unknown>) => (e: MSKEvent) => Promise<unknown>,
     retryBaseDelayMs?: number,
+    runnerOptions?: Partial<RunnerOptions>,
   ): Promise<EventSourceRunner>;
   onFailureDir: string;
 }
@@ -63,7 +65,7 @@ async function harness(job: Job, topic: string): Promise<Harness> {
     keyspace,
     reports,
     onFailureDir,
-    async start(overrides = {}, wrap = (i) => i, retryBaseDelayMs = 20) {
+    async start(overrides = {}, wrap = (i) => i, retryBaseDelayMs = 20, runnerOptions = {}) {
       const runner = new EventSourceRunner({
         jobName: job.name,
         topics: [topic],
@@ -81,6 +83,7 @@ async function harness(job: Job, topic: string): Promise<Harness> {
             onReport: (r) => void reports.push(r),
           }),
         ),
+        ...runnerOptions,
       });
       await runner.start();
       onTestFinished(() => runner.stop());
@@ -103,6 +106,34 @@ const ledgerWritten = async (h: Harness, job: string) =>
   (await recentBatches(h.client, h.keyspace, job, 10_000)).reduce((n, b) => n + b.written, 0);
 
 describe('the event-source runner', () => {
+  it('GIVEN LATEST THEN a new group skips what was there, and reads a partition added later from its first record', async () => {
+    // GIVEN a topic of one partition with records from before the job, and a new group starting at LATEST that
+    // looks for new partitions every second
+    const { topic, h } = await tutorial(1);
+    const before = ['2031-01-01T00:00:00.000Z', '2031-01-01T00:00:01.000Z'];
+    await sendValues(topic, before.map((value) => ({ value, partition: 0 })));
+    await h.start({ startingPosition: 'LATEST' }, undefined, undefined, { partitionDiscoveryMs: 1000 });
+    const onFirst = ['2031-01-02T00:00:00.000Z', '2031-01-02T00:00:01.000Z'];
+    await sendValues(topic, onFirst.map((value) => ({ value, partition: 0 })));
+    await waitFor('the records sent after the start', async () =>
+      (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
+    );
+
+    // WHEN a second partition is added and records are sent to it before the runner has seen it
+    await withAdmin(kafka(), (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] }));
+    const onAdded = ['2031-01-03T00:00:00.000Z', '2031-01-03T00:00:01.000Z', '2031-01-03T00:00:02.000Z'];
+    await sendValues(topic, onAdded.map((value) => ({ value, partition: 1 })));
+
+    // THEN every record of the added partition is read, from its first, and none from before the job
+    await waitFor(
+      'the added partition read from its first record',
+      async () => ((await count(h.client, h.keyspace, 'sent_received')) === 5 ? true : undefined),
+      30_000,
+    );
+    const rs = await h.client.execute(`SELECT time_sent FROM ${h.keyspace}.sent_received`);
+    expect(rs.rows.map((r) => r.get('time_sent') as string).sort()).toEqual([...onFirst, ...onAdded].sort());
+  });
+
   it('runs the tutorial end to end: N records give exactly N rows, each received after it was sent', async () => {
     const { topic, job, h } = await tutorial(3);
     const runner = await h.start();
