@@ -30,7 +30,8 @@ export function createSentReceivedJob(
       if (parseTime(timeSent) === undefined) {
         throw new RecordError(
           'schema',
-          `The value ${quotedValue(timeSent)} is not a send time: expected 'YYYY-MM-DD HH:MM:SS' (UTC) or ISO-8601.`,
+          `The value ${quotedValue(timeSent)} is not a send time: expected 'YYYY-MM-DD HH:MM:SS' (UTC), ` +
+            'ISO-8601 or RFC 3339 (without a zone, UTC), or epoch seconds or milliseconds.',
         );
       }
       return [

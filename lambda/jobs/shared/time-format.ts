@@ -29,8 +29,34 @@ let lastTutorial = { text: '', ms: Number.NaN };
 /** An ISO time's `YYYY-MM-DDTHH:MM:SS` and zone (`Z` or `±HH:MM`): its fraction only adds milliseconds. */
 let lastIso = { second: '', zone: '', ms: Number.NaN };
 
-/** Parses either format into epoch ms; `undefined` when the text is neither. */
+/**
+ * A send time as producers write the current time: either format above, or RFC 3339 with a space or a `T`, a
+ * fraction of up to 9 digits and a zone or none (UTC: Python's `str(datetime.now())`, `2026-05-21 02:20:03.250123`),
+ * or epoch seconds with a fraction or none (Python's `str(time.time())`) or epoch milliseconds (Java's
+ * `System.currentTimeMillis()`), into epoch ms; `undefined` when the text is none of these.
+ */
 export function parseTime(text: string): number | undefined {
+  return parseTutorialOrIso(text) ?? otherSendTimeMs(text);
+}
+
+const EPOCH_SECONDS = /^\d{10}(\.\d{1,9})?$/;
+const EPOCH_MILLISECONDS = /^\d{13}$/;
+
+/** The other send times `parseTime` takes (no memo: the tutorial's producers and this project's write the two above). */
+function otherSendTimeMs(text: string): number | undefined {
+  let ms = Number.NaN;
+  if (EPOCH_SECONDS.test(text)) {
+    // By digits, not `Number(text) * 1000`: binary fractions would make .001 s 0.999 ms.
+    const [seconds, fraction = ''] = text.split('.');
+    ms = Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
+  } else if (EPOCH_MILLISECONDS.test(text)) ms = Number(text);
+  // A day alone is not a send time.
+  else if (EVENT_TIME.exec(text)?.[2] !== undefined) ms = eventTimeMs(text);
+  return Number.isNaN(ms) || ms > MAX_EVENT_TIME_MS ? undefined : ms;
+}
+
+/** The tutorial's format or ISO with a zone; `undefined` for any other text, or an impossible time. */
+function parseTutorialOrIso(text: string): number | undefined {
   // Every record's value goes through here: try the tutorial's format only when the length can match it.
   if (text.length === 19 && text.charCodeAt(10) === 32 /* space */) {
     if (text !== lastTutorial.text) lastTutorial = { text, ms: parseTutorial(text) };

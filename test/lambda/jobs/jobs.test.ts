@@ -21,6 +21,35 @@ describe('time formats', () => {
     expect(parseTime('yesterday')).toBeUndefined();
   });
 
+  it('GIVEN the current time as other producers write it THEN each is a send time, in UTC where it has no zone', () => {
+    const at = Date.UTC(2026, 4, 21, 2, 20, 3, 250);
+    // Python's str(datetime.now()) on a UTC machine, RFC 3339 with a space and a zone, a lower-case t and z
+    expect(parseTime('2026-05-21 02:20:03.250123')).toBe(at);
+    expect(parseTime('2026-05-21 02:20:03.25+02:00')).toBe(at - 2 * 3600_000);
+    expect(parseTime('2026-05-21t02:20:03.250z')).toBe(at);
+    expect(parseTime('2026-05-21T02:20:03.250')).toBe(at);
+    // Python's str(time.time()), whole seconds, and Java's System.currentTimeMillis()
+    expect(parseTime('1779330003.250123')).toBe(at);
+    expect(parseTime('1779330003.001')).toBe(Date.UTC(2026, 4, 21, 2, 20, 3, 1));
+    expect(parseTime('1779330003')).toBe(Date.UTC(2026, 4, 21, 2, 20, 3));
+    expect(parseTime(String(at))).toBe(at);
+  });
+
+  it('GIVEN what is not a send time THEN none is taken for one', () => {
+    for (const text of [
+      '2026-05-21',
+      '2026-02-31 00:00:00.5',
+      '2026-05-21 02:20:03,250',
+      'Thu May 21 02:20:03 2026',
+      '177933000',
+      '17793300031',
+      '1779330003.',
+      '-1779330003',
+      '"2026-05-21T02:20:03Z"',
+    ])
+      expect(parseTime(text), text).toBeUndefined();
+  });
+
   it('parses ISO times as Date.parse does, whatever came before (the per-second memo)', () => {
     // GIVEN values in send order: several per second, fractions of 0 to 9 digits, the zone changing within a
     // second, and times V8 refuses or rolls over, each repeated so that the memo is hit
