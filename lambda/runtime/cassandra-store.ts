@@ -92,14 +92,6 @@ export function isRetriableDriverError(error: unknown): boolean {
   return classifyDriverError(error) === 'retry';
 }
 
-/**
- * Whether a compare-and-set that failed with `error` (as `withRetry` throws it) may or may not have applied: a
- * transient driver error, such as a timeout during Paxos. Any other failure is thrown as it is.
- */
-function isUnknownOutcome(error: unknown): boolean {
-  return error instanceof SinkError && error.retriable && isRetriableDriverError(error.cause);
-}
-
 export interface RetryPolicy {
   readonly attempts: number;
   readonly baseDelayMs: number;
@@ -560,18 +552,18 @@ export class CassandraCheckpointStore implements CheckpointStore {
   }
 
   /**
-   * A CAS whose outcome is unknown (a timeout during Paxos) reports `false`: the protocol re-reads the row at
-   * SERIAL and decides from what is really there, so guessing wrong here costs a loop, never correctness. Any
-   * other failure is thrown as it is: a missing permission or a value the row cannot hold, reported as "not
-   * applied", sent the protocol re-reading and retrying until it gave up with a contention error.
+   * A compare-and-set, retried with backoff like any statement when its outcome is unknown (a timeout during
+   * Paxos, overload, a throttled request, a connection lost mid-request). Sending it again is safe: if the first
+   * one applied, the guard no longer holds and the retry reports "not applied", so the protocol re-reads the row
+   * and decides from what is really there (a loop, never a wrong move; `next_offset` only grows, so a guard never
+   * holds again once passed). When every attempt fails, the retriable `SinkError` that says why fails the batch,
+   * and the event source retries it. Reporting an unknown outcome as "not applied" straight away sent the
+   * protocol round its loop with no pause: a throttled table took 50 compare-and-sets in a few milliseconds,
+   * then the batch failed as a contention error that blamed other invocations and dropped the cause.
+   * https://docs.aws.amazon.com/keyspaces/latest/devguide/functional-differences.html#functional-differences.light-transactions
    */
   private async conditional(what: string, run: () => Promise<types.ResultSet>): Promise<boolean> {
-    try {
-      return (await withRetry(what, run, { ...this.retry, attempts: 1 })).wasApplied();
-    } catch (error) {
-      if (isUnknownOutcome(error)) return false;
-      throw error;
-    }
+    return (await withRetry(what, run, this.retry)).wasApplied();
   }
 }
 
@@ -733,19 +725,12 @@ export class CassandraSinkStore implements SinkStore {
               expectedCovered,
             ],
           ];
-    try {
-      return (
-        await withRetry(`folding a ${table.name} partial`, () => this.client.execute(cql, params), {
-          ...this.retry,
-          attempts: 1,
-        })
-      ).wasApplied();
-    } catch (error) {
-      // A compare-and-set that timed out may or may not have applied: report "not applied", and the caller
-      // re-reads the partial and decides from what is really there.
-      if (isUnknownOutcome(error)) return false;
-      throw error;
-    }
+    // A compare-and-set whose outcome is unknown is sent again, after a backoff: if the first one applied, the
+    // retry finds the covered offset moved and reports "not applied", and the caller re-reads the partial and
+    // folds only what it does not cover (see `CassandraCheckpointStore.conditional`).
+    return (
+      await withRetry(`folding a ${table.name} partial`, () => this.client.execute(cql, params), this.retry)
+    ).wasApplied();
   }
 
   async recordBatch(entry: LedgerEntry): Promise<void> {

@@ -12,6 +12,9 @@ import {
   withRetry,
 } from '../../../lambda/runtime/cassandra-store';
 import { SinkError } from '../../../lambda/runtime/errors';
+import { processPartition } from '../../../lambda/runtime/checkpoint';
+import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
+import { MemorySinkStore } from '../../support/memory-store';
 import type { SinkWrite } from '../../../lambda/runtime/store';
 import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
 
@@ -383,14 +386,52 @@ describe('CassandraCheckpointStore compare-and-set', () => {
       1,
     );
 
-  it('reports a timeout, whose outcome is unknown, as not applied: the protocol re-reads and decides', async () => {
-    await expect(
-      store(new errors.OperationTimedOutError('slow')).compareAndSet(
-        ref,
-        { nextOffset: 0n, claimId: null },
-        checkpoint,
-      ),
-    ).resolves.toBe(false);
+  it('sends a compare-and-set whose outcome is unknown again, and reports what the retry finds', async () => {
+    // The first attempt timed out during Paxos having applied: the retry finds the guard moved.
+    const answers: Array<Error | boolean> = [new errors.OperationTimedOutError('slow'), false];
+    const cql: string[] = [];
+    const checkpoints = new CassandraCheckpointStore(
+      {
+        execute: async (statement: string) => {
+          cql.push(statement);
+          const answer = answers.shift()!;
+          if (answer instanceof Error) throw answer;
+          return { wasApplied: () => answer };
+        },
+      } as unknown as Client,
+      'ks',
+      { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      1,
+    );
+    await expect(checkpoints.compareAndSet(ref, { nextOffset: 0n, claimId: null }, checkpoint)).resolves.toBe(
+      false,
+    );
+    expect(cql).toHaveLength(2);
+    expect(cql[1]).toBe(cql[0]);
+  });
+
+  it('GIVEN a throttled compare-and-set on every attempt THEN fails the batch with the cause, after its backoff', async () => {
+    let calls = 0;
+    const checkpoints = new CassandraCheckpointStore(
+      {
+        execute: async () => {
+          calls++;
+          throw new errors.ResponseError(0x0000, 'Throughput exceeded for the table');
+        },
+      } as unknown as Client,
+      'ks',
+      { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+      1,
+    );
+    const error = await checkpoints
+      .compareAndSet(ref, { nextOffset: 0n, claimId: null }, checkpoint)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({
+      retriable: true,
+      message: 'moving the checkpoint failed after 3 attempts: Throughput exceeded for the table',
+    });
+    expect(calls).toBe(3);
   });
 
   it('throws a missing permission as itself, not as "not applied" (which ended as a contention error)', async () => {
@@ -403,5 +444,115 @@ describe('CassandraCheckpointStore compare-and-set', () => {
     await expect(
       store(new TypeError('Invalid date')).compareAndSet(ref, { nextOffset: 0n, claimId: null }, checkpoint),
     ).rejects.toThrow(/moving the checkpoint was refused: Invalid date/);
+  });
+});
+
+describe('the checkpoint protocol over a throttled or timing-out compare-and-set', () => {
+  const job = createSentReceivedJob(
+    { timeFormat: 'iso', failOnDataLoss: false },
+    { name: 'j', topics: ['t'] },
+  );
+  const records = Array.from({ length: 3 }, (_, i) => ({
+    topic: 't',
+    partition: 0,
+    offset: BigInt(i),
+    timestamp: Date.UTC(2030, 0, 1, 0, 0, i),
+    timestampType: 'CREATE_TIME' as const,
+    key: null,
+    value: Buffer.from(new Date(Date.UTC(2030, 0, 1, 0, 0, i)).toISOString()),
+    headers: [],
+  }));
+
+  /**
+   * One checkpoint row, as `CassandraCheckpointStore` writes it: `fail(n)` may throw instead of answering the
+   * n-th compare-and-set, after (`applied`) or without applying it.
+   */
+  function checkpointTable(fail: (n: number) => { error: Error; applied: boolean } | undefined) {
+    const row: Record<string, unknown> = {
+      next_offset: 0n,
+      watermark_ms: null,
+      claim_id: '',
+      claim_until: null,
+      claim_time: null,
+      lane: 0n,
+      first_offset: 0n,
+      pending_skip: null,
+    };
+    let n = 0;
+    const client = {
+      execute: async (cql: string, params: unknown[]) => {
+        if (cql.startsWith('SELECT') && cql.includes('offset_checkpoints'))
+          return { first: () => ({ get: (c: string) => row[c] }), rows: [] };
+        if (cql.startsWith('SELECT')) return { first: () => undefined, rows: [] };
+        const failure = fail(++n);
+        const [next, watermark, claimId, claimUntil, claimTime, lane] = params;
+        const holds = row.next_offset === params[12] && row.claim_id === params[13];
+        if (holds && (!failure || failure.applied))
+          Object.assign(row, {
+            next_offset: next,
+            watermark_ms: watermark,
+            claim_id: claimId,
+            claim_until: claimUntil,
+            claim_time: claimTime,
+            lane,
+          });
+        if (failure) throw failure.error;
+        return { wasApplied: () => holds };
+      },
+    } as unknown as Client;
+    return {
+      row,
+      calls: () => n,
+      checkpoints: new CassandraCheckpointStore(
+        client,
+        'ks',
+        { attempts: 4, baseDelayMs: 1, maxDelayMs: 2 },
+        1,
+      ),
+    };
+  }
+
+  const deps = (checkpoints: CassandraCheckpointStore, sink: MemorySinkStore) => ({
+    checkpoints,
+    sink,
+    clock: () => new Date(Date.UTC(2030, 0, 2)),
+    batchId: 'b1',
+    warn: () => undefined,
+  });
+
+  it('GIVEN Keyspaces throttling every compare-and-set THEN the batch fails with the throttle as its cause, after the backoff, not as contention', async () => {
+    const table = checkpointTable(() => ({
+      error: new errors.ResponseError(0x0000, 'Throughput exceeded for the table'),
+      applied: false,
+    }));
+    const error = await processPartition(
+      job,
+      { topic: 't', partition: 0, records },
+      deps(table.checkpoints, new MemorySinkStore()),
+    ).catch((e: unknown) => e);
+    // Before: 50 compare-and-sets in a few milliseconds, then "other invocations kept moving it".
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({
+      retriable: true,
+      message: 'moving the checkpoint failed after 4 attempts: Throughput exceeded for the table',
+    });
+    expect(table.calls()).toBe(4);
+    expect(table.row.next_offset).toBe(0n);
+  });
+
+  it('GIVEN a commit that applied but timed out THEN the batch ends at the commit, each record written once', async () => {
+    const table = checkpointTable((n) =>
+      n === 2 ? { error: new errors.ResponseError(0x1100, 'CAS write timeout'), applied: true } : undefined,
+    );
+    const sink = new MemorySinkStore();
+    const outcome = await processPartition(
+      job,
+      { topic: 't', partition: 0, records },
+      deps(table.checkpoints, sink),
+    );
+    expect(outcome.nextAfter).toBe(3n);
+    expect(table.row).toMatchObject({ next_offset: 3n, claim_id: '' });
+    expect(sink.rows(SENT_RECEIVED)).toHaveLength(3);
+    expect(sink.conflicts).toEqual([]);
   });
 });
