@@ -13,7 +13,7 @@ import type { FilterPattern } from '../config/filters';
 import { createCassandraClient } from '../lambda/runtime/cassandra-client';
 import { CassandraCheckpointStore, CassandraSinkStore } from '../lambda/runtime/cassandra-store';
 import { parseMskEvent } from '../lambda/runtime/event';
-import { runMicroBatch, type BatchReport } from '../lambda/runtime/batch';
+import { runMicroBatch, type BatchDeps, type BatchReport } from '../lambda/runtime/batch';
 import { createJob, type Job } from '../lambda/runtime/job';
 import { createLogger, invocationLogger, localInvocationContext, logTo } from '../lambda/runtime/log';
 import { JobRegistryError, loadJobs, type RegisteredJob } from '../lambda/runtime/registry';
@@ -92,6 +92,8 @@ export interface InvokeOptions {
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
   /** `redrive`: the event source's filter patterns (see `BatchDeps.matchFilters`). */
   readonly matchFilters?: readonly FilterPattern[];
+  /** See `BatchDeps.onCommit`. */
+  readonly onCommit?: BatchDeps['onCommit'];
 }
 
 export interface LocalRuntime {
@@ -137,6 +139,7 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
       filters: options?.filters,
       contiguousFrom: options?.contiguousFrom,
       matchFilters: options?.matchFilters,
+      onCommit: options?.onCommit,
     });
   };
   return {

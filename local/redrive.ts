@@ -99,7 +99,7 @@ export async function redriveLocally(args: {
         ),
       // A group per read, deleted after it: locally there is no IAM grant to keep exact.
       read: kafkaRangeReader(kafka, () => `${source.consumerGroupId}-redrive-${randomUUID().slice(0, 8)}`),
-      apply: async (records, contiguousFrom) => {
+      apply: async (records, contiguousFrom, onCommit) => {
         const event = toMskEvent(records, {
           eventSourceArn: `arn:local:kafka:${args.brokers.join(',')}:redrive`,
           bootstrapServers: args.brokers.join(','),
@@ -110,6 +110,7 @@ export async function redriveLocally(args: {
           filters,
           contiguousFrom: new Map([[key, contiguousFrom]]),
           matchFilters: source.filters,
+          onCommit,
           logger: args.logger,
         });
       },

@@ -249,7 +249,7 @@ async function redriveOnce(
             (p) => p.partitionId,
           ),
         read: kafkaRangeReader(s.kafka, () => redriveGroupId(s.groupId), { deleteGroup: false }),
-        apply: async (records, contiguousFrom) => {
+        apply: async (records, contiguousFrom, onCommit) => {
           const event = toMskEvent(records, { eventSourceArn: 'redrive', bootstrapServers: '' });
           await runMicroBatch(s.job, parseMskEvent(event), {
             checkpoints: s.runtime.checkpoints,
@@ -259,6 +259,7 @@ async function redriveOnce(
             filters: s.filterPatterns.length > 0,
             contiguousFrom: new Map([[`${records[0]!.topic}-${records[0]!.partition}`, contiguousFrom]]),
             matchFilters: s.filterPatterns,
+            onCommit,
           });
         },
       },

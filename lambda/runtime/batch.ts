@@ -8,7 +8,12 @@ import { MAX_EVENT_TIME_MS } from './windows';
 import type { FilterPattern } from '../../config/filters';
 import type { MicroBatch } from './event';
 import type { Job } from './job';
-import { noteAppliedOfFailedBatch, processPartition, type PartitionOutcome } from './checkpoint';
+import {
+  noteAppliedOfFailedBatch,
+  processPartition,
+  type PartitionDeps,
+  type PartitionOutcome,
+} from './checkpoint';
 import { createLogger, logTo, type LogFn } from './log';
 import type { BatchMode, CheckpointStore, LedgerEntry, RecordTimestamps, SinkStore } from './store';
 
@@ -35,6 +40,8 @@ export interface BatchDeps {
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
   /** `redrive`: the event source's filter patterns (see `PartitionDeps.matchFilters`). @default - none */
   readonly matchFilters?: readonly FilterPattern[];
+  /** See `PartitionDeps.onCommit`. @default - nothing */
+  readonly onCommit?: PartitionDeps['onCommit'];
   /**
    * Milliseconds left before the invocation is killed (Lambda's `getRemainingTimeInMillis`). With `filters`,
    * shortly before then the partitions that already committed are noted, as a failure would note them.
@@ -107,6 +114,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
         filters: deps.filters,
         contiguousFrom: deps.contiguousFrom?.get(`${part.topic}-${part.partition}`),
         matchFilters: deps.matchFilters,
+        onCommit: deps.onCommit,
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),
       });
       committedSoFar.push(outcome);

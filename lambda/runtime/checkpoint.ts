@@ -150,6 +150,13 @@ export interface PartitionDeps {
    * @default - every record is applied
    */
   readonly matchFilters?: readonly FilterPattern[];
+  /**
+   * Called on each commit this invocation makes to a cursor: the records it applied and the offsets it counted
+   * as lost. A redrive adds these up for its report; what a skipped range's totals gained in the meantime may
+   * be another redrive's, or a replay's.
+   * @default - nothing
+   */
+  readonly onCommit?: (commit: CommitDelta) => void;
 }
 
 export interface PartitionOutcome extends PartitionReport {
@@ -162,7 +169,7 @@ export interface PartitionOutcome extends PartitionReport {
 type GapDecision = 'again' | 'stop';
 
 /** Applied counts that a cursor's commit carries (a skipped range keeps its totals). */
-interface CommitDelta {
+export interface CommitDelta {
   readonly applied: number;
   readonly lost: bigint;
 }
@@ -429,6 +436,7 @@ async function replay(
         const claim = c.claim && c.claim.until > gapEnd ? c.claim : null;
         if (await cursor.cas(c, { ...c, nextOffset: gapEnd, claim }, { applied: 0, lost: gap })) {
           t.lost += gap;
+          deps.onCommit?.({ applied: 0, lost: gap });
           deps.warn('offsets of a skipped range are gone from Kafka (retention); counted as lost', {
             ...fields,
             fromOffset: c.nextOffset.toString(),
@@ -509,6 +517,7 @@ async function advance(
     t.lap('commitMs');
     if (committed) {
       t.applied += matching.length;
+      deps.onCommit?.({ applied: matching.length, lost: 0n });
       t.unmatched += pending.length - matching.length;
       t.filtered += BigInt(pending.length - matching.length);
       // With the event source's filters, the offsets between a batch's records are records they dropped too:

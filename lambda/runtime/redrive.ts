@@ -14,6 +14,7 @@ import { registerFromOnFailure, type FailedRange, type FailedRangeOutcome } from
 import { fromKafkaMessage, type KafkaRecord } from './event';
 import type { Job } from './job';
 import type { CheckpointStore, SkippedRange } from './store';
+import type { BatchDeps } from './batch';
 
 /** An on-failure record that is not the shape Lambda sends for a Kafka event source. */
 export class OnFailureRecordError extends Error {
@@ -103,9 +104,13 @@ export interface RedriveDeps {
   readonly read: RangeReader;
   /**
    * Applies records of one partition through the job's handler in `redrive` mode; `contiguousFrom` is where the
-   * reader started that partition.
+   * reader started that partition, and `onCommit` is the batch's `BatchDeps.onCommit`.
    */
-  readonly apply: (records: KafkaRecord[], contiguousFrom: bigint) => Promise<void>;
+  readonly apply: (
+    records: KafkaRecord[],
+    contiguousFrom: bigint,
+    onCommit: NonNullable<BatchDeps['onCommit']>,
+  ) => Promise<unknown>;
   readonly clock?: () => Date;
   /** The event source mapping has filter criteria (see `registerFromOnFailure`). @default false */
   readonly filters?: boolean;
@@ -181,6 +186,15 @@ export async function redrivePending(job: Job, deps: RedriveDeps): Promise<Redri
   const before = await skippedRanges(job, deps);
   const batchSize = deps.batchSize ?? 500;
   let attempted = 0;
+  // What this redrive's own batches committed, even those that failed after a commit and were tried again. Not
+  // what the ranges' totals gained meanwhile: a second redrive, or a replay, applying the same ranges at the same
+  // time moves them too, and each run reported the other's records as its own.
+  let redrivenRecords = 0;
+  let lost = 0n;
+  const onCommit = (commit: { applied: number; lost: bigint }) => {
+    redrivenRecords += commit.applied;
+    lost += commit.lost;
+  };
   for (const topic of job.topics) {
     const reads = new Map<number, { from: bigint; until: bigint }>();
     for (const { partition, ranges } of before.filter((p) => p.topic === topic)) {
@@ -205,7 +219,9 @@ export async function redrivePending(job: Job, deps: RedriveDeps): Promise<Redri
     });
     await deps.read(topic, reads, async (partition, records) => {
       for (let i = 0; i < records.length; i += batchSize) {
-        await withBackoff(() => deps.apply(records.slice(i, i + batchSize), reads.get(partition)!.from));
+        await withBackoff(() =>
+          deps.apply(records.slice(i, i + batchSize), reads.get(partition)!.from, onCommit),
+        );
       }
     });
   }
@@ -213,25 +229,14 @@ export async function redrivePending(job: Job, deps: RedriveDeps): Promise<Redri
   const stillPending = after.flatMap(({ topic, partition, ranges }) =>
     ranges.filter((r) => r.status === 'pending').map((r) => ({ ...r, topic, partition })),
   );
-  const was = new Map(
-    before.flatMap((p) => p.ranges.map((r) => [`${p.topic}-${p.partition}-${r.fromOffset}`, r])),
-  );
-  let redrivenRecords = 0;
-  let lost = 0n;
-  for (const p of after) {
-    for (const r of p.ranges) {
-      const old = was.get(`${p.topic}-${p.partition}-${r.fromOffset}`);
-      redrivenRecords += r.redriven - (old?.redriven ?? 0);
-      lost += r.lost - (old?.lost ?? 0n);
-    }
-  }
   return { attempted, stillPending, redrivenRecords, lost };
 }
 
-async function withBackoff(fn: () => Promise<void>, attempts = 4): Promise<void> {
+async function withBackoff(fn: () => Promise<unknown>, attempts = 4): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      await fn();
+      return;
     } catch (error) {
       if (attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(8000, 500 * 2 ** (attempt - 1))));

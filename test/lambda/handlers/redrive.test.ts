@@ -101,7 +101,7 @@ describe('runRedrive', () => {
             log.filter((r) => r.offset >= from && r.offset < until),
           );
       },
-      apply: async (records, contiguousFrom) => {
+      apply: async (records, contiguousFrom, onCommit) => {
         await runMicroBatch(
           job,
           parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
@@ -112,6 +112,7 @@ describe('runRedrive', () => {
             log: () => undefined,
             mode: 'redrive',
             contiguousFrom: new Map([['test-0', contiguousFrom]]),
+            onCommit,
           },
         );
       },
