@@ -753,7 +753,10 @@ export class EventSourceRunner {
           const seek =
             startingPosition === 'AT_TIMESTAMP'
               ? await admin.fetchTopicOffsetsByTimestamp(topic, startingPositionTimestamp! * 1000)
-              : (await admin.fetchTopicOffsets(topic)).map((p) => ({ partition: p.partition, offset: p.high }));
+              : (await admin.fetchTopicOffsets(topic)).map((p) => ({
+                  partition: p.partition,
+                  offset: p.high,
+                }));
           await admin.setOffsets({
             groupId: consumerGroupId,
             topic,

@@ -111,10 +111,16 @@ describe('the event-source runner', () => {
     // looks for new partitions every second
     const { topic, h } = await tutorial(1);
     const before = ['2031-01-01T00:00:00.000Z', '2031-01-01T00:00:01.000Z'];
-    await sendValues(topic, before.map((value) => ({ value, partition: 0 })));
+    await sendValues(
+      topic,
+      before.map((value) => ({ value, partition: 0 })),
+    );
     await h.start({ startingPosition: 'LATEST' }, undefined, undefined, { partitionDiscoveryMs: 1000 });
     const onFirst = ['2031-01-02T00:00:00.000Z', '2031-01-02T00:00:01.000Z'];
-    await sendValues(topic, onFirst.map((value) => ({ value, partition: 0 })));
+    await sendValues(
+      topic,
+      onFirst.map((value) => ({ value, partition: 0 })),
+    );
     await waitFor('the records sent after the start', async () =>
       (await count(h.client, h.keyspace, 'sent_received')) === 2 ? true : undefined,
     );
@@ -122,7 +128,10 @@ describe('the event-source runner', () => {
     // WHEN a second partition is added and records are sent to it before the runner has seen it
     await withAdmin(kafka(), (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 2 }] }));
     const onAdded = ['2031-01-03T00:00:00.000Z', '2031-01-03T00:00:01.000Z', '2031-01-03T00:00:02.000Z'];
-    await sendValues(topic, onAdded.map((value) => ({ value, partition: 1 })));
+    await sendValues(
+      topic,
+      onAdded.map((value) => ({ value, partition: 1 })),
+    );
 
     // THEN every record of the added partition is read, from its first, and none from before the job
     await waitFor(
