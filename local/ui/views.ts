@@ -820,6 +820,9 @@ export function decodeCursor<T>(text: string, valid: (value: T) => boolean): T {
   } catch {
     value = undefined;
   }
-  if (typeof value !== 'object' || value === null || !valid(value as T)) throw new BadRequest(CURSOR_REFUSED);
+  // Every cursor this API returns is an object: an array passes `typeof` and, read by key, means no position
+  // at all, so it would be served as page one instead of refused.
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || !valid(value as T))
+    throw new BadRequest(CURSOR_REFUSED);
   return value as T;
 }

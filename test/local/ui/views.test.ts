@@ -326,6 +326,24 @@ describe('the dead letters view', () => {
     },
   );
 
+  it.each([
+    ['an empty array', []],
+    ['an array of offsets', [5, 7]],
+  ])(
+    'GIVEN a cursor that is %s, no page the API returned THEN 400 naming the cursor before asking the store, not page one',
+    async (_case, cursor) => {
+      // GIVEN views that must not reach the data for a bad request
+      const views = viewsOf({}, uiJobOf(3), Date.now());
+
+      // THEN
+      await expect(views.deadLetters(new URLSearchParams({ cursor: encodeCursor(cursor) }))).rejects.toThrow(
+        new BadRequest(
+          'cursor is not one this API returned: pass the `next` value of the previous page as is.',
+        ),
+      );
+    },
+  );
+
   it('answers a reason no dead letter can have with 400 and the reasons there are, not with an empty page', async () => {
     // GIVEN views that must not reach the data for a bad request
     const views = new Views({} as UiData, {} as Sampler, () => []);
