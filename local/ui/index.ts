@@ -8,7 +8,7 @@ import type { Admin, Kafka } from 'kafkajs';
 import { UiData } from './data';
 import type { UiJob } from './jobs';
 import { Sampler } from './sampler';
-import { createUiServer, listen } from './server';
+import { createUiServer, isLoopback, listen } from './server';
 import { Views } from './views';
 
 export interface UiOptions {
@@ -77,7 +77,9 @@ export async function startUi(options: UiOptions): Promise<RunningUi> {
     views,
     jobs: options.jobs,
     refreshMs: options.refreshMs,
-    loopbackOnly: host === '127.0.0.1' || host === 'localhost' || host === '::1',
+    // Every loopback bind keeps the Host check, not only 127.0.0.1's: a DNS name rebound to 127.0.0.2 or ::1
+    // reaches the UI as well.
+    loopbackOnly: isLoopback(host),
     log: options.log,
   });
   await listen(server, options.port ?? 4040, host);

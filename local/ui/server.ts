@@ -13,7 +13,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import type { Socket } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -120,14 +120,29 @@ export interface UiServerOptions {
   readonly cacheMs?: number;
   /**
    * Answer only requests addressed to a loopback name, so a web page whose DNS name is rebound to 127.0.0.1
-   * cannot read the API. Set when the server listens on a loopback address. @default false
+   * cannot read the API. Set when the server listens on a loopback address (`isLoopback`). @default false
    */
   readonly loopbackOnly?: boolean;
   /** Where a request's failure that is the UI's own fault (a 500) is logged. @default - JSON on stderr */
   readonly log?: (line: Record<string, unknown>) => void;
 }
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+/** This machine's own addresses: 127.0.0.0/8 and ::1 (BlockList also matches them IPv4-mapped, ::ffff:127.x). */
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/**
+ * Whether `host` (a --host value, or a Host header's name without its port) is `localhost` or a loopback
+ * address in any of its spellings: 127.0.0.2 and 0:0:0:0:0:0:0:1 are as loopback as 127.0.0.1 and ::1.
+ * A DNS name other than localhost is not: it is what a rebinding page would send.
+ */
+export function isLoopback(host: string): boolean {
+  const name = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  if (name === 'localhost') return true;
+  const family = isIP(name);
+  return family !== 0 && LOOPBACK.check(name, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 export function createUiServer(options: UiServerOptions): Server {
   const refreshMs = options.refreshMs ?? 5000;
@@ -161,7 +176,8 @@ export function createUiServer(options: UiServerOptions): Server {
         .writeHead(status, { 'content-type': 'text/plain; charset=utf-8', ...SECURITY_HEADERS, ...headers })
         .end(body);
     const hostname = (req.headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
-    if (options.loopbackOnly && !LOOPBACK_NAMES.has(hostname)) {
+    // Any loopback address, not only the one listened on: an IP literal is no name a page can rebind.
+    if (options.loopbackOnly && !isLoopback(hostname)) {
       text(
         403,
         `This UI answers on localhost only, not '${hostname}': start it with --host to serve other names.`,

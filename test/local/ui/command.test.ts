@@ -5,6 +5,7 @@
  * the views go as deep as they do against real data (batch pages, dead letters of a batch, checkpoints).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'node:http';
 import type { CassandraTarget } from '../../../lambda/runtime/cassandra-client';
 import { loadConfig, objectGetter } from '../../../config';
 import { ALL_TABLES, SHIPPED_JOBS } from '../../support/jobs';
@@ -176,6 +177,45 @@ describe('microbatch ui --host', () => {
     expect(ui.url).toMatch(url);
     expect((await fetch(`${ui.url}/api`)).status).toBe(200);
   });
+
+  it.each(['127.0.0.2', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', 'localhost'])(
+    'GIVEN --host %s, a loopback address THEN answers its own URL and refuses a name a page could rebind to it',
+    async (host) => {
+      // GIVEN the UI on that loopback address
+      const project = { jobs: SHIPPED_JOBS, config: loadConfig(objectGetter({}), SHIPPED_JOBS) };
+      ui = await startUiCommand({ target: 'keyspaces', region: 'eu-west-1', port: '0', host }, project, {
+        createClient: async () => recordingClient([]) as never,
+        env: {},
+        log: () => undefined,
+      });
+
+      // WHEN a browser opens the URL it prints, and a page whose DNS name now resolves to that address asks it
+      const own = await fetch(`${ui.url}/api`);
+      const address = ui.server.address() as { address: string; port: number };
+      const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) =>
+        request(
+          {
+            host: address.address,
+            port: address.port,
+            path: '/api/jobs',
+            headers: { host: `attacker.example:${address.port}` },
+          },
+          (res) => {
+            let body = '';
+            res.on('data', (c: Buffer) => (body += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        )
+          .on('error', reject)
+          .end(),
+      );
+
+      // THEN
+      expect(own.status).toBe(200);
+      expect(rebound.status).toBe(403);
+      expect(rebound.body).toContain("not 'attacker.example'");
+    },
+  );
 });
 
 describe('microbatch ui without a database', () => {

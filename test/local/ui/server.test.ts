@@ -6,6 +6,7 @@ import {
   API_INDEX,
   apiError,
   createUiServer,
+  isLoopback,
   listen,
   ListenError,
   PortInUseError,
@@ -152,6 +153,29 @@ describe('the UI server', () => {
       expect(headers['content-type']).toBe('text/plain; charset=utf-8');
     }
   });
+});
+
+describe('isLoopback (whether a bind keeps the Host check, and which Host names it answers)', () => {
+  it.each(['localhost', 'LOCALHOST', '127.0.0.1', '127.0.0.2', '127.255.255.254', '::1', '[::1]'])(
+    'GIVEN %s THEN loopback',
+    (host) => expect(isLoopback(host)).toBe(true),
+  );
+  it.each(['0:0:0:0:0:0:0:1', '[0:0:0:0:0:0:0:1]', '::ffff:127.0.0.1', '[::ffff:7f00:2]'])(
+    'GIVEN %s, another spelling of a loopback address THEN loopback',
+    (host) => expect(isLoopback(host)).toBe(true),
+  );
+  it.each([
+    '0.0.0.0',
+    '::',
+    '10.0.0.1',
+    '128.0.0.1',
+    '::2',
+    '::ffff:10.0.0.1',
+    'attacker.example',
+    '127.0.0.1.attacker.example',
+    'localhost.attacker.example',
+    '',
+  ])('GIVEN %s THEN not loopback', (host) => expect(isLoopback(host)).toBe(false));
 });
 
 describe('a request over the 16 KB of URL and headers Node parses', () => {
