@@ -209,9 +209,14 @@ export function createUiServer(options: UiServerOptions): Server {
       const now = Date.now();
       let hit = cache.get(key);
       if (!hit || now - hit.at > cacheMs) {
-        hit = { at: now, body: api(parts.slice(1), url.searchParams) };
-        cache.set(key, hit);
-        for (const [k, c] of cache) if (now - c.at > cacheMs) cache.delete(k);
+        const entry = { at: now, body: api(parts.slice(1), url.searchParams) };
+        cache.set(key, (hit = entry));
+        // Dropped once stale, whether or not a request follows: swept on the next miss only, the last tab's
+        // answers (raw=1&limit=500: up to 500 payloads of 256 KB) stayed for as long as the server ran.
+        // Unref'd: an expiry is no reason to keep the process alive.
+        setTimeout(() => {
+          if (cache.get(key) === entry) cache.delete(key);
+        }, cacheMs).unref();
       }
       try {
         const body = await hit.body;
@@ -223,7 +228,8 @@ export function createUiServer(options: UiServerOptions): Server {
           })
           .end(JSON.stringify(body, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v)));
       } catch (error) {
-        cache.delete(key);
+        // Not cached, so the next request asks again; a later request's entry is that request's.
+        if (cache.get(key) === hit) cache.delete(key);
         const { status, message } = apiError(error);
         if (status === 500)
           log({

@@ -1,7 +1,9 @@
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { request, type Server } from 'node:http';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import {
   API_INDEX,
   apiError,
@@ -189,6 +191,62 @@ describe('a request over the 16 KB of URL and headers Node parses', () => {
       "The request's URL and headers are over the 16 KB this server reads: parameter 'reason' alone has " +
         '20,000 characters. No parameter of this API needs that many: shorten it.',
     );
+  });
+});
+
+describe('the API answer cache', () => {
+  it('GIVEN the last request for a while (the last tab closed) THEN lets go of its answers after cacheMs, and keeps no timer alive', async () => {
+    // GIVEN an answer the test can watch being collected (the GC exposed at run time, not by a node flag)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let answer: WeakRef<object> | undefined;
+    const watched = {
+      ...views,
+      overview: async () => {
+        const body = { jobs: [{ payload: 'x'.repeat(1_000_000) }] };
+        answer = new WeakRef(body);
+        return body;
+      },
+    } as unknown as Views;
+    const cached = await listen(
+      createUiServer({ views: watched, jobs: () => [job], cacheMs: 50 }),
+      0,
+      '127.0.0.1',
+    );
+    onTestFinished(() => new Promise<void>((resolve) => cached.close(() => resolve())));
+    // The timers the cache arms (those of cacheMs): each must be unref'd, so that an expiry to come does not
+    // keep `microbatch ui` running once its server is closed.
+    const armed: NodeJS.Timeout[] = [];
+    const realSetTimeout = globalThis.setTimeout;
+    const spy = vi.spyOn(globalThis, 'setTimeout').mockImplementation(((f: () => void, ms?: number) => {
+      const timer = realSetTimeout(f, ms);
+      if (ms === 50) armed.push(timer);
+      return timer;
+    }) as typeof setTimeout);
+    onTestFinished(() => spy.mockRestore());
+
+    // WHEN one request, and none after it
+    const res = await fetch(`http://127.0.0.1:${(cached.address() as { port: number }).port}/api/jobs`, {
+      headers: { connection: 'close' },
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+
+    const armedRefs = armed.map((t) => t.hasRef());
+    // The spy's calls, and a timer even once fired, keep its callback, and so the cache entry: let go of both.
+    spy.mockReset();
+    spy.mockRestore();
+    armed.length = 0;
+
+    // THEN, once cacheMs has passed, the answer is garbage
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    gc();
+    expect(answer).toBeDefined();
+    expect(answer!.deref(), 'the cached answer is still held').toBeUndefined();
+    // THEN what let go of it holds no process open
+    expect(armedRefs).toEqual([false]);
   });
 });
 
