@@ -124,6 +124,24 @@
     if (!res.ok) throw new Error(json.error || res.status + ' ' + res.statusText);
     return json;
   }
+  /**
+   * getJson for a view that pages: an answer to a request a later one superseded resolves to null, to be
+   * dropped. A refresh of page 1 that answers after "Older" was clicked would draw page 1 under page 2's
+   * caption (read when the answer is drawn), and its `next` would make "Older" show page 2 again as page 3.
+   */
+  function latestJson() {
+    let asked = 0;
+    return async function (url) {
+      const mine = ++asked;
+      try {
+        const json = await getJson(url);
+        return mine === asked ? json : null;
+      } catch (error) {
+        if (mine === asked) throw error;
+        return null;
+      }
+    };
+  }
   function replace(container, ...children) {
     container.replaceChildren();
     append(container, children);
@@ -588,6 +606,7 @@
     const cursors = []; // the cursors of the pages before the current one; empty on the first page
     let current = null;
     let nextCursor = null;
+    const batchesJson = latestJson();
     const charts = poll(async () => {
       const [s, j] = await Promise.all([
         getJson('/api/jobs/' + encodeURIComponent(job) + '/series?range=' + range),
@@ -815,7 +834,8 @@
         encodeURIComponent(job) +
         '/batches?limit=20' +
         (current ? '&cursor=' + encodeURIComponent(current) : '');
-      const json = await getJson(url);
+      const json = await batchesJson(url);
+      if (!json) return;
       nextCursor = json.next;
       replace(
         batchesHolder,
@@ -1196,11 +1216,13 @@
     );
     const cursors = [];
     let current = params.get('cursor');
+    const deadLettersJson = latestJson();
     async function load() {
       const q = new URLSearchParams(params);
       q.delete('cursor');
       if (current) q.set('cursor', current);
-      const json = await getJson('/api/dead-letters?' + q.toString());
+      const json = await deadLettersJson('/api/dead-letters?' + q.toString());
+      if (!json) return;
       replace(
         holder,
         table(

@@ -1,14 +1,15 @@
 /**
  * The streaming UI in a real browser (Debian's Chromium, headless, driven by playwright-core) against the
  * real local Kafka and Cassandra, while a producer runs and a runner takes micro-batches: the charts plot what
- * the ledger holds, a new batch appears without a reload, a `<script>` payload stays text, and the console
- * stays clean. `MICROBATCH_UI_SCREENSHOT=1` also writes the job page to docs/ui-job-page.png.
+ * the ledger holds, a new batch appears without a reload, a page of batches or dead letters stays through a
+ * refresh of page 1 that answers late, a `<script>` payload stays text, and the console stays clean.
+ * `MICROBATCH_UI_SCREENSHOT=1` also writes the job page to docs/ui-job-page.png.
  */
 import { afterAll, expect, it, onTestFinished } from 'vitest';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Page } from 'playwright-core';
+import { chromium, type Page, type Route } from 'playwright-core';
 import { EventSourceRunner } from '../../../local/runner';
 import { produce } from '../../../local/producer';
 import { startUi } from '../../../local/ui';
@@ -121,6 +122,54 @@ async function runJob(
   };
 }
 
+/**
+ * Clicks "Older →" while the page's refresh of page 1 is on its way, then lets that refresh answer: the page
+ * must go on showing page 2, under page 2's caption. `isFirstPage` picks the API request of page 1.
+ */
+async function olderWhileRefreshing(
+  page: Page,
+  isFirstPage: (url: URL) => boolean,
+  table: string,
+  rowText: () => Promise<string[]>,
+) {
+  const caption = page.locator(`${table} caption`);
+  const older = page.getByRole('button', { name: 'Older →' });
+  await expect.poll(() => older.isEnabled(), { timeout: 20_000 }).toBe(true);
+  const refreshes = () =>
+    page.evaluate(
+      () => (globalThis as unknown as { microbatchUi: { refreshes: number } }).microbatchUi.refreshes,
+    );
+  // GIVEN a refresh of page 1 held on its way, as a slow store holds it
+  let held: Route | undefined;
+  const holding = new Promise<void>((resolve) => {
+    // One held: the page loads one at a time, and an unroute would let the held one go on by itself.
+    void page.route(isFirstPage, async (route) => {
+      if (held) return route.continue();
+      held = route;
+      resolve();
+    });
+  });
+  await holding;
+
+  // WHEN "Older" is clicked meanwhile
+  await older.click();
+  await expect.poll(() => caption.textContent(), { timeout: 10_000 }).toContain('(page 2)');
+  const second = await rowText();
+  expect(second.length).toBeGreaterThan(0);
+
+  // WHEN the refresh of page 1 answers after it
+  const before = await refreshes();
+  const answered = page.waitForResponse((res) => isFirstPage(new URL(res.url())));
+  await held!.continue();
+  await answered;
+  await page.unroute(isFirstPage);
+  await expect.poll(refreshes, { timeout: 10_000 }).toBeGreaterThan(before);
+
+  // THEN page 2 stays, under its caption: the late answer of page 1 was dropped
+  expect(await caption.textContent()).toContain('(page 2)');
+  expect(await rowText()).toEqual(second);
+}
+
 it('shows the ledger in live charts and tables, and dead letters as text, in a real browser', async () => {
   const store = await freshKeyspace();
   const { client, keyspace } = store;
@@ -136,7 +185,11 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     runJob(store, windowJob, 'window', sensorStats.sample!),
   ]);
   const topic = testTopic;
-  await sendValues(topic, [{ value: XSS, partition: 0 }]);
+  // Two, so that the dead letters page has a second page at one a page.
+  await sendValues(topic, [
+    { value: XSS, partition: 0 },
+    { value: XSS, partition: 1 },
+  ]);
 
   // A range the event source skipped, as the runtime registers it: the overview counts it as pending.
   await client.execute(
@@ -397,6 +450,17 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     await page.waitForTimeout(1500);
     await page.screenshot({ path: join(__dirname, '../../../docs/ui-job-page.png'), fullPage: true });
   }
+  // Paging: a refresh of page 1 that answers after "Older" was clicked does not overwrite page 2.
+  await page.goto(`${ui.url}/jobs/${job.name}`);
+  await olderWhileRefreshing(
+    page,
+    (url) => url.pathname === `/api/jobs/${job.name}/batches` && !url.searchParams.has('cursor'),
+    'table.batches',
+    async () =>
+      (await page
+        .locator('table.batches tbody tr')
+        .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-batch-id') ?? ''))) as string[],
+  );
   await page.goto(`${ui.url}/jobs/${job.name}`);
 
   // The batch page: Spark's OffsetRange lines for the batch in the table.
@@ -433,6 +497,15 @@ it('shows the ledger in live charts and tables, and dead letters as text, in a r
     new RegExp(
       `^Stays dead-lettered: the checkpoint has passed ${topic}-\\d+ @ \\d+, so neither replay nor redrive applies it again\\.`,
     ),
+  );
+
+  // Paging the dead letters, one a page: a late refresh of page 1 does not overwrite page 2 either.
+  await page.goto(`${ui.url}/dead-letters?job=${job.name}&limit=1`);
+  await olderWhileRefreshing(
+    page,
+    (url) => url.pathname === '/api/dead-letters' && !url.searchParams.has('cursor'),
+    'table.dead-letters',
+    () => page.locator('table.dead-letters tbody tr').allTextContents(),
   );
 
   expect(errors).toEqual([]);
