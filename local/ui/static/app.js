@@ -150,6 +150,16 @@
     live.textContent = text;
     live.classList.toggle('error', Boolean(error));
   }
+  /**
+   * A button's load ("Older", "Newer"): its failure is shown on the status line, as a refresh's is, instead of
+   * ending as an uncaught rejection that only the console shows while the page looks current.
+   */
+  function byClick(load) {
+    return () =>
+      Promise.resolve()
+        .then(load)
+        .catch((error) => setLive('not updated: ' + error.message, true));
+  }
   function section(title, ...children) {
     const id = 's-' + title.toLowerCase().replace(/[^a-z0-9]+/g, '-');
     return el('section', { 'aria-labelledby': id }, el('h2', { id }, title), children);
@@ -892,8 +902,12 @@
       );
       replace(
         pager,
-        el('button', { type: 'button', disabled: !cursors.length, onclick: () => turn(-1) }, '← Newer'),
-        el('button', { type: 'button', disabled: !nextCursor, onclick: () => turn(1) }, 'Older →'),
+        el(
+          'button',
+          { type: 'button', disabled: !cursors.length, onclick: byClick(() => turn(-1)) },
+          '← Newer',
+        ),
+        el('button', { type: 'button', disabled: !nextCursor, onclick: byClick(() => turn(1)) }, 'Older →'),
       );
     }
     async function turn(direction) {
@@ -1243,10 +1257,10 @@
           {
             type: 'button',
             disabled: !cursors.length,
-            onclick: () => {
+            onclick: byClick(() => {
               current = cursors.pop();
-              load();
-            },
+              return load();
+            }),
           },
           '← Newer',
         ),
@@ -1255,11 +1269,11 @@
           {
             type: 'button',
             disabled: !json.next,
-            onclick: () => {
+            onclick: byClick(() => {
               cursors.push(current);
               current = json.next;
-              load();
-            },
+              return load();
+            }),
           },
           'Older →',
         ),

@@ -110,3 +110,34 @@ describe('poll (every page’s refresh)', () => {
     expect(t.loads).toHaveLength(1);
   });
 });
+
+describe('byClick ("Older" and "Newer")', () => {
+  function byClickWith(setLive: (text: string, error?: boolean) => void) {
+    const source = /\n {2}function byClick\(load\) \{\n[\s\S]*?\n {2}\}\n/.exec(APP_JS)?.[0];
+    if (!source) throw new Error('No function byClick in app.js');
+    return new Function('setLive', `${source}\nreturn byClick;`)(setLive) as (
+      load: () => Promise<void> | void,
+    ) => () => Promise<void>;
+  }
+
+  it('GIVEN a page load that fails THEN the status line says why, and nothing is left uncaught', async () => {
+    // GIVEN a status line, and a load that fails as the API does when Cassandra is down
+    const shown: Array<[string, boolean | undefined]> = [];
+    const click = byClickWith((text, error) => shown.push([text, error]))(() =>
+      Promise.reject(new Error('Cassandra at 127.0.0.1:9042 is unreachable')),
+    );
+    // WHEN the button is clicked, THEN its promise resolves (a rejection would be uncaught in the page), and the
+    // failure is on the status line as an error
+    await expect(click()).resolves.not.toThrow();
+    expect(shown).toEqual([['not updated: Cassandra at 127.0.0.1:9042 is unreachable', true]]);
+  });
+
+  it('GIVEN a load that throws before it awaits anything THEN that is shown too', async () => {
+    const shown: string[] = [];
+    const click = byClickWith((text) => shown.push(text))(() => {
+      throw new Error('no cursor');
+    });
+    await click();
+    expect(shown).toEqual(['not updated: no cursor']);
+  });
+});
