@@ -7,11 +7,15 @@ import { Kafka, logLevel, withAdmin, type Admin } from '../lambda/runtime/kafkaj
 import type { Client } from 'cassandra-driver';
 import {
   col,
-  keyColumns,
+  layoutDrift,
+  liveLayout,
   qualified,
+  regularColumns,
   renderCreateKeyspace,
   renderCreateTable,
   RUNTIME_TABLE_DEFS,
+  tableLayout,
+  type LiveColumn,
   type TableDef,
 } from '../schema';
 import type { PipelineConfig } from '../config';
@@ -109,49 +113,84 @@ export class SchemaDriftError extends Error {
 }
 
 /**
+ * The columns of every table of `keyspace`, by table, with what decides the table's layout (schema/layout.ts):
+ * each column's kind, position, clustering order and type. Keyspaces has the same `system_schema.columns`.
+ */
+async function liveColumns(client: Client, keyspace: string): Promise<Map<string, LiveColumn[]>> {
+  const rs = await client.execute(
+    'SELECT table_name, column_name, kind, position, clustering_order, type FROM system_schema.columns ' +
+      'WHERE keyspace_name = ?',
+    [keyspace],
+    { prepare: true },
+  );
+  const tables = new Map<string, LiveColumn[]>();
+  for (const row of rs.rows) {
+    const table = row.get('table_name') as string;
+    if (!tables.has(table)) tables.set(table, []);
+    tables.get(table)!.push({
+      column_name: row.get('column_name') as string,
+      kind: row.get('kind') as string,
+      position: row.get('position') as number,
+      clustering_order: row.get('clustering_order') as string,
+      type: row.get('type') as string,
+    });
+  }
+  return tables;
+}
+
+/**
+ * Throws a `SchemaDriftError` for the first of `tables` whose live table has another layout than its definition:
+ * its partition key columns in order, its clustering columns in order with their clustering order, or a column's
+ * type. Comparing the key columns' names alone let `partitionKey ['url'] + clustering [ts]` edited into
+ * `partitionKey ['url', 'ts']` pass, and the job ran on the old layout.
+ */
+function assertSameLayout(
+  keyspace: string,
+  tables: readonly TableDef[],
+  live: ReadonlyMap<string, readonly LiveColumn[]>,
+): void {
+  for (const table of tables) {
+    const have = live.get(table.name);
+    if (!have) continue;
+    const drift = layoutDrift(tableLayout(table), liveLayout(have));
+    if (!drift.length) continue;
+    // Not "drop the table": the checkpoints have passed what the table held, so a new one would never get it.
+    const runtime = RUNTIME_TABLE_DEFS.some((t) => t.name === table.name);
+    throw new SchemaDriftError(
+      `Table ${keyspace}.${table.name} was created by an older schema: ${drift.join('; ')}. Cassandra cannot ` +
+        "change a table's primary key, clustering order or column types in place. Wipe the local data, Kafka's " +
+        'records included, with `microbatch reset`, then run again' +
+        (runtime
+          ? '.'
+          : "; or, to fill the new table from the records still in Kafka, rename the table and its job (a job's " +
+            'checkpoints go by its name, so a renamed job reads its topics from the start).') +
+        ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a ' +
+        'table created again never gets them (replay counts them as duplicates).',
+    );
+  }
+}
+
+/**
  * Brings tables created by an older version of the schema up to date: `CREATE TABLE IF NOT EXISTS` leaves an
- * existing table as it was. A missing regular column is added (ALTER TABLE ... ADD); a different primary key
- * cannot be altered, so it fails with the ways out that lose nothing unawares: `microbatch reset` (the local data
- * is disposable), or, for a job's table, a new table under a new job name.
+ * existing table as it was. A missing regular column is added (ALTER TABLE ... ADD); a different layout (primary
+ * key, clustering order, a column's type) cannot be altered, so it fails with the ways out that lose nothing
+ * unawares: `microbatch reset` (the local data is disposable), or, for a job's table, a new table under a new
+ * job name.
  */
 async function upgradeTables(
   client: Client,
   keyspace: string,
   tables: readonly TableDef[],
 ): Promise<string[]> {
-  const rs = await client.execute(
-    'SELECT table_name, column_name, kind FROM system_schema.columns WHERE keyspace_name = ?',
-    [keyspace],
-  );
-  const existing = new Map<string, Map<string, string>>();
-  for (const row of rs.rows) {
-    const table = row.get('table_name') as string;
-    if (!existing.has(table)) existing.set(table, new Map());
-    existing.get(table)!.set(row.get('column_name') as string, row.get('kind') as string);
-  }
+  const live = await liveColumns(client, keyspace);
+  // Every table checked before any is altered: a refused setup alters no table.
+  assertSameLayout(keyspace, tables, live);
   const altered: string[] = [];
   for (const table of tables) {
-    const have = existing.get(table.name);
-    if (!have) continue;
-    const keys = new Set(keyColumns(table));
-    const haveKeys = [...have].filter(([, kind]) => kind !== 'regular').map(([name]) => name);
-    if (haveKeys.length !== keys.size || haveKeys.some((k) => !keys.has(k))) {
-      // Not "drop the table": the checkpoints have passed what the table held, so a new one would never get it.
-      const runtime = RUNTIME_TABLE_DEFS.some((t) => t.name === table.name);
-      throw new SchemaDriftError(
-        `Table ${keyspace}.${table.name} has the primary key (${haveKeys.join(', ')}) of an older schema; this ` +
-          `version keys it by (${[...keys].join(', ')}), and Cassandra cannot change a primary key in place. ` +
-          "Wipe the local data, Kafka's records included, with `microbatch reset`, then run again" +
-          (runtime
-            ? '.'
-            : "; or, to fill the new table from the records still in Kafka, rename the table and its job (a job's " +
-              'checkpoints go by its name, so a renamed job reads its topics from the start).') +
-          ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a ' +
-          'table created again never gets them (replay counts them as duplicates).',
-      );
-    }
-    for (const column of table.columns) {
-      if (keys.has(column.name) || have.has(column.name)) continue;
+    const have = new Set((live.get(table.name) ?? []).map((c) => c.column_name));
+    if (!have.size) continue;
+    for (const column of regularColumns(table)) {
+      if (have.has(column.name)) continue;
       const cql = `ALTER TABLE ${qualified(keyspace, table)} ADD ${col(column.name)} ${column.type}`;
       await client.execute(cql, [], { prepare: false });
       altered.push(cql);

@@ -1,3 +1,4 @@
 export * from './tables';
 export * from './topics';
 export * from './cql';
+export * from './layout';

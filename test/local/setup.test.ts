@@ -1,32 +1,100 @@
 /**
- * `setup` on a table an older schema created with another primary key: the ways out it names must not lose the
+ * `setup` on a table an older schema created with another layout (the roles, order and clustering order of its
+ * key columns, or a column's type): it must refuse, say what differs, and name ways out that do not lose the
  * records already read unawares. The same refusal on the real Cassandra is in
  * test/lambda/runtime/cassandra-store.int.test.ts.
  */
 import type { Client } from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
+import type { JobDescriptor } from '../../config/jobs';
 import { ensureSchema, SchemaDriftError } from '../../local/setup';
-import { DEAD_LETTERS, SENT_RECEIVED } from '../../schema';
+import { DEAD_LETTERS, SENT_RECEIVED, type TableDef } from '../../schema';
 import { SHIPPED_JOBS } from '../support/jobs';
 
-/** A client whose keyspace holds `table` keyed by `column` alone, which is not the schema's key. */
-function clientWithOldKey(table: string, column: string): Client {
-  const row: Record<string, string> = { table_name: table, column_name: column, kind: 'partition_key' };
-  const rows = [{ get: (name: string) => row[name] }];
-  const client = {
-    execute: async (cql: string) => ({ rows: cql.includes('system_schema.columns') ? rows : [] }),
-  };
-  return client as unknown as Client;
+/**
+ * The rows `system_schema.columns` holds for `table` once Cassandra has created it, written from Cassandra's
+ * rules, not from the code under test: positions count within the partition key and within the clustering
+ * columns, a regular column has position -1 and clustering order 'none'.
+ */
+function systemSchemaRows(table: TableDef): Array<Record<string, unknown>> {
+  const type = (name: string) => table.columns.find((c) => c.name === name)!.type;
+  const keys = new Set([...table.partitionKey, ...table.clustering.map((c) => c.name)]);
+  return [
+    ...table.partitionKey.map((name, position) => ({
+      column_name: name,
+      kind: 'partition_key',
+      position,
+      clustering_order: 'none',
+      type: type(name),
+    })),
+    ...table.clustering.map((c, position) => ({
+      column_name: c.name,
+      kind: 'clustering',
+      position,
+      clustering_order: c.order.toLowerCase(),
+      type: type(c.name),
+    })),
+    ...table.columns
+      .filter((c) => !keys.has(c.name))
+      .map((c) => ({
+        column_name: c.name,
+        kind: 'regular',
+        position: -1,
+        clustering_order: 'none',
+        type: c.type,
+      })),
+  ].map((row) => ({ table_name: table.name, ...row }));
 }
 
-async function setupError(table: string, column: string): Promise<string> {
-  const keyspace = { name: 'ks', ttlSeconds: {} } as never;
-  const failed = await ensureSchema(clientWithOldKey(table, column), { keyspace }, SHIPPED_JOBS).catch(
+/** A client whose keyspace holds exactly `tables` (CREATE TABLE IF NOT EXISTS changes nothing), and what it ran. */
+function clientWith(tables: readonly TableDef[]): { client: Client; executed: string[] } {
+  const rows = tables.flatMap(systemSchemaRows).map((row) => ({ get: (name: string) => row[name] }));
+  const executed: string[] = [];
+  const client = {
+    execute: async (cql: string) => {
+      executed.push(cql);
+      return { rows: cql.includes('system_schema.columns') ? rows : [] };
+    },
+  };
+  return { client: client as unknown as Client, executed };
+}
+
+const keyspace = { name: 'ks', ttlSeconds: {} } as never;
+
+/** A job of one's own writing `table`: the README's clicks, say. */
+function jobOf(table: TableDef): JobDescriptor {
+  return { name: 'clicks', doc: 'd', kind: 'transform', topics: [], tables: [table], options: {} };
+}
+
+async function setupError(live: readonly TableDef[], jobs: readonly JobDescriptor[]): Promise<string> {
+  const failed = await ensureSchema(clientWith(live).client, { keyspace }, jobs).catch(
     (error: unknown) => error,
   );
   expect(failed).toBeInstanceOf(SchemaDriftError);
   return (failed as Error).message;
 }
+
+/** The README's clicks: one partition per url, its clicks sorted newest first. */
+const CLICKS: TableDef = {
+  name: 'clicks',
+  doc: 'd',
+  columns: [
+    { name: 'url', type: 'text', doc: 'd' },
+    { name: 'ts', type: 'bigint', doc: 'd' },
+    { name: 'seen_at', type: 'timestamp', doc: 'd' },
+  ],
+  partitionKey: ['url'],
+  clustering: [{ name: 'ts', order: 'DESC' }],
+  defaultTtlSeconds: 0,
+};
+
+const NO_CHANGE_IN_PLACE =
+  " Cassandra cannot change a table's primary key, clustering order or column types in place.";
+
+const JOB_WAYS_OUT =
+  " Wipe the local data, Kafka's records included, with `microbatch reset`, then run again; or, to fill the new " +
+  "table from the records still in Kafka, rename the table and its job (a job's checkpoints go by its name, so a " +
+  'renamed job reads its topics from the start).';
 
 const DROP_WARNING =
   ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a table ' +
@@ -36,22 +104,93 @@ describe('ensureSchema on a table whose primary key changed', () => {
   it("GIVEN a job's table THEN names reset and a renamed job, and warns that dropping the table loses its rows", async () => {
     // (Seen live: a job's table dropped and set up again stayed empty, and `replay --from earliest` applied none
     // of the 17 records in Kafka; the same job under a new name filled a new table with all of them.)
-    expect(await setupError(SENT_RECEIVED.name, 'time_received')).toBe(
-      `Table ks.${SENT_RECEIVED.name} has the primary key (time_received) of an older schema; this version keys ` +
-        "it by (time_sent), and Cassandra cannot change a primary key in place. Wipe the local data, Kafka's " +
-        'records included, with `microbatch reset`, then run again; or, to fill the new table from the records ' +
-        "still in Kafka, rename the table and its job (a job's checkpoints go by its name, so a renamed job reads " +
-        'its topics from the start).' +
+    const old = { ...SENT_RECEIVED, partitionKey: ['time_received'] };
+    expect(await setupError([old], SHIPPED_JOBS)).toBe(
+      `Table ks.${SENT_RECEIVED.name} was created by an older schema: its partition key is (time_received), ` +
+        'where this version has (time_sent).' +
+        NO_CHANGE_IN_PLACE +
+        JOB_WAYS_OUT +
         DROP_WARNING,
     );
   });
 
   it('GIVEN a table of the runtime THEN names reset alone: no job to rename', async () => {
-    expect(await setupError(DEAD_LETTERS.name, 'job')).toMatch(
+    const old = { ...DEAD_LETTERS, partitionKey: ['job'], clustering: [] };
+    expect(await setupError([old], SHIPPED_JOBS)).toMatch(
       new RegExp(
-        `^Table ks\\.${DEAD_LETTERS.name} has the primary key \\(job\\) of an older schema; .* with ` +
-          '`microbatch reset`, then run again\\. Dropping the table alone',
+        `^Table ks\\.${DEAD_LETTERS.name} was created by an older schema: its partition key is \\(job\\), ` +
+          'where this version has \\(job, topic, kafka_partition\\); .* with `microbatch reset`, then run ' +
+          'again\\. Dropping the table alone',
       ),
     );
+  });
+
+  it('GIVEN a clustering column moved into the partition key THEN refuses, naming both layouts', async () => {
+    // The reviewer's case: partitionKey ['url'] + clustering [ts] became partitionKey ['url', 'ts']. The key
+    // columns are the same set, so a check of their names alone let the job run on the old layout.
+    const edited = { ...CLICKS, partitionKey: ['url', 'ts'], clustering: [] };
+    expect(await setupError([CLICKS], [jobOf(edited)])).toBe(
+      'Table ks.clicks was created by an older schema: its partition key is (url), where this version has ' +
+        '(url, ts); its clustering columns are (ts DESC), where this version has none.' +
+        NO_CHANGE_IN_PLACE +
+        JOB_WAYS_OUT +
+        DROP_WARNING,
+    );
+  });
+
+  it('GIVEN a partition key column moved to the clustering columns THEN refuses', async () => {
+    const old = { ...CLICKS, partitionKey: ['url', 'ts'], clustering: [] };
+    expect(await setupError([old], [jobOf(CLICKS)])).toMatch(
+      /^Table ks\.clicks was created by an older schema: its partition key is \(url, ts\), where this version has \(url\); its clustering columns are none, where this version has \(ts DESC\)\./,
+    );
+  });
+
+  it('GIVEN the partition key columns in another order THEN refuses', async () => {
+    const now = { ...CLICKS, partitionKey: ['url', 'seen_at'] };
+    const old = { ...CLICKS, partitionKey: ['seen_at', 'url'] };
+    expect(await setupError([old], [jobOf(now)])).toMatch(
+      /: its partition key is \(seen_at, url\), where this version has \(url, seen_at\)\. /,
+    );
+  });
+
+  it('GIVEN the clustering columns in another order THEN refuses', async () => {
+    const now: TableDef = {
+      ...CLICKS,
+      clustering: [
+        { name: 'ts', order: 'DESC' },
+        { name: 'seen_at', order: 'ASC' },
+      ],
+    };
+    const old = { ...now, clustering: [...now.clustering].reverse() };
+    expect(await setupError([old], [jobOf(now)])).toMatch(
+      /: its clustering columns are \(seen_at ASC, ts DESC\), where this version has \(ts DESC, seen_at ASC\)\. /,
+    );
+  });
+
+  it('GIVEN another clustering order THEN refuses', async () => {
+    const old: TableDef = { ...CLICKS, clustering: [{ name: 'ts', order: 'ASC' }] };
+    expect(await setupError([old], [jobOf(CLICKS)])).toMatch(
+      /: its clustering columns are \(ts ASC\), where this version has \(ts DESC\)\. /,
+    );
+  });
+
+  it("GIVEN a column's type changed THEN refuses, key column or not", async () => {
+    const old: TableDef = {
+      ...CLICKS,
+      columns: CLICKS.columns.map((c) => ({ ...c, type: c.name === 'url' ? c.type : 'text' })),
+    };
+    expect(await setupError([old], [jobOf(CLICKS)])).toMatch(
+      /: column ts is text, where this version has bigint; column seen_at is text, where this version has timestamp\. /,
+    );
+  });
+
+  it('GIVEN the same layout THEN adds the regular columns the table lacks, and nothing else', async () => {
+    const old = { ...CLICKS, columns: CLICKS.columns.filter((c) => c.name !== 'seen_at') };
+    const { client, executed } = clientWith([old]);
+    const ran = await ensureSchema(client, { keyspace }, [jobOf(CLICKS)]);
+    expect(ran.filter((cql) => cql.startsWith('ALTER'))).toEqual([
+      'ALTER TABLE ks.clicks ADD "seen_at" timestamp',
+    ]);
+    expect(executed.filter((cql) => cql.startsWith('ALTER'))).toHaveLength(1);
   });
 });
