@@ -54,7 +54,9 @@ export class NotSetUpError extends Error {
  * Refuses to go on for jobs whose tables (and, given brokers, topics) do not exist, or whose tables lack columns
  * of this version's schema (a job edited since its last `setup`), naming what is missing, rather than failing on
  * the first query with the driver's "Undefined column name" and its stack, or retrying a topic Kafka does not have
- * for a minute and a half.
+ * for a minute and a half. A table whose layout differs from its definition fails first, with the
+ * `SchemaDriftError` setup gives: running setup would not fix it, and the job would read and write a layout its
+ * definition no longer has.
  */
 export async function assertSetUp(
   client: Client,
@@ -62,24 +64,14 @@ export async function assertSetUp(
   brokers: readonly string[] | null,
   jobs: readonly JobDescriptor[],
 ): Promise<void> {
-  const rs = await client.execute(
-    'SELECT table_name, column_name FROM system_schema.columns WHERE keyspace_name = ?',
-    [keyspace],
-    { prepare: true },
-  );
-  const columns = new Map<string, Set<string>>();
-  for (const row of rs.rows) {
-    const table = row.get('table_name') as string;
-    if (!columns.has(table)) columns.set(table, new Set());
-    columns.get(table)!.add(row.get('column_name') as string);
-  }
-  const missing = pipelineTables(jobs)
-    .filter((t) => !columns.has(t.name))
-    .map((t) => `table ${keyspace}.${t.name}`);
-  // `setup` adds the regular columns a table lacks (and names the fix for a changed primary key).
-  const outdated = pipelineTables(jobs).flatMap((t) => {
-    const have = columns.get(t.name);
-    const lacks = have ? t.columns.map((c) => c.name).filter((c) => !have.has(c)) : [];
+  const live = await liveColumns(client, keyspace);
+  const tables = pipelineTables(jobs);
+  assertSameLayout(keyspace, tables, live);
+  const missing = tables.filter((t) => !live.has(t.name)).map((t) => `table ${keyspace}.${t.name}`);
+  // `setup` adds the regular columns a table lacks.
+  const outdated = tables.flatMap((t) => {
+    const have = new Set((live.get(t.name) ?? []).map((c) => c.column_name));
+    const lacks = have.size ? t.columns.map((c) => c.name).filter((c) => !have.has(c)) : [];
     return lacks.length
       ? [
           `table ${keyspace}.${t.name} lacks the column${lacks.length === 1 ? '' : 's'} ${lacks.join(', ')} ` +

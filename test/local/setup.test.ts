@@ -7,8 +7,8 @@
 import type { Client } from 'cassandra-driver';
 import { describe, expect, it } from 'vitest';
 import type { JobDescriptor } from '../../config/jobs';
-import { ensureSchema, SchemaDriftError } from '../../local/setup';
-import { DEAD_LETTERS, SENT_RECEIVED, type TableDef } from '../../schema';
+import { assertSetUp, ensureSchema, NotSetUpError, SchemaDriftError } from '../../local/setup';
+import { DEAD_LETTERS, RUNTIME_TABLE_DEFS, SENT_RECEIVED, type TableDef } from '../../schema';
 import { SHIPPED_JOBS } from '../support/jobs';
 
 /**
@@ -192,5 +192,26 @@ describe('ensureSchema on a table whose primary key changed', () => {
       'ALTER TABLE ks.clicks ADD "seen_at" timestamp',
     ]);
     expect(executed.filter((cql) => cql.startsWith('ALTER'))).toHaveLength(1);
+  });
+});
+
+describe('assertSetUp on a table whose layout changed', () => {
+  it('refuses as setup does: setup cannot fix it, so "run setup" would be the wrong advice', async () => {
+    const old = { ...CLICKS, partitionKey: ['url', 'ts'], clustering: [] };
+    const tables = [old, ...RUNTIME_TABLE_DEFS];
+    const failed = await assertSetUp(clientWith(tables).client, 'ks', null, [jobOf(CLICKS)]).catch(
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(SchemaDriftError);
+    expect((failed as Error).message).toMatch(
+      /^Table ks\.clicks was created by an older schema: its partition key is \(url, ts\), where this version has \(url\);.*rename the table and its job/,
+    );
+  });
+
+  it('still says "not set up" for a table that does not exist', async () => {
+    const failed = await assertSetUp(clientWith([]).client, 'ks', null, [jobOf(CLICKS)]).catch(
+      (error: unknown) => error,
+    );
+    expect(failed).toBeInstanceOf(NotSetUpError);
   });
 });
