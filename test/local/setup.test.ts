@@ -1,7 +1,7 @@
 /**
  * `setup` on a table an older schema created with another layout (the roles, order and clustering order of its
  * key columns, or a column's type): it must refuse, say what differs, and name ways out that do not lose the
- * records already read unawares. The same refusal on the real Cassandra is in
+ * records already read unawares. The same refusal on the real Cassandra is in test/local/setup.int.test.ts and
  * test/lambda/runtime/cassandra-store.int.test.ts.
  */
 import type { Client } from 'cassandra-driver';
