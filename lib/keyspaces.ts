@@ -1,7 +1,8 @@
 /**
  * `KeyspacesSchema`: the keyspace and one `AWS::Cassandra::Table` per table of the typed schema (`schema/`).
  * Nothing here names a column: columns, key order, clustering order and the default TTL all come from the
- * `TableDef`s, the same ones the local DDL and the handlers use.
+ * `TableDef`s, the same ones the local DDL and the handlers use, the key and types through `tableLayout`, the
+ * layout `microbatch setup` holds a local table to (schema/layout.ts).
  *
  * Every table: on-demand capacity (no provisioned-capacity surprises), point-in-time recovery as configured
  * (on by default), encryption at rest with the AWS owned key (explicit, so it is visible in the template), and
@@ -17,7 +18,7 @@ import { CfnDeletionPolicy, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as cassandra from 'aws-cdk-lib/aws-cassandra';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import { assertIdentifier, MAX_TTL_SECONDS, regularColumns, type TableDef } from '../schema';
+import { assertIdentifier, MAX_TTL_SECONDS, tableLayout, type TableDef } from '../schema';
 
 /**
  * The system tables read with `cassandra:Select`: exactly those cassandra-driver 4.10 reads against Keyspaces,
@@ -167,25 +168,21 @@ export class KeyspacesSchema extends Construct {
 
     for (const def of props.tables) {
       assertIdentifier('table', def.name);
-      const typeOf = (name: string): string => {
-        const column = def.columns.find((c) => c.name === name);
-        if (!column)
-          throw new Error(`Table '${def.name}' names key column '${name}', which it does not define.`);
-        return column.type;
-      };
+      // The layout setup checks a local table against (schema/layout.ts), so that local and cloud tables agree.
+      const layout = tableLayout(def);
       const ttl = props.ttlSeconds?.[def.name] ?? def.defaultTtlSeconds;
       const table = new cassandra.CfnTable(this, `Table-${def.name}`, {
         // The keyspace's Ref is its name: it also orders the table after the keyspace.
         keyspaceName: this.keyspace.ref,
         tableName: def.name,
-        partitionKeyColumns: def.partitionKey.map((name) => ({ columnName: name, columnType: typeOf(name) })),
-        clusteringKeyColumns: def.clustering.length
-          ? def.clustering.map((c) => ({
-              column: { columnName: c.name, columnType: typeOf(c.name) },
+        partitionKeyColumns: layout.partitionKey.map((c) => ({ columnName: c.name, columnType: c.type })),
+        clusteringKeyColumns: layout.clustering.length
+          ? layout.clustering.map((c) => ({
+              column: { columnName: c.name, columnType: c.type },
               orderBy: c.order,
             }))
           : undefined,
-        regularColumns: regularColumns(def).map((c) => ({ columnName: c.name, columnType: c.type })),
+        regularColumns: layout.regular.map((c) => ({ columnName: c.name, columnType: c.type })),
         billingMode: { mode: 'ON_DEMAND' },
         pointInTimeRecoveryEnabled: props.pointInTimeRecovery ?? true,
         encryptionSpecification: { encryptionType: 'AWS_OWNED_KMS_KEY' },

@@ -4,7 +4,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { TableDef } from '../../schema';
+import { tableLayout, type TableDef } from '../../schema';
 import { KEYSPACES_SYSTEM_TABLES, KeyspacesSchema } from '../../lib/keyspaces';
 import { expectTemplate, ALL_TABLES, CDK_CONTEXT, synthPipeline, type TestPipeline } from './support';
 
@@ -87,6 +87,17 @@ describe('KeyspacesSchema built from the typed schema, default config', () => {
         ...(props['RegularColumns'] as CfnColumn[]),
       ].map((c) => `${c.ColumnName}:${c.ColumnType}`);
       expect(columns.sort()).toEqual(expectedColumns(table).all);
+    });
+
+    it('has the layout `setup` holds a local table to (schema/layout.ts): local and cloud tables agree', () => {
+      const props = tableProps(keyspaces, table.name);
+      const column = (c: CfnColumn) => ({ name: c.ColumnName, type: c.ColumnType });
+      const clustering = (props['ClusteringKeyColumns'] ?? []) as { Column: CfnColumn; OrderBy: string }[];
+      expect({
+        partitionKey: (props['PartitionKeyColumns'] as CfnColumn[]).map(column),
+        clustering: clustering.map((c) => ({ ...column(c.Column), order: c.OrderBy })),
+        regular: (props['RegularColumns'] as CfnColumn[]).map(column),
+      }).toEqual(tableLayout(table));
     });
 
     it('has point-in-time recovery on, on-demand capacity and stated encryption', () => {
