@@ -282,12 +282,16 @@ export function kafkaRangeReader(
       const done = new Promise<void>((resolve, reject) => {
         settle = (error) => (error === undefined ? resolve() : reject(error));
       });
+      // Once a run of records failed, nothing more is handed over: kafkajs may deliver the partition's next
+      // fetch before the consumer is disconnected, and records past a gap would be decided as if the failed
+      // ones did not exist (a redrive counts such a gap as lost).
+      let failed = false;
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch }) => {
-          if (!open.has(batch.partition)) return;
+          if (failed || !open.has(batch.partition)) return;
           const range = ranges.get(batch.partition)!;
           const records: KafkaRecord[] = [];
           // Read through when a record at or past the range's end shows up, or when the log has nothing more
@@ -305,6 +309,7 @@ export function kafkaRangeReader(
           try {
             if (records.length) await onRecords(batch.partition, records);
           } catch (error) {
+            failed = true;
             settle(error);
             return;
           }

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { processPartition } from '../../../lambda/runtime/checkpoint';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
 import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
-import { redrivePending, type RedriveDeps } from '../../../lambda/runtime/redrive';
+import { kafkaRangeReader, redrivePending, type RedriveDeps } from '../../../lambda/runtime/redrive';
+import type { Kafka } from 'kafkajs';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { formatTime } from '../../../lambda/jobs/shared/time-format';
 import { SENT_RECEIVED } from '../../../schema';
@@ -71,5 +72,62 @@ describe('redrivePending', () => {
     expect(a.redrivenRecords + b.redrivenRecords).toBe(5);
     expect(a.stillPending).toEqual([]);
     expect(b.stillPending).toEqual([]);
+  });
+});
+
+describe('kafkaRangeReader', () => {
+  /** A Kafka whose consumer delivers `batches` of partition 0 one after another, as kafkajs's fetch loop does. */
+  function kafkaDelivering(batches: ReadonlyArray<readonly number[]>): Kafka {
+    const admin = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      deleteGroups: async () => undefined,
+      setOffsets: async () => undefined,
+      fetchTopicOffsets: async () => [{ partition: 0, low: '0', high: '100', offset: '100' }],
+    };
+    const consumer = {
+      connect: async () => undefined,
+      disconnect: async () => undefined,
+      subscribe: async () => undefined,
+      run: async ({ eachBatch }: { eachBatch: (payload: unknown) => Promise<void> }) => {
+        for (const offsets of batches) {
+          await eachBatch({
+            batch: {
+              partition: 0,
+              highWatermark: '100',
+              lastOffset: () => String(offsets[offsets.length - 1]),
+              messages: offsets.map((o) => ({
+                offset: String(o),
+                timestamp: String(T0),
+                key: null,
+                value: Buffer.from('x'),
+                headers: {},
+              })),
+            },
+          });
+        }
+      },
+    };
+    return { admin: () => admin, consumer: () => consumer } as unknown as Kafka;
+  }
+
+  it('GIVEN a run of records that fails THEN the fetches after it are not handed over, so no gap is decided', async () => {
+    // GIVEN a range [0, 10) delivered in two fetches, and a handler that fails on the first
+    const handed: bigint[][] = [];
+    const read = kafkaRangeReader(
+      kafkaDelivering([
+        [0, 1, 2, 3, 4],
+        [5, 6, 7, 8, 9],
+      ]),
+      () => 'group',
+    );
+    // WHEN the range is read
+    const reading = read('test', new Map([[0, { from: 0n, until: 10n }]]), async (_partition, records) => {
+      handed.push(records.map((r) => r.offset));
+      throw new Error('store down');
+    });
+    // THEN the failure is the reader's, and only the first fetch was handed over
+    await expect(reading).rejects.toThrow('store down');
+    expect(handed).toEqual([[0n, 1n, 2n, 3n, 4n]]);
   });
 });
