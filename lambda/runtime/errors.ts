@@ -129,6 +129,13 @@ export function errorText(error: unknown): string {
           ([where, e]) => `${where}: ${e instanceof Error ? `${e.name}: ${e.message}` : String(e)}`,
         )
       : [];
+  // The driver tried no host at all: it had marked every node it knows down after their connections failed, and
+  // says only "All host(s) tried for query failed." (measured: a node whose connections were reset).
+  if (!causes.length && error.name === 'NoHostAvailableError' && inner !== null && typeof inner === 'object')
+    return (
+      `${error.name}: ${error.message} No host was tried: the driver has marked every node down after its ` +
+      'connections failed; check that Cassandra (or Keyspaces) is up and reachable from here.'
+    );
   if (!causes.length) return `${error.name}: ${error.message}`;
   // The driver's own first line, without what it appended of the first inner error.
   const head = error.message.split(/ First host tried, /)[0]!.replace(/\.$/, '');

@@ -19,6 +19,16 @@ describe('errorText', () => {
     );
   });
 
+  it('GIVEN a NoHostAvailableError that tried no host THEN it says why none was tried and what to check', () => {
+    // GIVEN what the driver throws once it has marked every node down: no host's answer at all
+    const error = new errors.NoHostAvailableError({});
+    // THEN the driver's line, and what it means
+    expect(errorText(error)).toBe(
+      'NoHostAvailableError: All host(s) tried for query failed. No host was tried: the driver has marked every ' +
+        'node down after its connections failed; check that Cassandra (or Keyspaces) is up and reachable from here.',
+    );
+  });
+
   it('GIVEN any other error THEN its name and message, as String() gives them', () => {
     const error = new RecordError('schema', 'The job’s key is "": expected a non-empty string.');
     expect(errorText(error)).toBe(String(error));
