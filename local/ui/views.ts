@@ -556,12 +556,6 @@ export class Views {
     if (rawText !== null && rawText !== '1' && rawText !== '0')
       throw new BadRequest(`raw must be 1 (with each stored payload in base64) or 0; received '${rawText}'.`);
     const raw = rawText === '1';
-    const cursorText = params.get('cursor');
-    const cursor = cursorText
-      ? decodeCursor<Record<string, number>>(cursorText, (c) =>
-          Object.values(c).every((v) => Number.isInteger(v)),
-        )
-      : {};
 
     // A topic or partition the jobs do not have is the caller's mistake, not an empty page.
     const all = jobs.flatMap((job) => this.partitionsOf(job));
@@ -577,24 +571,32 @@ export class Views {
         `partition must be one of ${[...new Set(all.filter((p) => topic === null || p.topic === topic).map((p) => p.partition))].sort((a, b) => a - b).join(', ')}` +
           `${topic === null ? '' : ` for topic ${topic}`}; received ${partition}.`,
       );
-    const readers = jobs.flatMap((job) =>
+    const reads = jobs.flatMap((job) =>
       this.partitionsOf(job)
         .filter(
           (p) => (topic === null || p.topic === topic) && (partition === null || p.partition === partition),
         )
-        .map((p) => {
-          const key = `${job.name}/${p.topic}/${p.partition}`;
-          const before = cursor[key];
-          return {
-            key,
-            job: job.name,
-            ...p,
-            before: before ?? null,
-            buffer: [] as DeadLetterView[],
-            done: before === -1,
-          };
-        }),
+        .map((p) => ({ key: `${job.name}/${p.topic}/${p.partition}`, job: job.name, ...p })),
     );
+    const cursorText = params.get('cursor');
+    // `next` holds a position for each partition read, and nothing else: -1 once it is read to its end, else
+    // the offset to read below. A key of no partition read leaves every partition at its newest (page one
+    // again), and one missing restarts its partition there, so a cursor of other keys is refused.
+    const cursor = cursorText
+      ? decodeCursor<Record<string, unknown>>(
+          cursorText,
+          (c) =>
+            Object.keys(c).length === reads.length &&
+            reads.every(({ key }) => {
+              const v = c[key];
+              return Number.isSafeInteger(v) && (v as number) >= -1;
+            }),
+        )
+      : {};
+    const readers = reads.map((r) => {
+      const before = cursor[r.key] as number | undefined;
+      return { ...r, before: before ?? null, buffer: [] as DeadLetterView[], done: before === -1 };
+    });
     const chunk = Math.min(limit, 200);
     const rows: DeadLetterView[] = [];
     let scanned = 0;

@@ -326,9 +326,43 @@ describe('the dead letters view', () => {
     },
   );
 
+  /** A position for each partition of uiJobOf(3), as `next` gives them. */
+  const allRead = { 'sent-received/test/0': 5, 'sent-received/test/1': -1, 'sent-received/test/2': 0 };
+
+  it('GIVEN a cursor of a position for each partition read, -1 for one read to its end THEN reads on from each', async () => {
+    // GIVEN views that record what they are asked for
+    const asked: Array<[number, number | null]> = [];
+    const views = viewsOf(
+      {
+        deadLettersBefore: async (_job: string, _topic: string, partition: number, before: number | null) => {
+          asked.push([partition, before]);
+          return [];
+        },
+      },
+      uiJobOf(3),
+      Date.now(),
+    );
+
+    // WHEN
+    await views.deadLetters(new URLSearchParams({ cursor: encodeCursor(allRead) }));
+
+    // THEN
+    expect(asked).toEqual([
+      [0, 5],
+      [2, 0],
+    ]);
+  });
+
   it.each([
     ['an empty array', []],
     ['an array of offsets', [5, 7]],
+    ['an object keyed by no partition', { x: 5 }],
+    ['an empty object', {}],
+    ['keyed by a partition the job does not have', { 'sent-received/test/3': 5 }],
+    ['without one of the partitions read', { 'sent-received/test/0': 5, 'sent-received/test/1': -1 }],
+    ['keyed by a topic the job does not read', { 'sent-received/other/0': 5 }],
+    ['an offset below -1', { ...allRead, 'sent-received/test/0': -2 }],
+    ['an offset past a safe integer', { ...allRead, 'sent-received/test/0': 2 ** 60 }],
   ])(
     'GIVEN a cursor that is %s, no page the API returned THEN 400 naming the cursor before asking the store, not page one',
     async (_case, cursor) => {
