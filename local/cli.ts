@@ -1126,6 +1126,15 @@ async function printResults(
     from: args.from,
     to: args.to,
   });
+  if (!rows.length) {
+    // "(no rows)" left the user to guess whether the key, the range or its defaults missed: name all three.
+    console.log(
+      `${view.name}: no windows of ${view.keyColumn} '${args.key}' starting from ${args.from.toISOString()} to ` +
+        `${args.to.toISOString()}. Widen the range with --from and --to (default: the hour before now), or leave ` +
+        'out --key to list the keys there are.',
+    );
+    return;
+  }
   console.log(
     renderTable(
       rows.slice(-args.limit).map((w) => ({

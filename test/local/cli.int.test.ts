@@ -246,6 +246,44 @@ describe('a job whose table an older schema created', () => {
   }, 60_000);
 });
 
+describe('microbatch query, a window key without windows', () => {
+  it('names the job, the key and the range it searched, defaults included, and how to widen it, not "(no rows)"', async () => {
+    // GIVEN a set-up keyspace without a window of key nosuch
+    const { keyspace } = await freshKeyspace();
+    const config = ['-c', `keyspace.name=${keyspace}`];
+
+    // WHEN asked for it with both ends given, and with --from alone (--to defaults to now)
+    const given = microbatch([
+      'query',
+      'sensor-stats',
+      '--key',
+      'nosuch',
+      '--from',
+      '2026-05-21T01:00:00Z',
+      '--to',
+      '2026-05-21T02:00:00Z',
+      ...config,
+    ]);
+    const before = Date.now();
+    const defaulted = microbatch(['query', 'sensor-stats', '--key', 'nosuch', ...config]);
+
+    // THEN
+    expect(await given.exited).toBe(0);
+    expect(given.out().trim()).toBe(
+      "sensor-stats: no windows of sensor_id 'nosuch' starting from 2026-05-21T01:00:00.000Z to " +
+        '2026-05-21T02:00:00.000Z. Widen the range with --from and --to (default: the hour before now), or ' +
+        'leave out --key to list the keys there are.',
+    );
+    expect(await defaulted.exited).toBe(0);
+    const [, fromText, toText] =
+      /^sensor-stats: no windows of sensor_id 'nosuch' starting from (\S+) to (\S+)\. Widen the range/.exec(
+        defaulted.out(),
+      ) ?? [];
+    expect(Date.parse(toText!) - Date.parse(fromText!)).toBe(3_600_000);
+    expect(Date.parse(toText!)).toBeGreaterThanOrEqual(before - 1000);
+  }, 60_000);
+});
+
 describe('microbatch status', () => {
   it('says why it cannot read a job\'s batches, exit 1, instead of "last 0 batch(es)"', async () => {
     // GIVEN a keyspace whose replication asks for more nodes than the one that runs: every read at LOCAL_QUORUM
