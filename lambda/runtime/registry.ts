@@ -92,7 +92,6 @@ export async function loadJobs(root: string = ROOT): Promise<RegisteredJob[]> {
   return jobs;
 }
 
-/** Two jobs may read one topic, but must declare it alike; a table belongs to one job. */
 /**
  * A job's name as the pipeline stack's per-job output keys keep it (`RedriveFunction-<job>`, `Dashboard-<job>`):
  * CloudFormation keeps only their letters and digits, so page-views and pageviews would have the same output.
@@ -101,6 +100,10 @@ export function stackOutputKey(jobName: string): string {
   return jobName.replace(/-/g, '');
 }
 
+/**
+ * Two jobs may read one topic, but must declare it alike; no two job names may differ only by dashes (their stack
+ * outputs would be one); a table belongs to one job, and none is one of the runtime's own.
+ */
 function assertConsistent(jobs: readonly RegisteredJob[]): void {
   const declared = new Map<string, { topic: TopicDef; job: RegisteredJob }>();
   for (const job of jobs) {
