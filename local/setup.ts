@@ -131,35 +131,45 @@ async function liveColumns(client: Client, keyspace: string): Promise<Map<string
 }
 
 /**
- * Throws a `SchemaDriftError` for the first of `tables` whose live table has another layout than its definition:
- * its partition key columns in order, its clustering columns in order with their clustering order, or a column's
- * type. Comparing the key columns' names alone let `partitionKey ['url'] + clustering [ts]` edited into
- * `partitionKey ['url', 'ts']` pass, and the job ran on the old layout.
+ * Throws a `SchemaDriftError` naming every one of `tables` whose live table has another layout than its
+ * definition: its partition key columns in order, its clustering columns in order with their clustering order, or
+ * a column's type. Comparing the key columns' names alone let `partitionKey ['url'] + clustering [ts]` edited into
+ * `partitionKey ['url', 'ts']` pass, and the job ran on the old layout. Every table at once: naming the first alone
+ * had the user find the others one `setup` run at a time.
  */
 function assertSameLayout(
   keyspace: string,
   tables: readonly TableDef[],
   live: ReadonlyMap<string, readonly LiveColumn[]>,
 ): void {
-  for (const table of tables) {
+  const drifted = tables.flatMap((table) => {
     const have = live.get(table.name);
-    if (!have) continue;
-    const drift = layoutDrift(tableLayout(table), liveLayout(have));
-    if (!drift.length) continue;
-    // Not "drop the table": the checkpoints have passed what the table held, so a new one would never get it.
-    const runtime = RUNTIME_TABLE_DEFS.some((t) => t.name === table.name);
-    throw new SchemaDriftError(
-      `Table ${keyspace}.${table.name} was created by an older schema: ${drift.join('; ')}. Cassandra cannot ` +
-        "change a table's primary key, clustering order or column types in place. Wipe the local data, Kafka's " +
-        'records included, with `microbatch reset`, then run again' +
-        (runtime
-          ? '.'
-          : "; or, to fill the new table from the records still in Kafka, rename the table and its job (a job's " +
-            'checkpoints go by its name, so a renamed job reads its topics from the start).') +
-        ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a ' +
-        'table created again never gets them (replay counts them as duplicates).',
-    );
-  }
+    const drift = have ? layoutDrift(tableLayout(table), liveLayout(have)) : [];
+    return drift.length ? [{ name: `${keyspace}.${table.name}`, table, drift }] : [];
+  });
+  if (!drifted.length) return;
+  const [only] = drifted;
+  const names = drifted.map((d) => d.name);
+  // Not "drop the table": the checkpoints have passed what the table held, so a new one would never get it.
+  // Renaming is for a job's table: the runtime's own has no job to rename.
+  const renamed = drifted
+    .filter((d) => !RUNTIME_TABLE_DEFS.some((t) => t.name === d.table.name))
+    .map((d) => d.name);
+  throw new SchemaDriftError(
+    (drifted.length === 1
+      ? `Table ${only!.name} was created by an older schema: ${only!.drift.join('; ')}.`
+      : `Tables ${names.slice(0, -1).join(', ')} and ${names.at(-1)!} were created by an older schema: ` +
+        `${drifted.map((d) => `in ${d.name}, ${d.drift.join('; ')}`).join('; ')}.`) +
+      " Cassandra cannot change a table's primary key, clustering order or column types in place. Wipe the local " +
+      "data, Kafka's records included, with `microbatch reset`, then run again" +
+      (!renamed.length
+        ? '.'
+        : '; or, to fill the new table from the records still in Kafka, rename the table' +
+          (drifted.length === 1 ? '' : ` (${renamed.join(', ')})`) +
+          " and its job (a job's checkpoints go by its name, so a renamed job reads its topics from the start).") +
+      ' Dropping the table alone would lose what it held: the checkpoints have passed those records, so a ' +
+      'table created again never gets them (replay counts them as duplicates).',
+  );
 }
 
 /**

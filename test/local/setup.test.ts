@@ -184,6 +184,40 @@ describe('ensureSchema on a table whose primary key changed', () => {
     );
   });
 
+  it("GIVEN a job's table and a runtime table whose layouts changed THEN names both in one refusal, not one a run", async () => {
+    const clicks = { ...CLICKS, partitionKey: ['url', 'ts'], clustering: [] };
+    const dead = { ...DEAD_LETTERS, partitionKey: ['job'], clustering: [] };
+    const tables = [clicks, dead, ...RUNTIME_TABLE_DEFS.filter((t) => t !== DEAD_LETTERS)];
+    const message = await setupError(tables, [jobOf(CLICKS)]);
+    expect(message).toMatch(
+      new RegExp(
+        '^Tables ks\\.clicks and ks\\.dead_letters were created by an older schema: in ks\\.clicks, its ' +
+          'partition key is \\(url, ts\\), where this version has \\(url\\); .*; in ks\\.dead_letters, its ' +
+          'partition key is \\(job\\), where this version has \\(job, topic, kafka_partition\\); .*\\.' +
+          NO_CHANGE_IN_PLACE.replace(/[.()]/g, '\\$&') +
+          ' ',
+      ),
+    );
+    // The ways out: reset for both, renaming for the job's table only; the runtime's has no job to rename.
+    expect(message).toContain(
+      "Wipe the local data, Kafka's records included, with `microbatch reset`, then run again; or, to fill the " +
+        "new table from the records still in Kafka, rename the table (ks.clicks) and its job (a job's " +
+        'checkpoints go by its name, so a renamed job reads its topics from the start).' +
+        DROP_WARNING,
+    );
+  });
+
+  it('GIVEN two tables of jobs whose layouts changed THEN names both, and renaming for each', async () => {
+    const views: TableDef = { ...CLICKS, name: 'views' };
+    const job = { ...jobOf(CLICKS), tables: [CLICKS, views] };
+    const old = [CLICKS, views].map((t) => ({ ...t, clustering: [{ name: 'ts', order: 'ASC' as const }] }));
+    const message = await setupError(old, [job]);
+    expect(message).toMatch(
+      /^Tables ks\.clicks and ks\.views were created by an older schema: in ks\.clicks, its clustering columns are \(ts ASC\), where this version has \(ts DESC\); in ks\.views, its clustering columns are \(ts ASC\), where this version has \(ts DESC\)\. /,
+    );
+    expect(message).toContain('rename the table (ks.clicks, ks.views) and its job (');
+  });
+
   it('GIVEN the same layout THEN adds the regular columns the table lacks, and nothing else', async () => {
     const old = { ...CLICKS, columns: CLICKS.columns.filter((c) => c.name !== 'seen_at') };
     const { client, executed } = clientWith([old]);
