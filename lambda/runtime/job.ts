@@ -263,9 +263,9 @@ const RESERVED_OPTIONS = new Set([
  * ```ts
  * const job = defineJob({
  *   name: 'clicks',
- *   doc: 'Every click, with the time the pipeline took it.',
+ *   doc: 'Clicks by url and event time, with the time the pipeline took them.',
  *   kind: 'transform',
- *   topics: [{ name: 'clicks', doc: 'JSON clicks {url}', partitions: 3 }],
+ *   topics: [{ name: 'clicks', doc: 'JSON clicks {url, ts}', partitions: 3 }],
  *   tables: [CLICKS],
  *   options: {},
  *   create: (config) =>
@@ -275,7 +275,9 @@ const RESERVED_OPTIONS = new Set([
  *       decoder: json(clickSchema),
  *       sinkTables: [CLICKS],
  *       failOnDataLoss: config.failOnDataLoss,
- *       transform: (click, { processingTime }) => [{ table: CLICKS, values: { url: click.url, seen_at: processingTime } }],
+ *       transform: (click, { processingTime }) => [
+ *         { table: CLICKS, values: { url: click.url, ts: click.ts, seen_at: processingTime } },
+ *       ],
  *     }),
  * });
  * export default job;

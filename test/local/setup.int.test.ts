@@ -39,7 +39,7 @@ describe('ensureTopics', () => {
 /** The README's clicks, as first written: one partition per url, its clicks newest first. */
 const CLICKS: TableDef = {
   name: 'clicks',
-  doc: 'Every click.',
+  doc: 'One click per url and event time.',
   columns: [
     { name: 'url', type: 'text', doc: 'The page.' },
     { name: 'ts', type: 'bigint', doc: 'Event time, epoch ms.' },
@@ -51,7 +51,7 @@ const CLICKS: TableDef = {
 };
 
 function clicksJob(table: TableDef): JobDescriptor {
-  return { name: 'clicks', doc: 'Every click.', kind: 'transform', topics: [], tables: [table], options: {} };
+  return { name: 'clicks', doc: 'One click per url and event time.', kind: 'transform', topics: [], tables: [table], options: {} };
 }
 
 /** The layout of each table of `keyspace`, as system_schema.columns gives it. */
