@@ -51,7 +51,14 @@ const CLICKS: TableDef = {
 };
 
 function clicksJob(table: TableDef): JobDescriptor {
-  return { name: 'clicks', doc: 'One click per url and event time.', kind: 'transform', topics: [], tables: [table], options: {} };
+  return {
+    name: 'clicks',
+    doc: 'One click per url and event time.',
+    kind: 'transform',
+    topics: [],
+    tables: [table],
+    options: {},
+  };
 }
 
 /** The layout of each table of `keyspace`, as system_schema.columns gives it. */
