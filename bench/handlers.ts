@@ -1,5 +1,5 @@
 /**
- * The handlers as Lambda gets them: each `lambda/handlers/*.ts` is bundled by the project's own
+ * The handlers as Lambda gets them: each function's entry (`handlerEntries`) is bundled by the project's own
  * `PipelineFunction` construct (lib/functions.ts) in a throwaway CDK app, so the bundle is byte for byte the one
  * `cdk deploy` uploads (same esbuild options, externals and feature flags), never a re-typed copy of them.
  * Then each bundle is required by fresh `node` processes, and the median import time is its cold import time.

@@ -16,8 +16,9 @@
  * processing time of `[next_offset, claim_until)`, and the *lane* its window partials fold into. The live
  * checkpoint row is a cursor (plus where it began, and a slot for a range it just skipped); each row of
  * `skipped_ranges` carries a cursor of its own for its redrive. Every change to a cursor is a compare-and-set
- * (LWT) on `(next_offset, claim_id)`; every read is linearizable (SERIAL on Cassandra, LOCAL_QUORUM on
- * Keyspaces, whose reads see every acknowledged write).
+ * (LWT) on `(next_offset, claim_id)`; every read is linearizable (LOCAL_SERIAL on a plain Cassandra;
+ * LOCAL_QUORUM on Keyspaces, whose reads see every acknowledged write, and in the Keyspaces-strict mode that
+ * holds the local run to it: `checkpointReadConsistency`).
  *
  * ## Applying a run of records to a cursor (`advance`)
  * For records `R` (sorted, `end` = last offset + 1), loop:
