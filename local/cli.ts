@@ -224,6 +224,8 @@ export interface StatusReport {
   readonly services: readonly services.ServiceStatus[];
   /** Why no job's batches were read: the keyspace or a table is missing (`microbatch setup` makes them). */
   notSetUp?: string;
+  /** Why no job's batches were read: a table's layout differs from its definition (`setup` cannot fix it). */
+  schemaDrift?: string;
   readonly jobs: Array<
     | { readonly job: string; readonly batches: readonly LedgerRow[] }
     | { readonly job: string; readonly error: string }
@@ -570,17 +572,22 @@ export function createProgram(state: CliState): Command {
       );
       if (!rt) return print();
       try {
-        // Before any job's rows: tables that do not exist are a step to take, not a failure of each job.
-        const notSetUp = await assertSetUp(rt.client, rt.keyspace, null, jobs).then(
+        // Before any job's rows: tables that do not exist are a step to take, and a table of another layout a
+        // decision to make, not a failure of each job. Both go in the report, so that --json stays one object.
+        const unusable = await assertSetUp(rt.client, rt.keyspace, null, jobs).then(
           () => undefined,
           (error: unknown) => {
-            if (error instanceof NotSetUpError) return error;
+            if (error instanceof NotSetUpError || error instanceof SchemaDriftError) return error;
             throw error;
           },
         );
-        if (notSetUp) {
-          report.notSetUp = notSetUp.message;
-          say(`\n${notSetUp.message}`);
+        if (unusable instanceof NotSetUpError) report.notSetUp = unusable.message;
+        if (unusable instanceof SchemaDriftError) {
+          report.schemaDrift = unusable.message;
+          state.exitCode = 1;
+        }
+        if (unusable) {
+          say(`\n${unusable.message}`);
           return print();
         }
         for (const job of jobs) {

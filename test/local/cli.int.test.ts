@@ -333,6 +333,30 @@ describe('microbatch status', () => {
     for (const job of report.jobs) expect(job.error).toMatch(/Not enough replicas available/);
   }, 60_000);
 
+  it('--json: a table whose layout differs from its definition is in the one JSON object, exit 1', async () => {
+    // GIVEN a keyspace whose sent_received was created with another partition key
+    const { client, keyspace } = await freshKeyspace();
+    await client.execute(`DROP TABLE ${keyspace}.sent_received`, [], { prepare: false });
+    await client.execute(
+      `CREATE TABLE ${keyspace}.sent_received (time_sent text, time_received text, PRIMARY KEY (time_received, time_sent))`,
+      [],
+      { prepare: false },
+    );
+
+    // WHEN
+    const run = microbatch(['status', '--json', '-c', `keyspace.name=${keyspace}`]);
+
+    // THEN stdout is still one JSON document, which names the drift; no job's batches were read
+    expect(await run.exited).toBe(1);
+    const report = JSON.parse(run.out()) as { schemaDrift?: string; jobs: unknown[] };
+    expect(report.schemaDrift).toMatch(
+      new RegExp(
+        `${keyspace}\\.sent_received was created by an older schema: its partition key is \\(time_received\\)`,
+      ),
+    );
+    expect(report.jobs).toEqual([]);
+  }, 60_000);
+
   it('stops quietly, exit 0, when its reader closes the pipe (`status | head -3`), without a stack trace', async () => {
     const { keyspace } = await freshKeyspace();
     const run = microbatch(['status', '-c', `keyspace.name=${keyspace}`]);
