@@ -16,6 +16,7 @@ import {
   uniqueName,
 } from '../support/integration';
 import { ALL_TABLES } from '../support/jobs';
+import { README_CLICKS } from '../support/clicks-table';
 
 describe('ensureTopics', () => {
   it('creates a topic, grows it, and reports one the config gives fewer partitions than it has', async () => {
@@ -36,19 +37,7 @@ describe('ensureTopics', () => {
   });
 });
 
-/** The README's clicks, as first written: one partition per url, its clicks newest first. */
-const CLICKS: TableDef = {
-  name: 'clicks',
-  doc: 'One click per url and event time.',
-  columns: [
-    { name: 'url', type: 'text', doc: 'The page.' },
-    { name: 'ts', type: 'bigint', doc: 'Event time, epoch ms.' },
-    { name: 'seen_at', type: 'timestamp', doc: "The micro-batch's processing time." },
-  ],
-  partitionKey: ['url'],
-  clustering: [{ name: 'ts', order: 'DESC' }],
-  defaultTtlSeconds: 0,
-};
+const CLICKS = README_CLICKS;
 
 function clicksJob(table: TableDef): JobDescriptor {
   return {

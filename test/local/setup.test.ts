@@ -10,6 +10,7 @@ import type { JobDescriptor } from '../../config/jobs';
 import { assertSetUp, ensureSchema, NotSetUpError, SchemaDriftError } from '../../local/setup';
 import { DEAD_LETTERS, RUNTIME_TABLE_DEFS, SENT_RECEIVED, type TableDef } from '../../schema';
 import { SHIPPED_JOBS } from '../support/jobs';
+import { README_CLICKS } from '../support/clicks-table';
 
 /**
  * The rows `system_schema.columns` holds for `table` once Cassandra has created it, written from Cassandra's
@@ -74,19 +75,7 @@ async function setupError(live: readonly TableDef[], jobs: readonly JobDescripto
   return (failed as Error).message;
 }
 
-/** The README's clicks: one partition per url, its clicks sorted newest first. */
-const CLICKS: TableDef = {
-  name: 'clicks',
-  doc: 'd',
-  columns: [
-    { name: 'url', type: 'text', doc: 'd' },
-    { name: 'ts', type: 'bigint', doc: 'd' },
-    { name: 'seen_at', type: 'timestamp', doc: 'd' },
-  ],
-  partitionKey: ['url'],
-  clustering: [{ name: 'ts', order: 'DESC' }],
-  defaultTtlSeconds: 0,
-};
+const CLICKS = README_CLICKS;
 
 const NO_CHANGE_IN_PLACE =
   " Cassandra cannot change a table's primary key, clustering order or column types in place.";

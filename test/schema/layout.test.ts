@@ -9,20 +9,9 @@ import {
   type TableDef,
 } from '../../schema';
 import { ALL_TABLES } from '../support/jobs';
+import { README_CLICKS } from '../support/clicks-table';
 
-/** The README's clicks: one partition per url, its clicks newest first. */
-const CLICKS: TableDef = {
-  name: 'clicks',
-  doc: 'd',
-  columns: [
-    { name: 'url', type: 'text', doc: 'd' },
-    { name: 'ts', type: 'bigint', doc: 'd' },
-    { name: 'seen_at', type: 'timestamp', doc: 'd' },
-  ],
-  partitionKey: ['url'],
-  clustering: [{ name: 'ts', order: 'DESC' }],
-  defaultTtlSeconds: 0,
-};
+const CLICKS = README_CLICKS;
 
 /** A row of system_schema.columns, as Cassandra writes it. */
 function column(
