@@ -9,25 +9,16 @@ import {
 } from '../../../lambda/handlers/redrive';
 import { processPartition } from '../../../lambda/runtime/checkpoint';
 import { runMicroBatch } from '../../../lambda/runtime/batch';
-import { parseMskEvent, toMskEvent, type KafkaRecord } from '../../../lambda/runtime/event';
+import { parseMskEvent, toMskEvent } from '../../../lambda/runtime/event';
 import type { RedriveDeps } from '../../../lambda/runtime/redrive';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
-import { formatTime } from '../../../lambda/jobs/shared/time-format';
 import { SENT_RECEIVED } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
+import { TUTORIAL_T0, tutorialLog } from '../../support/tutorial-log';
 
-const T0 = Date.UTC(2026, 4, 21, 2, 20, 0);
+const T0 = TUTORIAL_T0;
 const job = createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: false });
-const log: KafkaRecord[] = Array.from({ length: 30 }, (_, o) => ({
-  topic: 'test',
-  partition: 0,
-  offset: BigInt(o),
-  timestamp: T0 + o * 1000,
-  timestampType: 'CREATE_TIME',
-  key: null,
-  value: Buffer.from(formatTime(new Date(T0 + o * 1000), 'tutorial')),
-  headers: [],
-}));
+const log = tutorialLog(30);
 
 /** The record Lambda sends to an SQS destination, for offsets [first, last] of test-0. */
 const onFailure = (first: number, last: number) =>
