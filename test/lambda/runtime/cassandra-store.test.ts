@@ -16,7 +16,7 @@ import { processPartition } from '../../../lambda/runtime/checkpoint';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { MemorySinkStore } from '../../support/memory-store';
 import type { SinkWrite } from '../../../lambda/runtime/store';
-import { DEAD_LETTERS, SENT_RECEIVED } from '../../../schema';
+import { DEAD_LETTERS, SENSOR_STATS, SENT_RECEIVED } from '../../../schema';
 
 const responseError = (code: number) => new errors.ResponseError(code, `code ${code}`);
 
@@ -554,5 +554,67 @@ describe('the checkpoint protocol over a throttled or timing-out compare-and-set
     expect(table.row).toMatchObject({ next_offset: 3n, claim_id: '' });
     expect(sink.rows(SENT_RECEIVED)).toHaveLength(3);
     expect(sink.conflicts).toEqual([]);
+  });
+});
+
+describe('CassandraSinkStore.compareAndSetPartial', () => {
+  /** A client that answers each compare-and-set with the next of `answers` (an error is thrown), and what it ran. */
+  function partials(answers: Array<Error | boolean>) {
+    const cql: string[] = [];
+    const client = {
+      execute: async (statement: string) => {
+        cql.push(statement);
+        const answer = answers.length > 1 ? answers.shift()! : answers[0]!;
+        if (answer instanceof Error) throw answer;
+        return { wasApplied: () => answer };
+      },
+    } as unknown as Client;
+    return {
+      cql,
+      sink: new CassandraSinkStore(client, 'ks', { retry: { attempts: 3, baseDelayMs: 1, maxDelayMs: 1 } }),
+    };
+  }
+  const row = {
+    sensor_id: 's1',
+    window_spec: '60000/60000',
+    window_start: new Date(0),
+    topic: 't',
+    kafka_partition: 0,
+    lane: 0,
+    reading_count: 1n,
+    value_sum: 1,
+    value_min: 1,
+    value_max: 1,
+    covered_offset: 5n,
+  };
+
+  it('GIVEN a fold whose outcome is unknown (it timed out during Paxos, having applied) THEN sends it again and reports what the retry finds', async () => {
+    // GIVEN a compare-and-set that times out, then finds its guard moved (the first one applied)
+    const { cql, sink } = partials([new errors.OperationTimedOutError('slow'), false]);
+
+    // WHEN the partial is folded
+    const applied = await sink.compareAndSetPartial(SENSOR_STATS, row, 4n);
+
+    // THEN the same statement went twice, and the caller is told "not applied", to re-read the partial
+    expect(applied).toBe(false);
+    expect(cql).toHaveLength(2);
+    expect(cql[1]).toBe(cql[0]);
+    expect(cql[0]).toMatch(/ IF "covered_offset" = \?$/);
+  });
+
+  it('GIVEN a fold throttled on every attempt THEN fails the batch with the throttle as its cause, after the retries', async () => {
+    // GIVEN a throttled table
+    const { cql, sink } = partials([new errors.ResponseError(0x0000, 'Throughput exceeded for the table')]);
+
+    // WHEN the partial is folded
+    const error = await sink.compareAndSetPartial(SENSOR_STATS, row, 4n).catch((e: unknown) => e);
+
+    // THEN a retriable SinkError that names the throttle, not "not applied" (a contention loop at once)
+    expect(error).toBeInstanceOf(SinkError);
+    expect(error).toMatchObject({
+      retriable: true,
+      message: `folding a ${SENSOR_STATS.name} partial failed after 3 attempts: Throughput exceeded for the table`,
+    });
+    expect(cql).toHaveLength(3);
   });
 });
