@@ -207,6 +207,25 @@ describe('ensureSchema on a table whose primary key changed', () => {
     expect(message).toContain('rename the table (ks.clicks, ks.views) and its job (');
   });
 
+  it('GIVEN one table that lacks a column and a later one whose layout changed THEN refuses and alters neither', async () => {
+    // GIVEN a job of two tables: clicks lacks seen_at (setup would add it), views was keyed otherwise
+    const views: TableDef = { ...CLICKS, name: 'views' };
+    const job = { ...jobOf(CLICKS), tables: [CLICKS, views] };
+    const lacking = { ...CLICKS, columns: CLICKS.columns.filter((c) => c.name !== 'seen_at') };
+    const { client, executed } = clientWith([
+      lacking,
+      { ...views, partitionKey: ['url', 'ts'], clustering: [] },
+    ]);
+
+    // WHEN setup runs
+    const failed = await ensureSchema(client, { keyspace }, [job]).catch((error: unknown) => error);
+
+    // THEN it refuses for views, and clicks is left as it was: a refused setup leaves no table half upgraded
+    expect(failed).toBeInstanceOf(SchemaDriftError);
+    expect((failed as Error).message).toMatch(/^Table ks\.views was created by an older schema: /);
+    expect(executed.filter((cql) => cql.startsWith('ALTER'))).toEqual([]);
+  });
+
   it('GIVEN the same layout THEN adds the regular columns the table lacks, and nothing else', async () => {
     const old = { ...CLICKS, columns: CLICKS.columns.filter((c) => c.name !== 'seen_at') };
     const { client, executed } = clientWith([old]);
