@@ -250,6 +250,22 @@ describe('assertSetUp on a table whose layout changed', () => {
     );
   });
 
+  it('GIVEN a table whose layout changed and another that does not exist THEN the layout first: setup would not fix it', async () => {
+    // GIVEN clicks keyed otherwise, and views never created
+    const views: TableDef = { ...CLICKS, name: 'views' };
+    const job = { ...jobOf(CLICKS), tables: [CLICKS, views] };
+    const old = { ...CLICKS, partitionKey: ['url', 'ts'], clustering: [] };
+
+    // WHEN a command that reads the job checks it
+    const failed = await assertSetUp(clientWith([old, ...RUNTIME_TABLE_DEFS]).client, 'ks', null, [
+      job,
+    ]).catch((error: unknown) => error);
+
+    // THEN the drift, not "run setup", which would create views and leave clicks as it is
+    expect(failed).toBeInstanceOf(SchemaDriftError);
+    expect((failed as Error).message).toMatch(/^Table ks\.clicks was created by an older schema: /);
+  });
+
   it('still says "not set up" for a table that does not exist', async () => {
     const failed = await assertSetUp(clientWith([]).client, 'ks', null, [jobOf(CLICKS)]).catch(
       (error: unknown) => error,
