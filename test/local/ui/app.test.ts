@@ -141,3 +141,42 @@ describe('byClick ("Older" and "Newer")', () => {
     expect(shown).toEqual(['not updated: no cursor']);
   });
 });
+
+describe('latestJson (a paged view: "Older", "Newer" and the refresh of the page shown)', () => {
+  /** latestJson over a getJson whose answers the test gives, by URL, when it wants. */
+  function pagedView() {
+    const pending = new Map<string, { resolve: (json: unknown) => void; reject: (error: Error) => void }>();
+    const getJson = (url: string) => new Promise((resolve, reject) => pending.set(url, { resolve, reject }));
+    const source = /\n {2}function latestJson\(\) \{\n[\s\S]*?\n {2}\}\n/.exec(APP_JS)?.[0];
+    if (!source) throw new Error('No function latestJson in app.js');
+    const latestJson = new Function('getJson', `${source}\nreturn latestJson;`)(getJson) as () => (
+      url: string,
+    ) => Promise<unknown>;
+    return { json: latestJson(), pending };
+  }
+
+  it('GIVEN the refresh of page 1 answering after "Older" asked for page 2 THEN the late answer is dropped (null), page 2 kept', async () => {
+    // GIVEN page 1's refresh on its way, and "Older" clicked meanwhile
+    const { json, pending } = pagedView();
+    const refresh = json('/api/dead-letters?limit=1');
+    const older = json('/api/dead-letters?limit=1&cursor=c2');
+
+    // WHEN page 2 answers, then page 1
+    pending.get('/api/dead-letters?limit=1&cursor=c2')!.resolve({ page: 2 });
+    pending.get('/api/dead-letters?limit=1')!.resolve({ page: 1 });
+
+    // THEN page 2 is drawn, and page 1's answer is nothing to draw
+    await expect(older).resolves.toEqual({ page: 2 });
+    await expect(refresh).resolves.toBeNull();
+  });
+
+  it('GIVEN a superseded request that fails THEN no error for it; GIVEN the latest fails THEN its error', async () => {
+    const { json, pending } = pagedView();
+    const refresh = json('/p1');
+    const older = json('/p2');
+    pending.get('/p1')!.reject(new Error('Cassandra at 127.0.0.1:9042 is unreachable'));
+    pending.get('/p2')!.reject(new Error('cursor is not one this API returned'));
+    await expect(refresh).resolves.toBeNull();
+    await expect(older).rejects.toThrow('cursor is not one this API returned');
+  });
+});
