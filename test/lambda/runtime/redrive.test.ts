@@ -66,6 +66,62 @@ describe('redrivePending', () => {
   });
 });
 
+describe('redrivePending, records of a range gone from Kafka', () => {
+  it('GIVEN the first offsets of a skipped range deleted by retention THEN reports them as lost, and the rest as redriven', async () => {
+    // GIVEN the live job applied [0, 5) and [10, 15), [5, 10) is pending, and Kafka no longer has offsets 5 and 6
+    const checkpoints = new MemoryCheckpointStore();
+    const sink = new MemorySinkStore();
+    const clock = () => new Date(T0 + 3_600_000);
+    for (const [from, until] of [
+      [0, 5],
+      [10, 15],
+    ] as const)
+      await processPartition(
+        job,
+        { topic: 'test', partition: 0, records: log.slice(from, until) },
+        { checkpoints, sink, clock, batchId: `live-${from}`, warn: () => undefined },
+      );
+    const deps: RedriveDeps = {
+      checkpoints,
+      partitions: async () => [0],
+      // The reader starts where it was asked (5): the log begins at 7.
+      read: async (_topic, ranges, onRecords) => {
+        for (const [partition, { until }] of ranges)
+          await onRecords(
+            partition,
+            log.filter((r) => r.offset >= 7n && r.offset < until),
+          );
+      },
+      apply: (records, contiguousFrom, onCommit) =>
+        runMicroBatch(
+          job,
+          parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
+          {
+            checkpoints,
+            sink,
+            clock,
+            log: () => undefined,
+            mode: 'redrive',
+            contiguousFrom: new Map([['test-0', contiguousFrom]]),
+            onCommit,
+          },
+        ),
+    };
+
+    // WHEN
+    const summary = await redrivePending(job, deps);
+
+    // THEN offsets 5 and 6 are counted as lost, in the range and in this run's report; 7, 8 and 9 are applied
+    expect(summary).toEqual({ attempted: 1, stillPending: [], redrivenRecords: 3, lost: 2n });
+    expect([...checkpoints.skipped.values()][0]!.get(5n)).toMatchObject({
+      status: 'redriven',
+      redriven: 3,
+      lost: 2n,
+    });
+    expect(sink.rows(SENT_RECEIVED)).toHaveLength(13);
+  });
+});
+
 describe('kafkaRangeReader', () => {
   /** A Kafka whose consumer delivers `batches` of partition 0 one after another, as kafkajs's fetch loop does. */
   function kafkaDelivering(batches: ReadonlyArray<readonly number[]>): Kafka {
