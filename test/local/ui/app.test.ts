@@ -41,6 +41,7 @@ describe('poll (every page’s refresh)', () => {
       addEventListener: (_type: string, f: () => void) => listeners.push(f),
     };
     const loads: Array<() => void> = [];
+    let started = 0;
     const source = /\n {2}function poll\(load\) \{\n[\s\S]*?\n {2}\}\n/.exec(APP_JS)?.[0];
     if (!source) throw new Error('No function poll in app.js');
     const poll = new Function(
@@ -65,7 +66,13 @@ describe('poll (every page’s refresh)', () => {
       timers,
       loads,
       settle,
-      start: () => poll(() => new Promise<void>((resolve) => loads.push(resolve))),
+      /** The loads started so far. */
+      started: () => started,
+      start: () =>
+        poll(() => {
+          started++;
+          return new Promise<void>((resolve) => loads.push(resolve));
+        }),
       /** Fires every pending timer once, as 5 s passing does. */
       tick: () => {
         const due = [...timers.entries()];
@@ -96,6 +103,8 @@ describe('poll (every page’s refresh)', () => {
     await t.finishLoads();
     await t.settle();
     expect(t.timers.size).toBe(1);
+    // The refresh asked for is not dropped: it runs, once, after the load under way (the two asks coalesced).
+    expect(t.started()).toBe(2);
   });
 
   it('GIVEN the tab hidden THEN loads nothing until it is shown again', async () => {
