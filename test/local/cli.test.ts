@@ -234,6 +234,82 @@ describe('microbatch with a bad command line', () => {
     );
   });
 
+  it("replay gives its runner the job's function timeout (jobs.<job>.timeoutSeconds), as Lambda has it", async () => {
+    // GIVEN a replay whose runner, runtime, setup check and Kafka admin are stand-ins: only its options matter
+    const runners: Array<{ functionTimeoutMs?: number }> = [];
+    vi.resetModules();
+    vi.doMock('../../local/runner', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../local/runner')>()),
+      EventSourceRunner: class {
+        readonly stats = { records: 0, batches: 0 };
+        readonly stopped = Promise.resolve();
+        constructor(options: { functionTimeoutMs?: number }) {
+          runners.push(options);
+        }
+        async start() {}
+        async stop() {}
+      },
+    }));
+    vi.doMock('../../local/app', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../local/app')>()),
+      openLocalRuntime: async () => ({
+        client: {},
+        keyspace: 'ks',
+        invoker: () => async () => ({}),
+        close: async () => undefined,
+      }),
+    }));
+    vi.doMock('../../local/setup', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../local/setup')>()),
+      assertSetUp: async () => undefined,
+    }));
+    vi.doMock('../../lambda/runtime/kafkajs', async (importOriginal) => ({
+      ...(await importOriginal<typeof import('../../lambda/runtime/kafkajs')>()),
+      Kafka: class {
+        admin() {
+          return {
+            connect: async () => undefined,
+            deleteGroups: async () => [],
+            disconnect: async () => undefined,
+          };
+        }
+      },
+    }));
+    onTestFinished(() => {
+      for (const path of [
+        '../../local/runner',
+        '../../local/app',
+        '../../local/setup',
+        '../../lambda/runtime/kafkajs',
+      ])
+        vi.doUnmock(path);
+      vi.resetModules();
+    });
+    // The replay's Ctrl-C handlers: gone with the test, not left on the worker.
+    const signals = ['SIGINT', 'SIGTERM'] as const;
+    const before = new Map(signals.map((s) => [s, process.listeners(s)]));
+    onTestFinished(() => {
+      for (const s of signals)
+        for (const l of process.listeners(s)) if (!before.get(s)!.includes(l)) process.off(s, l);
+    });
+    const cli = await import('../../local/cli.js');
+
+    // WHEN sent-received, whose timeout is set to 42 s, is replayed
+    const code = await cli.main([
+      'replay',
+      'sent-received',
+      '--from',
+      'earliest',
+      '-c',
+      'jobs.sent-received.timeoutSeconds=42',
+    ]);
+
+    // THEN its runner gives up on an invocation after 42 s, not after the 300 s default
+    expect(stderr.join('')).toBe('');
+    expect(code).toBe(0);
+    expect(runners.map((r) => r.functionTimeoutMs)).toEqual([42_000]);
+  });
+
   it('prints the usage and exits 1 with no command at all', async () => {
     expect(await main([])).toBe(1);
     expect(stderr.join('')).toMatch(/Usage: microbatch \[options\] \[command\]/);
