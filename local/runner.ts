@@ -746,7 +746,7 @@ export class EventSourceRunner {
         });
         // Only a group with nothing committed is new. Asked first, a restart (a group with offsets) pays this read
         // alone: describing the group before it took the bench's restart from 364-416 to 737-766 ms to its first
-        // batch (restart phase, two runs each, alternating the two).
+        // batch (its restart phase alone, five runs of the two codes in turn).
         const fresh = offsets.filter(({ partitions }) => partitions.every((p) => p.offset === '-1'));
         // A member of the group that already runs (another runner of the job) has set its start, and Kafka
         // refuses to set a group's offsets while it has members.
