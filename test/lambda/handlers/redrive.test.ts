@@ -8,13 +8,12 @@ import {
   type QueueMessage,
 } from '../../../lambda/handlers/redrive';
 import { processPartition } from '../../../lambda/runtime/checkpoint';
-import { runMicroBatch } from '../../../lambda/runtime/batch';
-import { parseMskEvent, toMskEvent } from '../../../lambda/runtime/event';
 import type { RedriveDeps } from '../../../lambda/runtime/redrive';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { SENT_RECEIVED } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 import { TUTORIAL_T0, tutorialLog } from '../../support/tutorial-log';
+import { redriveApply } from '../../support/redrive';
 
 const T0 = TUTORIAL_T0;
 const job = createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: false });
@@ -92,21 +91,7 @@ describe('runRedrive', () => {
             log.filter((r) => r.offset >= from && r.offset < until),
           );
       },
-      apply: async (records, contiguousFrom, onCommit) => {
-        await runMicroBatch(
-          job,
-          parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
-          {
-            checkpoints,
-            sink,
-            clock,
-            log: () => undefined,
-            mode: 'redrive',
-            contiguousFrom: new Map([['test-0', contiguousFrom]]),
-            onCommit,
-          },
-        );
-      },
+      apply: redriveApply(job, { checkpoints, sink, clock }),
     };
 
     // WHEN

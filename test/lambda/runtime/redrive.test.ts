@@ -1,13 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { processPartition } from '../../../lambda/runtime/checkpoint';
-import { runMicroBatch } from '../../../lambda/runtime/batch';
-import { parseMskEvent, toMskEvent } from '../../../lambda/runtime/event';
 import { kafkaRangeReader, redrivePending, type RedriveDeps } from '../../../lambda/runtime/redrive';
 import type { Kafka } from 'kafkajs';
 import { createSentReceivedJob } from '../../../lambda/jobs/sent-received';
 import { SENT_RECEIVED } from '../../../schema';
 import { MemoryCheckpointStore, MemorySinkStore } from '../../support/memory-store';
 import { TUTORIAL_T0, tutorialLog } from '../../support/tutorial-log';
+import { redriveApply } from '../../support/redrive';
 
 const T0 = TUTORIAL_T0;
 const job = createSentReceivedJob({ timeFormat: 'tutorial', failOnDataLoss: false });
@@ -37,20 +36,7 @@ describe('redrivePending', () => {
             log.filter((r) => r.offset >= from && r.offset < until),
           );
       },
-      apply: (records, contiguousFrom, onCommit) =>
-        runMicroBatch(
-          job,
-          parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
-          {
-            checkpoints,
-            sink,
-            clock,
-            log: () => undefined,
-            mode: 'redrive',
-            contiguousFrom: new Map([['test-0', contiguousFrom]]),
-            onCommit,
-          },
-        ),
+      apply: redriveApply(job, { checkpoints, sink, clock }),
     };
 
     // WHEN
@@ -92,20 +78,7 @@ describe('redrivePending, records of a range gone from Kafka', () => {
             log.filter((r) => r.offset >= 7n && r.offset < until),
           );
       },
-      apply: (records, contiguousFrom, onCommit) =>
-        runMicroBatch(
-          job,
-          parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
-          {
-            checkpoints,
-            sink,
-            clock,
-            log: () => undefined,
-            mode: 'redrive',
-            contiguousFrom: new Map([['test-0', contiguousFrom]]),
-            onCommit,
-          },
-        ),
+      apply: redriveApply(job, { checkpoints, sink, clock }),
     };
 
     // WHEN
