@@ -15,6 +15,7 @@ import {
   renderCreateTable,
   RUNTIME_TABLE_DEFS,
   tableLayout,
+  type ColumnDef,
   type LiveColumn,
   type TableDef,
 } from '../schema';
@@ -70,8 +71,7 @@ export async function assertSetUp(
   const missing = tables.filter((t) => !live.has(t.name)).map((t) => `table ${keyspace}.${t.name}`);
   // `setup` adds the regular columns a table lacks.
   const outdated = tables.flatMap((t) => {
-    const have = new Set((live.get(t.name) ?? []).map((c) => c.column_name));
-    const lacks = have.size ? t.columns.map((c) => c.name).filter((c) => !have.has(c)) : [];
+    const lacks = lackedColumns(t, live).map((c) => c.name);
     return lacks.length
       ? [
           `table ${keyspace}.${t.name} lacks the column${lacks.length === 1 ? '' : 's'} ${lacks.join(', ')} ` +
@@ -128,6 +128,15 @@ async function liveColumns(client: Client, keyspace: string): Promise<Map<string
     });
   }
   return tables;
+}
+
+/**
+ * The regular columns of `table` its live table lacks (`setup` adds them); none for a table that does not exist.
+ * Key columns are not among them: a key column the live table lacks is a layout drift (`assertSameLayout`).
+ */
+function lackedColumns(table: TableDef, live: ReadonlyMap<string, readonly LiveColumn[]>): ColumnDef[] {
+  const have = new Set((live.get(table.name) ?? []).map((c) => c.column_name));
+  return have.size ? regularColumns(table).filter((c) => !have.has(c.name)) : [];
 }
 
 /**
@@ -189,10 +198,7 @@ async function upgradeTables(
   assertSameLayout(keyspace, tables, live);
   const altered: string[] = [];
   for (const table of tables) {
-    const have = new Set((live.get(table.name) ?? []).map((c) => c.column_name));
-    if (!have.size) continue;
-    for (const column of regularColumns(table)) {
-      if (have.has(column.name)) continue;
+    for (const column of lackedColumns(table, live)) {
       const cql = `ALTER TABLE ${qualified(keyspace, table)} ADD ${col(column.name)} ${column.type}`;
       await client.execute(cql, [], { prepare: false });
       altered.push(cql);
