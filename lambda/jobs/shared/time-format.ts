@@ -51,7 +51,7 @@ function otherSendTimeMs(text: string): number | undefined {
     ms = Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
   } else if (EPOCH_MILLISECONDS.test(text)) ms = Number(text);
   // A day alone is not a send time.
-  else if (EVENT_TIME.exec(text)?.[2] !== undefined) ms = eventTimeMs(text);
+  else ms = eventTimeMs(text, { timeRequired: true });
   return Number.isNaN(ms) || ms > MAX_EVENT_TIME_MS ? undefined : ms;
 }
 
@@ -112,13 +112,13 @@ const EVENT_TIME =
 /**
  * Epoch milliseconds of such a text; NaN for any other. A time without a zone is UTC, the tutorial's zone: read in
  * the machine's, as `Date.parse` would, a local run on a machine off UTC would put readings in other windows than
- * Lambda, whose zone is UTC.
+ * Lambda, whose zone is UTC. With `timeRequired`, a day alone is NaN too.
  */
-function eventTimeMs(text: string): number {
+function eventTimeMs(text: string, options: { readonly timeRequired?: boolean } = {}): number {
   const match = EVENT_TIME.exec(text);
   if (!match || !isCalendarDay(match[1]!)) return Number.NaN;
   const [, day, time, zone] = match;
-  if (time === undefined) return Date.parse(`${day}T00:00:00Z`);
+  if (time === undefined) return options.timeRequired ? Number.NaN : Date.parse(`${day}T00:00:00Z`);
   const offset =
     zone === undefined || zone === 'z' || zone === 'Z'
       ? 'Z'
