@@ -15,7 +15,7 @@ import { QUERY_ENV, RUNTIME_ENV } from '../../config/env';
 import type { JobView, TransformJobView, WindowJobView } from '../../config/jobs';
 import { connectCassandra, targetFromEnv } from '../runtime/cassandra-connect';
 import { RuntimeConfigError } from '../runtime/errors';
-import { recentBatches, recentRows, windowResults } from '../runtime/queries';
+import { integerParam, recentBatches, recentRows, windowResults } from '../runtime/queries';
 import { windowSpecId } from '../runtime/windows';
 import { ISO_TIME_EXAMPLE, isoTimeMs } from '../runtime/iso-time';
 
@@ -74,7 +74,7 @@ export type QueryRequest =
 
 function limitOf(raw: string | undefined): number {
   if (raw === undefined) return 20;
-  const n = Number(raw);
+  const n = integerParam(raw);
   if (!Number.isInteger(n) || n < 1 || n > 1000)
     throw new QueryInputError(`limit must be an integer from 1 to 1000, received '${raw}'.`);
   return n;

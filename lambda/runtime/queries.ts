@@ -9,6 +9,15 @@ import type { TransformJobView, WindowJobView } from '../../config/jobs';
 import { mergePartials } from './windows';
 import type { BatchMode, LedgerEntry, PhaseTimings, RecordTimestamps } from './store';
 
+/**
+ * A query parameter's integer, in decimal digits only: Number() also reads '0x10', '1e2', ' 5' and '1.0', and
+ * answered a page of what such a value happened to mean. NaN for anything else, which the caller refuses by name.
+ * For the query function and the local UI's API alike.
+ */
+export function integerParam(text: string): number {
+  return /^-?\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
+}
+
 /** A row of a job's table, by column name (bigint columns as strings, timestamps as ISO-8601). */
 export type TableRow = Readonly<Record<string, string | number | boolean | null>>;
 

@@ -18,6 +18,7 @@ import type { LagReading, Sampler } from './sampler';
 import { recordLatencies } from '../../lambda/runtime/batch';
 import { DEAD_LETTER_REASONS } from '../../lambda/runtime/errors';
 import { ISO_TIME_EXAMPLE, isCalendarDay, isoTimeMs } from '../../lambda/runtime/iso-time';
+import { integerParam } from '../../lambda/runtime/queries';
 
 export type JobState = 'running' | 'stopped' | 'failing' | 'lagging' | 'unknown';
 
@@ -27,14 +28,6 @@ export type RangeName = keyof typeof RANGES;
 /** A bad query parameter: the server answers 400 with this message. */
 export class BadRequest extends Error {
   override readonly name = 'BadRequest';
-}
-
-/**
- * A query parameter's integer, in decimal digits only: Number() also reads '0x10', '1e2', ' 5' and '1.0', and
- * answered a page of what such a value happened to mean. NaN for anything else, which the caller refuses by name.
- */
-export function integerParam(text: string): number {
-  return /^-?\d{1,15}$/.test(text) ? Number(text) : Number.NaN;
 }
 
 /** A job, batch or page that does not exist: the server answers 404. */

@@ -51,6 +51,10 @@ describe('parseQuery', () => {
     [{ job: 'sensor-stat' }, /job must be one of .*received 'sensor-stat' \(did you mean 'sensor-stats'\?\)/],
     [{ job: 'sent-received', view: 'nope' }, /view must be results or batches, received 'nope'/],
     [{ job: 'sent-received', limit: '0' }, /limit must be an integer from 1 to 1000, received '0'/],
+    // Decimal digits only, as the local UI's API reads them: Number() would read these as 16, 100 and 5.
+    [{ job: 'sent-received', limit: '0x10' }, /limit must be an integer from 1 to 1000, received '0x10'/],
+    [{ job: 'sent-received', limit: '1e2' }, /limit must be an integer from 1 to 1000, received '1e2'/],
+    [{ job: 'sent-received', limit: ' 5' }, /limit must be an integer from 1 to 1000, received ' 5'/],
     [{ job: 'sensor-stats' }, /window job: give the key to read \(its sensor_id\)/],
     [{ job: 'sensor-stats', key: 's', from: 'yesterday' }, /from must be an ISO-8601 time/],
     [{ job: 'sensor-stats', key: 's', from: '5' }, /from must be an ISO-8601 time on a day of the calendar/],
