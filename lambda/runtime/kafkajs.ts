@@ -10,8 +10,11 @@
  * is open (measured: an idle producer on the local broker, 8,736 wake-ups and 312 ms of CPU in 5 s; 0 and 22 ms
  * with the fix), and Node 24, the functions' runtime, prints a `TimeoutNegativeWarning` for it.
  * https://github.com/tulios/kafkajs/issues/1751 (open; its fixes, #1755 and #1768, are not merged).
+ *
+ * And the codecs: kafkajs reads gzip record batches only; kafka-codecs.ts adds snappy, LZ4 and zstd.
  */
-import type { Admin, Kafka } from 'kafkajs';
+import { CompressionCodecs, CompressionTypes, type Admin, type Kafka } from 'kafkajs';
+import { CODECS } from './kafka-codecs';
 
 /** The part of kafkajs's internal request queue the fix touches. */
 export interface RequestQueueLike {
@@ -48,6 +51,11 @@ export function scheduleChecksOnlyWhenNeeded(queue: { prototype: RequestQueueLik
 // node_modules and in a bundle, where esbuild resolves this require to the file kafkajs's own code requires.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 scheduleChecksOnlyWhenNeeded(require('kafkajs/src/network/requestQueue') as { prototype: RequestQueueLike });
+
+// kafkajs's documented way to add a codec: https://kafka.js.org/docs/producing#compression
+CompressionCodecs[CompressionTypes.Snappy] = CODECS.Snappy;
+CompressionCodecs[CompressionTypes.LZ4] = CODECS.LZ4;
+CompressionCodecs[CompressionTypes.ZSTD] = CODECS.ZSTD;
 
 export * from 'kafkajs';
 
