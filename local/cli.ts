@@ -283,6 +283,36 @@ export function reportUncommitted(
 }
 
 /**
+ * A runner that stops by itself on an error (`EventSourceRunner.failure`) stops the whole command: `local` and
+ * `run` would otherwise go on without that job, showing nothing but one error line.
+ */
+export function stopWhenARunnerFails(
+  runners: ReadonlyArray<Pick<EventSourceRunner, 'jobName' | 'stopped' | 'failure'>>,
+  graceful: Pick<GracefulStop, 'stopBecause'>,
+): void {
+  for (const runner of runners) {
+    void runner.stopped.then(() => {
+      if (runner.failure)
+        graceful.stopBecause(`${runner.jobName} stopped on an error (${runner.failure.message})`);
+    });
+  }
+}
+
+/** Says which runners stopped on an error, and makes the exit code 1 if any did. */
+export function reportFailures(
+  runners: ReadonlyArray<Pick<EventSourceRunner, 'jobName' | 'failure'>>,
+  state: { exitCode: number },
+): void {
+  const failed = runners.filter((r) => r.failure);
+  for (const runner of failed) {
+    console.error(
+      `${runner.jobName} stopped on an error: ${errorText(runner.failure)}; the log above has the details.`,
+    );
+  }
+  if (failed.length) state.exitCode = 1;
+}
+
+/**
  * What `local` says of the jobs it runs without demo data (no `sample` in their definition, as README's "made
  * yours" job): without it, such a job would wait for records with nothing saying why none come.
  */
@@ -320,7 +350,7 @@ export class GracefulStop {
    */
   constructor(
     early: readonly NodeJS.Signals[] = [],
-    inFlight: { readonly finishing: string; readonly forced: string } = {
+    private readonly inFlight: { readonly finishing: string; readonly forced: string } = {
       finishing: 'finishing the batch in flight, committing',
       forced: 'the batch in flight',
     },
@@ -330,11 +360,22 @@ export class GracefulStop {
         console.error(
           `\n${signal}: stopping gracefully (${inFlight.finishing}). Press Ctrl-C again to force.`,
         );
-        this.stopRequested = true;
-        if (this.stopping) void this.stopping().finally(() => this.finish());
+        this.request();
       },
       { early, forced: inFlight.forced },
     );
+  }
+
+  private request(): void {
+    this.stopRequested = true;
+    if (this.stopping) void this.stopping().finally(() => this.finish());
+  }
+
+  /** A stop the command itself asks for (a runner that stopped on an error): as a first Ctrl-C, saying `reason`. */
+  stopBecause(reason: string): void {
+    if (this.stopRequested) return;
+    console.error(`${reason}: stopping gracefully (${this.inFlight.finishing}).`);
+    this.request();
   }
 
   /** A stop was asked for: start nothing more. */
@@ -512,11 +553,13 @@ export function createProgram(state: CliState): Command {
         const note = noDemoDataNote(jobs);
         if (note) console.error(note);
       }
+      stopWhenARunnerFails(runners, graceful);
       await graceful.whenStopped(() => stopLocal(abort, producing, runners));
       await ui?.close();
       await rt.close();
       console.error('stopped; the services keep running (npm run local:down stops them)');
       reportUncommitted(runners, state);
+      reportFailures(runners, state);
     });
 
   program
@@ -655,6 +698,7 @@ export function createProgram(state: CliState): Command {
         );
         if (!graceful.requested)
           console.error(`running ${jobs.map((j) => j.name).join(', ')}; Ctrl-C stops gracefully`);
+        stopWhenARunnerFails(runners, graceful);
         await graceful.whenStopped(async () => {
           await Promise.all(runners.map((r) => r.stop()));
         });
@@ -665,6 +709,7 @@ export function createProgram(state: CliState): Command {
             : 'stopped before any job started',
         );
         reportUncommitted(runners, state);
+        reportFailures(runners, state);
       } finally {
         await rt.close();
       }
@@ -935,6 +980,8 @@ export function createProgram(state: CliState): Command {
         await rt.close();
         await deleteGroup(endpoints.kafkaBrokers, groupId);
       }
+      // A replay that stopped on an error did not catch up: it is not done.
+      if (runner.failure) return reportFailures([runner], state);
       console.log(
         `replay of ${definition.name} done: ${runner.stats.records} records in ${runner.stats.batches} batches`,
       );

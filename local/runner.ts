@@ -548,6 +548,7 @@ export class EventSourceRunner {
   /** The static-membership slot and its registration, released when the runner stops. */
   private membership: { release(): void } | undefined;
   private stopping = false;
+  private crash: Error | undefined;
   /** The retry waits in progress, one per poller at most: a stop ends them. */
   private readonly wakeRetries = new Set<() => void>();
   private started = false;
@@ -617,7 +618,28 @@ export class EventSourceRunner {
       const partitions = Object.values(payload.memberAssignment).reduce((n, list) => n + list.length, 0);
       this.expectedPollers = Math.max(1, Math.min(this.maxPollers, partitions));
     });
+    // kafkajs restarts its consumer after a retriable error, but after any other (a record batch it cannot decode,
+    // an authorization refused) the consumer is gone while the pollers wait for records that never come. Stop
+    // instead, saying why: the batch in flight finishes, and what was fetched but not committed comes back.
+    this.consumer.on(this.consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart || this.stopping) return;
+      this.crash = payload.error;
+      this.log({
+        level: 'ERROR',
+        message:
+          'the Kafka consumer stopped on an error kafkajs does not retry; the runner stops (the batch in flight ' +
+          'finishes, and what was not committed comes back on the next start): fix the cause, then start again',
+        job: options.jobName,
+        error: errorText(payload.error),
+      });
+      void this.stop();
+    });
     this.stopped = new Promise((resolve) => (this.stoppedResolve = resolve));
+  }
+
+  /** Why the runner stopped by itself: the error its Kafka consumer stopped on (see the constructor). */
+  get failure(): Error | undefined {
+    return this.crash;
   }
 
   /**

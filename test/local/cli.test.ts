@@ -15,8 +15,10 @@ import {
   printBatch,
   renderJobStatus,
   renderServices,
+  reportFailures,
   reportUncommitted,
   stopLocal,
+  stopWhenARunnerFails,
   unreachableService,
 } from '../../local/cli';
 import { CONSUMER_MEMORY_MB } from '../../config';
@@ -402,6 +404,63 @@ describe('stopLocal', () => {
     expect(over).toBe(false);
     producerDone();
     await stopping;
+  });
+});
+
+describe('a runner that stops on an error', () => {
+  it('GIVEN one of two runners stopping on an error THEN the command stops, says which and why, and exits 1', async () => {
+    // GIVEN two runners, one of which will stop by itself on a consumer crash, the other only when told
+    let crash!: () => void;
+    const failing = {
+      jobName: 'sent-received',
+      failure: undefined as Error | undefined,
+      stopped: new Promise<void>((resolve) => (crash = resolve)),
+    };
+    const healthy = {
+      jobName: 'page-views',
+      failure: undefined,
+      stopped: new Promise<void>(() => undefined),
+    };
+    const reasons: string[] = [];
+    stopWhenARunnerFails([failing, healthy], { stopBecause: (reason) => void reasons.push(reason) });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reasons).toEqual([]);
+
+    // WHEN the first stops on an error
+    failing.failure = Object.assign(new Error('LZ4 compression not implemented'), {
+      name: 'KafkaJSNotImplemented',
+    });
+    crash();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    // THEN the whole command is asked to stop, naming the job and the error
+    expect(reasons).toEqual(['sent-received stopped on an error (LZ4 compression not implemented)']);
+    const lines: string[] = [];
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void lines.push(line));
+    try {
+      const state = { exitCode: 0 };
+      reportFailures([failing, healthy], state);
+      expect(state.exitCode).toBe(1);
+      expect(lines).toEqual([
+        'sent-received stopped on an error: KafkaJSNotImplemented: LZ4 compression not implemented; the log above ' +
+          'has the details.',
+      ]);
+      const clean = { exitCode: 0 };
+      reportFailures([healthy], clean);
+      expect(clean.exitCode).toBe(0);
+      expect(lines).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('GIVEN a runner stopped by a Ctrl-C, not an error THEN nothing more is asked', async () => {
+    const reasons: string[] = [];
+    stopWhenARunnerFails([{ jobName: 'sent-received', failure: undefined, stopped: Promise.resolve() }], {
+      stopBecause: (reason) => void reasons.push(reason),
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(reasons).toEqual([]);
   });
 });
 

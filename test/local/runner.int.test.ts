@@ -15,6 +15,7 @@ import { CassandraCheckpointStore, CassandraSinkStore } from '../../lambda/runti
 import { createCassandraClient } from '../../lambda/runtime/cassandra-client';
 import { runMicroBatch, type BatchReport } from '../../lambda/runtime/batch';
 import { parseMskEvent } from '../../lambda/runtime/event';
+import { createLogger } from '../../lambda/runtime/log';
 import type { Job } from '../../lambda/runtime/job';
 import { createSentReceivedJob } from '../../lambda/jobs/sent-received';
 import { createSensorStatsJob } from '../../lambda/jobs/sensor-stats';
@@ -36,7 +37,13 @@ import {
   uniqueName,
   waitFor,
 } from '../support/integration';
-import { withAdmin } from '../../lambda/runtime/kafkajs';
+import { CompressionTypes, withAdmin } from '../../lambda/runtime/kafkajs';
+
+// kafkajs's codec registry, which the project's kafkajs module fills (lambda/runtime/kafka-codecs.ts).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Codecs: CompressionCodecs } = require('kafkajs/src/protocol/message/compression') as {
+  Codecs: Record<number, () => unknown>;
+};
 import { SENSOR_STATS, windowKeyColumn } from '../../schema';
 
 const SENSOR_STATS_VIEW = { table: SENSOR_STATS.name, keyColumn: windowKeyColumn(SENSOR_STATS) };
@@ -229,6 +236,53 @@ describe('the event-source runner', () => {
       expect(readdirSync(h.onFailureDir)).toEqual([]);
     },
   );
+
+  it('GIVEN a batch kafkajs cannot read THEN the runner stops on its own, saying why, instead of waiting for ever', async () => {
+    // GIVEN an LZ4 topic, and kafkajs without the project's LZ4 codec for this test (kafkajs's own refusal)
+    const lz4 = CompressionCodecs[CompressionTypes.LZ4];
+    CompressionCodecs[CompressionTypes.LZ4] = () => {
+      throw Object.assign(new Error('LZ4 compression not implemented'), { name: 'KafkaJSNotImplemented' });
+    };
+    onTestFinished(() => void (CompressionCodecs[CompressionTypes.LZ4] = lz4));
+    const topic = uniqueName('it-lz4-');
+    await withAdmin(kafka(), (admin) =>
+      admin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic, numPartitions: 1, configEntries: [{ name: 'compression.type', value: 'lz4' }] }],
+      }),
+    );
+    onTestFinished(() => withAdmin(kafka(), (admin) => admin.deleteTopics({ topics: [topic] })));
+    const job = createSentReceivedJob(
+      { timeFormat: 'iso', failOnDataLoss: false },
+      { name: uniqueName('sr-'), topics: [topic] },
+    );
+    const h = await harness(job, topic);
+    await sendValues(topic, [{ value: '2026-12-01T11:00:00.000Z' }]);
+    const logged: Array<Record<string, unknown>> = [];
+
+    // WHEN the runner fetches it
+    const runner = await h.start({}, undefined, undefined, {
+      log: (line) => void logged.push(line),
+      // kafkajs's own lines about the crash, which the test expects: not in the test's output.
+      logger: createLogger({ serviceName: 'it-runner', logLevel: 'SILENT' }),
+    });
+
+    // THEN it stops by itself, with the error as its failure and an ERROR line that says what to do
+    let timer: NodeJS.Timeout | undefined;
+    const stoppedItself = await Promise.race([
+      runner.stopped.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
+    ]);
+    clearTimeout(timer);
+    expect(stoppedItself).toBe(true);
+    expect(runner.failure?.message).toBe('LZ4 compression not implemented');
+    const line = logged.find((l) => l.level === 'ERROR');
+    expect(line?.message).toMatch(
+      /the Kafka consumer stopped on an error kafkajs does not retry; the runner stops/,
+    );
+    expect(line?.error).toMatch(/KafkaJSNotImplemented: LZ4 compression not implemented/);
+    expect(await count(h.client, h.keyspace, 'sent_received')).toBe(0);
+  });
 
   it('GIVEN three partitions fed together THEN the pollers close their batches spread over the window, not at once', async () => {
     const { topic, h } = await tutorial(3);
