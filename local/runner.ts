@@ -559,6 +559,13 @@ export class EventSourceRunner {
    * redelivery the failed commit brings is skipped by the checkpoints (`batchLoop`).
    */
   private readonly handledUpTo = new Map<string, bigint>();
+  /**
+   * Per `<topic>-<partition>`, past the last offset fetched, control records included: a transaction's marker takes
+   * an offset but is never a record, so a log that ends with one is read to its end with nothing left to handle.
+   */
+  private readonly fetchedUpTo = new Map<string, bigint>();
+  /** Per `<topic>-<partition>`, past the last record handed to a poller. */
+  private readonly enqueuedUpTo = new Map<string, bigint>();
   private stoppedResolve: (() => void) | undefined;
   /** Resolves once the runner has stopped, by `stop()` or by catching up. */
   readonly stopped: Promise<void>;
@@ -634,7 +641,18 @@ export class EventSourceRunner {
       });
       void this.stop();
     });
+    // A fetch of control records only (transaction markers, aborted records) reaches no eachBatch: kafkajs says so
+    // with this event alone, and a runner that stops when caught up must count it (`isCaughtUp`).
+    this.consumer.on(this.consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
+      this.fetched(`${payload.topic}-${payload.partition}`, BigInt(payload.lastOffset) + 1n);
+      if (this.started && !this.stopping && this.isCaughtUp()) void this.stop();
+    });
     this.stopped = new Promise((resolve) => (this.stoppedResolve = resolve));
+  }
+
+  private fetched(key: string, upTo: bigint): void {
+    if (upTo > (this.fetchedUpTo.get(key) ?? 0n)) this.fetchedUpTo.set(key, upTo);
   }
 
   /** Why the runner stopped by itself: the error its Kafka consumer stopped on (see the constructor). */
@@ -739,6 +757,9 @@ export class EventSourceRunner {
         // mapping keeps polling during its window too. `resolveOffset` only moves kafkajs's fetch position;
         // offsets are committed by `commit()`, after the handler succeeded (autoCommit is off).
         void batcher.enqueue(records);
+        const key = `${batch.topic}-${batch.partition}`;
+        this.enqueuedUpTo.set(key, records[records.length - 1]!.offset + 1n);
+        this.fetched(key, BigInt(batch.lastOffset()) + 1n);
         resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
         // Back-pressure per partition: a full poller pauses its own partition and kafkajs goes on fetching the
         // others. Waiting here instead would hold kafkajs's whole fetch loop (it fetches again only once every
@@ -859,10 +880,18 @@ export class EventSourceRunner {
     }
   }
 
+  /**
+   * Every partition handled up to its end at the start, or read to it with every record fetched handled: the rest
+   * up to the end is control records (a transaction's marker, or its aborted records), which no batch delivers.
+   */
   private isCaughtUp(): boolean {
     if (!this.endOffsets) return false;
-    for (const [key, end] of this.endOffsets)
-      if ((this.handledUpTo.get(key) ?? 0n) < end && end > 0n) return false;
+    for (const [key, end] of this.endOffsets) {
+      const handled = this.handledUpTo.get(key) ?? 0n;
+      if (end === 0n || handled >= end) continue;
+      const readToEnd = (this.fetchedUpTo.get(key) ?? 0n) >= end;
+      if (!readToEnd || handled < (this.enqueuedUpTo.get(key) ?? 0n)) return false;
+    }
     return true;
   }
 

@@ -237,6 +237,33 @@ describe('the event-source runner', () => {
     },
   );
 
+  it('GIVEN a log that ends with a transaction marker THEN a runner that stops when caught up applies the committed records and stops', async () => {
+    // GIVEN a topic written in transactions, two committed and one aborted between them: each transaction ends with
+    // a control record (its marker), which takes an offset and is never delivered, so the log's end is past its
+    // last record
+    const { topic, h } = await tutorial(1);
+    const committed = await sendInTransactions(topic, [
+      [3, 'commit'],
+      [2, 'abort'],
+      [4, 'commit'],
+    ]);
+
+    // WHEN a runner that stops once caught up (as `replay` runs) reads it
+    const runner = await h.start({}, undefined, undefined, { stopWhenCaughtUp: true });
+    let timer: NodeJS.Timeout | undefined;
+    const stoppedItself = await Promise.race([
+      runner.stopped.then(() => true),
+      new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), 30_000))),
+    ]);
+    clearTimeout(timer);
+
+    // THEN it stopped by itself (unfixed, it waited for ever for the marker's offset), with exactly the committed
+    // records as rows
+    expect(stoppedItself).toBe(true);
+    const rs = await h.client.execute(`SELECT time_sent FROM ${h.keyspace}.sent_received`);
+    expect(rs.rows.map((r) => r.get('time_sent') as string).sort()).toEqual([...committed].sort());
+  });
+
   it('GIVEN a batch kafkajs cannot read THEN the runner stops on its own, saying why, instead of waiting for ever', async () => {
     // GIVEN an LZ4 topic, and kafkajs without the project's LZ4 codec for this test (kafkajs's own refusal)
     const lz4 = CompressionCodecs[CompressionTypes.LZ4];
@@ -788,3 +815,39 @@ describe('a dropped Cassandra connection', () => {
     expect(reports.reduce((n, r) => n + r.written, 0)).toBe(600);
   });
 });
+
+/**
+ * Sends `[count, outcome]` transactions of send times to `topic` with a transactional producer; returns the values
+ * of the committed ones.
+ */
+async function sendInTransactions(
+  topic: string,
+  transactions: ReadonlyArray<readonly [number, 'commit' | 'abort']>,
+): Promise<string[]> {
+  const producer = kafka().producer({
+    transactionalId: uniqueName('it-tx-'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const committed: string[] = [];
+    let sent = 0;
+    for (const [count, outcome] of transactions) {
+      const values = Array.from({ length: count }, () =>
+        new Date(Date.UTC(2026, 11, 1, 11, 0, sent++)).toISOString(),
+      );
+      const tx = await producer.transaction();
+      await tx.send({ topic, messages: values.map((value) => ({ value })) });
+      if (outcome === 'commit') {
+        await tx.commit();
+        committed.push(...values);
+      } else {
+        await tx.abort();
+      }
+    }
+    return committed;
+  } finally {
+    await producer.disconnect();
+  }
+}
