@@ -90,6 +90,8 @@ export interface InvokeOptions {
   readonly filters?: boolean;
   /** `redrive`: where the reader started each `"<topic>-<partition>"` (see `BatchDeps.contiguousFrom`). */
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
+  /** `redrive`: each `"<topic>-<partition>"`'s log start (see `BatchDeps.logStart`). */
+  readonly logStart?: ReadonlyMap<string, bigint>;
   /** `redrive`: the event source's filter patterns (see `BatchDeps.matchFilters`). */
   readonly matchFilters?: readonly FilterPattern[];
   /** See `BatchDeps.onCommit`. */
@@ -138,6 +140,7 @@ export async function openLocalRuntime(endpoints: Endpoints, keyspace: string): 
       mode: options?.mode,
       filters: options?.filters,
       contiguousFrom: options?.contiguousFrom,
+      logStart: options?.logStart,
       matchFilters: options?.matchFilters,
       onCommit: options?.onCommit,
     });

@@ -99,7 +99,7 @@ export async function redriveLocally(args: {
         ),
       // A group per read, deleted after it: locally there is no IAM grant to keep exact.
       read: kafkaRangeReader(kafka, () => `${source.consumerGroupId}-redrive-${randomUUID().slice(0, 8)}`),
-      apply: async (records, contiguousFrom, onCommit) => {
+      apply: async (records, contiguousFrom, onCommit, logStart) => {
         const event = toMskEvent(records, {
           eventSourceArn: `arn:local:kafka:${args.brokers.join(',')}:redrive`,
           bootstrapServers: args.brokers.join(','),
@@ -109,6 +109,7 @@ export async function redriveLocally(args: {
           mode: 'redrive',
           filters,
           contiguousFrom: new Map([[key, contiguousFrom]]),
+          logStart: new Map([[key, logStart]]),
           matchFilters: source.filters,
           onCommit,
           logger: args.logger,

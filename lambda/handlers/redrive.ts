@@ -249,7 +249,8 @@ async function redriveOnce(
             (p) => p.partitionId,
           ),
         read: kafkaRangeReader(s.kafka, () => redriveGroupId(s.groupId), { deleteGroup: false }),
-        apply: async (records, contiguousFrom, onCommit) => {
+        apply: async (records, contiguousFrom, onCommit, logStart) => {
+          const key = `${records[0]!.topic}-${records[0]!.partition}`;
           const event = toMskEvent(records, { eventSourceArn: 'redrive', bootstrapServers: '' });
           await runMicroBatch(s.job, parseMskEvent(event), {
             checkpoints: s.runtime.checkpoints,
@@ -257,7 +258,8 @@ async function redriveOnce(
             onReport: s.runtime.onReport,
             mode: 'redrive',
             filters: s.filterPatterns.length > 0,
-            contiguousFrom: new Map([[`${records[0]!.topic}-${records[0]!.partition}`, contiguousFrom]]),
+            contiguousFrom: new Map([[key, contiguousFrom]]),
+            logStart: new Map([[key, logStart]]),
             matchFilters: s.filterPatterns,
             onCommit,
           });

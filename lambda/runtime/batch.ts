@@ -38,6 +38,8 @@ export interface BatchDeps {
    * @default - none
    */
   readonly contiguousFrom?: ReadonlyMap<string, bigint>;
+  /** `redrive`: per `"<topic>-<partition>"`, its log start (see `PartitionDeps.logStart`). @default - none */
+  readonly logStart?: ReadonlyMap<string, bigint>;
   /** `redrive`: the event source's filter patterns (see `PartitionDeps.matchFilters`). @default - none */
   readonly matchFilters?: readonly FilterPattern[];
   /** See `PartitionDeps.onCommit`. @default - nothing */
@@ -113,6 +115,7 @@ export async function runMicroBatch(job: Job, batch: MicroBatch, deps: BatchDeps
         mode: deps.mode,
         filters: deps.filters,
         contiguousFrom: deps.contiguousFrom?.get(`${part.topic}-${part.partition}`),
+        logStart: deps.logStart?.get(`${part.topic}-${part.partition}`),
         matchFilters: deps.matchFilters,
         onCommit: deps.onCommit,
         warn: (message, fields) => log({ level: 'WARN', message, batchId, ...fields }),

@@ -145,6 +145,13 @@ export interface PartitionDeps {
    */
   readonly contiguousFrom?: bigint;
   /**
+   * `redrive`: the partition's log start offset when the reader began. Only offsets below it are gone from Kafka;
+   * an offset at or above it that the contiguous read passed without a record holds none the event source delivers
+   * (a transaction's marker, an aborted transaction's records, a record compaction removed), so it is no loss.
+   * @default - every gap in a contiguous read counts as lost
+   */
+  readonly logStart?: bigint;
+  /**
    * `redrive`: the event source mapping's filter patterns. A redrive reads its ranges straight from Kafka, where
    * the records the event source dropped are still there: a record that matches none of these has no effect and
    * is counted as filtered, as it was live.
@@ -432,17 +439,19 @@ async function replay(
         deps.contiguousFrom !== undefined &&
         deps.contiguousFrom <= c.nextOffset
       ) {
-        // Read contiguously from before the gap: Kafka no longer has these offsets.
-        const gap = gapEnd - c.nextOffset;
+        // Read contiguously from before the gap: what of it lies below the log's start is gone from Kafka, and
+        // the rest holds no record the event source delivers (`PartitionDeps.logStart`).
+        const lost = lostBelowLogStart(c.nextOffset, gapEnd, deps.logStart);
         const claim = c.claim && c.claim.until > gapEnd ? c.claim : null;
-        if (await cursor.cas(c, { ...c, nextOffset: gapEnd, claim }, { applied: 0, lost: gap })) {
-          t.lost += gap;
-          deps.onCommit?.({ applied: 0, lost: gap });
-          deps.warn('offsets of a skipped range are gone from Kafka (retention); counted as lost', {
-            ...fields,
-            fromOffset: c.nextOffset.toString(),
-            untilOffset: gapEnd.toString(),
-          });
+        if (await cursor.cas(c, { ...c, nextOffset: gapEnd, claim }, { applied: 0, lost })) {
+          t.lost += lost;
+          deps.onCommit?.({ applied: 0, lost });
+          if (lost > 0n)
+            deps.warn('offsets of a skipped range are gone from Kafka (retention); counted as lost', {
+              ...fields,
+              fromOffset: c.nextOffset.toString(),
+              untilOffset: (c.nextOffset + lost).toString(),
+            });
         }
         return 'again';
       }
@@ -451,6 +460,56 @@ async function replay(
       return 'stop';
     });
   }
+}
+
+/** Of the offsets `[from, until)`, how many lie below `logStart` (all of them when it is not known). */
+function lostBelowLogStart(from: bigint, until: bigint, logStart: bigint | undefined): bigint {
+  if (logStart === undefined || logStart >= until) return until - from;
+  return logStart > from ? logStart - from : 0n;
+}
+
+/**
+ * `redrive`, after a contiguous read of a partition from `read.from` reached `read.upTo` and every record below it
+ * was applied: moves each pending skipped range's cursor that is still below `upTo` over the offsets the read
+ * passed without a record, closing the range when that reaches its end. Such offsets are what a record-by-record
+ * apply never steps over: a transaction's markers (each takes an offset, and no batch ever holds it), aborted
+ * records, records compaction removed, and what retention removed (counted as lost: below `read.logStart`).
+ * Without this, a range that ends in them (every range a transactional producer's markers leave) stays pending
+ * for ever. Returns the offsets counted as lost.
+ */
+export async function passRecordlessOffsets(
+  job: Job,
+  topic: string,
+  partition: number,
+  read: { readonly from: bigint; readonly upTo: bigint; readonly logStart: bigint },
+  deps: Pick<PartitionDeps, 'checkpoints' | 'clock' | 'onCommit'>,
+): Promise<bigint> {
+  const ref: PartitionRef = { job: job.name, topic, partition };
+  let lostTotal = 0n;
+  for (const listed of await deps.checkpoints.listSkipped(ref, read.upTo)) {
+    // A CAS lost to a concurrent redrive or replay: read the range again and see what is left.
+    for (let range: SkippedRange | undefined = listed, attempt = 0; range && attempt < 5; attempt++) {
+      const c = range.cursor;
+      if (range.status !== 'pending' || c.nextOffset < read.from || c.nextOffset >= read.upTo) break;
+      const end = read.upTo < range.untilOffset ? read.upTo : range.untilOffset;
+      const lost = lostBelowLogStart(c.nextOffset, end, read.logStart);
+      const done = end >= range.untilOffset;
+      const next: SkippedRange = {
+        ...range,
+        cursor: { ...c, nextOffset: end, claim: c.claim && c.claim.until > end ? c.claim : null },
+        lost: range.lost + lost,
+        status: !done ? 'pending' : range.redriven === 0 && range.lost + lost > 0n ? 'lost' : 'redriven',
+        redrivenAt: done ? deps.clock() : null,
+      };
+      if (await deps.checkpoints.updateSkipped(ref, guardOf(c), next)) {
+        lostTotal += lost;
+        deps.onCommit?.({ applied: 0, lost });
+        break;
+      }
+      range = await deps.checkpoints.readSkipped(ref, listed.fromOffset);
+    }
+  }
+  return lostTotal;
 }
 
 /** Applies `records` to a cursor (steps 1 to 6 of "Applying a run of records"). */

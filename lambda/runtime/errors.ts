@@ -83,9 +83,10 @@ export class DataLossError extends MicroBatchError {
   ) {
     super(
       `Data loss on ${topic}-${partition}: the checkpoint expects offset ${expectedOffset} but the batch starts at ` +
-        `${firstOffset}, so ${firstOffset - expectedOffset} record(s) were never applied (retention or a skipped ` +
-        `batch). The partition halts here. To go on, set failOnDataLoss=false: the gap is then kept as a skipped range ` +
-        `and \`microbatch redrive\` applies whatever Kafka still has of it.`,
+        `${firstOffset}, so ${firstOffset - expectedOffset} offset(s) were never applied (retention or a skipped ` +
+        `batch; a transactional producer's markers and aborted records, or a compacted topic, leave such gaps ` +
+        `too). The partition halts here. To go on, set failOnDataLoss=false: the gap is then kept as a skipped ` +
+        `range and \`microbatch redrive\` applies whatever Kafka still has of it.`,
     );
   }
 }

@@ -9,8 +9,13 @@
  *    identically what they did, and counts as lost what Kafka no longer has (see checkpoint.ts).
  */
 import { randomUUID } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
-import { registerFromOnFailure, type FailedRange, type FailedRangeOutcome } from './checkpoint';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import {
+  passRecordlessOffsets,
+  registerFromOnFailure,
+  type FailedRange,
+  type FailedRangeOutcome,
+} from './checkpoint';
 import { fromKafkaMessage, type KafkaRecord } from './event';
 import type { Job } from './job';
 import type { CheckpointStore, SkippedRange } from './store';
@@ -90,11 +95,24 @@ export function parseOnFailureRecord(value: unknown): FailedRange[] {
   });
 }
 
-/** Reads `[from, until)` of each listed partition of a topic, in offset order per partition. */
+/**
+ * How far a contiguous read of a partition has got: every record Kafka delivers below `readUpTo` has been handed
+ * over (control records, which it never delivers, included in the distance), and `logStart` was the partition's
+ * log start when the read began.
+ */
+export interface ReadPosition {
+  readonly readUpTo: bigint;
+  readonly logStart: bigint;
+}
+
+/**
+ * Reads `[from, until)` of each listed partition of a topic, in offset order per partition, with the position
+ * reached after each run of records (also after a fetch that had none to deliver, only control records).
+ */
 export type RangeReader = (
   topic: string,
   ranges: ReadonlyMap<number, { readonly from: bigint; readonly until: bigint }>,
-  onRecords: (partition: number, records: KafkaRecord[]) => Promise<void>,
+  onRecords: (partition: number, records: KafkaRecord[], position: ReadPosition) => Promise<void>,
 ) => Promise<void>;
 
 export interface RedriveDeps {
@@ -104,12 +122,14 @@ export interface RedriveDeps {
   readonly read: RangeReader;
   /**
    * Applies records of one partition through the job's handler in `redrive` mode; `contiguousFrom` is where the
-   * reader started that partition, and `onCommit` is the batch's `BatchDeps.onCommit`.
+   * reader started that partition, `logStart` its log start then (`BatchDeps.logStart`), and `onCommit` is the
+   * batch's `BatchDeps.onCommit`.
    */
   readonly apply: (
     records: KafkaRecord[],
     contiguousFrom: bigint,
     onCommit: NonNullable<BatchDeps['onCommit']>,
+    logStart: bigint,
   ) => Promise<unknown>;
   readonly clock?: () => Date;
   /** The event source mapping has filter criteria (see `registerFromOnFailure`). @default false */
@@ -217,12 +237,22 @@ export async function redrivePending(job: Job, deps: RedriveDeps): Promise<Redri
       topic,
       partitions: Object.fromEntries([...reads].map(([p, r]) => [p, `[${r.from}, ${r.until})`])),
     });
-    await deps.read(topic, reads, async (partition, records) => {
+    await deps.read(topic, reads, async (partition, records, { readUpTo, logStart }) => {
+      const from = reads.get(partition)!.from;
       for (let i = 0; i < records.length; i += batchSize) {
-        await withBackoff(() =>
-          deps.apply(records.slice(i, i + batchSize), reads.get(partition)!.from, onCommit),
-        );
+        await withBackoff(() => deps.apply(records.slice(i, i + batchSize), from, onCommit, logStart));
       }
+      // What the read passed with no record to apply (a transaction's markers, aborted records) moves the ranges'
+      // cursors too, or a range that ends in them would stay pending for ever.
+      await withBackoff(() =>
+        passRecordlessOffsets(
+          job,
+          topic,
+          partition,
+          { from, upTo: readUpTo, logStart },
+          { checkpoints: deps.checkpoints, clock: deps.clock ?? (() => new Date()), onCommit },
+        ),
+      );
     });
   }
   const after = await skippedRanges(job, deps);
@@ -282,42 +312,58 @@ export function kafkaRangeReader(
       const done = new Promise<void>((resolve, reject) => {
         settle = (error) => (error === undefined ? resolve() : reject(error));
       });
+      const logStart = new Map(offsets.map((p) => [p.partition, BigInt(p.low)]));
       // Once a run of records failed, nothing more is handed over: kafkajs may deliver the partition's next
       // fetch before the consumer is disconnected, and records past a gap would be decided as if the failed
       // ones did not exist (a redrive counts such a gap as lost).
       let failed = false;
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch }) => {
-          if (failed || !open.has(batch.partition)) return;
-          const range = ranges.get(batch.partition)!;
+      // One step at a time, in fetch order: eachBatch and the event below both hand runs over.
+      let steps = Promise.resolve();
+      const step = (
+        partition: number,
+        messages: readonly KafkaMessage[],
+        lastOffset: string,
+        highWatermark: string,
+      ): Promise<void> =>
+        (steps = steps.then(async () => {
+          if (failed || !open.has(partition)) return;
+          const range = ranges.get(partition)!;
           const records: KafkaRecord[] = [];
-          // Read through when a record at or past the range's end shows up, or when the log has nothing more
-          // below it (its end is at or before the range's end and everything up to it was delivered).
-          let readThrough = false;
-          for (const m of batch.messages) {
-            if (BigInt(m.offset) >= range.until) {
-              readThrough = true;
-              break;
-            }
-            records.push(fromKafkaMessage(topic, batch.partition, m));
+          for (const m of messages) {
+            if (BigInt(m.offset) >= range.until) break;
+            records.push(fromKafkaMessage(topic, partition, m));
           }
-          const next = BigInt(batch.lastOffset()) + 1n;
-          if (next >= range.until || next >= BigInt(batch.highWatermark)) readThrough = true;
+          // Read through when the fetch reached the range's end, or the log's end (everything up to it was
+          // delivered). Control records count in the distance: they take offsets but are never delivered.
+          const next = BigInt(lastOffset) + 1n;
+          const readThrough = next >= range.until || next >= BigInt(highWatermark);
           try {
-            if (records.length) await onRecords(batch.partition, records);
+            await onRecords(partition, records, {
+              readUpTo: next < range.until ? next : range.until,
+              logStart: logStart.get(partition) ?? 0n,
+            });
           } catch (error) {
             failed = true;
             settle(error);
             return;
           }
           if (readThrough) {
-            open.delete(batch.partition);
+            open.delete(partition);
             if (!open.size) settle();
           }
-        },
+        }));
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      // A fetch of control records only (a transaction's marker, or its aborted records) reaches no eachBatch:
+      // kafkajs reports it with this event alone, and a range that ends in one is read through by it.
+      consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize === 0 && payload.topic === topic)
+          void step(payload.partition, [], payload.lastOffset, payload.highWatermark);
+      });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: ({ batch }) =>
+          step(batch.partition, batch.messages, batch.lastOffset(), batch.highWatermark),
       });
       await done;
     } finally {

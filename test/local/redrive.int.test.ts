@@ -26,6 +26,7 @@ import {
   endpoints,
   freshKeyspace,
   freshTopic,
+  sendInTransactions,
   sendValues,
   source,
   uniqueName,
@@ -180,6 +181,53 @@ describe('microbatch redrive, locally', () => {
     });
     expect(again.summary).toMatchObject({ attempted: 0, redrivenRecords: 0 });
     expect(await count(client, keyspace, 'sent_received')).toBe(40);
+  });
+
+  it("GIVEN a transactional producer's markers and aborted records between batches THEN the redrive closes their ranges, losing nothing", async () => {
+    // GIVEN the live job reading each transaction in a batch of its own: committed, aborted, committed. The event
+    // source never delivers a marker or an aborted record, so the third transaction's batch finds a gap (the first
+    // marker, the aborted records and their marker) it must keep as a skipped range: it cannot tell it from a loss.
+    const { topic, client, keyspace, job } = await sentReceivedOfItsOwn();
+    const live = await liveWithAFailingBatch(job, topic, keyspace, () => false);
+    const first = await sendInTransactions(topic, [[3, 'commit']]);
+    await waitFor('the first transaction', async () =>
+      (await count(client, keyspace, 'sent_received')) === 3 ? true : undefined,
+    );
+    const rest = await sendInTransactions(
+      topic,
+      [
+        [2, 'abort'],
+        [4, 'commit'],
+      ],
+      first.length,
+    );
+    await waitFor('the batch after the gap', async () =>
+      live.reports.some((r) => r.skipped > 0n) ? true : undefined,
+    );
+    await live.runner.stop();
+    const ref = { job: job.name, topic, partition: 0 };
+    expect(await live.runtime.checkpoints.listSkipped(ref)).toMatchObject([
+      { fromOffset: 3n, untilOffset: 7n, status: 'pending' },
+    ]);
+
+    // WHEN it is redriven
+    const result = await redriveLocally({
+      job,
+      source: source(),
+      runtime: live.runtime,
+      brokers: endpoints.kafkaBrokers,
+      onFailureDir: live.onFailureDir,
+      log: () => undefined,
+    });
+
+    // THEN the range is closed with nothing applied and nothing lost (unfixed, it stayed pending: no record ever
+    // moved its cursor), and the rows are the committed records, once each
+    expect(result.summary).toMatchObject({ attempted: 1, stillPending: [], redrivenRecords: 0, lost: 0n });
+    expect(await live.runtime.checkpoints.listSkipped(ref)).toMatchObject([
+      { fromOffset: 3n, untilOffset: 7n, status: 'redriven', redriven: 0, lost: 0n },
+    ]);
+    const rows = await client.execute(`SELECT time_sent FROM ${keyspace}.sent_received`);
+    expect(rows.rows.map((r) => r.get('time_sent') as string).sort()).toEqual([...first, ...rest].sort());
   });
 
   it("leaves out of a redrive what the event source's filters drop: they are still in Kafka", async () => {

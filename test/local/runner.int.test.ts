@@ -32,6 +32,7 @@ import {
   kafka,
   freshKeyspace,
   freshTopic,
+  sendInTransactions,
   sendValues,
   source,
   uniqueName,
@@ -815,39 +816,3 @@ describe('a dropped Cassandra connection', () => {
     expect(reports.reduce((n, r) => n + r.written, 0)).toBe(600);
   });
 });
-
-/**
- * Sends `[count, outcome]` transactions of send times to `topic` with a transactional producer; returns the values
- * of the committed ones.
- */
-async function sendInTransactions(
-  topic: string,
-  transactions: ReadonlyArray<readonly [number, 'commit' | 'abort']>,
-): Promise<string[]> {
-  const producer = kafka().producer({
-    transactionalId: uniqueName('it-tx-'),
-    idempotent: true,
-    maxInFlightRequests: 1,
-  });
-  await producer.connect();
-  try {
-    const committed: string[] = [];
-    let sent = 0;
-    for (const [count, outcome] of transactions) {
-      const values = Array.from({ length: count }, () =>
-        new Date(Date.UTC(2026, 11, 1, 11, 0, sent++)).toISOString(),
-      );
-      const tx = await producer.transaction();
-      await tx.send({ topic, messages: values.map((value) => ({ value })) });
-      if (outcome === 'commit') {
-        await tx.commit();
-        committed.push(...values);
-      } else {
-        await tx.abort();
-      }
-    }
-    return committed;
-  } finally {
-    await producer.disconnect();
-  }
-}

@@ -172,3 +172,40 @@ export function microbatch(
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, exited, out: () => stdout, err: () => stderr };
 }
+
+/**
+ * Sends `[count, outcome]` transactions of send times (one second apart from `firstSecond` past 11:00 on
+ * 2026-12-01) to `topic` with a transactional producer; returns the values of the committed ones.
+ */
+export async function sendInTransactions(
+  topic: string,
+  transactions: ReadonlyArray<readonly [number, 'commit' | 'abort']>,
+  firstSecond = 0,
+): Promise<string[]> {
+  const producer = kafka().producer({
+    transactionalId: uniqueName('it-tx-'),
+    idempotent: true,
+    maxInFlightRequests: 1,
+  });
+  await producer.connect();
+  try {
+    const committed: string[] = [];
+    let sent = firstSecond;
+    for (const [count, outcome] of transactions) {
+      const values = Array.from({ length: count }, () =>
+        new Date(Date.UTC(2026, 11, 1, 11, 0, sent++)).toISOString(),
+      );
+      const tx = await producer.transaction();
+      await tx.send({ topic, messages: values.map((value) => ({ value })) });
+      if (outcome === 'commit') {
+        await tx.commit();
+        committed.push(...values);
+      } else {
+        await tx.abort();
+      }
+    }
+    return committed;
+  } finally {
+    await producer.disconnect();
+  }
+}

@@ -9,7 +9,7 @@ export function redriveApply(
   job: Job,
   deps: { checkpoints: CheckpointStore; sink: SinkStore; clock: () => Date },
 ): RedriveDeps['apply'] {
-  return async (records, contiguousFrom, onCommit) => {
+  return async (records, contiguousFrom, onCommit, logStart) => {
     await runMicroBatch(
       job,
       parseMskEvent(toMskEvent(records, { eventSourceArn: 'a', bootstrapServers: 'b' })),
@@ -18,6 +18,7 @@ export function redriveApply(
         log: () => undefined,
         mode: 'redrive',
         contiguousFrom: new Map([['test-0', contiguousFrom]]),
+        logStart: new Map([['test-0', logStart]]),
         onCommit,
       },
     );

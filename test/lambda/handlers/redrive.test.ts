@@ -89,6 +89,7 @@ describe('runRedrive', () => {
           await onRecords(
             partition,
             log.filter((r) => r.offset >= from && r.offset < until),
+            { readUpTo: until, logStart: 0n },
           );
       },
       apply: redriveApply(job, { checkpoints, sink, clock }),
