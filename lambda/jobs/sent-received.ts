@@ -26,12 +26,13 @@ export function createSentReceivedJob(
       // Every record of a batch shares its processing time: format it once per batch, not once per record.
       if (processingTime !== received.at)
         received = { at: processingTime, text: formatTime(processingTime, config.timeFormat) };
-      const timeSent = value.trim();
+      const timeSent = sendTimeText(value);
       if (parseTime(timeSent) === undefined) {
         throw new RecordError(
           'schema',
           `The value ${quotedValue(timeSent)} is not a send time: expected 'YYYY-MM-DD HH:MM:SS' (UTC), ` +
-            'ISO-8601 or RFC 3339 (without a zone, UTC), or epoch seconds or milliseconds.',
+            "ISO-8601 or RFC 3339 (without a zone, UTC), epoch seconds or milliseconds, or the shell's `date` " +
+            "in UTC or with a numeric offset ('Tue Dec  1 11:00:00 UTC 2026'; a zone such as CET is ambiguous).",
         );
       }
       return [
@@ -42,6 +43,22 @@ export function createSentReceivedJob(
       ];
     },
   });
+}
+
+/**
+ * The send time a record's value carries: its text without surrounding whitespace (a line from a console producer
+ * keeps its newline), or, when the value is a JSON string (a producer with a JSON serializer, such as kafka-python's
+ * `value_serializer=json.dumps`, sends `"2026-12-01 11:00:00.123456"` with its quotes), that string.
+ */
+export function sendTimeText(value: string): string {
+  const text = value.trim();
+  if (text.length < 2 || text.charCodeAt(0) !== 34 || text.charCodeAt(text.length - 1) !== 34) return text;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'string' ? parsed.trim() : text;
+  } catch {
+    return text;
+  }
 }
 
 const sentReceived = defineJob({

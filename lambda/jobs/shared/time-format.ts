@@ -33,7 +33,8 @@ let lastIso = { second: '', zone: '', ms: Number.NaN };
  * A send time as producers write the current time: either format above, or RFC 3339 with a space or a `T`, a
  * fraction of up to 9 digits and a zone or none (UTC: Python's `str(datetime.now())`, `2026-05-21 02:20:03.250123`),
  * or epoch seconds with a fraction or none (Python's `str(time.time())`) or epoch milliseconds (Java's
- * `System.currentTimeMillis()`), into epoch ms; `undefined` when the text is none of these.
+ * `System.currentTimeMillis()`), or the shell's `date` and Java's `Date.toString()` in UTC or with a numeric offset
+ * (`Tue Dec  1 11:00:00 UTC 2026`), into epoch ms; `undefined` when the text is none of these.
  */
 export function parseTime(text: string): number | undefined {
   return parseTutorialOrIso(text) ?? otherSendTimeMs(text);
@@ -50,9 +51,46 @@ function otherSendTimeMs(text: string): number | undefined {
     const [seconds, fraction = ''] = text.split('.');
     ms = Number(seconds) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
   } else if (EPOCH_MILLISECONDS.test(text)) ms = Number(text);
+  else if (DATE_COMMAND.test(text)) ms = dateCommandMs(text);
   // A day alone is not a send time.
   else ms = eventTimeMs(text, { timeRequired: true });
   return Number.isNaN(ms) || ms > MAX_EVENT_TIME_MS ? undefined : ms;
+}
+
+const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * `date` (GNU and BSD, C locale; English locales add AM or PM) and Java's `Date.toString()`: weekday, month, day
+ * (padded with a space by `date`), time, zone, year. Only UTC (`UTC`, `GMT`) or a numeric offset (`date +'%a %b %e
+ * %T %z %Y'`): an abbreviation such as CET, IST or CST names different offsets in different places, so a time in
+ * one would be guessed, not read.
+ */
+const DATE_COMMAND = new RegExp(
+  `^(${WEEKDAYS.join('|')}) (${MONTHS.join('|')}) +(\\d{1,2}) (\\d{2}):(\\d{2}):(\\d{2})(?:\\.(\\d{1,9}))?` +
+    '(?: ([AP]M))? (UTC|GMT|[+-]\\d{4}) (\\d{4})$',
+);
+
+/** Epoch ms of a `DATE_COMMAND` text; NaN when it names no real time (a 31st of November, a wrong weekday). */
+function dateCommandMs(text: string): number {
+  const [, weekday, month, day, hours, minutes, seconds, fraction = '', meridiem, zone, year] =
+    DATE_COMMAND.exec(text)!;
+  let h = Number(hours);
+  if (meridiem !== undefined) {
+    if (h < 1 || h > 12) return Number.NaN;
+    h = (h % 12) + (meridiem === 'PM' ? 12 : 0);
+  }
+  const m = MONTHS.indexOf(month!);
+  const local = Date.UTC(Number(year), m, Number(day), h, Number(minutes), Number(seconds));
+  const at = new Date(local);
+  // Date.UTC rolls a 31st of November over into December, and 25:00 into the next day: a real time does not roll.
+  if (at.getUTCMonth() !== m || at.getUTCDate() !== Number(day) || at.getUTCHours() !== h) return Number.NaN;
+  if (Number(minutes) > 59 || Number(seconds) > 59 || WEEKDAYS[at.getUTCDay()] !== weekday) return Number.NaN;
+  const offsetMinutes =
+    zone === 'UTC' || zone === 'GMT'
+      ? 0
+      : (zone!.startsWith('-') ? -1 : 1) * (Number(zone!.slice(1, 3)) * 60 + Number(zone!.slice(3)));
+  return local - offsetMinutes * 60_000 + Number(fraction.slice(0, 3).padEnd(3, '0'));
 }
 
 /** The tutorial's format or ISO with a zone; `undefined` for any other text, or an impossible time. */

@@ -35,6 +35,31 @@ describe('time formats', () => {
     expect(parseTime(String(at))).toBe(at);
   });
 
+  it("GIVEN the shell's `date` or Java's Date.toString() in UTC or with an offset THEN each is a send time", () => {
+    const at = Date.UTC(2026, 11, 1, 11, 0, 3);
+    // GNU date in the C locale (the day padded with a space), BSD date, Java's Date.toString(), English locales' AM
+    // and PM, a numeric offset (date +'%a %b %e %T %z %Y'), and a fraction (%N)
+    expect(parseTime('Tue Dec  1 11:00:03 UTC 2026')).toBe(at);
+    expect(parseTime('Tue Dec 01 11:00:03 GMT 2026')).toBe(at);
+    expect(parseTime('Tue Dec  1 11:00:03 AM UTC 2026')).toBe(at);
+    expect(parseTime('Tue Dec  1 12:00:03 AM UTC 2026')).toBe(at - 11 * 3600_000);
+    expect(parseTime('Tue Dec  1 01:00:03 PM UTC 2026')).toBe(at + 2 * 3600_000);
+    expect(parseTime('Tue Dec  1 12:30:03 +0130 2026')).toBe(at);
+    expect(parseTime('Tue Dec  1 09:00:03 -0200 2026')).toBe(at);
+    expect(parseTime('Tue Dec  1 11:00:03.250123 UTC 2026')).toBe(at + 250);
+    // THEN what names no real time, or no certain zone, is not one
+    for (const text of [
+      'Wed Dec  1 11:00:03 UTC 2026', // Dec 1st 2026 is a Tuesday
+      'Tue Nov 31 11:00:03 UTC 2026',
+      'Tue Dec  1 24:00:03 UTC 2026',
+      'Tue Dec  1 11:60:03 UTC 2026',
+      'Tue Dec  1 13:00:03 PM UTC 2026',
+      'Tue Dec  1 11:00:03 CET 2026', // CET, IST, CST: one abbreviation, several offsets
+      'Tue Dec  1 11:00:03 2026',
+    ])
+      expect(parseTime(text), text).toBeUndefined();
+  });
+
   it('GIVEN what is not a send time THEN none is taken for one', () => {
     for (const text of [
       '2026-05-21',
@@ -88,6 +113,30 @@ describe('sent-received', () => {
         values: { time_sent: '2026-05-21 02:20:00', time_received: '2026-05-21 02:21:00' },
       },
     ]);
+  });
+
+  it.each([
+    ['a console line with its newline', '2026-12-01 11:00:03\n', '2026-12-01 11:00:03'],
+    ['a JSON string (a JSON serializer)', '"2026-12-01 11:00:03.123456"', '2026-12-01 11:00:03.123456'],
+    ["the shell's date", 'Tue Dec  1 11:00:03 UTC 2026', 'Tue Dec  1 11:00:03 UTC 2026'],
+  ])('GIVEN %s THEN the send time it carries is stored', (_name, value, timeSent) => {
+    const record = { ...records[0]!, value: Buffer.from(value) };
+    expect(job.transform(job.decoder.decode(record), { record, processingTime })[0]!.values.time_sent).toBe(
+      timeSent,
+    );
+  });
+
+  it('GIVEN a JSON value that is not a string, or a quoted text that is not JSON THEN it is no send time', () => {
+    for (const value of [
+      '{"time":"2026-12-01 11:00:03"}',
+      '"2026-12-01 11:00:03',
+      '"2026-12-01 \\x 11:00:03"',
+    ]) {
+      const record = { ...records[0]!, value: Buffer.from(value) };
+      expect(() => job.transform(job.decoder.decode(record), { record, processingTime }), value).toThrow(
+        /is not a send time: expected .* the shell's `date` in UTC or with a numeric offset/,
+      );
+    }
   });
 
   it('accepts an ISO send time as it is', () => {
